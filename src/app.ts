@@ -1,0 +1,43 @@
+// The Koa app, middleware in request order. Only the listed paths exist; everything else,
+// including every route oidc-provider would mount by default, answers 404 (SPEC §4).
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import { renderApiErrors } from './http/errors.ts';
+import { createReadiness, healthz } from './http/health.ts';
+import { requestScope } from './http/request-scope.ts';
+import { routeTable } from './http/routes.ts';
+import { createOAuth } from './oauth/index.ts';
+import { PROVIDER_ROUTES } from './oauth/provider.ts';
+import { pingDatabase } from './stores/db.ts';
+import type { Runtime } from './runtime.ts';
+
+export type AppDeps = Pick<Runtime, 'config' | 'db' | 'keys' | 'tokens' | 'audit' | 'pepperRing'> & { log: Logger };
+
+export function createApp(deps: AppDeps): Koa {
+  const oauth = createOAuth({
+    issuer: deps.config.issuer,
+    tokenTtlSeconds: deps.config.tokenTtlSeconds,
+    keys: deps.keys,
+    tokens: deps.tokens,
+    audit: deps.audit,
+    pepperRing: deps.pepperRing,
+    log: deps.log,
+  });
+
+  const app = new Koa();
+  app.proxy = false; // the client IP comes from http/client-ip.ts, never from Koa's left-most X-Forwarded-For
+  app.silent = true;
+  app.use(requestScope(deps.config.trustedProxies));
+  app.use(renderApiErrors(deps.log));
+  app.use(routeTable({
+    '/healthz': { GET: healthz },
+    '/readyz': { GET: createReadiness({ postgres: () => pingDatabase(deps.db), tokens: () => deps.tokens.ping() }) },
+    '/.well-known/oauth-authorization-server': { GET: oauth.metadata },
+    [PROVIDER_ROUTES.token]: { POST: oauth.forwardToProvider },
+    [PROVIDER_ROUTES.revocation]: { POST: oauth.forwardToProvider },
+    '/oauth/introspect': { POST: oauth.introspect },
+    '/api/v1/auth/authorize': { POST: oauth.authorizeApiKey },
+    '/auth/external': { POST: oauth.authorizeExternal },
+  }));
+  return app;
+}

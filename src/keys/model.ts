@@ -1,0 +1,60 @@
+import type { Network } from '../oauth/policy/network.ts';
+
+export type KeyKind = 'service' | 'user';
+export type KeyStatus = 'active' | 'disabled';
+
+/** Whether the key's creator may still hold such a key (SPEC §1). */
+export type CreatorState = 'system' | 'active' | 'missing' | 'inactive';
+
+/** Everything the token and introspection paths need to know about one key, read in one query. */
+export interface KeySnapshot {
+  clientId: string;
+  tenantId: string;
+  tenantActive: boolean;
+  /** The tenant's parent: its admins and resource servers may act on this key (SPEC §1). */
+  tenantParentId: string | null;
+  kind: KeyKind;
+  userId: string | null;
+  scopes: readonly string[];
+  networks: readonly Network[];
+  expiresAt: Date | null;
+  status: KeyStatus;
+  /** HMAC of the current secret, `<pepper version>$<mac>`. */
+  secretHash: string;
+  /** HMAC of the secret replaced by the last rotation, honoured until `previousSecretExpiresAt`. */
+  previousSecretHash: string | null;
+  previousSecretExpiresAt: Date | null;
+  tokenTtlSeconds: number;
+  creator: CreatorState;
+}
+
+/** A key as the admin API and CLI show it (SPEC §5 shape, snake_case at the edge). */
+export interface KeyView {
+  client_id: string;
+  name: string;
+  description: string | null;
+  kind: KeyKind;
+  tenant_id: string;
+  user_id: string | null;
+  scopes: string[];
+  networks: string[];
+  expires_at: string | null;
+  status: KeyStatus | 'expired';
+  token_ttl_seconds: number;
+  rate_limit_per_minute: number | null;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  last_used_at: string | null;
+  last_used_ip: string | null;
+}
+
+/** Scopes with a meaning inside Keygate itself (SPEC §4, §5). */
+export const INTROSPECT_SCOPE = 'token:introspect';
+export const ADMIN_SCOPES = [
+  'admin:keys:read',
+  'admin:keys:write',
+  'admin:users:write',
+  'admin:tenants:write',
+  'admin:audit:read',
+] as const;

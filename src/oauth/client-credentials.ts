@@ -1,0 +1,51 @@
+// Client authentication parameters as RFC 6749 §2.3.1 defines them: HTTP Basic with
+// form-urlencoded id and secret, or client_id/client_secret in the body. Never both.
+import type { Context } from 'koa';
+
+export type PresentedCredentials =
+  | { ok: true; clientId: string; clientSecret: string }
+  | { ok: false; status: 400 | 401; error: 'invalid_request' | 'invalid_client'; message: string };
+
+function decodeFormComponent(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, '%20'));
+  } catch {
+    return undefined;
+  }
+}
+
+export function presentedCredentials(ctx: Context, params: Record<string, string>): PresentedCredentials {
+  const header = ctx.get('authorization');
+  const inBody = params.client_secret !== undefined;
+  if (header && inBody) {
+    return { ok: false, status: 400, error: 'invalid_request', message: 'client authentication must only be provided using one mechanism' };
+  }
+  if (inBody) {
+    return params.client_id
+      ? { ok: true, clientId: params.client_id, clientSecret: params.client_secret! }
+      : { ok: false, status: 400, error: 'invalid_request', message: 'client_id must be provided' };
+  }
+  if (!header) return { ok: false, status: 401, error: 'invalid_client', message: 'no client authentication mechanism provided' };
+  const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(header);
+  const decoded = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
+  const colon = decoded.indexOf(':');
+  const clientId = colon > 0 ? decodeFormComponent(decoded.slice(0, colon)) : undefined;
+  const clientSecret = colon > 0 ? decodeFormComponent(decoded.slice(colon + 1)) : undefined;
+  if (!clientId || !clientSecret) {
+    return { ok: false, status: 400, error: 'invalid_request', message: 'invalid authorization header value format' };
+  }
+  if (params.client_id !== undefined && params.client_id !== clientId) {
+    return { ok: false, status: 400, error: 'invalid_request', message: 'client_id mismatch' };
+  }
+  return { ok: true, clientId, clientSecret };
+}
+
+/** The client_id a request names, for audit records only (it is public, never a secret). */
+export function presentedClientId(authorization: string | undefined, bodyClientId: unknown): string | undefined {
+  if (typeof bodyClientId === 'string') return bodyClientId;
+  const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(authorization ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon > 0 ? decodeFormComponent(decoded.slice(0, colon)) : undefined;
+}

@@ -1,0 +1,52 @@
+// The ONLY file that changes oidc-provider's behaviour beyond its configuration (STYLE habit 6).
+// The library version is pinned exactly in package.json; test/integration/provider-seam.test.ts
+// covers each seam below.
+import type Provider from 'oidc-provider';
+import type { PepperRing } from '../crypto/secret-hash.ts';
+import { currentRequestScope } from '../http/request-scope.ts';
+import { presentedClientId } from './client-credentials.ts';
+import { denialReasonOf, oauthErrorFor } from './denials.ts';
+import type { DenialRecorder } from './denial-audit.ts';
+import type { KeyLookup } from './pipeline.ts';
+import { checkSecret, checkSecretFormat } from './policy/secret.ts';
+import type { GrantContext } from './token-grant.ts';
+
+export interface ProviderSeams {
+  lookupKey: KeyLookup;
+  pepperRing: PepperRing;
+  grant: (ctx: GrantContext) => Promise<void>;
+  recordDenial: DenialRecorder;
+}
+
+export function installProviderSeams(provider: Provider, seams: ProviderSeams): void {
+  // 1. Secrets are verified against stored HMACs (SPEC §2). The library resolves the client
+  //    first (adapter.ts, which refuses malformed ids without a lookup), then calls this.
+  provider.Client.prototype.compareClientSecret = async function compareClientSecret(presented: string) {
+    if (checkSecretFormat(presented) !== 'ok') throw oauthErrorFor('malformed_secret');
+    const key = await seams.lookupKey(this.clientId);
+    if (!key) throw oauthErrorFor('unknown_key');
+    if (checkSecret(seams.pepperRing, key, presented, new Date()) !== 'ok') throw oauthErrorFor('secret_mismatch');
+    return true;
+  };
+
+  // 2. Keygate's client_credentials handler replaces the library's (token-grant.ts says why).
+  provider.registerGrantType('client_credentials', seams.grant as never, 'scope');
+
+  // 3. The library reports token-endpoint failures through this synchronous event, from inside its
+  //    error handler; the reason is parked on the request and audited by the middleware below
+  //    before the response leaves, so a client never sees its denial before the audit record exists.
+  provider.on('grant.error', (_ctx, error) => {
+    const scope = currentRequestScope();
+    const reason = denialReasonOf(error);
+    if (scope && reason) scope.tokenDenial = reason;
+  });
+  provider.use(async function auditTokenDenials(ctx, next) {
+    await next();
+    const reason = currentRequestScope()?.tokenDenial;
+    if (!reason) return;
+    const oidc = (ctx as { oidc?: { client?: { clientId: string }; params?: Record<string, unknown> } }).oidc;
+    const clientId = oidc?.client?.clientId ?? presentedClientId(ctx.get('authorization'), oidc?.params?.client_id);
+    const key = clientId && reason !== 'unknown_key' ? await seams.lookupKey(clientId) : undefined;
+    await seams.recordDenial({ action: 'token.issue', reason, clientId, key, route: ctx.path });
+  });
+}

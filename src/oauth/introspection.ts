@@ -1,0 +1,114 @@
+// POST /oauth/introspect — RFC 7662, served by Keygate rather than oidc-provider because SPEC §4
+// asks for more than the library's policy hook can express: callers without `token:introspect`
+// get 401 (not `active: false`), the owning key's live state is re-checked on every call, and the
+// `client_ip` extension. It reads the same token state the library's adapter writes.
+import type { Context } from 'koa';
+import { INTROSPECT_SCOPE, type KeySnapshot } from '../keys/model.ts';
+import { hashToken } from '../crypto/token-hash.ts';
+import { readForm } from '../http/body.ts';
+import { ApiError } from '../http/errors.ts';
+import { currentRequestScope } from '../http/request-scope.ts';
+import type { TokenRecord, TokenStore } from '../stores/tokens.ts';
+import { presentedCredentials } from './client-credentials.ts';
+import type { DenialRecorder } from './denial-audit.ts';
+import { CLIENT_AUTH_FAILED, sendOAuthError } from './oauth-errors.ts';
+import { authenticateKey, authorizeKey, effectiveScopes, tenantMayActOn, type AuthenticateDeps } from './pipeline.ts';
+import { checkKeyState } from './policy/key-state.ts';
+import { checkNetwork, parseIp } from './policy/network.ts';
+
+export interface IntrospectionDeps extends AuthenticateDeps {
+  tokens: TokenStore;
+  issuer: string;
+  recordDenial: DenialRecorder;
+}
+
+const INACTIVE = Object.freeze({ active: false });
+
+export function createIntrospectionRoute(deps: IntrospectionDeps) {
+  return async function introspect(ctx: Context): Promise<void> {
+    ctx.set('Cache-Control', 'no-store');
+    const form = await readFormOrFail(ctx);
+    if (!form) return;
+    const caller = await authenticateIntrospector(ctx, deps, form);
+    if (!caller) return;
+    const token = form.token;
+    if (!token) return sendOAuthError(ctx, 400, 'invalid_request', "missing required parameter 'token'");
+    const clientIp = form.client_ip === undefined ? undefined : parseIp(form.client_ip);
+    if (form.client_ip !== undefined && !clientIp) {
+      return sendOAuthError(ctx, 400, 'invalid_request', "'client_ip' must be an IP address");
+    }
+    const now = new Date();
+    const record = await deps.tokens.find(hashToken(token));
+    const owner = record && await deps.lookupKey(record.clientId);
+    // RFC 7662 §2.2: anything not usable right now is simply inactive, with no reason given.
+    if (!record || !owner || record.exp * 1000 <= now.getTime()) return void (ctx.body = INACTIVE);
+    if (!tenantMayActOn(caller.tenantId, owner)) return void (ctx.body = INACTIVE);
+    if (checkKeyState(owner, now) !== 'ok') return void (ctx.body = INACTIVE);
+    if (clientIp && checkNetwork(owner.networks, clientIp) !== 'ok') return void (ctx.body = INACTIVE);
+    ctx.body = activeAnswer(record, owner, deps.issuer);
+  };
+}
+
+async function readFormOrFail(ctx: Context): Promise<Record<string, string> | undefined> {
+  try {
+    const form = await readForm(ctx);
+    if (form.ok) return form.params;
+    sendOAuthError(ctx, 400, 'invalid_request', form.message);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    sendOAuthError(ctx, error.status, 'invalid_request', error.message);
+  }
+  return undefined;
+}
+
+/** The caller must be a usable key holding `token:introspect`; anything else is 401 invalid_client. */
+async function authenticateIntrospector(
+  ctx: Context,
+  deps: IntrospectionDeps,
+  form: Record<string, string>,
+): Promise<KeySnapshot | undefined> {
+  const presented = presentedCredentials(ctx, form);
+  if (!presented.ok) {
+    sendOAuthError(ctx, presented.status, presented.error, presented.status === 401 ? CLIENT_AUTH_FAILED : presented.message);
+    return undefined;
+  }
+  const now = new Date();
+  const authentication = await authenticateKey(deps, presented.clientId, presented.clientSecret, now);
+  let reason = authentication.ok ? undefined : authentication.reason;
+  if (authentication.ok) {
+    const authorization = authorizeKey(authentication.key, {
+      ip: currentRequestScope()?.clientIp,
+      requestedScopes: [INTROSPECT_SCOPE],
+      now,
+    });
+    if (authorization.ok) return authentication.key;
+    reason = authorization.reason === 'scope_not_granted' ? 'not_introspector' : authorization.reason;
+  }
+  await deps.recordDenial({
+    action: 'token.introspect',
+    reason: reason!,
+    clientId: presented.clientId,
+    key: authentication.key,
+    route: ctx.path,
+  });
+  sendOAuthError(ctx, 401, 'invalid_client', CLIENT_AUTH_FAILED);
+  return undefined;
+}
+
+/** SPEC §4 answer. Scopes are re-narrowed to what the key holds now. */
+function activeAnswer(record: TokenRecord, owner: KeySnapshot, issuer: string) {
+  const current = new Set(effectiveScopes(owner));
+  return {
+    active: true,
+    scope: record.scope.split(' ').filter((s) => current.has(s)).join(' '),
+    client_id: owner.clientId,
+    // RFC 7662 `sub`: the user a user key acts for, otherwise the key itself.
+    sub: owner.userId ?? owner.clientId,
+    tenant_id: owner.tenantId,
+    key_kind: owner.kind,
+    token_type: 'Bearer',
+    iat: record.iat,
+    exp: record.exp,
+    iss: issuer,
+  };
+}

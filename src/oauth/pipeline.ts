@@ -1,0 +1,75 @@
+// The token policy pipeline of SPEC §3 as one ordered list of named steps, shared by the
+// OAuth token endpoint (through oidc-provider's hooks, see client-hooks.ts and token-grant.ts)
+// and the two API-key exchanges. Each step returns data; the edges turn reasons into errors.
+import type { KeySnapshot } from '../keys/model.ts';
+import { isWellFormedClientId } from '../crypto/credentials.ts';
+import type { PepperRing } from '../crypto/secret-hash.ts';
+import { checkKeyState, type KeyStateOutcome } from './policy/key-state.ts';
+import { checkNetwork, type IpAddress } from './policy/network.ts';
+import { grantScopes } from './policy/scopes.ts';
+import { checkSecret, checkSecretFormat } from './policy/secret.ts';
+
+export type DenialReason =
+  | 'malformed_secret'
+  | 'unknown_key'
+  | 'secret_mismatch'
+  | Exclude<KeyStateOutcome, 'ok'>
+  | 'ip_not_allowed'
+  | 'scope_not_granted'
+  | 'not_introspector';
+
+export type KeyLookup = (clientId: string) => Promise<KeySnapshot | undefined>;
+
+export interface AuthenticateDeps {
+  lookupKey: KeyLookup;
+  pepperRing: PepperRing;
+}
+
+export type Authentication =
+  | { ok: true; key: KeySnapshot }
+  | { ok: false; reason: DenialReason; key?: KeySnapshot };
+
+/** Steps 1–3: secret well formed (no store touched) → key exists → secret matches. */
+export async function authenticateKey(
+  deps: AuthenticateDeps,
+  clientId: string,
+  secret: string,
+  now: Date,
+): Promise<Authentication> {
+  if (checkSecretFormat(secret) !== 'ok') return { ok: false, reason: 'malformed_secret' };
+  const key = isWellFormedClientId(clientId) ? await deps.lookupKey(clientId) : undefined;
+  if (!key) return { ok: false, reason: 'unknown_key' };
+  if (checkSecret(deps.pepperRing, key, secret, now) !== 'ok') return { ok: false, reason: 'secret_mismatch', key };
+  return { ok: true, key };
+}
+
+export interface AuthorizationRequest {
+  ip: IpAddress | undefined;
+  /** Empty = every effective scope of the key. */
+  requestedScopes: readonly string[];
+  now: Date;
+}
+
+export type Authorization =
+  | { ok: true; scopes: string[] }
+  | { ok: false; reason: DenialReason; /** Requested scopes the key lacks, for `scope_not_granted`. */ missing?: string[] };
+
+/** The scopes a key may hold right now. User keys meet their user's role here once roles land (SPEC §1). */
+export function effectiveScopes(key: KeySnapshot): readonly string[] {
+  return key.scopes;
+}
+
+/** Steps 4–6: key state (active, unexpired, creator, tenant) → caller network → scopes. */
+export function authorizeKey(key: KeySnapshot, request: AuthorizationRequest): Authorization {
+  const state = checkKeyState(key, request.now);
+  if (state !== 'ok') return { ok: false, reason: state };
+  if (checkNetwork(key.networks, request.ip) !== 'ok') return { ok: false, reason: 'ip_not_allowed' };
+  const scopes = grantScopes(effectiveScopes(key), request.requestedScopes);
+  if (!scopes.ok) return { ok: false, reason: scopes.reason, missing: scopes.missing };
+  return { ok: true, scopes: scopes.scopes };
+}
+
+/** A tenant acts on its own keys and, as a parent, on its children's (SPEC §1). */
+export function tenantMayActOn(actorTenantId: string, target: Pick<KeySnapshot, 'tenantId' | 'tenantParentId'>): boolean {
+  return actorTenantId === target.tenantId || actorTenantId === target.tenantParentId;
+}

@@ -1,0 +1,62 @@
+// Network allowlists (SPEC §1, §3): IPv4 and IPv6 addresses or CIDRs; IPv4-mapped IPv6
+// (`::ffff:a.b.c.d`) is treated as the IPv4 address it carries.
+import ipaddr from 'ipaddr.js';
+
+export interface Network {
+  /** Canonical text: network address and prefix, e.g. `203.0.113.0/24`, `2001:db8::/32`. */
+  text: string;
+  range: [ipaddr.IPv4 | ipaddr.IPv6, number];
+}
+
+export type IpAddress = ipaddr.IPv4 | ipaddr.IPv6;
+
+/** Parses an address, folding IPv4-mapped IPv6 into IPv4; undefined when not an IP. */
+export function parseIp(text: string): IpAddress | undefined {
+  const trimmed = text.trim();
+  if (!ipaddr.isValid(trimmed)) return undefined;
+  // ipaddr.isValid also accepts odd IPv4 forms ("1", "0x7f.1"); only the four-part form is an address here.
+  if (!trimmed.includes(':') && !ipaddr.IPv4.isValidFourPartDecimal(trimmed)) return undefined;
+  if (trimmed.includes('%')) return undefined; // zone ids never name a remote caller
+  return ipaddr.process(trimmed);
+}
+
+export function parseNetwork(text: string): Network | undefined {
+  const trimmed = text.trim();
+  const slash = trimmed.indexOf('/');
+  const address = parseIp(slash === -1 ? trimmed : trimmed.slice(0, slash));
+  if (!address) return undefined;
+  const prefixText = slash === -1 ? undefined : trimmed.slice(slash + 1);
+  if (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)) return undefined;
+  let prefix = prefixText === undefined ? (address.kind() === 'ipv4' ? 32 : 128) : Number(prefixText);
+  // `::ffff:10.0.0.0/104` was written for IPv4 callers: keep it as 10.0.0.0/8.
+  if (address.kind() === 'ipv4' && slash !== -1 && trimmed.slice(0, slash).includes(':')) prefix -= 96;
+  const max = address.kind() === 'ipv4' ? 32 : 128;
+  if (prefix < 0 || prefix > max) return undefined;
+  const base = address.kind() === 'ipv4'
+    ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${prefix}`)
+    : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${prefix}`);
+  return { text: `${base.toString()}/${prefix}`, range: [base, prefix] };
+}
+
+export type NetworkListParse = { ok: true; networks: Network[] } | { ok: false; invalid: string };
+
+export function parseNetworkList(items: readonly string[]): NetworkListParse {
+  const networks: Network[] = [];
+  for (const item of items) {
+    if (item.trim() === '') continue;
+    const network = parseNetwork(item);
+    if (!network) return { ok: false, invalid: item.trim() };
+    if (!networks.some((n) => n.text === network.text)) networks.push(network);
+  }
+  return { ok: true, networks };
+}
+
+export function isInNetworks(networks: readonly Network[], ip: IpAddress): boolean {
+  return networks.some(({ range }) => range[0].kind() === ip.kind() && ip.match(range));
+}
+
+/** SPEC §3: an empty allowlist means any network. */
+export function checkNetwork(networks: readonly Network[], ip: IpAddress | undefined): 'ok' | 'ip_not_allowed' {
+  if (networks.length === 0) return 'ok';
+  return ip && isInNetworks(networks, ip) ? 'ok' : 'ip_not_allowed';
+}

@@ -1,0 +1,36 @@
+// The client_credentials grant handler (RFC 6749 §4.4), registered in place of the library's
+// own so SPEC §3 applies: no scope = every effective scope, an unknown scope is an error, and
+// key state and caller network are checked before anything is minted.
+import type { KeySnapshot } from '../keys/model.ts';
+import { currentRequestScope } from '../http/request-scope.ts';
+import type { KeyLookup } from './pipeline.ts';
+import { authorizeKey } from './pipeline.ts';
+import { oauthErrorFor } from './denials.ts';
+import { parseScopeParam } from './policy/scopes.ts';
+import type { TokenMinter } from './mint.ts';
+
+export interface GrantContext {
+  oidc: { client?: { clientId: string } | undefined; params?: { scope?: unknown } | undefined };
+  body: unknown;
+}
+
+export function createClientCredentialsGrant(deps: { lookupKey: KeyLookup; mintToken: TokenMinter }) {
+  return async function clientCredentialsGrant(ctx: GrantContext): Promise<void> {
+    const key: KeySnapshot | undefined = await deps.lookupKey(ctx.oidc.client!.clientId);
+    if (!key) throw oauthErrorFor('unknown_key'); // deleted between authentication and now
+    const scopeParam = ctx.oidc.params?.scope;
+    const outcome = authorizeKey(key, {
+      ip: currentRequestScope()?.clientIp,
+      requestedScopes: parseScopeParam(typeof scopeParam === 'string' ? scopeParam : undefined),
+      now: new Date(),
+    });
+    if (!outcome.ok) throw oauthErrorFor(outcome.reason, outcome.missing);
+    const token = await deps.mintToken(key, outcome.scopes);
+    ctx.body = {
+      access_token: token.accessToken,
+      token_type: 'Bearer',
+      expires_in: token.expiresIn,
+      scope: token.scope,
+    };
+  };
+}

@@ -1,0 +1,70 @@
+// The audit log (SPEC §5). Records carry ids, reasons and addresses; never secrets or tokens.
+import type { Db } from './db.ts';
+
+export interface AuditEventInput {
+  action: string;
+  outcome: 'success' | 'denied';
+  reason?: string | null;
+  tenantId?: string | null;
+  actorKeyId?: string | null;
+  actorUserId?: string | null;
+  targetKeyId?: string | null;
+  ip?: string | null;
+  requestId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export interface AuditEvent {
+  id: string;
+  at: string;
+  action: string;
+  outcome: 'success' | 'denied';
+  reason: string | null;
+  tenant_id: string | null;
+  actor_key_id: string | null;
+  actor_user_id: string | null;
+  target_key_id: string | null;
+  ip: string | null;
+  request_id: string | null;
+  details: Record<string, unknown>;
+}
+
+export interface AuditFilter {
+  tenantId?: string;
+  targetKeyId?: string;
+  action?: string;
+  requestId?: string;
+  limit?: number;
+}
+
+export function createAuditStore(db: Db) {
+  return {
+    async record(event: AuditEventInput): Promise<void> {
+      await db.insertInto('audit_events').values({
+        action: event.action,
+        outcome: event.outcome,
+        reason: event.reason ?? null,
+        tenant_id: event.tenantId ?? null,
+        actor_key_id: event.actorKeyId ?? null,
+        actor_user_id: event.actorUserId ?? null,
+        target_key_id: event.targetKeyId ?? null,
+        ip: event.ip ?? null,
+        request_id: event.requestId ?? null,
+        details: JSON.stringify(event.details ?? {}),
+      }).execute();
+    },
+
+    /** Newest first. */
+    async list(filter: AuditFilter): Promise<AuditEvent[]> {
+      let query = db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(filter.limit ?? 100);
+      if (filter.tenantId) query = query.where('tenant_id', '=', filter.tenantId);
+      if (filter.targetKeyId) query = query.where('target_key_id', '=', filter.targetKeyId);
+      if (filter.action) query = query.where('action', '=', filter.action);
+      if (filter.requestId) query = query.where('request_id', '=', filter.requestId);
+      const rows = await query.execute();
+      return rows.map((row) => ({ ...row, id: String(row.id), at: row.at.toISOString() }));
+    },
+  };
+}
+
+export type AuditStore = ReturnType<typeof createAuditStore>;

@@ -1,0 +1,86 @@
+// The Postgres connection and the table types. Nothing outside src/stores imports kysely or pg.
+import { Kysely, PostgresDialect, type ColumnType, type Generated } from 'kysely';
+import pg from 'pg';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface TenantsTable {
+  id: Generated<string>;
+  parent_id: string | null;
+  name: string;
+  status: Generated<'active' | 'disabled'>;
+  allow_never_expiring_keys: Generated<boolean>;
+  max_key_lifetime_days: number | null;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
+export interface UsersTable {
+  id: Generated<string>;
+  tenant_id: string;
+  email: string;
+  name: string | null;
+  role: 'admin' | 'manager' | 'member' | 'viewer';
+  status: Generated<'active' | 'disabled'>;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
+export interface ApiKeysTable {
+  client_id: string;
+  tenant_id: string;
+  kind: 'service' | 'user';
+  user_id: string | null;
+  name: string;
+  description: string | null;
+  scopes: string[];
+  networks: string[];
+  expires_at: Date | null;
+  status: Generated<'active' | 'disabled'>;
+  secret_hash: string;
+  previous_secret_hash: string | null;
+  previous_secret_expires_at: Date | null;
+  token_ttl_seconds: number;
+  rate_limit_per_minute: number | null;
+  created_by_user_id: string | null;
+  created_by_key_id: string | null;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+  last_used_at: Date | null;
+  last_used_ip: string | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<string>;
+  at: Generated<Date>;
+  action: string;
+  outcome: 'success' | 'denied';
+  reason: string | null;
+  tenant_id: string | null;
+  actor_key_id: string | null;
+  actor_user_id: string | null;
+  target_key_id: string | null;
+  ip: string | null;
+  request_id: string | null;
+  details: ColumnType<Record<string, unknown>, string | undefined, string>;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  users: UsersTable;
+  api_keys: ApiKeysTable;
+  audit_events: AuditEventsTable;
+}
+
+export type Db = Kysely<Database>;
+
+export function connectDatabase(url: string, maxConnections = 10): Db {
+  const pool = new pg.Pool({ connectionString: url, max: maxConnections });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+export async function pingDatabase(db: Db): Promise<void> {
+  await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute();
+}

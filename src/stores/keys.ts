@@ -1,0 +1,144 @@
+// SQL for API keys. Rows become domain objects here so no caller sees a database row.
+import { sql, type Selectable } from 'kysely';
+import type { ApiKeysTable, Db } from './db.ts';
+import type { CreatorState, KeySnapshot, KeyStatus, KeyView } from '../keys/model.ts';
+import { parseNetworkList } from '../oauth/policy/network.ts';
+
+export type KeyRow = Selectable<ApiKeysTable>;
+export type NewKeyRow = Omit<KeyRow, 'status' | 'created_at' | 'updated_at' | 'last_used_at' | 'last_used_ip'>;
+
+export interface KeyListFilter {
+  tenantId?: string;
+  status?: KeyStatus | 'expired';
+}
+
+export function createKeyStore(db: Db) {
+  return {
+    /** One query: the key, its tenant's state and its creator's state (SPEC §3 policy inputs). */
+    async findSnapshot(clientId: string, now: Date): Promise<KeySnapshot | undefined> {
+      const row = await db.selectFrom('api_keys as k')
+        .innerJoin('tenants as t', 't.id', 'k.tenant_id')
+        .leftJoin('users as cu', 'cu.id', 'k.created_by_user_id')
+        .leftJoin('api_keys as ck', 'ck.client_id', 'k.created_by_key_id')
+        .select([
+          'k.client_id', 'k.tenant_id', 'k.kind', 'k.user_id', 'k.scopes', 'k.networks', 'k.expires_at',
+          'k.status', 'k.secret_hash', 'k.previous_secret_hash', 'k.previous_secret_expires_at',
+          'k.token_ttl_seconds', 'k.created_by_user_id', 'k.created_by_key_id',
+          't.status as tenant_status', 't.parent_id as tenant_parent_id',
+          'cu.status as creator_user_status',
+          'ck.status as creator_key_status', 'ck.expires_at as creator_key_expires_at',
+        ])
+        .where('k.client_id', '=', clientId)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const networks = parseNetworkList(row.networks);
+      // Networks are validated on write; an unreadable one is corruption, never "any network".
+      if (!networks.ok) throw new Error(`key ${row.client_id} has an unreadable network entry`);
+      return {
+        clientId: row.client_id,
+        tenantId: row.tenant_id,
+        tenantActive: row.tenant_status === 'active',
+        tenantParentId: row.tenant_parent_id,
+        kind: row.kind,
+        userId: row.user_id,
+        scopes: row.scopes,
+        networks: networks.networks,
+        expiresAt: row.expires_at,
+        status: row.status,
+        secretHash: row.secret_hash,
+        previousSecretHash: row.previous_secret_hash,
+        previousSecretExpiresAt: row.previous_secret_expires_at,
+        tokenTtlSeconds: row.token_ttl_seconds,
+        creator: creatorState(row, now),
+      };
+    },
+
+    async insert(row: NewKeyRow): Promise<KeyView> {
+      const inserted = await db.insertInto('api_keys').values(row).returningAll().executeTakeFirstOrThrow();
+      return toView(inserted, new Date());
+    },
+
+    async findView(clientId: string, now: Date): Promise<KeyView | undefined> {
+      const row = await db.selectFrom('api_keys').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      return row && toView(row, now);
+    },
+
+    async list(filter: KeyListFilter, now: Date): Promise<KeyView[]> {
+      let query = db.selectFrom('api_keys').selectAll().orderBy('created_at').orderBy('client_id');
+      if (filter.tenantId) query = query.where('tenant_id', '=', filter.tenantId);
+      if (filter.status === 'expired') {
+        query = query.where('expires_at', '<=', now);
+      } else if (filter.status) {
+        query = query.where('status', '=', filter.status)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
+      }
+      return (await query.execute()).map((row) => toView(row, now));
+    },
+
+    /** Returns false when no such key exists. */
+    async setStatus(clientId: string, status: KeyStatus): Promise<boolean> {
+      const result = await db.updateTable('api_keys')
+        .set({ status, updated_at: sql<Date>`now()` })
+        .where('client_id', '=', clientId)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    async delete(clientId: string): Promise<boolean> {
+      const result = await db.deleteFrom('api_keys').where('client_id', '=', clientId).executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    },
+
+    async countForUser(userId: string): Promise<number> {
+      const row = await db.selectFrom('api_keys').select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('user_id', '=', userId).executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+  };
+}
+
+export type KeyStore = ReturnType<typeof createKeyStore>;
+
+interface CreatorColumns {
+  created_by_user_id: string | null;
+  created_by_key_id: string | null;
+  creator_user_status: string | null;
+  creator_key_status: string | null;
+  creator_key_expires_at: Date | null;
+}
+
+function creatorState(row: CreatorColumns, now: Date): CreatorState {
+  if (row.created_by_user_id) {
+    if (row.creator_user_status === null) return 'missing';
+    return row.creator_user_status === 'active' ? 'active' : 'inactive';
+  }
+  if (row.created_by_key_id) {
+    if (row.creator_key_status === null) return 'missing';
+    const expired = row.creator_key_expires_at !== null && row.creator_key_expires_at <= now;
+    return row.creator_key_status === 'active' && !expired ? 'active' : 'inactive';
+  }
+  return 'system';
+}
+
+export function toView(row: KeyRow, now: Date): KeyView {
+  const expired = row.expires_at !== null && row.expires_at.getTime() <= now.getTime();
+  return {
+    client_id: row.client_id,
+    name: row.name,
+    description: row.description,
+    kind: row.kind,
+    tenant_id: row.tenant_id,
+    user_id: row.user_id,
+    scopes: row.scopes,
+    networks: row.networks,
+    expires_at: row.expires_at?.toISOString() ?? null,
+    status: expired ? 'expired' : row.status,
+    token_ttl_seconds: row.token_ttl_seconds,
+    rate_limit_per_minute: row.rate_limit_per_minute,
+    created_by: row.created_by_user_id ?? row.created_by_key_id ?? 'system',
+    created_at: row.created_at.toISOString(),
+    updated_at: new Date(row.updated_at).toISOString(),
+    last_used_at: row.last_used_at?.toISOString() ?? null,
+    last_used_ip: row.last_used_ip,
+  };
+}

@@ -1,0 +1,29 @@
+import type { Selectable } from 'kysely';
+import type { Db, TenantsTable } from './db.ts';
+
+export type Tenant = Selectable<TenantsTable>;
+
+export function createTenantStore(db: Db) {
+  return {
+    async insert(input: { name: string; parentId?: string | null }): Promise<Tenant> {
+      return db.insertInto('tenants')
+        .values({ name: input.name, parent_id: input.parentId ?? null })
+        .returningAll().executeTakeFirstOrThrow();
+    },
+    async findById(id: string): Promise<Tenant | undefined> {
+      return db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+    async findFirst(): Promise<Tenant | undefined> {
+      return db.selectFrom('tenants').selectAll().where('parent_id', 'is', null).orderBy('created_at').limit(1).executeTakeFirst();
+    },
+    async count(): Promise<number> {
+      const row = await db.selectFrom('tenants').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async setStatus(id: string, status: 'active' | 'disabled'): Promise<void> {
+      await db.updateTable('tenants').set({ status, updated_at: new Date() }).where('id', '=', id).execute();
+    },
+  };
+}
+
+export type TenantStore = ReturnType<typeof createTenantStore>;
