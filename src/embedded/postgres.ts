@@ -53,7 +53,7 @@ export async function openEmbeddedPostgres(dataDir: string, log: Logger): Promis
   }
   await cluster.start();
   await ensureDatabase(state);
-  log.warn({ port: state.port, dir: clusterDir }, 'embedded Postgres started: for a single node only; set DATABASE_URL in production');
+  log.info({ port: state.port, dir: clusterDir }, 'embedded Postgres started: for a single node only; set DATABASE_URL in production');
   return { url, stop: () => cluster.stop() };
 }
 

@@ -1,0 +1,82 @@
+// SPEC §7's zero-configuration default, as `npm start` runs it: embedded Postgres in the data dir,
+// in-memory tokens, a bootstrap admin key printed once, and a CLI that reaches the same store.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, REPO_ROOT, runCli } from '../support/cli.ts';
+import { basicAuth, send } from '../support/http.ts';
+import { freePort, stopChild } from '../support/processes.ts';
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+}
+
+function startServe(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, [CLI, 'serve'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
+    child.stdout!.on('data', () => {
+      if (output.includes('keygate listening')) {
+        clearTimeout(timer);
+        resolve({ child, output: () => output });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
+  });
+}
+
+describe('embedded default (npm start)', () => {
+  let root: string;
+  let env: Record<string, string>;
+  let server: Started | undefined;
+
+  beforeAll(async () => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'keygate-embedded-'));
+    chmodSync(root, 0o755);
+    env = { KEYGATE_DATA_DIR: path.join(root, 'data'), PORT: String(await freePort()), HOST: '127.0.0.1' };
+  });
+  afterAll(async () => {
+    if (server) await stopChild(server.child);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('starts with nothing configured, prints a working bootstrap key once, and shares its store with the CLI', async () => {
+    server = await startServe(env);
+    const banner = server.output();
+    expect(banner).toContain('embedded Postgres started');
+    expect(banner).toContain('REDIS_URL is not set');
+    const clientId = /client_id:\s+(\S+)/.exec(banner)![1]!;
+    const clientSecret = /client_secret:\s+(\S+)/.exec(banner)![1]!;
+    expect(banner.split(clientSecret).length - 1).toBe(2); // the secret line and the api_key line, nowhere else
+
+    const port = Number(env.PORT);
+    const token = await send(port, { path: '/oauth/token', headers: { authorization: basicAuth(clientId, clientSecret) }, form: { grant_type: 'client_credentials', scope: 'admin:keys:read' } });
+    expect(token.status).toBe(200);
+    const introspection = await send(port, { path: '/oauth/introspect', headers: { authorization: basicAuth(clientId, clientSecret) }, form: { token: token.body.access_token } });
+    expect(introspection.body).toMatchObject({ active: true, client_id: clientId, scope: 'admin:keys:read' });
+
+    const listed = await runCli(['keys', 'list', '--json'], env);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout).data.map((k: { client_id: string }) => k.client_id)).toEqual([clientId]);
+
+    // A key made by the CLI is refused by the running server once the CLI disables it.
+    await runCli(['keys', 'disable', clientId], env);
+    expect((await send(port, { path: '/oauth/introspect', headers: { authorization: basicAuth(clientId, clientSecret) }, form: { token: token.body.access_token } })).status).toBe(401);
+    await runCli(['keys', 'enable', clientId], env);
+
+    server.child.kill('SIGTERM');
+    const code = await new Promise((resolve) => server!.child.once('exit', resolve));
+    expect(code).toBe(0);
+
+    server = await startServe(env);
+    expect(server.output()).not.toContain('bootstrap admin key');
+    const again = await send(port, { path: '/oauth/token', headers: { authorization: basicAuth(clientId, clientSecret) }, form: { grant_type: 'client_credentials' } });
+    expect(again.status).toBe(200);
+  });
+});

@@ -1,0 +1,40 @@
+// Migrations go up and down, and `keygate migrate` is idempotent.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { connectDatabase, type Db } from '../../src/stores/db.ts';
+import { migrateDown, migrateToLatest } from '../../src/stores/migrate.ts';
+import { runCli } from '../support/cli.ts';
+import { TEST_PEPPER } from '../support/keygate.ts';
+
+const DATABASE = `keygate_migrations_${process.pid}`;
+
+describe('migrations', () => {
+  let db: Db;
+  let url: string;
+
+  beforeAll(async () => {
+    const admin = new pg.Client({ connectionString: inject('postgresAdminUrl') });
+    await admin.connect();
+    await admin.query(`create database ${DATABASE}`);
+    await admin.end();
+    url = inject('postgresAdminUrl').replace(/\/postgres$/, `/${DATABASE}`);
+    db = connectDatabase(url);
+  });
+  afterAll(() => db?.destroy());
+
+  const tables = async () => (await db.introspection.getTables()).map((t) => t.name).filter((n) => !n.startsWith('kysely_')).sort();
+
+  it('applies, re-applies as a no-op, rolls back and re-applies', async () => {
+    expect((await migrateToLatest(db)).applied).toEqual(['20261123T120000_create_core_tables']);
+    expect(await tables()).toEqual(['api_keys', 'audit_events', 'tenants', 'users']);
+    expect((await migrateToLatest(db)).applied).toEqual([]);
+    await migrateDown(db);
+    expect(await tables()).toEqual([]);
+    expect((await migrateToLatest(db)).applied).toEqual(['20261123T120000_create_core_tables']);
+  });
+
+  it('`keygate migrate` succeeds on an up-to-date database', async () => {
+    const result = await runCli(['migrate'], { DATABASE_URL: url, KEYGATE_SECRET_PEPPER: TEST_PEPPER });
+    expect(result).toMatchObject({ code: 0, stdout: 'migrations are up to date\n' });
+  });
+});

@@ -1,0 +1,146 @@
+import { describe, it, expect } from 'vitest';
+import type { KeySnapshot } from '../../src/keys/model.ts';
+import { createPepperRing, hashSecret } from '../../src/crypto/secret-hash.ts';
+import { generateClientSecret } from '../../src/crypto/credentials.ts';
+import { checkKeyState } from '../../src/oauth/policy/key-state.ts';
+import { checkSecret, checkSecretFormat } from '../../src/oauth/policy/secret.ts';
+
+const NOW = new Date('2025-06-01T12:00:00.000Z');
+const ring = createPepperRing([{ version: 1, secret: Buffer.from('a-test-pepper-of-at-least-32-characters') }]);
+
+function key(overrides: Partial<KeySnapshot> = {}): KeySnapshot {
+  return {
+    clientId: 'kg_0000000000000000000001',
+    tenantId: 'tenant-a',
+    tenantActive: true,
+    tenantParentId: null,
+    kind: 'service',
+    userId: null,
+    scopes: ['devices:read'],
+    networks: [],
+    expiresAt: null,
+    status: 'active',
+    secretHash: '1$unused',
+    previousSecretHash: null,
+    previousSecretExpiresAt: null,
+    tokenTtlSeconds: 3600,
+    creator: 'system',
+    ...overrides,
+  };
+}
+
+describe('checkKeyState', () => {
+  it('is ok for an active, unexpired key of a system creator in an active tenant', () => {
+    expect(checkKeyState(key(), NOW)).toBe('ok');
+  });
+
+  it('is ok for an active creator', () => {
+    expect(checkKeyState(key({ creator: 'active' }), NOW)).toBe('ok');
+  });
+
+  it('is ok before the expiry time', () => {
+    expect(checkKeyState(key({ expiresAt: new Date(NOW.getTime() + 1) }), NOW)).toBe('ok');
+  });
+
+  it('is key_disabled for a disabled key', () => {
+    expect(checkKeyState(key({ status: 'disabled' }), NOW)).toBe('key_disabled');
+  });
+
+  it('is key_expired after the expiry time', () => {
+    expect(checkKeyState(key({ expiresAt: new Date(NOW.getTime() - 1) }), NOW)).toBe('key_expired');
+  });
+
+  it('is key_expired at exactly the expiry time', () => {
+    expect(checkKeyState(key({ expiresAt: new Date(NOW.getTime()) }), NOW)).toBe('key_expired');
+  });
+
+  it('is owner_not_authorized when the creator is missing', () => {
+    expect(checkKeyState(key({ creator: 'missing' }), NOW)).toBe('owner_not_authorized');
+  });
+
+  it('is owner_not_authorized when the creator is inactive', () => {
+    expect(checkKeyState(key({ creator: 'inactive' }), NOW)).toBe('owner_not_authorized');
+  });
+
+  it('is tenant_disabled when the tenant is inactive', () => {
+    expect(checkKeyState(key({ tenantActive: false }), NOW)).toBe('tenant_disabled');
+  });
+
+  it('reports disabled before expired', () => {
+    expect(checkKeyState(key({ status: 'disabled', expiresAt: NOW }), NOW)).toBe('key_disabled');
+  });
+
+  it('reports expired before the owner', () => {
+    expect(checkKeyState(key({ expiresAt: NOW, creator: 'missing' }), NOW)).toBe('key_expired');
+  });
+
+  it('reports the owner before the tenant', () => {
+    expect(checkKeyState(key({ creator: 'inactive', tenantActive: false }), NOW)).toBe('owner_not_authorized');
+  });
+
+  it('reports disabled when everything is wrong', () => {
+    const broken = key({ status: 'disabled', expiresAt: NOW, creator: 'missing', tenantActive: false });
+    expect(checkKeyState(broken, NOW)).toBe('key_disabled');
+  });
+});
+
+describe('checkSecretFormat', () => {
+  it('is ok for a generated secret', () => {
+    expect(checkSecretFormat(generateClientSecret())).toBe('ok');
+  });
+
+  it('is malformed_secret for a secret with a broken checksum', () => {
+    const secret = generateClientSecret();
+    const last = secret.at(-1) === 'A' ? 'B' : 'A';
+    expect(checkSecretFormat(secret.slice(0, -1) + last)).toBe('malformed_secret');
+  });
+
+  it('is malformed_secret for arbitrary text', () => {
+    expect(checkSecretFormat('hunter2')).toBe('malformed_secret');
+    expect(checkSecretFormat('')).toBe('malformed_secret');
+  });
+});
+
+describe('checkSecret', () => {
+  const current = generateClientSecret();
+  const previous = generateClientSecret();
+  const rotated = (previousSecretExpiresAt: Date) => ({
+    secretHash: hashSecret(ring, current),
+    previousSecretHash: hashSecret(ring, previous),
+    previousSecretExpiresAt,
+  });
+
+  it('accepts the current secret', () => {
+    expect(checkSecret(ring, key({ secretHash: hashSecret(ring, current) }), current, NOW)).toBe('ok');
+  });
+
+  it('accepts the current secret after the previous one expired', () => {
+    expect(checkSecret(ring, rotated(new Date(NOW.getTime() - 1)), current, NOW)).toBe('ok');
+  });
+
+  it('accepts the previous secret during the grace period', () => {
+    expect(checkSecret(ring, rotated(new Date(NOW.getTime() + 1)), previous, NOW)).toBe('ok');
+  });
+
+  it('refuses the previous secret once the grace period has ended', () => {
+    expect(checkSecret(ring, rotated(new Date(NOW.getTime() - 1)), previous, NOW)).toBe('secret_mismatch');
+  });
+
+  it('refuses the previous secret at exactly the end of the grace period', () => {
+    expect(checkSecret(ring, rotated(NOW), previous, NOW)).toBe('secret_mismatch');
+  });
+
+  it('refuses a wrong secret when there is no previous secret', () => {
+    expect(checkSecret(ring, key({ secretHash: hashSecret(ring, current) }), previous, NOW)).toBe('secret_mismatch');
+  });
+
+  it('refuses a previous hash that has no expiry', () => {
+    const noExpiry = { ...rotated(NOW), previousSecretExpiresAt: null };
+    expect(checkSecret(ring, noExpiry, previous, NOW)).toBe('secret_mismatch');
+  });
+
+  it('refuses a secret matching neither during the grace period', () => {
+    expect(checkSecret(ring, rotated(new Date(NOW.getTime() + 60_000)), generateClientSecret(), NOW))
+      .toBe('secret_mismatch');
+  });
+});
