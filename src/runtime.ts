@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { parsePepperRing } from './config.ts';
 import type { PepperRing } from './crypto/secret-hash.ts';
-import { openEmbeddedPostgres } from './embedded/postgres.ts';
 import { loadOrCreateLocalPepper } from './embedded/pepper.ts';
 import { createKeyService, type KeyService } from './keys/service.ts';
 import { createAuditStore, type AuditStore } from './stores/audit.ts';
@@ -38,7 +37,10 @@ export interface RuntimeOptions {
 }
 
 export async function openRuntime(config: Config, log: Logger, options: RuntimeOptions): Promise<Runtime> {
-  const embedded = config.databaseUrl ? undefined : await openEmbeddedPostgres(config.dataDir, log);
+  // Loaded only when needed: production images omit the embedded Postgres binaries.
+  const embedded = config.databaseUrl
+    ? undefined
+    : await (await import('./embedded/postgres.ts')).openEmbeddedPostgres(config.dataDir, log);
   const db = connectDatabase(config.databaseUrl ?? embedded!.url);
   if (options.migrate) {
     const { applied } = await migrateToLatest(db);
