@@ -40,6 +40,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('secret_hash', 'text', (c) => c.notNull())
     .addColumn('previous_secret_hash', 'text')
     .addColumn('previous_secret_expires_at', 'timestamptz')
+    // Counts rotations; each token records the generation of the secret that minted it, so
+    // tokens of a rotated-out secret end with its grace period (SPEC §2).
+    .addColumn('secret_generation', 'integer', (c) => c.notNull().defaultTo(1))
     .addColumn('token_ttl_seconds', 'integer', (c) => c.notNull().check(sql`token_ttl_seconds between 60 and 86400`))
     .addColumn('rate_limit_per_minute', 'integer', (c) => c.check(sql`rate_limit_per_minute > 0`))
     // Creator ids are plain values, not foreign keys: a deleted creator must stay visible as

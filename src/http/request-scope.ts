@@ -16,6 +16,8 @@ export interface RequestScope {
   memo: Map<string, Promise<unknown>>;
   /** Why the token endpoint refused this request, set from inside oidc-provider (oauth/internals.ts). */
   tokenDenial: DenialReason | undefined;
+  /** Generation of the key secret the token endpoint's client authentication matched. */
+  secretGeneration: number | undefined;
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();
@@ -41,7 +43,7 @@ export function requestScope(trustedProxies: readonly Network[]): Middleware {
     const requestId = INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     const clientIp = resolveClientIp(ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for') || undefined, trustedProxies);
     ctx.set('X-Request-Id', requestId);
-    const scope: RequestScope = { requestId, clientIp, clientIpText: clientIp?.toString() ?? null, memo: new Map(), tokenDenial: undefined };
+    const scope: RequestScope = { requestId, clientIp, clientIpText: clientIp?.toString() ?? null, memo: new Map(), tokenDenial: undefined, secretGeneration: undefined };
     ctx.state.scope = scope;
     await storage.run(scope, next);
   };

@@ -24,6 +24,8 @@ export interface KeySnapshot {
   /** HMAC of the secret replaced by the last rotation, honoured until `previousSecretExpiresAt`. */
   previousSecretHash: string | null;
   previousSecretExpiresAt: Date | null;
+  /** Rotations so far; tokens carry the generation of the secret that minted them. */
+  secretGeneration: number;
   tokenTtlSeconds: number;
   creator: CreatorState;
 }

@@ -49,6 +49,7 @@ export function createAdapterFactory(deps: {
         scope: payload.scope ?? '',
         iat: payload.iat!,
         exp: payload.exp!,
+        generation: Number((payload.extra as { g?: number } | undefined)?.g ?? 0),
       });
     },
     async find(token) {
@@ -60,6 +61,7 @@ export function createAdapterFactory(deps: {
         scope: record.scope || undefined,
         iat: record.iat,
         exp: record.exp,
+        extra: { g: record.generation },
       };
     },
     async destroy(token) {

@@ -26,7 +26,7 @@ async function exchange(deps: ExchangeDeps, ctx: Context, clientId: string, secr
   if (authentication.ok) {
     key = authentication.key;
     const authorization = authorizeKey(key, { ip: currentRequestScope()?.clientIp, requestedScopes: [], now });
-    if (authorization.ok) return { ok: true, token: await deps.mintToken(key, authorization.scopes) };
+    if (authorization.ok) return { ok: true, token: await deps.mintToken(key, authorization.scopes, authentication.secretGeneration) };
     reason = authorization.reason;
   } else {
     reason = authentication.reason;

@@ -8,7 +8,7 @@ import { presentedClientId } from './client-credentials.ts';
 import { denialReasonOf, oauthErrorFor } from './denials.ts';
 import type { DenialRecorder } from './denial-audit.ts';
 import type { KeyLookup } from './pipeline.ts';
-import { checkSecret, checkSecretFormat } from './policy/secret.ts';
+import { checkSecret, checkSecretFormat, matchedGeneration } from './policy/secret.ts';
 import type { GrantContext } from './token-grant.ts';
 
 export interface ProviderSeams {
@@ -25,7 +25,10 @@ export function installProviderSeams(provider: Provider, seams: ProviderSeams): 
     if (checkSecretFormat(presented) !== 'ok') throw oauthErrorFor('malformed_secret');
     const key = await seams.lookupKey(this.clientId);
     if (!key) throw oauthErrorFor('unknown_key');
-    if (checkSecret(seams.pepperRing, key, presented, new Date()) !== 'ok') throw oauthErrorFor('secret_mismatch');
+    const match = checkSecret(seams.pepperRing, key, presented, new Date());
+    if (match === 'secret_mismatch') throw oauthErrorFor('secret_mismatch');
+    const scope = currentRequestScope();
+    if (scope) scope.secretGeneration = matchedGeneration(key, match);
     return true;
   };
 

@@ -13,7 +13,7 @@ import { presentedCredentials } from './client-credentials.ts';
 import type { DenialRecorder } from './denial-audit.ts';
 import { CLIENT_AUTH_FAILED, sendOAuthError } from './oauth-errors.ts';
 import { authenticateKey, authorizeKey, effectiveScopes, tenantMayActOn, type AuthenticateDeps } from './pipeline.ts';
-import { checkKeyState } from './policy/key-state.ts';
+import { checkTokenState } from './policy/token-state.ts';
 import { checkNetwork, parseIp } from './policy/network.ts';
 
 export interface IntrospectionDeps extends AuthenticateDeps {
@@ -41,9 +41,8 @@ export function createIntrospectionRoute(deps: IntrospectionDeps) {
     const record = await deps.tokens.find(hashToken(token));
     const owner = record && await deps.lookupKey(record.clientId);
     // RFC 7662 §2.2: anything not usable right now is simply inactive, with no reason given.
-    if (!record || !owner || record.exp * 1000 <= now.getTime()) return void (ctx.body = INACTIVE);
+    if (!record || !owner || checkTokenState(record, owner, now) !== 'ok') return void (ctx.body = INACTIVE);
     if (!tenantMayActOn(caller.tenantId, owner)) return void (ctx.body = INACTIVE);
-    if (checkKeyState(owner, now) !== 'ok') return void (ctx.body = INACTIVE);
     if (clientIp && checkNetwork(owner.networks, clientIp) !== 'ok') return void (ctx.body = INACTIVE);
     ctx.body = activeAnswer(record, owner, deps.issuer);
   };

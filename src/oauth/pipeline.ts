@@ -7,7 +7,7 @@ import type { PepperRing } from '../crypto/secret-hash.ts';
 import { checkKeyState, type KeyStateOutcome } from './policy/key-state.ts';
 import { checkNetwork, type IpAddress } from './policy/network.ts';
 import { grantScopes } from './policy/scopes.ts';
-import { checkSecret, checkSecretFormat } from './policy/secret.ts';
+import { checkSecret, checkSecretFormat, matchedGeneration } from './policy/secret.ts';
 
 export type DenialReason =
   | 'malformed_secret'
@@ -26,7 +26,7 @@ export interface AuthenticateDeps {
 }
 
 export type Authentication =
-  | { ok: true; key: KeySnapshot }
+  | { ok: true; key: KeySnapshot; /** Generation of the secret that matched. */ secretGeneration: number }
   | { ok: false; reason: DenialReason; key?: KeySnapshot };
 
 /** Steps 1–3: secret well formed (no store touched) → key exists → secret matches. */
@@ -39,8 +39,9 @@ export async function authenticateKey(
   if (checkSecretFormat(secret) !== 'ok') return { ok: false, reason: 'malformed_secret' };
   const key = isWellFormedClientId(clientId) ? await deps.lookupKey(clientId) : undefined;
   if (!key) return { ok: false, reason: 'unknown_key' };
-  if (checkSecret(deps.pepperRing, key, secret, now) !== 'ok') return { ok: false, reason: 'secret_mismatch', key };
-  return { ok: true, key };
+  const match = checkSecret(deps.pepperRing, key, secret, now);
+  if (match === 'secret_mismatch') return { ok: false, reason: 'secret_mismatch', key };
+  return { ok: true, key, secretGeneration: matchedGeneration(key, match) };
 }
 
 export interface AuthorizationRequest {

@@ -3,6 +3,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import Provider, { type Configuration } from 'oidc-provider';
 import type { AdapterFactory } from './adapter.ts';
+import { generationClaim } from './mint.ts';
 
 export interface ProviderOptions {
   issuer: string;
@@ -46,7 +47,7 @@ export function createProvider(options: ProviderOptions): Provider {
     scopes: [],
     claims: {},
     issueRefreshToken: () => false,
-    extraTokenClaims: () => undefined,
+    extraTokenClaims: (_ctx, token) => generationClaim(token),
     ttl: { ClientCredentials: () => options.tokenTtlSeconds },
     clientBasedCORS: () => false,
     // Errors are JSON whatever the Accept header says: there is no browser on these routes.

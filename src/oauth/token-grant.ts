@@ -25,7 +25,9 @@ export function createClientCredentialsGrant(deps: { lookupKey: KeyLookup; mintT
       now: new Date(),
     });
     if (!outcome.ok) throw oauthErrorFor(outcome.reason, outcome.missing);
-    const token = await deps.mintToken(key, outcome.scopes);
+    const generation = currentRequestScope()?.secretGeneration;
+    if (generation === undefined) throw new Error('client authentication did not record the matched secret');
+    const token = await deps.mintToken(key, outcome.scopes, generation);
     ctx.body = {
       access_token: token.accessToken,
       token_type: 'Bearer',

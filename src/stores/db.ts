@@ -40,6 +40,7 @@ export interface ApiKeysTable {
   secret_hash: string;
   previous_secret_hash: string | null;
   previous_secret_expires_at: Date | null;
+  secret_generation: Generated<number>;
   token_ttl_seconds: number;
   rate_limit_per_minute: number | null;
   created_by_user_id: string | null;

@@ -5,7 +5,7 @@ import type { CreatorState, KeySnapshot, KeyStatus, KeyView } from '../keys/mode
 import { parseNetworkList } from '../oauth/policy/network.ts';
 
 export type KeyRow = Selectable<ApiKeysTable>;
-export type NewKeyRow = Omit<KeyRow, 'status' | 'created_at' | 'updated_at' | 'last_used_at' | 'last_used_ip'>;
+export type NewKeyRow = Omit<KeyRow, 'status' | 'secret_generation' | 'created_at' | 'updated_at' | 'last_used_at' | 'last_used_ip'>;
 
 export interface KeyListFilter {
   tenantId?: string;
@@ -22,7 +22,7 @@ export function createKeyStore(db: Db) {
         .leftJoin('api_keys as ck', 'ck.client_id', 'k.created_by_key_id')
         .select([
           'k.client_id', 'k.tenant_id', 'k.kind', 'k.user_id', 'k.scopes', 'k.networks', 'k.expires_at',
-          'k.status', 'k.secret_hash', 'k.previous_secret_hash', 'k.previous_secret_expires_at',
+          'k.status', 'k.secret_hash', 'k.previous_secret_hash', 'k.previous_secret_expires_at', 'k.secret_generation',
           'k.token_ttl_seconds', 'k.created_by_user_id', 'k.created_by_key_id',
           't.status as tenant_status', 't.parent_id as tenant_parent_id',
           'cu.status as creator_user_status',
@@ -48,6 +48,7 @@ export function createKeyStore(db: Db) {
         secretHash: row.secret_hash,
         previousSecretHash: row.previous_secret_hash,
         previousSecretExpiresAt: row.previous_secret_expires_at,
+        secretGeneration: row.secret_generation,
         tokenTtlSeconds: row.token_ttl_seconds,
         creator: creatorState(row, now),
       };

@@ -8,6 +8,8 @@ export interface TokenRecord {
   /** Issued-at and expiry, epoch seconds. */
   iat: number;
   exp: number;
+  /** Generation of the key secret that minted the token (see policy/token-state.ts). */
+  generation: number;
 }
 
 export interface TokenStore {
@@ -31,15 +33,16 @@ export function secondsLeft(record: TokenRecord, nowMs: number): number {
 
 /** Compact wire form: a JSON array keeps a live token small (SPEC §8: ≤ 300 bytes in Redis). */
 export function encodeRecord(record: TokenRecord): string {
-  return JSON.stringify([record.clientId, record.scope, record.iat, record.exp]);
+  return JSON.stringify([record.clientId, record.scope, record.iat, record.exp, record.generation]);
 }
 
 export function decodeRecord(text: string): TokenRecord | undefined {
   const value: unknown = JSON.parse(text);
-  if (!Array.isArray(value) || value.length !== 4) return undefined;
-  const [clientId, scope, iat, exp] = value as unknown[];
-  if (typeof clientId !== 'string' || typeof scope !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') {
+  if (!Array.isArray(value) || value.length !== 5) return undefined;
+  const [clientId, scope, iat, exp, generation] = value as unknown[];
+  if (typeof clientId !== 'string' || typeof scope !== 'string' || typeof iat !== 'number'
+    || typeof exp !== 'number' || typeof generation !== 'number') {
     return undefined;
   }
-  return { clientId, scope, iat, exp };
+  return { clientId, scope, iat, exp, generation };
 }

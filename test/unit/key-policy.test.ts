@@ -23,6 +23,7 @@ function key(overrides: Partial<KeySnapshot> = {}): KeySnapshot {
     secretHash: '1$unused',
     previousSecretHash: null,
     previousSecretExpiresAt: null,
+    secretGeneration: 1,
     tokenTtlSeconds: 3600,
     creator: 'system',
     ...overrides,
@@ -111,15 +112,15 @@ describe('checkSecret', () => {
   });
 
   it('accepts the current secret', () => {
-    expect(checkSecret(ring, key({ secretHash: hashSecret(ring, current) }), current, NOW)).toBe('ok');
+    expect(checkSecret(ring, key({ secretHash: hashSecret(ring, current) }), current, NOW)).toBe('current');
   });
 
   it('accepts the current secret after the previous one expired', () => {
-    expect(checkSecret(ring, rotated(new Date(NOW.getTime() - 1)), current, NOW)).toBe('ok');
+    expect(checkSecret(ring, rotated(new Date(NOW.getTime() - 1)), current, NOW)).toBe('current');
   });
 
   it('accepts the previous secret during the grace period', () => {
-    expect(checkSecret(ring, rotated(new Date(NOW.getTime() + 1)), previous, NOW)).toBe('ok');
+    expect(checkSecret(ring, rotated(new Date(NOW.getTime() + 1)), previous, NOW)).toBe('previous');
   });
 
   it('refuses the previous secret once the grace period has ended', () => {

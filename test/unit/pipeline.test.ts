@@ -25,6 +25,7 @@ function key(overrides: Partial<KeySnapshot> = {}): KeySnapshot {
     secretHash: hashSecret(pepperRing, SECRET),
     previousSecretHash: null,
     previousSecretExpiresAt: null,
+    secretGeneration: 1,
     tokenTtlSeconds: 3600,
     creator: 'system',
     ...overrides,
@@ -92,14 +93,14 @@ describe('authenticateKey', () => {
     const stored = key();
     const lookupKey = lookupOf(stored);
     const result = await authenticateKey({ lookupKey, pepperRing }, CLIENT_ID, SECRET, NOW);
-    expect(result).toEqual({ ok: true, key: stored });
+    expect(result).toEqual({ ok: true, key: stored, secretGeneration: 1 });
     expect(lookupKey.calls).toBe(1);
   });
 
   it('does not judge the key state', async () => {
     const stored = key({ status: 'disabled' });
     const result = await authenticateKey({ lookupKey: lookupOf(stored), pepperRing }, CLIENT_ID, SECRET, NOW);
-    expect(result).toEqual({ ok: true, key: stored });
+    expect(result).toEqual({ ok: true, key: stored, secretGeneration: 1 });
   });
 });
 

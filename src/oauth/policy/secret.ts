@@ -8,16 +8,27 @@ export function checkSecretFormat(secret: string): 'ok' | 'malformed_secret' {
   return isWellFormedClientSecret(secret) ? 'ok' : 'malformed_secret';
 }
 
+/** Which secret matched: tokens remember it, so they end with their secret's grace period. */
+export type SecretMatch = 'current' | 'previous' | 'secret_mismatch';
+
 export function checkSecret(
   ring: PepperRing,
   key: Pick<KeySnapshot, 'secretHash' | 'previousSecretHash' | 'previousSecretExpiresAt'>,
   secret: string,
   now: Date,
-): 'ok' | 'secret_mismatch' {
-  if (verifySecret(ring, key.secretHash, secret)) return 'ok';
-  const inGrace = key.previousSecretHash !== null
+): SecretMatch {
+  if (verifySecret(ring, key.secretHash, secret)) return 'current';
+  if (isInGrace(key, now) && verifySecret(ring, key.previousSecretHash!, secret)) return 'previous';
+  return 'secret_mismatch';
+}
+
+export function isInGrace(key: Pick<KeySnapshot, 'previousSecretHash' | 'previousSecretExpiresAt'>, now: Date): boolean {
+  return key.previousSecretHash !== null
     && key.previousSecretExpiresAt !== null
     && key.previousSecretExpiresAt.getTime() > now.getTime();
-  if (inGrace && verifySecret(ring, key.previousSecretHash!, secret)) return 'ok';
-  return 'secret_mismatch';
+}
+
+/** The generation number of the secret that matched. */
+export function matchedGeneration(key: Pick<KeySnapshot, 'secretGeneration'>, match: 'current' | 'previous'): number {
+  return match === 'current' ? key.secretGeneration : key.secretGeneration - 1;
 }
