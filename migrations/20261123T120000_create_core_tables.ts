@@ -49,7 +49,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     // "missing" so the key stops working (SPEC §1, owner_not_authorized).
     .addColumn('created_by_user_id', 'uuid')
     .addColumn('created_by_key_id', 'text')
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    // Millisecond precision: list cursors carry created_at through JavaScript dates.
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`date_trunc('milliseconds', now())`))
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('last_used_at', 'timestamptz')
     .addColumn('last_used_ip', 'text')

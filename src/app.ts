@@ -11,7 +11,7 @@ import { PROVIDER_ROUTES } from './oauth/provider.ts';
 import { pingDatabase } from './stores/db.ts';
 import type { Runtime } from './runtime.ts';
 
-export type AppDeps = Pick<Runtime, 'config' | 'db' | 'keys' | 'tokens' | 'audit' | 'pepperRing'> & { log: Logger };
+export type AppDeps = Pick<Runtime, 'config' | 'db' | 'keys' | 'tokens' | 'audit' | 'pepperRing' | 'usage'> & { log: Logger };
 
 export function createApp(deps: AppDeps): Koa {
   const oauth = createOAuth({
@@ -21,6 +21,7 @@ export function createApp(deps: AppDeps): Koa {
     tokens: deps.tokens,
     audit: deps.audit,
     pepperRing: deps.pepperRing,
+    usage: deps.usage,
     log: deps.log,
   });
 

@@ -7,6 +7,7 @@ import { parsePepperRing } from './config.ts';
 import type { PepperRing } from './crypto/secret-hash.ts';
 import { loadOrCreateLocalPepper } from './embedded/pepper.ts';
 import { createKeyService, type KeyService } from './keys/service.ts';
+import { createUsageRecorder, type UsageRecorder } from './keys/usage.ts';
 import { createAuditStore, type AuditStore } from './stores/audit.ts';
 import { connectDatabase, type Db } from './stores/db.ts';
 import { createKeyStore, type KeyStore } from './stores/keys.ts';
@@ -28,6 +29,7 @@ export interface Runtime {
   audit: AuditStore;
   tokens: TokenStore;
   keyService: KeyService;
+  usage: UsageRecorder;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     users: createUserStore(db),
     audit: createAuditStore(db),
   };
+  const usage = createUsageRecorder(stores.keys, log);
   const keyService = createKeyService({
     ...stores,
     tokens,
@@ -68,8 +71,10 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     pepperRing,
     tokens,
     keyService,
+    usage,
     ...stores,
     async close() {
+      await usage.close();
       await tokens.close();
       await db.destroy();
       await embedded?.stop();

@@ -1,6 +1,7 @@
 // `keygate keys …`: the key lifecycle from a terminal, against the same store as the server.
 import { ApiError } from '../http/errors.ts';
 import { INTROSPECT_SCOPE, type KeyKind, type KeyStatus, type KeyView } from '../keys/model.ts';
+import type { KeyUpdate } from '../keys/changes.ts';
 import type { Actor, CreatedKey } from '../keys/service.ts';
 import type { Runtime } from '../runtime.ts';
 import { parseDuration } from './duration.ts';
@@ -11,58 +12,90 @@ export type Print = (text: string) => void;
 const CLI_ACTOR: Actor = { keyId: null, userId: null, via: 'cli' };
 
 const list = (text: unknown) => (typeof text === 'string' ? text.split(/[\s,]+/).filter(Boolean) : []);
+const text = (flags: Flags, name: string) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined);
 
 async function resolveTenant(runtime: Runtime, flags: Flags): Promise<string> {
-  if (typeof flags.tenant === 'string') return flags.tenant;
+  const given = text(flags, 'tenant');
+  if (given) return given;
   const first = await runtime.tenants.findFirst();
   if (!first) throw new ApiError('not_found', 'no tenant yet: run `keygate bootstrap` first, or pass --tenant');
   return first.id;
 }
 
+/** `--expires-in 90d` → a date; `never` → null; absent → undefined (the default). */
+function expiryFrom(flags: Flags): Date | null | undefined {
+  const expiresIn = text(flags, 'expires-in');
+  if (expiresIn === undefined) return undefined;
+  return expiresIn === 'never' ? null : new Date(Date.now() + parseDuration(expiresIn));
+}
+
+function numberFrom(flags: Flags, name: string): number | undefined {
+  const value = text(flags, name);
+  return value === undefined ? undefined : Number(value);
+}
+
 export async function keysCommand(runtime: Runtime, action: string | undefined, args: string[], flags: Flags, print: Print): Promise<void> {
   const json = flags.json === true;
+  const service = runtime.keyService;
+  const printKey = (key: KeyView) => print(json ? JSON.stringify(key) : formatKey(key));
   switch (action) {
     case 'create': {
       const scopes = list(flags.scopes);
       if (flags.introspect === true && !scopes.includes(INTROSPECT_SCOPE)) scopes.push(INTROSPECT_SCOPE);
-      const expiresIn = typeof flags['expires-in'] === 'string' ? flags['expires-in'] : undefined;
-      const ttl = typeof flags['token-ttl'] === 'string' ? Number(flags['token-ttl']) : undefined;
-      const created = await runtime.keyService.create({
+      const created = await service.create({
         tenantId: await resolveTenant(runtime, flags),
         name: flags.name,
         description: flags.description,
-        kind: (flags.kind as KeyKind | undefined) ?? 'service',
-        userId: typeof flags.user === 'string' ? flags.user : null,
+        kind: (text(flags, 'kind') as KeyKind | undefined) ?? 'service',
+        userId: text(flags, 'user') ?? null,
         scopes,
         networks: list(flags.networks),
-        expiresAt: expiresIn === undefined ? undefined : expiresIn === 'never' ? null : new Date(Date.now() + parseDuration(expiresIn)),
-        tokenTtlSeconds: ttl,
+        expiresAt: expiryFrom(flags),
+        tokenTtlSeconds: numberFrom(flags, 'token-ttl'),
       }, CLI_ACTOR);
       return print(json ? JSON.stringify(createdJson(created)) : formatCreated(created));
     }
     case 'list': {
-      const keys = await runtime.keyService.list({
-        tenantId: typeof flags.tenant === 'string' ? flags.tenant : undefined,
-        status: flags.status as KeyStatus | 'expired' | undefined,
-      });
+      const keys: KeyView[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await service.list({
+          tenantIds: text(flags, 'tenant') ? [text(flags, 'tenant')!] : undefined,
+          status: text(flags, 'status') as KeyStatus | 'expired' | undefined,
+        }, { cursor, limit: 200 }, CLI_ACTOR);
+        keys.push(...page.data);
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor);
       return print(json ? JSON.stringify({ data: keys }) : keys.map(formatLine).join('\n') || '(no keys)');
     }
     case 'show':
-      return printKey(await runtime.keyService.show(requireId(args)));
+      return printKey(await service.show(requireId(args), CLI_ACTOR));
+    case 'update': {
+      const update: KeyUpdate = {};
+      if (flags.name !== undefined) update.name = flags.name;
+      if (flags.description !== undefined) update.description = flags.description;
+      if (flags.scopes !== undefined) update.scopes = list(flags.scopes);
+      if (flags.networks !== undefined) update.networks = list(flags.networks);
+      if (flags['expires-in'] !== undefined) update.expiresAt = expiryFrom(flags);
+      if (flags['token-ttl'] !== undefined) update.tokenTtlSeconds = numberFrom(flags, 'token-ttl');
+      return printKey(await service.update(requireId(args), update, CLI_ACTOR));
+    }
+    case 'rotate': {
+      const rotated = await service.rotate(requireId(args), numberFrom(flags, 'grace') ?? 0, CLI_ACTOR);
+      return print(json
+        ? JSON.stringify({ ...createdJson(rotated), previous_secret_expires_at: rotated.previous_secret_expires_at })
+        : `${formatCreated(rotated)}\nprevious secret valid until ${rotated.previous_secret_expires_at ?? '(revoked now)'}`);
+    }
     case 'disable':
     case 'enable':
-      return printKey(await runtime.keyService.setStatus(requireId(args), action === 'disable' ? 'disabled' : 'active', CLI_ACTOR));
+      return printKey(await service.setStatus(requireId(args), action === 'disable' ? 'disabled' : 'active', CLI_ACTOR));
     case 'delete': {
       const id = requireId(args);
-      await runtime.keyService.delete(id, CLI_ACTOR);
+      await service.delete(id, CLI_ACTOR);
       return print(json ? JSON.stringify({ deleted: id }) : `deleted ${id}`);
     }
     default:
-      throw new ApiError('invalid_request', `unknown keys command '${action ?? ''}': use create, list, show, disable, enable or delete`);
-  }
-
-  function printKey(key: KeyView) {
-    print(json ? JSON.stringify(key) : formatKey(key));
+      throw new ApiError('invalid_request', `unknown keys command '${action ?? ''}': use create, list, show, update, rotate, disable, enable or delete`);
   }
 }
 

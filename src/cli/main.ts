@@ -19,6 +19,8 @@ const USAGE = `usage: keygate <command>
               [--expires-in 90d|never] [--kind service|user] [--user ID] [--tenant ID]
               [--introspect] [--description D] [--token-ttl SECONDS] [--json]
   keys list [--tenant ID] [--status active|disabled|expired] [--json]
+  keys update <client_id> [--name N] [--description D] [--scopes …] [--networks …] [--expires-in …] [--token-ttl S] [--json]
+  keys rotate <client_id> [--grace SECONDS] [--json]     (0 = the old secret stops now; at most 604800)
   keys show|disable|enable|delete <client_id> [--json]`;
 
 async function main(argv: string[]): Promise<number> {
@@ -30,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean' }, down: { type: 'boolean' }, introspect: { type: 'boolean' }, help: { type: 'boolean' },
       name: { type: 'string' }, scopes: { type: 'string' }, networks: { type: 'string' }, 'expires-in': { type: 'string' },
       kind: { type: 'string' }, user: { type: 'string' }, tenant: { type: 'string' }, description: { type: 'string' },
-      'token-ttl': { type: 'string' }, status: { type: 'string' }, 'tenant-name': { type: 'string' },
+      'token-ttl': { type: 'string' }, status: { type: 'string' }, 'tenant-name': { type: 'string' }, grace: { type: 'string' },
     },
   });
   const [command, action, ...rest] = positionals;

@@ -1,15 +1,17 @@
-// The key lifecycle (SPEC §1, §2): create, show, list, disable, enable, delete. No HTTP in here:
-// the CLI and the admin API both call these. Every change leaves an audit record, and every
-// change that takes rights away drops the key's live tokens before it returns.
+// The key lifecycle (SPEC §1, §2): create, show, list, update, rotate, disable, enable, revoke
+// tokens, delete. No HTTP in here: the CLI and the admin API both call it. Every change leaves an
+// audit record, and every change that takes rights away drops the key's live tokens before it
+// returns.
 import { ADMIN_SCOPES, INTROSPECT_SCOPE, type KeyKind, type KeyStatus, type KeyView } from './model.ts';
 import { formatApiKey, generateClientId, generateClientSecret } from '../crypto/credentials.ts';
 import { hashSecret, type PepperRing } from '../crypto/secret-hash.ts';
 import { ApiError, type FieldError } from '../http/errors.ts';
 import type { AuditStore } from '../stores/audit.ts';
-import type { KeyListFilter, KeyStore } from '../stores/keys.ts';
+import type { KeyCounts, KeyCursor, KeyListFilter, KeyStore } from '../stores/keys.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import type { UserStore } from '../stores/users.ts';
+import { createKeyChanges } from './changes.ts';
 import {
   KEY_LIMITS, resolveExpiry, validateDescription, validateName, validateNetworks, validateRateLimit,
   validateScopes, validateTokenTtl,
@@ -27,12 +29,14 @@ export interface KeyServiceDeps {
   defaultTokenTtlSeconds: number;
 }
 
-/** Who is acting, for `created_by` and the audit log. */
+/** Who is acting, for `created_by`, the audit log and tenant boundaries. */
 export interface Actor {
   keyId: string | null;
   userId: string | null;
-  /** `cli`, `bootstrap` or `admin-api`. */
+  /** `cli`, `bootstrap`, `admin-api` or `test`. */
   via: string;
+  /** Tenants this actor may touch; undefined = every tenant (the CLI runs with database rights). */
+  tenantIds?: readonly string[];
   ip?: string | null;
   requestId?: string | null;
 }
@@ -69,14 +73,20 @@ export interface CreatedKey {
   key_file: KeyFile;
 }
 
+export interface KeyPage {
+  data: KeyView[];
+  next_cursor: string | null;
+  counts: KeyCounts;
+}
+
 export const BOOTSTRAP_SCOPES = [...ADMIN_SCOPES, INTROSPECT_SCOPE];
 
-export function createKeyService(deps: KeyServiceDeps) {
-  const fail = (errors: FieldError[]) => {
-    if (errors.length > 0) throw new ApiError('validation_failed', 'request body is invalid', errors);
-  };
+export function failOnFieldErrors(errors: FieldError[]): void {
+  if (errors.length > 0) throw new ApiError('validation_failed', 'request body is invalid', errors);
+}
 
-  async function audit(action: string, actor: Actor, key: Pick<KeyView, 'client_id' | 'tenant_id'>, details: Record<string, unknown> = {}) {
+export function createKeyService(deps: KeyServiceDeps) {
+  async function recordChange(action: string, actor: Actor, key: Pick<KeyView, 'client_id' | 'tenant_id'>, details: Record<string, unknown> = {}) {
     await deps.audit.record({
       action,
       outcome: 'success',
@@ -90,18 +100,43 @@ export function createKeyService(deps: KeyServiceDeps) {
     });
   }
 
-  async function requireKey(clientId: string): Promise<KeyView> {
+  /** 404 for a key that does not exist or lies outside the actor's tenants: the same answer. */
+  async function requireKey(clientId: string, actor: Pick<Actor, 'tenantIds'>): Promise<KeyView> {
     const key = await deps.keys.findView(clientId, new Date());
-    if (!key) throw new ApiError('not_found', 'no such key');
+    if (!key || (actor.tenantIds && !actor.tenantIds.includes(key.tenant_id))) throw new ApiError('not_found', 'no such key');
     return key;
   }
 
+  function withSecret(key: KeyView, clientSecret: string): CreatedKey {
+    const apiKey = formatApiKey(key.client_id, clientSecret);
+    return {
+      key,
+      client_secret: clientSecret,
+      api_key: apiKey,
+      key_file: {
+        client_id: key.client_id,
+        client_secret: clientSecret,
+        api_key: apiKey,
+        token_url: `${deps.issuer}/oauth/token`,
+        issuer: deps.issuer,
+        scopes: key.scopes,
+        expires_at: key.expires_at,
+      },
+    };
+  }
+
+  const changes = createKeyChanges({ ...deps, recordChange, requireKey, withSecret });
+
   return {
+    ...changes,
+
     async create(input: CreateKeyInput, actor: Actor): Promise<CreatedKey> {
       const now = new Date();
       const errors: FieldError[] = [];
       const tenant = await deps.tenants.findById(input.tenantId);
-      if (!tenant) throw new ApiError('validation_failed', 'request body is invalid', [{ field: 'tenant_id', message: 'no such tenant' }]);
+      if (!tenant || (actor.tenantIds && !actor.tenantIds.includes(tenant.id))) {
+        throw new ApiError('validation_failed', 'request body is invalid', [{ field: 'tenant_id', message: 'no such tenant' }]);
+      }
       validateName(input.name, errors);
       validateDescription(input.description, errors);
       const scopes = validateScopes(input.scopes, errors);
@@ -113,12 +148,11 @@ export function createKeyService(deps: KeyServiceDeps) {
       const userId = kind === 'user' ? input.userId ?? null : null;
       if (kind === 'user') await validateKeyUser(deps, userId, input.tenantId, errors);
       if (kind === 'service' && input.userId) errors.push({ field: 'user_id', message: 'only user keys act for a user' });
-      fail(errors);
+      failOnFieldErrors(errors);
 
-      const clientId = generateClientId();
       const clientSecret = generateClientSecret();
       const key = await deps.keys.insert({
-        client_id: clientId,
+        client_id: generateClientId(),
         tenant_id: input.tenantId,
         kind,
         user_id: userId,
@@ -135,49 +169,62 @@ export function createKeyService(deps: KeyServiceDeps) {
         created_by_user_id: actor.userId,
         created_by_key_id: actor.userId ? null : actor.keyId,
       });
-      await audit('key.create', actor, key, { scopes, networks, kind });
-      const apiKey = formatApiKey(clientId, clientSecret);
-      return {
-        key,
-        client_secret: clientSecret,
-        api_key: apiKey,
-        key_file: {
-          client_id: clientId,
-          client_secret: clientSecret,
-          api_key: apiKey,
-          token_url: `${deps.issuer}/oauth/token`,
-          issuer: deps.issuer,
-          scopes: key.scopes,
-          expires_at: key.expires_at,
-        },
-      };
+      await recordChange('key.create', actor, key, { scopes, networks, kind });
+      return withSecret(key, clientSecret);
     },
 
     show: requireKey,
 
-    async list(filter: KeyListFilter): Promise<KeyView[]> {
-      return deps.keys.list(filter, new Date());
+    /** One page in creation order, with counts over every tenant the actor may see. */
+    async list(filter: Omit<KeyListFilter, 'tenantIds'> & { tenantIds?: readonly string[] }, page: { cursor?: string; limit?: number }, actor: Pick<Actor, 'tenantIds'>): Promise<KeyPage> {
+      const now = new Date();
+      const visible = actor.tenantIds ?? (await deps.tenants.allIds());
+      const tenantIds = filter.tenantIds ? filter.tenantIds.filter((id) => visible.includes(id)) : visible;
+      const limit = page.limit ?? 50;
+      const rows = await deps.keys.list({ ...filter, tenantIds }, now, { after: page.cursor ? decodeCursor(page.cursor) : undefined, limit: limit + 1 });
+      const data = rows.slice(0, limit);
+      const last = data.at(-1);
+      return {
+        data,
+        next_cursor: rows.length > limit && last ? encodeCursor({ createdAt: new Date(last.created_at), clientId: last.client_id }) : null,
+        counts: await deps.keys.counts(tenantIds, now),
+      };
     },
 
     async setStatus(clientId: string, status: KeyStatus, actor: Actor): Promise<KeyView> {
-      const before = await requireKey(clientId);
+      const before = await requireKey(clientId, actor);
       await deps.keys.setStatus(clientId, status);
       let dropped = 0;
       if (status === 'disabled') dropped = await deps.tokens.destroyAllForKey(clientId);
-      await audit(status === 'disabled' ? 'key.disable' : 'key.enable', actor, before, status === 'disabled' ? { tokens_dropped: dropped } : {});
-      return requireKey(clientId);
+      await recordChange(status === 'disabled' ? 'key.disable' : 'key.enable', actor, before, status === 'disabled' ? { tokens_dropped: dropped } : {});
+      return requireKey(clientId, actor);
     },
 
     async delete(clientId: string, actor: Actor): Promise<void> {
-      const before = await requireKey(clientId);
+      const before = await requireKey(clientId, actor);
       await deps.keys.delete(clientId);
       const dropped = await deps.tokens.destroyAllForKey(clientId);
-      await audit('key.delete', actor, before, { tokens_dropped: dropped });
+      await recordChange('key.delete', actor, before, { tokens_dropped: dropped });
     },
   };
 }
 
 export type KeyService = ReturnType<typeof createKeyService>;
+
+function encodeCursor(cursor: KeyCursor): string {
+  return Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.clientId])).toString('base64url');
+}
+
+function decodeCursor(text: string): KeyCursor {
+  try {
+    const [createdAt, clientId] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [string, string];
+    const date = new Date(createdAt);
+    if (typeof clientId !== 'string' || Number.isNaN(date.getTime())) throw new Error('bad cursor');
+    return { createdAt: date, clientId };
+  } catch {
+    throw new ApiError('validation_failed', 'query is invalid', [{ field: 'cursor', message: 'not a cursor this server issued' }]);
+  }
+}
 
 async function validateKeyUser(deps: KeyServiceDeps, userId: string | null, tenantId: string, errors: FieldError[]) {
   const user = userId && /^[0-9a-f-]{36}$/i.test(userId) ? await deps.users.findById(userId) : undefined;

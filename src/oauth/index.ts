@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import type { PepperRing } from '../crypto/secret-hash.ts';
-import { memoizeInRequest } from '../http/request-scope.ts';
+import { currentRequestScope, memoizeInRequest } from '../http/request-scope.ts';
+import type { UsageRecorder } from '../keys/usage.ts';
 import type { AuditStore } from '../stores/audit.ts';
 import type { KeyStore } from '../stores/keys.ts';
 import type { TokenStore } from '../stores/tokens.ts';
@@ -27,6 +28,7 @@ export interface OAuthDeps {
   tokens: TokenStore;
   audit: AuditStore;
   pepperRing: PepperRing;
+  usage: UsageRecorder;
   log: Logger;
 }
 
@@ -45,7 +47,7 @@ export function createOAuth(deps: OAuthDeps) {
       return !!caller && !!owner && effectiveScopes(caller).includes(INTROSPECT_SCOPE) && tenantMayActOn(caller.tenantId, owner);
     },
   });
-  const mintToken = createTokenMinter(provider);
+  const mintToken = createTokenMinter(provider, (key) => deps.usage.seen(key.clientId, currentRequestScope()?.clientIpText ?? null));
   const recordDenial = createDenialRecorder(deps.audit, deps.log);
   installProviderSeams(provider, {
     lookupKey,

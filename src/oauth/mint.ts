@@ -23,7 +23,8 @@ export function generationClaim(token: object): { g: number } | undefined {
   return g === undefined ? undefined : { g };
 }
 
-export function createTokenMinter(provider: Provider): TokenMinter {
+/** `onMinted` learns of every token issued (last-use tracking); it must not throw. */
+export function createTokenMinter(provider: Provider, onMinted: (key: KeySnapshot) => void = () => {}): TokenMinter {
   return async function mintToken(key, scopes, secretGeneration) {
     const client = await provider.Client.find(key.clientId);
     if (!client) throw new Error('key vanished while minting');
@@ -33,6 +34,7 @@ export function createTokenMinter(provider: Provider): TokenMinter {
     const token = new provider.ClientCredentials({ client, scope, iat, exp } as never);
     generations.set(token, secretGeneration);
     const accessToken = await token.save();
+    onMinted(key);
     return { accessToken, expiresIn: key.tokenTtlSeconds, expiresAt: new Date(exp * 1000), scope };
   };
 }

@@ -1,15 +1,40 @@
 // SQL for API keys. Rows become domain objects here so no caller sees a database row.
 import { sql, type Selectable } from 'kysely';
 import type { ApiKeysTable, Db } from './db.ts';
-import type { CreatorState, KeySnapshot, KeyStatus, KeyView } from '../keys/model.ts';
+import type { CreatorState, KeyKind, KeySnapshot, KeyStatus, KeyView } from '../keys/model.ts';
 import { parseNetworkList } from '../oauth/policy/network.ts';
 
 export type KeyRow = Selectable<ApiKeysTable>;
 export type NewKeyRow = Omit<KeyRow, 'status' | 'secret_generation' | 'created_at' | 'updated_at' | 'last_used_at' | 'last_used_ip'>;
 
 export interface KeyListFilter {
-  tenantId?: string;
+  tenantIds?: readonly string[];
   status?: KeyStatus | 'expired';
+  kind?: KeyKind;
+  userId?: string;
+  /** Keys whose expiry falls within this many seconds from now. */
+  expiringWithinSeconds?: number;
+}
+
+export interface KeyCursor {
+  createdAt: Date;
+  clientId: string;
+}
+
+export interface KeyCounts {
+  total: number;
+  active: number;
+  disabled: number;
+  expired: number;
+  expiring_30d: number;
+}
+
+export type KeyPatch = Partial<Pick<KeyRow, 'name' | 'description' | 'scopes' | 'networks' | 'expires_at' | 'token_ttl_seconds' | 'rate_limit_per_minute'>>;
+
+export interface KeyUsage {
+  clientId: string;
+  at: Date;
+  ip: string | null;
 }
 
 export function createKeyStore(db: Db) {
@@ -64,16 +89,90 @@ export function createKeyStore(db: Db) {
       return row && toView(row, now);
     },
 
-    async list(filter: KeyListFilter, now: Date): Promise<KeyView[]> {
+    /** Keys in creation order; `after` continues from the last key of a previous page. */
+    async list(filter: KeyListFilter, now: Date, page: { after?: KeyCursor; limit?: number } = {}): Promise<KeyView[]> {
       let query = db.selectFrom('api_keys').selectAll().orderBy('created_at').orderBy('client_id');
-      if (filter.tenantId) query = query.where('tenant_id', '=', filter.tenantId);
+      if (filter.tenantIds) query = query.where('tenant_id', 'in', filter.tenantIds);
+      if (filter.kind) query = query.where('kind', '=', filter.kind);
+      if (filter.userId) query = query.where('user_id', '=', filter.userId);
       if (filter.status === 'expired') {
         query = query.where('expires_at', '<=', now);
       } else if (filter.status) {
         query = query.where('status', '=', filter.status)
           .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
       }
+      if (filter.expiringWithinSeconds !== undefined) {
+        query = query.where('expires_at', '>', now)
+          .where('expires_at', '<=', new Date(now.getTime() + filter.expiringWithinSeconds * 1000));
+      }
+      if (page.after) {
+        const { createdAt, clientId } = page.after;
+        query = query.where((eb) => eb.or([
+          eb('created_at', '>', createdAt),
+          eb.and([eb('created_at', '=', createdAt), eb('client_id', '>', clientId)]),
+        ]));
+      }
+      if (page.limit) query = query.limit(page.limit);
       return (await query.execute()).map((row) => toView(row, now));
+    },
+
+    /** SPEC §5 `counts` over the given tenants, whatever the list filters. */
+    async counts(tenantIds: readonly string[], now: Date): Promise<KeyCounts> {
+      const soon = new Date(now.getTime() + 30 * 86_400_000);
+      const row = await db.selectFrom('api_keys')
+        .select((eb) => [
+          eb.fn.countAll<string>().as('total'),
+          sql<string>`count(*) filter (where status = 'active' and (expires_at is null or expires_at > ${now}))`.as('active'),
+          sql<string>`count(*) filter (where status = 'disabled' and (expires_at is null or expires_at > ${now}))`.as('disabled'),
+          sql<string>`count(*) filter (where expires_at <= ${now})`.as('expired'),
+          sql<string>`count(*) filter (where expires_at > ${now} and expires_at <= ${soon})`.as('expiring_30d'),
+        ])
+        .where('tenant_id', 'in', tenantIds)
+        .executeTakeFirstOrThrow();
+      return {
+        total: Number(row.total),
+        active: Number(row.active),
+        disabled: Number(row.disabled),
+        expired: Number(row.expired),
+        expiring_30d: Number(row.expiring_30d),
+      };
+    },
+
+    /** Applies the given columns; returns the row before and after, or undefined when absent. */
+    async update(clientId: string, patch: KeyPatch): Promise<{ before: KeyRow; after: KeyRow } | undefined> {
+      return db.transaction().execute(async (trx) => {
+        const before = await trx.selectFrom('api_keys').selectAll().where('client_id', '=', clientId).forUpdate().executeTakeFirst();
+        if (!before) return undefined;
+        const after = await trx.updateTable('api_keys').set({ ...patch, updated_at: sql<Date>`now()` })
+          .where('client_id', '=', clientId).returningAll().executeTakeFirstOrThrow();
+        return { before, after };
+      });
+    },
+
+    /** Replaces the secret; the old one stays valid until `previousExpiresAt` (null = not at all). */
+    async rotateSecret(clientId: string, secretHash: string, previousExpiresAt: Date | null): Promise<KeyRow | undefined> {
+      return db.updateTable('api_keys')
+        .set((eb) => ({
+          previous_secret_hash: previousExpiresAt ? eb.ref('secret_hash') : null,
+          previous_secret_expires_at: previousExpiresAt,
+          secret_hash: secretHash,
+          secret_generation: eb('secret_generation', '+', 1),
+          updated_at: sql<Date>`now()`,
+        }))
+        .where('client_id', '=', clientId)
+        .returningAll()
+        .executeTakeFirst();
+    },
+
+    /** One statement for a batch of sightings; an older sighting never overwrites a newer one. */
+    async recordUsage(sightings: readonly KeyUsage[]): Promise<void> {
+      if (sightings.length === 0) return;
+      const values = sql.join(sightings.map((s) => sql`(${s.clientId}, ${s.at}::timestamptz, ${s.ip})`));
+      await sql`
+        update api_keys set last_used_at = v.at, last_used_ip = v.ip
+        from (values ${values}) as v(client_id, at, ip)
+        where api_keys.client_id = v.client_id and (api_keys.last_used_at is null or api_keys.last_used_at < v.at)
+      `.execute(db);
     },
 
     /** Returns false when no such key exists. */

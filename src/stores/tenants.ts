@@ -16,6 +16,14 @@ export function createTenantStore(db: Db) {
     async findFirst(): Promise<Tenant | undefined> {
       return db.selectFrom('tenants').selectAll().where('parent_id', 'is', null).orderBy('created_at').limit(1).executeTakeFirst();
     },
+    async allIds(): Promise<string[]> {
+      return (await db.selectFrom('tenants').select('id').execute()).map((row) => row.id);
+    },
+    /** The tenant and its direct children: what a tenant's admin keys may act on (SPEC §1). */
+    async withChildren(id: string): Promise<string[]> {
+      const rows = await db.selectFrom('tenants').select('id').where((eb) => eb.or([eb('id', '=', id), eb('parent_id', '=', id)])).execute();
+      return rows.map((row) => row.id);
+    },
     async count(): Promise<number> {
       const row = await db.selectFrom('tenants').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
       return Number(row.n);

@@ -60,3 +60,17 @@ export function checkNetwork(networks: readonly Network[], ip: IpAddress | undef
   if (networks.length === 0) return 'ok';
   return ip && isInNetworks(networks, ip) ? 'ok' : 'ip_not_allowed';
 }
+
+/** True when every address of `inner` is inside `outer`. */
+export function isNetworkWithin(inner: Network, outer: Network): boolean {
+  const [innerBase, innerPrefix] = inner.range;
+  const [outerBase, outerPrefix] = outer.range;
+  return innerBase.kind() === outerBase.kind() && innerPrefix >= outerPrefix && innerBase.match(outer.range);
+}
+
+/** True when `next` allows an address that `previous` did not, or allows less: anything but pure widening. */
+export function networksNarrowed(previous: readonly Network[], next: readonly Network[]): boolean {
+  if (next.length === 0) return false; // any network: nothing is narrower than before
+  if (previous.length === 0) return true;
+  return previous.some((old) => !next.some((n) => isNetworkWithin(old, n)));
+}

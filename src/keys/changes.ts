@@ -1,0 +1,112 @@
+// Changes to an existing key: update, rotate, revoke its tokens. Any change that takes rights
+// away (fewer scopes, narrower networks, earlier expiry, a rotated-out secret) drops the key's
+// live tokens before the call returns.
+import { generateClientSecret } from '../crypto/credentials.ts';
+import { hashSecret } from '../crypto/secret-hash.ts';
+import { ApiError, type FieldError } from '../http/errors.ts';
+import { networksNarrowed, parseNetworkList } from '../oauth/policy/network.ts';
+import type { KeyPatch, KeyRow } from '../stores/keys.ts';
+import { toView } from '../stores/keys.ts';
+import type { KeyView } from './model.ts';
+import type { Actor, CreatedKey, KeyServiceDeps } from './service.ts';
+import { failOnFieldErrors } from './service.ts';
+import {
+  resolveExpiry, validateDescription, validateName, validateNetworks, validateRateLimit, validateScopes, validateTokenTtl,
+} from './validation.ts';
+
+export const MAX_GRACE_SECONDS = 7 * 86_400;
+
+export interface KeyUpdate {
+  name?: unknown;
+  description?: unknown;
+  scopes?: unknown;
+  networks?: unknown;
+  /** null = never expires. */
+  expiresAt?: Date | null;
+  tokenTtlSeconds?: unknown;
+  rateLimitPerMinute?: unknown;
+}
+
+interface ChangeDeps extends KeyServiceDeps {
+  recordChange(action: string, actor: Actor, key: Pick<KeyView, 'client_id' | 'tenant_id'>, details?: Record<string, unknown>): Promise<void>;
+  requireKey(clientId: string, actor: Pick<Actor, 'tenantIds'>): Promise<KeyView>;
+  withSecret(key: KeyView, clientSecret: string): CreatedKey;
+}
+
+export function createKeyChanges(deps: ChangeDeps) {
+  async function validatePatch(update: KeyUpdate, tenantId: string): Promise<KeyPatch> {
+    const errors: FieldError[] = [];
+    const patch: KeyPatch = {};
+    if ('name' in update) {
+      validateName(update.name, errors);
+      patch.name = update.name as string;
+    }
+    if ('description' in update) {
+      validateDescription(update.description, errors);
+      patch.description = (update.description as string | null) ?? null;
+    }
+    if ('scopes' in update) patch.scopes = validateScopes(update.scopes, errors);
+    if ('networks' in update) patch.networks = validateNetworks(update.networks ?? [], errors);
+    if ('expiresAt' in update) {
+      const tenant = await deps.tenants.findById(tenantId);
+      patch.expires_at = resolveExpiry(update.expiresAt, tenant!, new Date(), errors);
+    }
+    if ('tokenTtlSeconds' in update) {
+      validateTokenTtl(update.tokenTtlSeconds, errors);
+      patch.token_ttl_seconds = update.tokenTtlSeconds as number;
+    }
+    if ('rateLimitPerMinute' in update) {
+      validateRateLimit(update.rateLimitPerMinute, errors);
+      patch.rate_limit_per_minute = (update.rateLimitPerMinute as number | null) ?? null;
+    }
+    failOnFieldErrors(errors);
+    return patch;
+  }
+
+  return {
+    async update(clientId: string, update: KeyUpdate, actor: Actor): Promise<KeyView> {
+      const current = await deps.requireKey(clientId, actor);
+      const patch = await validatePatch(update, current.tenant_id);
+      const result = await deps.keys.update(clientId, patch);
+      if (!result) throw new ApiError('not_found', 'no such key');
+      const narrowed = rightsNarrowed(result.before, result.after);
+      const dropped = narrowed ? await deps.tokens.destroyAllForKey(clientId) : 0;
+      await deps.recordChange('key.update', actor, current, { fields: Object.keys(patch), narrowed, tokens_dropped: dropped });
+      return toView(result.after, new Date());
+    },
+
+    /** New secret, shown once; the old one works for `graceSeconds` more (0 = refused now, with its tokens). */
+    async rotate(clientId: string, graceSeconds: number, actor: Actor): Promise<CreatedKey & { previous_secret_expires_at: string | null }> {
+      if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
+        throw new ApiError('validation_failed', 'request body is invalid', [{ field: 'grace_seconds', message: `must be a whole number of seconds, 0–${MAX_GRACE_SECONDS}` }]);
+      }
+      const current = await deps.requireKey(clientId, actor);
+      const clientSecret = generateClientSecret();
+      const previousExpiresAt = graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null;
+      const row = await deps.keys.rotateSecret(clientId, hashSecret(deps.pepperRing, clientSecret), previousExpiresAt);
+      if (!row) throw new ApiError('not_found', 'no such key');
+      // Without grace, every token so far was minted with the old secret: none may outlive it.
+      const dropped = graceSeconds === 0 ? await deps.tokens.destroyAllForKey(clientId) : 0;
+      await deps.recordChange('key.rotate', actor, current, { grace_seconds: graceSeconds, tokens_dropped: dropped });
+      return { ...deps.withSecret(toView(row, new Date()), clientSecret), previous_secret_expires_at: previousExpiresAt?.toISOString() ?? null };
+    },
+
+    async revokeTokens(clientId: string, actor: Actor): Promise<number> {
+      const current = await deps.requireKey(clientId, actor);
+      const dropped = await deps.tokens.destroyAllForKey(clientId);
+      await deps.recordChange('key.revoke_tokens', actor, current, { tokens_dropped: dropped });
+      return dropped;
+    },
+  };
+}
+
+/** Fewer scopes, narrower networks or an earlier expiry: anything a live token could now exceed. */
+export function rightsNarrowed(before: KeyRow, after: KeyRow): boolean {
+  const lostScope = before.scopes.some((scope) => !after.scopes.includes(scope));
+  const parse = (items: string[]) => {
+    const parsed = parseNetworkList(items);
+    return parsed.ok ? parsed.networks : [];
+  };
+  const earlier = after.expires_at !== null && (before.expires_at === null || after.expires_at < before.expires_at);
+  return lostScope || earlier || networksNarrowed(parse(before.networks), parse(after.networks));
+}
