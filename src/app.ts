@@ -2,6 +2,7 @@
 // including every route oidc-provider would mount by default, answers 404 (SPEC §4).
 import Koa from 'koa';
 import type { Logger } from 'pino';
+import { createAdminApi, ADMIN_PREFIX } from './admin/index.ts';
 import { renderApiErrors } from './http/errors.ts';
 import { createReadiness, healthz } from './http/health.ts';
 import { requestScope } from './http/request-scope.ts';
@@ -11,7 +12,7 @@ import { PROVIDER_ROUTES } from './oauth/provider.ts';
 import { pingDatabase } from './stores/db.ts';
 import type { Runtime } from './runtime.ts';
 
-export type AppDeps = Pick<Runtime, 'config' | 'db' | 'keys' | 'tokens' | 'audit' | 'pepperRing' | 'usage'> & { log: Logger };
+export type AppDeps = Pick<Runtime, 'config' | 'db' | 'keys' | 'tenants' | 'tokens' | 'audit' | 'pepperRing' | 'usage' | 'keyService'> & { log: Logger };
 
 export function createApp(deps: AppDeps): Koa {
   const oauth = createOAuth({
@@ -25,11 +26,24 @@ export function createApp(deps: AppDeps): Koa {
     log: deps.log,
   });
 
+  const adminApi = createAdminApi({
+    issuer: deps.config.issuer,
+    keyService: deps.keyService,
+    tenants: deps.tenants,
+    audit: deps.audit,
+    tokens: deps.tokens,
+    lookupKey: oauth.lookupKey,
+  });
+
   const app = new Koa();
   app.proxy = false; // the client IP comes from http/client-ip.ts, never from Koa's left-most X-Forwarded-For
   app.silent = true;
   app.use(requestScope(deps.config.trustedProxies));
   app.use(renderApiErrors(deps.log));
+  app.use(async function routeAdmin(ctx, next) {
+    if (ctx.path === ADMIN_PREFIX || ctx.path.startsWith(`${ADMIN_PREFIX}/`)) return adminApi(ctx);
+    return next();
+  });
   app.use(routeTable({
     '/healthz': { GET: healthz },
     '/readyz': { GET: createReadiness({ postgres: () => pingDatabase(deps.db), tokens: () => deps.tokens.ping() }) },

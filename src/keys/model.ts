@@ -53,6 +53,7 @@ export interface KeyView {
 
 /** Scopes with a meaning inside Keygate itself (SPEC §4, §5). */
 export const INTROSPECT_SCOPE = 'token:introspect';
+export const KEY_WRITE_SCOPE = 'admin:keys:write';
 export const ADMIN_SCOPES = [
   'admin:keys:read',
   'admin:keys:write',

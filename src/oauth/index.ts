@@ -35,7 +35,7 @@ export interface OAuthDeps {
 export function createOAuth(deps: OAuthDeps) {
   // Each request reads a key at most once, however many library hooks ask for it.
   const lookupKey: KeyLookup = (clientId) =>
-    memoizeInRequest(`key:${clientId}`, () => deps.keys.findSnapshot(clientId, new Date()));
+    memoizeInRequest(`key:${clientId}`, () => deps.keys.findSnapshot(clientId));
 
   const provider = createProvider({
     issuer: deps.issuer,
@@ -59,6 +59,7 @@ export function createOAuth(deps: OAuthDeps) {
   const providerCallback = provider.callback();
   const exchangeDeps = { lookupKey, pepperRing: deps.pepperRing, mintToken, recordDenial };
   return {
+    lookupKey,
     /** Hands the raw request to oidc-provider, which writes the response itself. */
     async forwardToProvider(ctx: Context): Promise<void> {
       ctx.respond = false;

@@ -30,10 +30,17 @@ export interface AuditEvent {
 }
 
 export interface AuditFilter {
-  tenantId?: string;
+  tenantIds?: readonly string[];
   targetKeyId?: string;
+  actorKeyId?: string;
+  actorUserId?: string;
   action?: string;
+  outcome?: 'success' | 'denied';
   requestId?: string;
+  since?: Date;
+  until?: Date;
+  /** Cursor: only events with a smaller id (older). */
+  beforeId?: string;
   limit?: number;
 }
 
@@ -57,10 +64,16 @@ export function createAuditStore(db: Db) {
     /** Newest first. */
     async list(filter: AuditFilter): Promise<AuditEvent[]> {
       let query = db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(filter.limit ?? 100);
-      if (filter.tenantId) query = query.where('tenant_id', '=', filter.tenantId);
+      if (filter.tenantIds) query = query.where('tenant_id', 'in', filter.tenantIds);
       if (filter.targetKeyId) query = query.where('target_key_id', '=', filter.targetKeyId);
+      if (filter.actorKeyId) query = query.where('actor_key_id', '=', filter.actorKeyId);
+      if (filter.actorUserId) query = query.where('actor_user_id', '=', filter.actorUserId);
       if (filter.action) query = query.where('action', '=', filter.action);
+      if (filter.outcome) query = query.where('outcome', '=', filter.outcome);
       if (filter.requestId) query = query.where('request_id', '=', filter.requestId);
+      if (filter.since) query = query.where('at', '>=', filter.since);
+      if (filter.until) query = query.where('at', '<', filter.until);
+      if (filter.beforeId) query = query.where('id', '<', filter.beforeId);
       const rows = await query.execute();
       return rows.map((row) => ({ ...row, id: String(row.id), at: row.at.toISOString() }));
     },

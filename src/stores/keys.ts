@@ -1,7 +1,7 @@
 // SQL for API keys. Rows become domain objects here so no caller sees a database row.
 import { sql, type Selectable } from 'kysely';
 import type { ApiKeysTable, Db } from './db.ts';
-import type { CreatorState, KeyKind, KeySnapshot, KeyStatus, KeyView } from '../keys/model.ts';
+import { KEY_WRITE_SCOPE, type CreatorState, type KeyKind, type KeySnapshot, type KeyStatus, type KeyView } from '../keys/model.ts';
 import { parseNetworkList } from '../oauth/policy/network.ts';
 
 export type KeyRow = Selectable<ApiKeysTable>;
@@ -40,7 +40,7 @@ export interface KeyUsage {
 export function createKeyStore(db: Db) {
   return {
     /** One query: the key, its tenant's state and its creator's state (SPEC §3 policy inputs). */
-    async findSnapshot(clientId: string, now: Date): Promise<KeySnapshot | undefined> {
+    async findSnapshot(clientId: string): Promise<KeySnapshot | undefined> {
       const row = await db.selectFrom('api_keys as k')
         .innerJoin('tenants as t', 't.id', 'k.tenant_id')
         .leftJoin('users as cu', 'cu.id', 'k.created_by_user_id')
@@ -51,7 +51,7 @@ export function createKeyStore(db: Db) {
           'k.token_ttl_seconds', 'k.created_by_user_id', 'k.created_by_key_id',
           't.status as tenant_status', 't.parent_id as tenant_parent_id',
           'cu.status as creator_user_status',
-          'ck.status as creator_key_status', 'ck.expires_at as creator_key_expires_at',
+          'ck.status as creator_key_status', 'ck.scopes as creator_key_scopes',
         ])
         .where('k.client_id', '=', clientId)
         .executeTakeFirst();
@@ -75,7 +75,7 @@ export function createKeyStore(db: Db) {
         previousSecretExpiresAt: row.previous_secret_expires_at,
         secretGeneration: row.secret_generation,
         tokenTtlSeconds: row.token_ttl_seconds,
-        creator: creatorState(row, now),
+        creator: creatorState(row),
       };
     },
 
@@ -91,6 +91,7 @@ export function createKeyStore(db: Db) {
 
     /** Keys in creation order; `after` continues from the last key of a previous page. */
     async list(filter: KeyListFilter, now: Date, page: { after?: KeyCursor; limit?: number } = {}): Promise<KeyView[]> {
+      if (filter.tenantIds?.length === 0) return [];
       let query = db.selectFrom('api_keys').selectAll().orderBy('created_at').orderBy('client_id');
       if (filter.tenantIds) query = query.where('tenant_id', 'in', filter.tenantIds);
       if (filter.kind) query = query.where('kind', '=', filter.kind);
@@ -118,6 +119,7 @@ export function createKeyStore(db: Db) {
 
     /** SPEC §5 `counts` over the given tenants, whatever the list filters. */
     async counts(tenantIds: readonly string[], now: Date): Promise<KeyCounts> {
+      if (tenantIds.length === 0) return { total: 0, active: 0, disabled: 0, expired: 0, expiring_30d: 0 };
       const soon = new Date(now.getTime() + 30 * 86_400_000);
       const row = await db.selectFrom('api_keys')
         .select((eb) => [
@@ -204,18 +206,23 @@ interface CreatorColumns {
   created_by_key_id: string | null;
   creator_user_status: string | null;
   creator_key_status: string | null;
-  creator_key_expires_at: Date | null;
+  creator_key_scopes: string[] | null;
 }
 
-function creatorState(row: CreatorColumns, now: Date): CreatorState {
+/**
+ * A key created through the admin API by a service key depends on that key keeping the right to
+ * create keys: still there, not disabled, still holding admin:keys:write. Its expiry is not a
+ * loss of rights (an expiring bootstrap key must not take every key it made down with it).
+ */
+function creatorState(row: CreatorColumns): CreatorState {
   if (row.created_by_user_id) {
     if (row.creator_user_status === null) return 'missing';
     return row.creator_user_status === 'active' ? 'active' : 'inactive';
   }
   if (row.created_by_key_id) {
     if (row.creator_key_status === null) return 'missing';
-    const expired = row.creator_key_expires_at !== null && row.creator_key_expires_at <= now;
-    return row.creator_key_status === 'active' && !expired ? 'active' : 'inactive';
+    const mayCreate = row.creator_key_status === 'active' && (row.creator_key_scopes ?? []).includes(KEY_WRITE_SCOPE);
+    return mayCreate ? 'active' : 'inactive';
   }
   return 'system';
 }

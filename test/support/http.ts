@@ -11,7 +11,7 @@ export interface HttpResponse {
 }
 
 export interface HttpRequest {
-  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   headers?: Record<string, string>;
   /** Sent as application/x-www-form-urlencoded. */

@@ -1,0 +1,64 @@
+// Admin API callers present a bearer token this server issued (SPEC §5). The token and its key
+// are checked exactly as introspection checks them, and the caller's address must be inside the
+// key's networks: a token is no more usable than the key behind it.
+import type { Context } from 'koa';
+import { hashToken } from '../crypto/token-hash.ts';
+import { ApiError } from '../http/errors.ts';
+import { currentRequestScope } from '../http/request-scope.ts';
+import type { KeyKind } from '../keys/model.ts';
+import { effectiveScopes, type KeyLookup } from '../oauth/pipeline.ts';
+import { checkNetwork } from '../oauth/policy/network.ts';
+import { checkTokenState } from '../oauth/policy/token-state.ts';
+import type { TokenStore } from '../stores/tokens.ts';
+
+export interface AdminCaller {
+  keyId: string;
+  keyKind: KeyKind;
+  /** The user a user key acts for: admin changes are attributed to them too. */
+  userId: string | null;
+  tenantId: string;
+  scopes: ReadonlySet<string>;
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9._~+/-]{16,512}=*)$/;
+
+export function createBearerAuthenticator(deps: { tokens: TokenStore; lookupKey: KeyLookup }) {
+  return async function authenticateBearer(ctx: Context): Promise<AdminCaller> {
+    const match = BEARER.exec(ctx.get('authorization'));
+    if (!match) throw unauthorized(ctx, 'a bearer token from this server is required');
+    const record = await deps.tokens.find(hashToken(match[1]!));
+    const key = record && await deps.lookupKey(record.clientId);
+    const now = new Date();
+    if (!record || !key || checkTokenState(record, key, now) !== 'ok'
+      || checkNetwork(key.networks, currentRequestScope()?.clientIp) !== 'ok') {
+      throw unauthorized(ctx, 'the bearer token is not active', 'invalid_token');
+    }
+    // A token carries no more than its key holds now (a narrowed key narrows its live tokens).
+    const current = new Set(effectiveScopes(key));
+    return {
+      keyId: key.clientId,
+      keyKind: key.kind,
+      userId: key.userId,
+      tenantId: key.tenantId,
+      scopes: new Set(record.scope.split(' ').filter((s) => current.has(s))),
+    };
+  };
+}
+
+function unauthorized(ctx: Context, message: string, error?: string): ApiError {
+  // RFC 6750 §3: a bearer challenge, with the error code when a token was presented.
+  ctx.set('WWW-Authenticate', error ? `Bearer realm="keygate", error="${error}"` : 'Bearer realm="keygate"');
+  return new ApiError('unauthorized', message);
+}
+
+/** `admin:keys:write` also grants `admin:keys:read`. */
+export function holdsScope(caller: AdminCaller, scope: string): boolean {
+  if (caller.scopes.has(scope)) return true;
+  return scope.endsWith(':read') && caller.scopes.has(`${scope.slice(0, -':read'.length)}:write`);
+}
+
+export function requireScope(ctx: Context, caller: AdminCaller, scope: string): void {
+  if (holdsScope(caller, scope)) return;
+  ctx.set('WWW-Authenticate', `Bearer realm="keygate", error="insufficient_scope", scope="${scope}"`);
+  throw new ApiError('forbidden', `this token lacks the '${scope}' scope`);
+}

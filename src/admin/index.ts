@@ -1,0 +1,42 @@
+// /admin/v1: bearer-authenticated, scope-authorised routes, plus the public OpenAPI document.
+import type { Context } from 'koa';
+import type { KeyService } from '../keys/service.ts';
+import type { KeyLookup } from '../oauth/pipeline.ts';
+import type { AuditStore } from '../stores/audit.ts';
+import type { TenantStore } from '../stores/tenants.ts';
+import type { TokenStore } from '../stores/tokens.ts';
+import { auditRoutes } from './audit.ts';
+import { createBearerAuthenticator } from './auth.ts';
+import { keyRoutes } from './keys.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import { createAdminRouter, type AdminRoute } from './router.ts';
+
+export const ADMIN_PREFIX = '/admin/v1';
+
+export interface AdminDeps {
+  issuer: string;
+  keyService: KeyService;
+  tenants: TenantStore;
+  audit: AuditStore;
+  tokens: TokenStore;
+  lookupKey: KeyLookup;
+}
+
+export function adminRoutes(deps: AdminDeps): AdminRoute[] {
+  return [...keyRoutes(deps), ...auditRoutes(deps)];
+}
+
+export function createAdminApi(deps: AdminDeps) {
+  const routes = adminRoutes(deps);
+  const document = buildOpenApiDocument(routes, deps.issuer);
+  const dispatch = createAdminRouter(routes, createBearerAuthenticator(deps));
+  return async function adminApi(ctx: Context): Promise<void> {
+    const path = ctx.path.slice(ADMIN_PREFIX.length);
+    ctx.set('Cache-Control', 'no-store');
+    if (path === '/openapi.json' && ctx.method === 'GET') {
+      ctx.body = document;
+      return;
+    }
+    await dispatch(ctx, path);
+  };
+}

@@ -1,0 +1,64 @@
+// The OpenAPI 3.1 document, generated from the route declarations and the zod schemas that
+// validate requests: what is documented is what is enforced.
+import { z } from 'zod';
+import type { AdminRoute } from './router.ts';
+import { ErrorSchema } from './schemas.ts';
+
+const COMMON_RESPONSES = {
+  401: { description: 'no active bearer token from this server', schema: ErrorSchema },
+  403: { description: 'the token lacks the scope this route requires', schema: ErrorSchema },
+};
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output') {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
+
+function parameters(route: AdminRoute) {
+  const pathParams = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+    name, in: 'path', required: true, schema: { type: 'string' }, description: name === 'id' ? 'the key client_id' : undefined,
+  }));
+  if (!route.query) return pathParams;
+  const query = jsonSchema(route.query, 'input') as { properties?: Record<string, object>; required?: string[] };
+  const queryParams = Object.entries(query.properties ?? {}).map(([name, schema]) => ({
+    name, in: 'query', required: query.required?.includes(name) ?? false, schema,
+  }));
+  return [...pathParams, ...queryParams];
+}
+
+export function buildOpenApiDocument(routes: readonly AdminRoute[], issuer: string) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const responses = Object.fromEntries(Object.entries({ ...route.responses, ...COMMON_RESPONSES }).map(([status, r]) => [
+      status,
+      { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: jsonSchema(r.schema, 'output') } } } : {}) },
+    ]));
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = {
+      summary: route.summary,
+      operationId: `${route.method.toLowerCase()}${route.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
+      security: [{ bearer: [route.scope] }],
+      'x-required-scope': route.scope,
+      parameters: parameters(route),
+      ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Keygate admin API',
+      version: '1',
+      description: 'Manage API keys and read the audit log. Authenticate with a bearer token from this server\'s /oauth/token whose scopes include the admin:* scope each operation names.',
+    },
+    servers: [{ url: `${issuer}/admin/v1` }],
+    components: {
+      securitySchemes: {
+        bearer: { type: 'oauth2', flows: { clientCredentials: { tokenUrl: `${issuer}/oauth/token`, scopes: {
+          'admin:keys:read': 'read keys', 'admin:keys:write': 'create and change keys (implies read)',
+          'admin:users:write': 'manage users', 'admin:tenants:write': 'manage tenants', 'admin:audit:read': 'read the audit log',
+        } } } },
+      },
+    },
+    paths,
+  };
+}

@@ -1,0 +1,139 @@
+// Request and response shapes of the admin API (SPEC §5). These zod schemas validate requests
+// AND generate the OpenAPI document (openapi.ts): one source of truth.
+import { z } from 'zod';
+import { ADMIN_SCOPES, INTROSPECT_SCOPE } from '../keys/model.ts';
+import { KEY_LIMITS } from '../keys/validation.ts';
+import { MAX_GRACE_SECONDS } from '../keys/changes.ts';
+
+const timestamp = z.iso.datetime({ offset: true }).describe('ISO-8601 timestamp');
+const scope = z.string().min(1).max(128).describe('RFC 6749 scope token');
+const network = z.string().min(1).max(64).describe('IPv4/IPv6 address or CIDR');
+
+export const KeySchema = z.object({
+  client_id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  kind: z.enum(['service', 'user']),
+  tenant_id: z.uuid(),
+  user_id: z.uuid().nullable(),
+  scopes: z.array(z.string()),
+  networks: z.array(z.string()),
+  expires_at: timestamp.nullable().describe('null = never'),
+  status: z.enum(['active', 'disabled', 'expired']),
+  token_ttl_seconds: z.int(),
+  rate_limit_per_minute: z.int().nullable(),
+  created_by: z.string().describe('user id, key client_id, or "system"'),
+  created_at: timestamp,
+  updated_at: timestamp,
+  last_used_at: timestamp.nullable(),
+  last_used_ip: z.string().nullable(),
+}).meta({ id: 'Key' });
+
+const keyFields = {
+  name: z.string().min(1).max(KEY_LIMITS.nameMaxLength),
+  description: z.string().max(KEY_LIMITS.descriptionMaxLength).nullable(),
+  scopes: z.array(scope).min(1).max(KEY_LIMITS.maxScopes),
+  networks: z.array(network).max(KEY_LIMITS.maxNetworks),
+  expires_at: timestamp.nullable().describe('omitted = default lifetime (90 days); null = never, when the tenant allows it'),
+  token_ttl_seconds: z.int().min(KEY_LIMITS.minTokenTtlSeconds).max(KEY_LIMITS.maxTokenTtlSeconds),
+  rate_limit_per_minute: z.int().min(1).max(1_000_000).nullable(),
+};
+
+export const CreateKeyBody = z.strictObject({
+  ...keyFields,
+  description: keyFields.description.optional(),
+  networks: keyFields.networks.optional(),
+  expires_at: keyFields.expires_at.optional(),
+  token_ttl_seconds: keyFields.token_ttl_seconds.optional(),
+  rate_limit_per_minute: keyFields.rate_limit_per_minute.optional(),
+  kind: z.enum(['service', 'user']).optional(),
+  user_id: z.uuid().optional(),
+  tenant_id: z.uuid().optional().describe("defaults to the caller's tenant; a child tenant's id is allowed"),
+}).meta({ id: 'CreateKey' });
+
+export const UpdateKeyBody = z.strictObject({
+  name: keyFields.name.optional(),
+  description: keyFields.description.optional(),
+  scopes: keyFields.scopes.optional(),
+  networks: keyFields.networks.optional(),
+  expires_at: keyFields.expires_at.optional(),
+  token_ttl_seconds: keyFields.token_ttl_seconds.optional(),
+  rate_limit_per_minute: keyFields.rate_limit_per_minute.optional(),
+}).meta({ id: 'UpdateKey' });
+
+export const RotateKeyBody = z.strictObject({
+  grace_seconds: z.int().min(0).max(MAX_GRACE_SECONDS).describe('how long the old secret keeps working; 0 = stop now'),
+}).meta({ id: 'RotateKey' });
+
+const KeyFileSchema = z.object({
+  client_id: z.string(), client_secret: z.string(), api_key: z.string(), token_url: z.string(),
+  issuer: z.string(), scopes: z.array(z.string()), expires_at: timestamp.nullable(),
+});
+
+export const CreatedKeySchema = z.object({
+  key: KeySchema,
+  client_secret: z.string().describe('shown once'),
+  api_key: z.string().describe('<client_id>.<client_secret>, shown once'),
+  key_file: KeyFileSchema,
+}).meta({ id: 'CreatedKey' });
+
+export const RotatedKeySchema = CreatedKeySchema.extend({
+  previous_secret_expires_at: timestamp.nullable(),
+}).meta({ id: 'RotatedKey' });
+
+export const KeyEnvelope = z.object({ key: KeySchema }).meta({ id: 'KeyEnvelope' });
+
+const countString = z.string().regex(/^\d{1,7}$/);
+const durationString = z.string().regex(/^\d{1,7}[smhd]?$/).describe('seconds, or a number with s, m, h or d');
+
+export const ListKeysQuery = z.strictObject({
+  status: z.enum(['active', 'disabled', 'expired']).optional(),
+  kind: z.enum(['service', 'user']).optional(),
+  user_id: z.uuid().optional(),
+  tenant_id: z.uuid().optional(),
+  expiring_within: durationString.optional(),
+  cursor: z.string().max(200).optional(),
+  limit: countString.optional().describe('1–200, default 50'),
+});
+
+export const KeyListSchema = z.object({
+  data: z.array(KeySchema),
+  next_cursor: z.string().nullable(),
+  counts: z.object({ total: z.int(), active: z.int(), disabled: z.int(), expired: z.int(), expiring_30d: z.int() }),
+}).meta({ id: 'KeyList' });
+
+export const RevokedTokensSchema = z.object({ revoked_tokens: z.int() }).meta({ id: 'RevokedTokens' });
+
+export const AuditQuery = z.strictObject({
+  key_id: z.string().max(64).optional().describe('target key client_id'),
+  actor_key_id: z.string().max(64).optional(),
+  actor_user_id: z.uuid().optional(),
+  action: z.string().max(64).optional(),
+  outcome: z.enum(['success', 'denied']).optional(),
+  since: timestamp.optional(),
+  until: timestamp.optional(),
+  cursor: z.string().regex(/^\d{1,19}$/).optional(),
+  limit: countString.optional().describe('1–200, default 50'),
+});
+
+export const AuditEventSchema = z.object({
+  id: z.string(), at: timestamp, action: z.string(), outcome: z.enum(['success', 'denied']), reason: z.string().nullable(),
+  tenant_id: z.uuid().nullable(), actor_key_id: z.string().nullable(), actor_user_id: z.uuid().nullable(),
+  target_key_id: z.string().nullable(), ip: z.string().nullable(), request_id: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+}).meta({ id: 'AuditEvent' });
+
+export const AuditListSchema = z.object({ data: z.array(AuditEventSchema), next_cursor: z.string().nullable() }).meta({ id: 'AuditList' });
+
+export const ErrorSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    request_id: z.string(),
+    details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  }),
+}).meta({ id: 'Error' });
+
+/** Scopes that mean something inside Keygate: only known ones may be granted, only by a holder. */
+export const RESERVED_SCOPES: readonly string[] = [...ADMIN_SCOPES, INTROSPECT_SCOPE];
+export const isReservedScope = (s: string) => s.startsWith('admin:') || s.startsWith('token:');
