@@ -63,6 +63,22 @@ describe.skipIf(!redisAvailable())('keygate CLI against DATABASE_URL and REDIS_U
     expect(shown.stdout + JSON.stringify(listed)).not.toContain('kgs_');
   });
 
+  it('rotates with grace and updates a key', async () => {
+    const key = JSON.parse((await cli('keys', 'create', '--name', 'rot', '--scopes', 'a:read a:write', '--json')).stdout);
+    const rotated = await runCli(['keys', 'rotate', key.client_id, '--grace', '3600', '--json'], env);
+    expect(rotated.code).toBe(0);
+    const body = JSON.parse(rotated.stdout);
+    expect(body.client_secret).not.toBe(key.client_secret);
+    expect(Date.parse(body.previous_secret_expires_at) - Date.now()).toBeGreaterThan(3_590_000);
+    const token = (secret: string) => keygate.send({ path: '/oauth/token', headers: { authorization: basicAuth(key.client_id, secret) }, form: { grant_type: 'client_credentials' } });
+    expect((await token(key.client_secret)).status).toBe(200);
+    expect((await token(body.client_secret)).status).toBe(200);
+
+    const updated = await runCli(['keys', 'update', key.client_id, '--name', 'renamed', '--scopes', 'a:read', '--networks', '127.0.0.0/8', '--json'], env);
+    expect(JSON.parse(updated.stdout)).toMatchObject({ name: 'renamed', scopes: ['a:read'], networks: ['127.0.0.0/8'] });
+    expect((await token(body.client_secret)).body.scope).toBe('a:read');
+  });
+
   it('refuses bad input with a message naming the field, and writes nothing', async () => {
     const before = JSON.parse((await cli('keys', 'list', '--json')).stdout).data.length;
     const result = await cli('keys', 'create', '--name', 'bad', '--scopes', 'a:read', '--networks', '10.0.0.0/33');
