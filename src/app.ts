@@ -12,7 +12,7 @@ import { PROVIDER_ROUTES } from './oauth/provider.ts';
 import { pingDatabase } from './stores/db.ts';
 import type { Runtime } from './runtime.ts';
 
-export type AppDeps = Pick<Runtime, 'config' | 'db' | 'keys' | 'tenants' | 'tokens' | 'audit' | 'pepperRing' | 'usage' | 'keyService'> & { log: Logger };
+export type AppDeps = Pick<Runtime, 'config' | 'db' | 'keys' | 'tenants' | 'tokens' | 'audit' | 'pepperRing' | 'usage' | 'keyService' | 'tenantService' | 'userService'> & { log: Logger };
 
 export function createApp(deps: AppDeps): Koa {
   const oauth = createOAuth({
@@ -29,6 +29,8 @@ export function createApp(deps: AppDeps): Koa {
   const adminApi = createAdminApi({
     issuer: deps.config.issuer,
     keyService: deps.keyService,
+    tenantService: deps.tenantService,
+    userService: deps.userService,
     tenants: deps.tenants,
     audit: deps.audit,
     tokens: deps.tokens,

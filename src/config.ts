@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { parseNetworkList, type Network } from './oauth/policy/network.ts';
 import { createPepperRing, type Pepper, type PepperRing } from './crypto/secret-hash.ts';
+import { DEFAULT_ROLE_SCOPES, ROLES, type RoleScopes } from './identity/roles.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -24,6 +25,7 @@ export const ENVIRONMENT = {
   KEYGATE_SECRET_PEPPER: { doc: 'HMAC pepper for stored secrets: `2:<new>,1:<old>` (first is current) or one value (= version 1), ≥ 32 characters each. Required with `DATABASE_URL`.', default: '(generated into the data dir when embedded)', schema: optionalText },
   KEYGATE_TOKEN_TTL_SECONDS: { doc: 'Default access-token lifetime for new keys, in seconds (60–86400).', default: '3600', schema: integer(60, 86_400, 3600) },
   KEYGATE_MIGRATE_ON_START: { doc: '`true` runs migrations when the server starts (always on for embedded Postgres).', default: 'false', schema: z.enum(['true', 'false']).default('false') },
+  KEYGATE_ROLE_SCOPES: { doc: 'JSON object: role → scope patterns (`*`, `*:read`, exact, `!exclude`). Replaces the default mapping for the roles it names.', default: '(see Identity model)', schema: optionalText },
   LOG_LEVEL: { doc: 'pino log level.', default: 'info', schema: z.enum(LOG_LEVELS).default('info') },
 } as const;
 
@@ -43,6 +45,8 @@ export interface Config {
   /** Default token lifetime for new keys, seconds; default 3600. */
   tokenTtlSeconds: number;
   migrateOnStart: boolean;
+  /** Role → scope patterns (identity/roles.ts). */
+  roleScopes: RoleScopes;
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -76,6 +80,7 @@ export function loadConfig(env: Env = process.env): Config {
     pepperRing: pepperText === undefined ? undefined : parsePepperRing(pepperText),
     tokenTtlSeconds: read('KEYGATE_TOKEN_TTL_SECONDS'),
     migrateOnStart: read('KEYGATE_MIGRATE_ON_START') === 'true' || databaseUrl === undefined,
+    roleScopes: parseRoleScopes(read('KEYGATE_ROLE_SCOPES')),
     logLevel: read('LOG_LEVEL'),
   });
 }
@@ -84,6 +89,20 @@ function parseListOrThrow(name: string, text: string | undefined): Network[] {
   const parsed = parseNetworkList(text ? text.split(',') : []);
   if (!parsed.ok) throw new ConfigError(`${name}: '${parsed.invalid}' is not an IP address or CIDR`);
   return parsed.networks;
+}
+
+function parseRoleScopes(text: string | undefined): RoleScopes {
+  if (text === undefined) return DEFAULT_ROLE_SCOPES;
+  const shape = z.partialRecord(z.enum(ROLES), z.array(z.string().min(1).max(128)));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError('KEYGATE_ROLE_SCOPES: must be a JSON object');
+  }
+  const result = shape.safeParse(parsed);
+  if (!result.success) throw new ConfigError(`KEYGATE_ROLE_SCOPES: ${result.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  return Object.freeze({ ...DEFAULT_ROLE_SCOPES, ...result.data });
 }
 
 /** `2:<secret>,1:<secret>` → ring with version 2 current; a bare value is version 1. */

@@ -8,6 +8,8 @@ import type { PepperRing } from './crypto/secret-hash.ts';
 import { loadOrCreateLocalPepper } from './embedded/pepper.ts';
 import { createKeyService, type KeyService } from './keys/service.ts';
 import { createUsageRecorder, type UsageRecorder } from './keys/usage.ts';
+import { createTenantService, type TenantService } from './identity/tenants.ts';
+import { createUserService, type UserService } from './identity/users.ts';
 import { createAuditStore, type AuditStore } from './stores/audit.ts';
 import { connectDatabase, type Db } from './stores/db.ts';
 import { createKeyStore, type KeyStore } from './stores/keys.ts';
@@ -29,6 +31,8 @@ export interface Runtime {
   audit: AuditStore;
   tokens: TokenStore;
   keyService: KeyService;
+  tenantService: TenantService;
+  userService: UserService;
   usage: UsageRecorder;
   close(): Promise<void>;
 }
@@ -51,7 +55,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   const pepperRing = config.pepperRing ?? parsePepperRing(await loadOrCreateLocalPepper(config.dataDir));
   const tokens = config.redisUrl ? createRedisTokenStore(config.redisUrl) : createMemoryTokenStore();
   const stores = {
-    keys: createKeyStore(db),
+    keys: createKeyStore(db, config.roleScopes),
     tenants: createTenantStore(db),
     users: createUserStore(db),
     audit: createAuditStore(db),
@@ -64,8 +68,11 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     issuer: config.issuer,
     defaultTokenTtlSeconds: config.tokenTtlSeconds,
   });
+  const identityDeps = { ...stores, tokens };
   return {
     config,
+    tenantService: createTenantService(identityDeps),
+    userService: createUserService(identityDeps),
     log,
     db,
     pepperRing,

@@ -9,11 +9,14 @@ import { isReservedScope, RESERVED_SCOPES } from './schemas.ts';
 /** The service-layer actor for an admin caller: its own tenant and its direct children (SPEC §1). */
 export async function actorFor(caller: AdminCaller, tenants: TenantStore): Promise<Actor> {
   const scope = currentRequestScope();
+  const userKey = caller.keyKind === 'user';
   return {
     keyId: caller.keyId,
     userId: caller.userId,
     via: 'admin-api',
-    tenantIds: await tenants.withChildren(caller.tenantId),
+    // A user key manages only its own user's keys, in its own tenant (SPEC §1).
+    tenantIds: userKey ? [caller.tenantId] : await tenants.withChildren(caller.tenantId),
+    ...(userKey && caller.userId ? { onlyUserId: caller.userId } : {}),
     ip: scope?.clientIpText ?? null,
     requestId: scope?.requestId ?? null,
   };

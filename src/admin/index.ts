@@ -8,6 +8,10 @@ import type { TokenStore } from '../stores/tokens.ts';
 import { auditRoutes } from './audit.ts';
 import { createBearerAuthenticator } from './auth.ts';
 import { keyRoutes } from './keys.ts';
+import { tenantRoutes } from './tenants.ts';
+import { userRoutes } from './users.ts';
+import type { TenantService } from '../identity/tenants.ts';
+import type { UserService } from '../identity/users.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { createAdminRouter, type AdminRoute } from './router.ts';
 
@@ -16,6 +20,8 @@ export const ADMIN_PREFIX = '/admin/v1';
 export interface AdminDeps {
   issuer: string;
   keyService: KeyService;
+  tenantService: TenantService;
+  userService: UserService;
   tenants: TenantStore;
   audit: AuditStore;
   tokens: TokenStore;
@@ -23,7 +29,7 @@ export interface AdminDeps {
 }
 
 export function adminRoutes(deps: AdminDeps): AdminRoute[] {
-  return [...keyRoutes(deps), ...auditRoutes(deps)];
+  return [...keyRoutes(deps), ...tenantRoutes(deps), ...userRoutes(deps), ...auditRoutes(deps)];
 }
 
 export function createAdminApi(deps: AdminDeps) {

@@ -137,3 +137,52 @@ export const ErrorSchema = z.object({
 /** Scopes that mean something inside Keygate: only known ones may be granted, only by a holder. */
 export const RESERVED_SCOPES: readonly string[] = [...ADMIN_SCOPES, INTROSPECT_SCOPE];
 export const isReservedScope = (s: string) => s.startsWith('admin:') || s.startsWith('token:');
+
+export const TenantSchema = z.object({
+  id: z.uuid(), name: z.string(), parent_id: z.uuid().nullable(), status: z.enum(['active', 'disabled']),
+  allow_never_expiring_keys: z.boolean(), max_key_lifetime_days: z.int().nullable(), created_at: timestamp, updated_at: timestamp,
+}).meta({ id: 'Tenant' });
+
+const tenantSettings = {
+  name: z.string().min(1).max(255),
+  allow_never_expiring_keys: z.boolean(),
+  max_key_lifetime_days: z.int().min(1).max(36_500).nullable(),
+};
+
+export const CreateTenantBody = z.strictObject({
+  name: tenantSettings.name,
+  allow_never_expiring_keys: tenantSettings.allow_never_expiring_keys.optional(),
+  max_key_lifetime_days: tenantSettings.max_key_lifetime_days.optional(),
+}).meta({ id: 'CreateTenant' });
+
+export const UpdateTenantBody = z.strictObject({
+  name: tenantSettings.name.optional(),
+  allow_never_expiring_keys: tenantSettings.allow_never_expiring_keys.optional(),
+  max_key_lifetime_days: tenantSettings.max_key_lifetime_days.optional(),
+}).meta({ id: 'UpdateTenant' });
+
+export const TenantEnvelope = z.object({ tenant: TenantSchema }).meta({ id: 'TenantEnvelope' });
+export const TenantListSchema = z.object({ data: z.array(TenantSchema) }).meta({ id: 'TenantList' });
+
+const role = z.enum(['admin', 'manager', 'member', 'viewer']);
+
+export const UserSchema = z.object({
+  id: z.uuid(), tenant_id: z.uuid(), email: z.string(), name: z.string().nullable(), role,
+  status: z.enum(['active', 'disabled']), created_at: timestamp, updated_at: timestamp,
+}).meta({ id: 'User' });
+
+export const CreateUserBody = z.strictObject({
+  email: z.email().max(320),
+  name: z.string().min(1).max(255).nullable().optional(),
+  role,
+  tenant_id: z.uuid().optional().describe("defaults to the caller's tenant; a child tenant's id is allowed"),
+}).meta({ id: 'CreateUser' });
+
+export const UpdateUserBody = z.strictObject({
+  name: z.string().min(1).max(255).nullable().optional(),
+  role: role.optional().describe('applies to the user’s keys at their next token or introspection'),
+}).meta({ id: 'UpdateUser' });
+
+export const ListUsersQuery = z.strictObject({ tenant_id: z.uuid().optional() });
+export const UserEnvelope = z.object({ user: UserSchema }).meta({ id: 'UserEnvelope' });
+export const UserListSchema = z.object({ data: z.array(UserSchema) }).meta({ id: 'UserList' });

@@ -5,6 +5,7 @@ import { generateClientSecret } from '../crypto/credentials.ts';
 import { hashSecret } from '../crypto/secret-hash.ts';
 import { ApiError, type FieldError } from '../http/errors.ts';
 import { networksNarrowed, parseNetworkList } from '../oauth/policy/network.ts';
+import { NEVER_FOR_USER_KEYS } from '../identity/roles.ts';
 import type { KeyPatch, KeyRow } from '../stores/keys.ts';
 import { toView } from '../stores/keys.ts';
 import type { KeyView } from './model.ts';
@@ -29,12 +30,12 @@ export interface KeyUpdate {
 
 interface ChangeDeps extends KeyServiceDeps {
   recordChange(action: string, actor: Actor, key: Pick<KeyView, 'client_id' | 'tenant_id'>, details?: Record<string, unknown>): Promise<void>;
-  requireKey(clientId: string, actor: Pick<Actor, 'tenantIds'>): Promise<KeyView>;
+  requireKey(clientId: string, actor: Pick<Actor, 'tenantIds' | 'onlyUserId'>): Promise<KeyView>;
   withSecret(key: KeyView, clientSecret: string): CreatedKey;
 }
 
 export function createKeyChanges(deps: ChangeDeps) {
-  async function validatePatch(update: KeyUpdate, tenantId: string): Promise<KeyPatch> {
+  async function validatePatch(update: KeyUpdate, userKey: boolean, tenantId: string): Promise<KeyPatch> {
     const errors: FieldError[] = [];
     const patch: KeyPatch = {};
     if ('name' in update) {
@@ -45,7 +46,14 @@ export function createKeyChanges(deps: ChangeDeps) {
       validateDescription(update.description, errors);
       patch.description = (update.description as string | null) ?? null;
     }
-    if ('scopes' in update) patch.scopes = validateScopes(update.scopes, errors);
+    if ('scopes' in update) {
+      patch.scopes = validateScopes(update.scopes, errors);
+      if (userKey) {
+        for (const scope of patch.scopes.filter((s) => NEVER_FOR_USER_KEYS.includes(s))) {
+          errors.push({ field: 'scopes', message: `'${scope}' can never be held by a user key` });
+        }
+      }
+    }
     if ('networks' in update) patch.networks = validateNetworks(update.networks ?? [], errors);
     if ('expiresAt' in update) {
       const tenant = await deps.tenants.findById(tenantId);
@@ -66,7 +74,7 @@ export function createKeyChanges(deps: ChangeDeps) {
   return {
     async update(clientId: string, update: KeyUpdate, actor: Actor): Promise<KeyView> {
       const current = await deps.requireKey(clientId, actor);
-      const patch = await validatePatch(update, current.tenant_id);
+      const patch = await validatePatch(update, current.kind === 'user', current.tenant_id);
       const result = await deps.keys.update(clientId, patch);
       if (!result) throw new ApiError('not_found', 'no such key');
       const narrowed = rightsNarrowed(result.before, result.after);

@@ -10,12 +10,17 @@ export type CreatorState = 'system' | 'active' | 'missing' | 'inactive';
 export interface KeySnapshot {
   clientId: string;
   tenantId: string;
+  /** The tenant and its parent (if any) are active. */
   tenantActive: boolean;
   /** The tenant's parent: its admins and resource servers may act on this key (SPEC §1). */
   tenantParentId: string | null;
   kind: KeyKind;
   userId: string | null;
+  /** For a user key: its user exists and is active. Always true for service keys. */
+  userActive: boolean;
   scopes: readonly string[];
+  /** What the key may hold right now: `scopes`, and for a user key ∩ its user's role (SPEC §1). */
+  effectiveScopes: readonly string[];
   networks: readonly Network[];
   expiresAt: Date | null;
   status: KeyStatus;

@@ -12,6 +12,7 @@ import type { TenantStore } from '../stores/tenants.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import type { UserStore } from '../stores/users.ts';
 import { createKeyChanges } from './changes.ts';
+import { NEVER_FOR_USER_KEYS } from '../identity/roles.ts';
 import {
   KEY_LIMITS, resolveExpiry, validateDescription, validateName, validateNetworks, validateRateLimit,
   validateScopes, validateTokenTtl,
@@ -37,6 +38,8 @@ export interface Actor {
   via: string;
   /** Tenants this actor may touch; undefined = every tenant (the CLI runs with database rights). */
   tenantIds?: readonly string[];
+  /** A user key acting: it may manage only keys of its own user (SPEC §1: never other keys). */
+  onlyUserId?: string;
   ip?: string | null;
   requestId?: string | null;
 }
@@ -101,9 +104,11 @@ export function createKeyService(deps: KeyServiceDeps) {
   }
 
   /** 404 for a key that does not exist or lies outside the actor's tenants: the same answer. */
-  async function requireKey(clientId: string, actor: Pick<Actor, 'tenantIds'>): Promise<KeyView> {
+  async function requireKey(clientId: string, actor: Pick<Actor, 'tenantIds' | 'onlyUserId'>): Promise<KeyView> {
     const key = await deps.keys.findView(clientId, new Date());
-    if (!key || (actor.tenantIds && !actor.tenantIds.includes(key.tenant_id))) throw new ApiError('not_found', 'no such key');
+    const outside = key && ((actor.tenantIds && !actor.tenantIds.includes(key.tenant_id))
+      || (actor.onlyUserId !== undefined && key.user_id !== actor.onlyUserId));
+    if (!key || outside) throw new ApiError('not_found', 'no such key');
     return key;
   }
 
@@ -144,8 +149,16 @@ export function createKeyService(deps: KeyServiceDeps) {
       validateTokenTtl(input.tokenTtlSeconds, errors);
       validateRateLimit(input.rateLimitPerMinute, errors);
       const expiresAt = resolveExpiry(input.expiresAt, tenant, now, errors);
-      const kind = input.kind ?? 'service';
-      const userId = kind === 'user' ? input.userId ?? null : null;
+      const kind = input.kind ?? (actor.onlyUserId ? 'user' : 'service');
+      const userId = kind === 'user' ? input.userId ?? actor.onlyUserId ?? null : null;
+      if (actor.onlyUserId && (kind !== 'user' || userId !== actor.onlyUserId)) {
+        errors.push({ field: 'user_id', message: 'a user key may only create keys for its own user' });
+      }
+      if (kind === 'user') {
+        for (const scope of scopes.filter((s) => NEVER_FOR_USER_KEYS.includes(s))) {
+          errors.push({ field: 'scopes', message: `'${scope}' can never be held by a user key` });
+        }
+      }
       if (kind === 'user') await validateKeyUser(deps, userId, input.tenantId, errors);
       if (kind === 'service' && input.userId) errors.push({ field: 'user_id', message: 'only user keys act for a user' });
       failOnFieldErrors(errors);
@@ -176,12 +189,13 @@ export function createKeyService(deps: KeyServiceDeps) {
     show: requireKey,
 
     /** One page in creation order, with counts over every tenant the actor may see. */
-    async list(filter: Omit<KeyListFilter, 'tenantIds'> & { tenantIds?: readonly string[] }, page: { cursor?: string; limit?: number }, actor: Pick<Actor, 'tenantIds'>): Promise<KeyPage> {
+    async list(filter: KeyListFilter, page: { cursor?: string; limit?: number }, actor: Pick<Actor, 'tenantIds' | 'onlyUserId'>): Promise<KeyPage> {
       const now = new Date();
       const visible = actor.tenantIds ?? (await deps.tenants.allIds());
       const tenantIds = filter.tenantIds ? filter.tenantIds.filter((id) => visible.includes(id)) : visible;
       const limit = page.limit ?? 50;
-      const rows = await deps.keys.list({ ...filter, tenantIds }, now, { after: page.cursor ? decodeCursor(page.cursor) : undefined, limit: limit + 1 });
+      const userId = actor.onlyUserId ?? filter.userId;
+      const rows = await deps.keys.list({ ...filter, tenantIds, userId }, now, { after: page.cursor ? decodeCursor(page.cursor) : undefined, limit: limit + 1 });
       const data = rows.slice(0, limit);
       const last = data.at(-1);
       return {

@@ -33,6 +33,8 @@ export function createDenialRecorder(audit: AuditStore, log: Logger): DenialReco
       reason,
       tenantId: key?.tenantId ?? null,
       actorKeyId: targetKeyId,
+      // ClearPoint-style attribution: a user key's requests are the user's too.
+      actorUserId: key?.userId ?? null,
       targetKeyId,
       ip: scope?.clientIpText ?? null,
       requestId: scope?.requestId ?? null,

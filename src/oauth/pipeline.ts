@@ -55,9 +55,9 @@ export type Authorization =
   | { ok: true; scopes: string[] }
   | { ok: false; reason: DenialReason; /** Requested scopes the key lacks, for `scope_not_granted`. */ missing?: string[] };
 
-/** The scopes a key may hold right now. User keys meet their user's role here once roles land (SPEC §1). */
+/** The scopes a key may hold right now (for a user key: ∩ its user's role, SPEC §1). */
 export function effectiveScopes(key: KeySnapshot): readonly string[] {
-  return key.scopes;
+  return key.effectiveScopes;
 }
 
 /** Steps 4–6: key state (active, unexpired, creator, tenant) → caller network → scopes. */

@@ -3,6 +3,7 @@ import { sql, type Selectable } from 'kysely';
 import type { ApiKeysTable, Db } from './db.ts';
 import { KEY_WRITE_SCOPE, type CreatorState, type KeyKind, type KeySnapshot, type KeyStatus, type KeyView } from '../keys/model.ts';
 import { parseNetworkList } from '../oauth/policy/network.ts';
+import { mayCreateKeys, userKeyScopes, type Role, type RoleScopes } from '../identity/roles.ts';
 
 export type KeyRow = Selectable<ApiKeysTable>;
 export type NewKeyRow = Omit<KeyRow, 'status' | 'secret_generation' | 'created_at' | 'updated_at' | 'last_used_at' | 'last_used_ip'>;
@@ -37,20 +38,23 @@ export interface KeyUsage {
   ip: string | null;
 }
 
-export function createKeyStore(db: Db) {
+export function createKeyStore(db: Db, roleScopes: RoleScopes) {
   return {
     /** One query: the key, its tenant's state and its creator's state (SPEC §3 policy inputs). */
     async findSnapshot(clientId: string): Promise<KeySnapshot | undefined> {
       const row = await db.selectFrom('api_keys as k')
         .innerJoin('tenants as t', 't.id', 'k.tenant_id')
+        .leftJoin('tenants as pt', 'pt.id', 't.parent_id')
+        .leftJoin('users as ku', 'ku.id', 'k.user_id')
         .leftJoin('users as cu', 'cu.id', 'k.created_by_user_id')
         .leftJoin('api_keys as ck', 'ck.client_id', 'k.created_by_key_id')
         .select([
           'k.client_id', 'k.tenant_id', 'k.kind', 'k.user_id', 'k.scopes', 'k.networks', 'k.expires_at',
           'k.status', 'k.secret_hash', 'k.previous_secret_hash', 'k.previous_secret_expires_at', 'k.secret_generation',
           'k.token_ttl_seconds', 'k.created_by_user_id', 'k.created_by_key_id',
-          't.status as tenant_status', 't.parent_id as tenant_parent_id',
-          'cu.status as creator_user_status',
+          't.status as tenant_status', 't.parent_id as tenant_parent_id', 'pt.status as parent_tenant_status',
+          'ku.status as user_status', 'ku.role as user_role',
+          'cu.status as creator_user_status', 'cu.role as creator_user_role',
           'ck.status as creator_key_status', 'ck.scopes as creator_key_scopes',
         ])
         .where('k.client_id', '=', clientId)
@@ -62,11 +66,14 @@ export function createKeyStore(db: Db) {
       return {
         clientId: row.client_id,
         tenantId: row.tenant_id,
-        tenantActive: row.tenant_status === 'active',
+        // Disabling a parent tenant stops its children's keys too.
+        tenantActive: row.tenant_status === 'active' && row.parent_tenant_status !== 'disabled',
         tenantParentId: row.tenant_parent_id,
         kind: row.kind,
         userId: row.user_id,
+        userActive: row.kind === 'service' || row.user_status === 'active',
         scopes: row.scopes,
+        effectiveScopes: row.kind === 'user' && row.user_role ? userKeyScopes(roleScopes, row.user_role, row.scopes) : row.scopes,
         networks: networks.networks,
         expiresAt: row.expires_at,
         status: row.status,
@@ -191,6 +198,16 @@ export function createKeyStore(db: Db) {
       return result.numDeletedRows > 0n;
     },
 
+    /** client_ids of the user keys acting for `userId`. */
+    async idsForUser(userId: string): Promise<string[]> {
+      return (await db.selectFrom('api_keys').select('client_id').where('user_id', '=', userId).execute()).map((r) => r.client_id);
+    },
+
+    async idsForTenants(tenantIds: readonly string[]): Promise<string[]> {
+      if (tenantIds.length === 0) return [];
+      return (await db.selectFrom('api_keys').select('client_id').where('tenant_id', 'in', tenantIds).execute()).map((r) => r.client_id);
+    },
+
     async countForUser(userId: string): Promise<number> {
       const row = await db.selectFrom('api_keys').select((eb) => eb.fn.countAll<string>().as('n'))
         .where('user_id', '=', userId).executeTakeFirstOrThrow();
@@ -205,6 +222,7 @@ interface CreatorColumns {
   created_by_user_id: string | null;
   created_by_key_id: string | null;
   creator_user_status: string | null;
+  creator_user_role: Role | null;
   creator_key_status: string | null;
   creator_key_scopes: string[] | null;
 }
@@ -217,7 +235,8 @@ interface CreatorColumns {
 function creatorState(row: CreatorColumns): CreatorState {
   if (row.created_by_user_id) {
     if (row.creator_user_status === null) return 'missing';
-    return row.creator_user_status === 'active' ? 'active' : 'inactive';
+    // SPEC §1: deleted, disabled or demoted below manager = no longer allowed to create keys.
+    return row.creator_user_status === 'active' && mayCreateKeys(row.creator_user_role!) ? 'active' : 'inactive';
   }
   if (row.created_by_key_id) {
     if (row.creator_key_status === null) return 'missing';

@@ -2,12 +2,14 @@ import type { Selectable } from 'kysely';
 import type { Db, TenantsTable } from './db.ts';
 
 export type Tenant = Selectable<TenantsTable>;
+export type TenantSettings = Partial<Pick<Tenant, 'name' | 'allow_never_expiring_keys' | 'max_key_lifetime_days'>>;
 
 export function createTenantStore(db: Db) {
   return {
-    async insert(input: { name: string; parentId?: string | null }): Promise<Tenant> {
+    async insert(input: { name: string; parentId?: string | null } & TenantSettings): Promise<Tenant> {
+      const { parentId, ...settings } = input;
       return db.insertInto('tenants')
-        .values({ name: input.name, parent_id: input.parentId ?? null })
+        .values({ ...settings, name: input.name, parent_id: parentId ?? null })
         .returningAll().executeTakeFirstOrThrow();
     },
     async findById(id: string): Promise<Tenant | undefined> {
@@ -15,6 +17,10 @@ export function createTenantStore(db: Db) {
     },
     async findFirst(): Promise<Tenant | undefined> {
       return db.selectFrom('tenants').selectAll().where('parent_id', 'is', null).orderBy('created_at').limit(1).executeTakeFirst();
+    },
+    async list(ids: readonly string[]): Promise<Tenant[]> {
+      if (ids.length === 0) return [];
+      return db.selectFrom('tenants').selectAll().where('id', 'in', ids).orderBy('created_at').orderBy('id').execute();
     },
     async allIds(): Promise<string[]> {
       return (await db.selectFrom('tenants').select('id').execute()).map((row) => row.id);
@@ -27,6 +33,9 @@ export function createTenantStore(db: Db) {
     async count(): Promise<number> {
       const row = await db.selectFrom('tenants').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
       return Number(row.n);
+    },
+    async update(id: string, settings: TenantSettings): Promise<Tenant | undefined> {
+      return db.updateTable('tenants').set({ ...settings, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirst();
     },
     async setStatus(id: string, status: 'active' | 'disabled'): Promise<void> {
       await db.updateTable('tenants').set({ status, updated_at: new Date() }).where('id', '=', id).execute();

@@ -76,7 +76,7 @@ describe.skipIf(!redisAvailable())('token denials (Redis)', () => {
   });
 
   it('creator deleted: invalid_client, audited as owner_not_authorized', async () => {
-    const user = await keygate.runtime.users.insert({ tenantId, email: 'leaver@example.test', role: 'manager' });
+    const user = await keygate.newUser(tenantId, 'manager');
     const key = await keygate.runtime.keyService.create({ tenantId, name: 'k', scopes: ['devices:read'] }, { ...TEST_ACTOR, userId: user.id });
     expect((await keygate.token(key)).status).toBe(200);
     await keygate.runtime.users.delete(user.id);

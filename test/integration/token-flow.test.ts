@@ -161,7 +161,7 @@ describe.skipIf(!redisAvailable())('token flow (Redis)', () => {
       .where('client_id', '=', expiring.key.client_id).execute();
     expect((await keygate.introspect(introspector, expiringToken)).body).toEqual({ active: false });
 
-    const user = await keygate.runtime.users.insert({ tenantId, email: 'creator@example.test', role: 'admin' });
+    const user = await keygate.newUser(tenantId, 'admin');
     const created = await keygate.runtime.keyService.create(
       { tenantId, name: 'made by a person', scopes: ['devices:read'] },
       { keyId: null, userId: user.id, via: 'test' },

@@ -6,6 +6,7 @@ import { createLogger } from '../../src/logger.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { startServer } from '../../src/server.ts';
 import type { CreateKeyInput, CreatedKey } from '../../src/keys/service.ts';
+import type { Role, User } from '../../src/stores/users.ts';
 import { basicAuth, send, type HttpRequest, type HttpResponse } from './http.ts';
 
 export const TEST_PEPPER = '1:test-pepper-for-integration-tests-only-0123456789';
@@ -21,6 +22,8 @@ export interface TestKeygate {
   runtime: Runtime;
   send(request: HttpRequest): Promise<HttpResponse>;
   newTenant(): Promise<string>;
+  /** A user with a unique email. */
+  newUser(tenantId: string, role: Role): Promise<User>;
   createKey(tenantId: string, input?: Partial<CreateKeyInput>): Promise<CreatedKey>;
   /** client_credentials over HTTP Basic from `from` (default 127.0.0.1). */
   token(key: CreatedKey, options?: { scope?: string; from?: string }): Promise<HttpResponse>;
@@ -48,6 +51,7 @@ export async function startKeygate(options: KeygateOptions): Promise<TestKeygate
   const server = await startServer(runtime, 0, '::');
   const request = (r: HttpRequest) => send(server.port, r);
   let tenants = 0;
+  let users = 0;
   return {
     port: server.port,
     runtime,
@@ -55,6 +59,12 @@ export async function startKeygate(options: KeygateOptions): Promise<TestKeygate
     async newTenant() {
       tenants += 1;
       return (await runtime.tenants.insert({ name: `test tenant ${tenants}` })).id;
+    },
+    async newUser(tenantId, role) {
+      users += 1;
+      const user = await runtime.users.insert({ tenantId, email: `user${users}-${process.pid}@example.test`, role });
+      if (!user) throw new Error('test setup: duplicate user');
+      return user;
     },
     createKey(tenantId, input = {}) {
       return runtime.keyService.create(

@@ -17,6 +17,8 @@ function key(overrides: Partial<KeySnapshot> = {}): KeySnapshot {
     kind: 'service',
     userId: null,
     scopes: ['devices:read'],
+    effectiveScopes: overrides.scopes ?? ['devices:read'],
+    userActive: true,
     networks: [],
     expiresAt: null,
     status: 'active',

@@ -19,6 +19,8 @@ function key(overrides: Partial<KeySnapshot> = {}): KeySnapshot {
     kind: 'service',
     userId: null,
     scopes: ['devices:read', 'devices:write'],
+    effectiveScopes: overrides.scopes ?? ['devices:read', 'devices:write'],
+    userActive: true,
     networks: [],
     expiresAt: null,
     status: 'active',

@@ -9,7 +9,7 @@ const nowSeconds = NOW.getTime() / 1000;
 
 const owner = (overrides: Partial<KeySnapshot> = {}): KeySnapshot => ({
   clientId: 'kg_x', tenantId: 't', tenantActive: true, tenantParentId: null, kind: 'service', userId: null,
-  scopes: ['a:read'], networks: [], expiresAt: null, status: 'active', secretHash: '1$x',
+  scopes: ['a:read'], effectiveScopes: ['a:read'], userActive: true, networks: [], expiresAt: null, status: 'active', secretHash: '1$x',
   previousSecretHash: null, previousSecretExpiresAt: null, secretGeneration: 3, tokenTtlSeconds: 3600, creator: 'system',
   ...overrides,
 });

@@ -2,12 +2,13 @@
 // again at introspection time (SPEC §4), so a disabled key's live tokens are inactive at once.
 import type { KeySnapshot } from '../../keys/model.ts';
 
-export type KeyStateOutcome = 'ok' | 'key_disabled' | 'key_expired' | 'owner_not_authorized' | 'tenant_disabled';
+export type KeyStateOutcome = 'ok' | 'key_disabled' | 'key_expired' | 'owner_not_authorized' | 'user_disabled' | 'tenant_disabled';
 
 export function checkKeyState(key: KeySnapshot, now: Date): KeyStateOutcome {
   if (key.status !== 'active') return 'key_disabled';
   if (key.expiresAt && key.expiresAt.getTime() <= now.getTime()) return 'key_expired';
   if (key.creator === 'missing' || key.creator === 'inactive') return 'owner_not_authorized';
+  if (!key.userActive) return 'user_disabled';
   if (!key.tenantActive) return 'tenant_disabled';
   return 'ok';
 }
