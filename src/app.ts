@@ -4,6 +4,8 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import { createAdminApi, ADMIN_PREFIX } from './admin/index.ts';
 import { renderApiErrors } from './http/errors.ts';
+import { accessLog } from './http/access-log.ts';
+import { serveMetrics } from './http/health.ts';
 import { createReadiness, healthz } from './http/health.ts';
 import { requestScope } from './http/request-scope.ts';
 import { routeTable } from './http/routes.ts';
@@ -12,7 +14,7 @@ import { PROVIDER_ROUTES } from './oauth/provider.ts';
 import { pingDatabase } from './stores/db.ts';
 import type { Runtime } from './runtime.ts';
 
-export type AppDeps = Pick<Runtime, 'config' | 'db' | 'keys' | 'tenants' | 'tokens' | 'audit' | 'pepperRing' | 'usage' | 'keyService' | 'tenantService' | 'userService'> & { log: Logger };
+export type AppDeps = Pick<Runtime, 'config' | 'db' | 'keys' | 'tenants' | 'tokens' | 'audit' | 'pepperRing' | 'usage' | 'keyService' | 'tenantService' | 'userService' | 'metrics'> & { log: Logger };
 
 export function createApp(deps: AppDeps): Koa {
   const oauth = createOAuth({
@@ -23,6 +25,7 @@ export function createApp(deps: AppDeps): Koa {
     audit: deps.audit,
     pepperRing: deps.pepperRing,
     usage: deps.usage,
+    metrics: deps.metrics,
     log: deps.log,
   });
 
@@ -40,21 +43,27 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.proxy = false; // the client IP comes from http/client-ip.ts, never from Koa's left-most X-Forwarded-For
   app.silent = true;
-  app.use(requestScope(deps.config.trustedProxies));
-  app.use(renderApiErrors(deps.log));
-  app.use(async function routeAdmin(ctx, next) {
-    if (ctx.path === ADMIN_PREFIX || ctx.path.startsWith(`${ADMIN_PREFIX}/`)) return adminApi(ctx);
-    return next();
-  });
-  app.use(routeTable({
+  const routes = {
     '/healthz': { GET: healthz },
     '/readyz': { GET: createReadiness({ postgres: () => pingDatabase(deps.db), tokens: () => deps.tokens.ping() }) },
+    '/metrics': { GET: serveMetrics(deps.metrics) },
     '/.well-known/oauth-authorization-server': { GET: oauth.metadata },
     [PROVIDER_ROUTES.token]: { POST: oauth.forwardToProvider },
     [PROVIDER_ROUTES.revocation]: { POST: oauth.forwardToProvider },
     '/oauth/introspect': { POST: oauth.introspect },
     '/api/v1/auth/authorize': { POST: oauth.authorizeApiKey },
     '/auth/external': { POST: oauth.authorizeExternal },
-  }));
+  };
+  const routeOf = (path: string) =>
+    (Object.prototype.hasOwnProperty.call(routes, path) ? path : undefined) ?? adminApi.templateOf(path) ?? 'unmatched';
+
+  app.use(requestScope(deps.config.trustedProxies));
+  app.use(accessLog(deps.log, deps.metrics, routeOf));
+  app.use(renderApiErrors(deps.log));
+  app.use(async function routeAdmin(ctx, next) {
+    if (ctx.path === ADMIN_PREFIX || ctx.path.startsWith(`${ADMIN_PREFIX}/`)) return adminApi(ctx);
+    return next();
+  });
+  app.use(routeTable(routes));
   return app;
 }

@@ -18,6 +18,8 @@ import { createTenantStore, type TenantStore } from './stores/tenants.ts';
 import { createMemoryTokenStore } from './stores/tokens-memory.ts';
 import { createRedisTokenStore } from './stores/tokens-redis.ts';
 import type { TokenStore } from './stores/tokens.ts';
+import { instrumentTokenStore } from './stores/tokens-instrumented.ts';
+import { createMetrics, type Metrics } from './http/metrics.ts';
 import { createUserStore, type UserStore } from './stores/users.ts';
 
 export interface Runtime {
@@ -34,6 +36,7 @@ export interface Runtime {
   tenantService: TenantService;
   userService: UserService;
   usage: UsageRecorder;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -53,7 +56,8 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
   }
   const pepperRing = config.pepperRing ?? parsePepperRing(await loadOrCreateLocalPepper(config.dataDir));
-  const tokens = config.redisUrl ? createRedisTokenStore(config.redisUrl) : createMemoryTokenStore();
+  const metrics = createMetrics();
+  const tokens = instrumentTokenStore(config.redisUrl ? createRedisTokenStore(config.redisUrl) : createMemoryTokenStore(), metrics);
   const stores = {
     keys: createKeyStore(db, config.roleScopes),
     tenants: createTenantStore(db),
@@ -79,6 +83,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     tokens,
     keyService,
     usage,
+    metrics,
     ...stores,
     async close() {
       await usage.close();

@@ -9,17 +9,24 @@ const COMMON_RESPONSES = {
   403: { description: 'the token lacks the scope this route requires', schema: ErrorSchema },
 };
 
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output') {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+type Components = Record<string, unknown>;
+
+/** Named schemas (zod `.meta({ id })`) go to components.schemas: a 3.1 document resolves refs from its root. */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components: Components) {
+  const generated = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _ignored, $defs, ...rest } = JSON.parse(
+    JSON.stringify(generated).replaceAll('"#/$defs/', '"#/components/schemas/'),
+  ) as Record<string, unknown> & { $defs?: Record<string, unknown> };
+  Object.assign(components, $defs ?? {});
   return rest;
 }
 
-function parameters(route: AdminRoute) {
+function parameters(route: AdminRoute, components: Components) {
   const pathParams = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
     name, in: 'path', required: true, schema: { type: 'string' }, description: name === 'id' ? 'the key client_id' : undefined,
   }));
   if (!route.query) return pathParams;
-  const query = jsonSchema(route.query, 'input') as { properties?: Record<string, object>; required?: string[] };
+  const query = jsonSchema(route.query, 'input', components) as { properties?: Record<string, object>; required?: string[] };
   const queryParams = Object.entries(query.properties ?? {}).map(([name, schema]) => ({
     name, in: 'query', required: query.required?.includes(name) ?? false, schema,
   }));
@@ -28,18 +35,19 @@ function parameters(route: AdminRoute) {
 
 export function buildOpenApiDocument(routes: readonly AdminRoute[], issuer: string) {
   const paths: Record<string, Record<string, unknown>> = {};
+  const schemas: Components = {};
   for (const route of routes) {
     const responses = Object.fromEntries(Object.entries({ ...route.responses, ...COMMON_RESPONSES }).map(([status, r]) => [
       status,
-      { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: jsonSchema(r.schema, 'output') } } } : {}) },
+      { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: jsonSchema(r.schema, 'output', schemas) } } } : {}) },
     ]));
     (paths[route.path] ??= {})[route.method.toLowerCase()] = {
       summary: route.summary,
       operationId: `${route.method.toLowerCase()}${route.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
       security: [{ bearer: [route.scope] }],
       'x-required-scope': route.scope,
-      parameters: parameters(route),
-      ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
+      parameters: parameters(route, schemas),
+      ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input', schemas) } } } } : {}),
       responses,
     };
   }
@@ -52,6 +60,7 @@ export function buildOpenApiDocument(routes: readonly AdminRoute[], issuer: stri
     },
     servers: [{ url: `${issuer}/admin/v1` }],
     components: {
+      schemas,
       securitySchemes: {
         bearer: { type: 'oauth2', flows: { clientCredentials: { tokenUrl: `${issuer}/oauth/token`, scopes: {
           'admin:keys:read': 'read keys', 'admin:keys:write': 'create and change keys (implies read)',

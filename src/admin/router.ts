@@ -61,15 +61,40 @@ export function toFieldErrors(error: z.ZodError): FieldError[] {
   });
 }
 
+/** Postgres text cannot hold U+0000: such input is refused up front, naming the field. */
+function nulField(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (Array.isArray(value)) return value.map((v, i) => nulField(v, `${path}[${i}]`)).find(Boolean);
+  if (value && typeof value === 'object') {
+    for (const [key, v] of Object.entries(value)) {
+      const found = key.includes('\u0000') ? key : nulField(v, path ? `${path}.${key}` : key);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const field = nulField(value, '');
+  if (field !== undefined) throw new ApiError('validation_failed', `${what} is invalid`, [{ field, message: 'must not contain NUL characters' }]);
   const result = schema.safeParse(value);
   if (!result.success) throw new ApiError('validation_failed', `${what} is invalid`, toFieldErrors(result.error));
   return result.data;
 }
 
+/** An undecodable segment stays as sent: the resource lookup then finds nothing (404). */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 export function createAdminRouter(routes: readonly AdminRoute[], authenticate: (ctx: Context) => Promise<AdminCaller>) {
   const compiled = routes.map(compile);
-  return async function dispatch(ctx: Context, path: string): Promise<void> {
+  const templateOf = (path: string) => compiled.find((c) => c.pattern.test(path))?.route.path;
+  return { templateOf, dispatch: async function dispatch(ctx: Context, path: string): Promise<void> {
     const matches = compiled.map((c) => ({ c, m: c.pattern.exec(path) })).filter((x) => x.m);
     if (matches.length === 0) throw new ApiError('not_found', 'no such route');
     const found = matches.find((x) => x.c.route.method === ctx.method);
@@ -80,11 +105,11 @@ export function createAdminRouter(routes: readonly AdminRoute[], authenticate: (
     const { route, names } = found.c;
     const caller = await authenticate(ctx);
     requireScope(ctx, caller, route.scope);
-    const params = Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(found.m![i + 1]!)]));
+    const params = Object.fromEntries(names.map((name, i) => [name, decodePathSegment(found.m![i + 1]!)]));
     const query = route.query ? parse(route.query, { ...ctx.query }, 'query') : undefined;
     const body = route.body ? parse(route.body, await readJsonObject(ctx), 'request body') : undefined;
     const result = await route.handle(ctx, { params, body, query, caller });
     ctx.status = result.status;
     if (result.body !== undefined) ctx.body = result.body;
-  };
+  } };
 }

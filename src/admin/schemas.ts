@@ -112,7 +112,9 @@ export const AuditQuery = z.strictObject({
   outcome: z.enum(['success', 'denied']).optional(),
   since: timestamp.optional(),
   until: timestamp.optional(),
-  cursor: z.string().regex(/^\d{1,19}$/).optional(),
+  // An audit event id: a Postgres bigint.
+  cursor: z.string().regex(/^\d{1,19}$/)
+    .refine((v) => !/^\d+$/.test(v) || BigInt(v) <= 9_223_372_036_854_775_807n, 'not a cursor this server issued').optional(),
   limit: countString.optional().describe('1–200, default 50'),
 });
 

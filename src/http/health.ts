@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import type { Metrics } from './metrics.ts';
 
 export function healthz(ctx: Context): void {
   ctx.body = { status: 'ok' };
@@ -18,6 +19,13 @@ export function createReadiness(checks: Record<string, () => Promise<void>>) {
     const ready = results.every(([, state]) => state === 'ok');
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) };
+  };
+}
+
+export function serveMetrics(metrics: Metrics) {
+  return async function metricsEndpoint(ctx: Context): Promise<void> {
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
   };
 }
 

@@ -10,6 +10,7 @@ import { resolveClientIp } from './client-ip.ts';
 
 export interface RequestScope {
   requestId: string;
+  path: string;
   clientIp: IpAddress | undefined;
   /** Client IP as text for audit records and `last_used_ip`. */
   clientIpText: string | null;
@@ -43,7 +44,7 @@ export function requestScope(trustedProxies: readonly Network[]): Middleware {
     const requestId = INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     const clientIp = resolveClientIp(ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for') || undefined, trustedProxies);
     ctx.set('X-Request-Id', requestId);
-    const scope: RequestScope = { requestId, clientIp, clientIpText: clientIp?.toString() ?? null, memo: new Map(), tokenDenial: undefined, secretGeneration: undefined };
+    const scope: RequestScope = { requestId, path: ctx.path, clientIp, clientIpText: clientIp?.toString() ?? null, memo: new Map(), tokenDenial: undefined, secretGeneration: undefined };
     ctx.state.scope = scope;
     await storage.run(scope, next);
   };

@@ -3,7 +3,7 @@
 // audit record, and every change that takes rights away drops the key's live tokens before it
 // returns.
 import { ADMIN_SCOPES, INTROSPECT_SCOPE, type KeyKind, type KeyStatus, type KeyView } from './model.ts';
-import { formatApiKey, generateClientId, generateClientSecret } from '../crypto/credentials.ts';
+import { formatApiKey, generateClientId, generateClientSecret, isWellFormedClientId } from '../crypto/credentials.ts';
 import { hashSecret, type PepperRing } from '../crypto/secret-hash.ts';
 import { ApiError, type FieldError } from '../http/errors.ts';
 import type { AuditStore } from '../stores/audit.ts';
@@ -105,7 +105,7 @@ export function createKeyService(deps: KeyServiceDeps) {
 
   /** 404 for a key that does not exist or lies outside the actor's tenants: the same answer. */
   async function requireKey(clientId: string, actor: Pick<Actor, 'tenantIds' | 'onlyUserId'>): Promise<KeyView> {
-    const key = await deps.keys.findView(clientId, new Date());
+    const key = isWellFormedClientId(clientId) ? await deps.keys.findView(clientId, new Date()) : undefined;
     const outside = key && ((actor.tenantIds && !actor.tenantIds.includes(key.tenant_id))
       || (actor.onlyUserId !== undefined && key.user_id !== actor.onlyUserId));
     if (!key || outside) throw new ApiError('not_found', 'no such key');

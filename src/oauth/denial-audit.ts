@@ -2,6 +2,7 @@
 // its reason and caller IP (SPEC §3). The response never says more than "authentication failed".
 import type { Logger } from 'pino';
 import type { AuditStore } from '../stores/audit.ts';
+import type { Metrics } from '../http/metrics.ts';
 import type { KeySnapshot } from '../keys/model.ts';
 import { isWellFormedClientId } from '../crypto/credentials.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
@@ -20,9 +21,10 @@ export interface Denial {
 
 export type DenialRecorder = (denial: Denial) => Promise<void>;
 
-export function createDenialRecorder(audit: AuditStore, log: Logger): DenialRecorder {
+export function createDenialRecorder(audit: AuditStore, log: Logger, metrics: Metrics): DenialRecorder {
   return async function recordDenial({ action, reason, clientId, key, route }) {
     const scope = currentRequestScope();
+    metrics.tokensDenied.inc({ action, reason });
     // A malformed client_id could be anything a caller typed (even a secret pasted in the wrong
     // field): only a well-formed one is recorded.
     const targetKeyId = key?.clientId ?? (clientId && isWellFormedClientId(clientId) ? clientId : null);

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { PepperRing } from '../crypto/secret-hash.ts';
 import { currentRequestScope, memoizeInRequest } from '../http/request-scope.ts';
 import type { UsageRecorder } from '../keys/usage.ts';
+import { timed, type Metrics } from '../http/metrics.ts';
 import type { AuditStore } from '../stores/audit.ts';
 import type { KeyStore } from '../stores/keys.ts';
 import type { TokenStore } from '../stores/tokens.ts';
@@ -29,13 +30,14 @@ export interface OAuthDeps {
   audit: AuditStore;
   pepperRing: PepperRing;
   usage: UsageRecorder;
+  metrics: Metrics;
   log: Logger;
 }
 
 export function createOAuth(deps: OAuthDeps) {
   // Each request reads a key at most once, however many library hooks ask for it.
   const lookupKey: KeyLookup = (clientId) =>
-    memoizeInRequest(`key:${clientId}`, () => deps.keys.findSnapshot(clientId));
+    memoizeInRequest(`key:${clientId}`, () => timed(deps.metrics, 'postgres', 'find_key', () => deps.keys.findSnapshot(clientId)));
 
   const provider = createProvider({
     issuer: deps.issuer,
@@ -47,8 +49,12 @@ export function createOAuth(deps: OAuthDeps) {
       return !!caller && !!owner && effectiveScopes(caller).includes(INTROSPECT_SCOPE) && tenantMayActOn(caller.tenantId, owner);
     },
   });
-  const mintToken = createTokenMinter(provider, (key) => deps.usage.seen(key.clientId, currentRequestScope()?.clientIpText ?? null));
-  const recordDenial = createDenialRecorder(deps.audit, deps.log);
+  const mintToken = createTokenMinter(provider, (key) => {
+    const scope = currentRequestScope();
+    deps.usage.seen(key.clientId, scope?.clientIpText ?? null);
+    deps.metrics.tokensIssued.inc({ route: scope?.path ?? 'none' });
+  });
+  const recordDenial = createDenialRecorder(deps.audit, deps.log, deps.metrics);
   installProviderSeams(provider, {
     lookupKey,
     pepperRing: deps.pepperRing,
@@ -65,7 +71,7 @@ export function createOAuth(deps: OAuthDeps) {
       ctx.respond = false;
       await providerCallback(ctx.req, ctx.res);
     },
-    introspect: createIntrospectionRoute({ lookupKey, pepperRing: deps.pepperRing, tokens: deps.tokens, issuer: deps.issuer, recordDenial }),
+    introspect: createIntrospectionRoute({ lookupKey, pepperRing: deps.pepperRing, tokens: deps.tokens, issuer: deps.issuer, recordDenial, metrics: deps.metrics }),
     authorizeApiKey: createApiKeyAuthorizeRoute(exchangeDeps),
     authorizeExternal: createExternalAuthRoute(exchangeDeps),
     metadata: createMetadataRoute(deps.issuer),

@@ -11,6 +11,7 @@ import { currentRequestScope } from '../http/request-scope.ts';
 import type { TokenRecord, TokenStore } from '../stores/tokens.ts';
 import { presentedCredentials } from './client-credentials.ts';
 import type { DenialRecorder } from './denial-audit.ts';
+import type { Metrics } from '../http/metrics.ts';
 import { CLIENT_AUTH_FAILED, sendOAuthError } from './oauth-errors.ts';
 import { authenticateKey, authorizeKey, effectiveScopes, tenantMayActOn, type AuthenticateDeps } from './pipeline.ts';
 import { checkTokenState } from './policy/token-state.ts';
@@ -20,6 +21,7 @@ export interface IntrospectionDeps extends AuthenticateDeps {
   tokens: TokenStore;
   issuer: string;
   recordDenial: DenialRecorder;
+  metrics: Metrics;
 }
 
 const INACTIVE = Object.freeze({ active: false });
@@ -30,7 +32,7 @@ export function createIntrospectionRoute(deps: IntrospectionDeps) {
     const form = await readFormOrFail(ctx);
     if (!form) return;
     const caller = await authenticateIntrospector(ctx, deps, form);
-    if (!caller) return;
+    if (!caller) return void deps.metrics.introspections.inc({ result: 'denied' });
     const token = form.token;
     if (!token) return sendOAuthError(ctx, 400, 'invalid_request', "missing required parameter 'token'");
     const clientIp = form.client_ip === undefined ? undefined : parseIp(form.client_ip);
@@ -41,10 +43,12 @@ export function createIntrospectionRoute(deps: IntrospectionDeps) {
     const record = await deps.tokens.find(hashToken(token));
     const owner = record && await deps.lookupKey(record.clientId);
     // RFC 7662 §2.2: anything not usable right now is simply inactive, with no reason given.
-    if (!record || !owner || checkTokenState(record, owner, now) !== 'ok') return void (ctx.body = INACTIVE);
-    if (!tenantMayActOn(caller.tenantId, owner)) return void (ctx.body = INACTIVE);
-    if (clientIp && checkNetwork(owner.networks, clientIp) !== 'ok') return void (ctx.body = INACTIVE);
-    ctx.body = activeAnswer(record, owner, deps.issuer);
+    const active = record && owner
+      && checkTokenState(record, owner, now) === 'ok'
+      && tenantMayActOn(caller.tenantId, owner)
+      && (!clientIp || checkNetwork(owner.networks, clientIp) === 'ok');
+    deps.metrics.introspections.inc({ result: active ? 'active' : 'inactive' });
+    ctx.body = active ? activeAnswer(record, owner, deps.issuer) : INACTIVE;
   };
 }
 

@@ -72,7 +72,7 @@ describe('embedded default (npm start)', () => {
 
     server.child.kill('SIGTERM');
     const code = await new Promise((resolve) => server!.child.once('exit', resolve));
-    expect(code).toBe(0);
+    expect({ code, output: code === 0 ? '' : server.output() }).toEqual({ code: 0, output: '' });
 
     server = await startServe(env);
     expect(server.output()).not.toContain('bootstrap admin key');

@@ -1,0 +1,49 @@
+// Prometheus metrics (SPEC §7, /metrics). One registry per app, so tests can run several.
+import client from 'prom-client';
+
+export function createMetrics() {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const storeBuckets = [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5];
+  return {
+    registry,
+    requestDuration: new client.Histogram({
+      name: 'keygate_http_request_duration_seconds',
+      help: 'HTTP request duration by route template, method and status',
+      labelNames: ['route', 'method', 'status'] as const,
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    tokensIssued: new client.Counter({
+      name: 'keygate_tokens_issued_total', help: 'Tokens issued, by route', labelNames: ['route'] as const, registers: [registry],
+    }),
+    tokensDenied: new client.Counter({
+      name: 'keygate_requests_denied_total', help: 'Denied token and introspection requests, by action and reason',
+      labelNames: ['action', 'reason'] as const, registers: [registry],
+    }),
+    introspections: new client.Counter({
+      name: 'keygate_introspections_total', help: 'Introspection answers, by result', labelNames: ['result'] as const, registers: [registry],
+    }),
+    storeDuration: new client.Histogram({
+      name: 'keygate_store_duration_seconds', help: 'Store call latency, by store and operation',
+      labelNames: ['store', 'operation'] as const, buckets: storeBuckets, registers: [registry],
+    }),
+    keyCache: new client.Counter({
+      name: 'keygate_key_cache_lookups_total', help: 'Key lookups by cache result (hit, miss, bypass)',
+      labelNames: ['result'] as const, registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Times `work` into the store histogram. */
+export async function timed<T>(metrics: Metrics, store: 'postgres' | 'redis' | 'memory', operation: string, work: () => Promise<T>): Promise<T> {
+  const end = metrics.storeDuration.startTimer({ store, operation });
+  try {
+    return await work();
+  } finally {
+    end();
+  }
+}
+
