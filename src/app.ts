@@ -14,13 +14,13 @@ import { PROVIDER_ROUTES } from './oauth/provider.ts';
 import { pingDatabase } from './stores/db.ts';
 import type { Runtime } from './runtime.ts';
 
-export type AppDeps = Pick<Runtime, 'config' | 'db' | 'keys' | 'tenants' | 'tokens' | 'audit' | 'pepperRing' | 'usage' | 'keyService' | 'tenantService' | 'userService' | 'metrics'> & { log: Logger };
+export type AppDeps = Pick<Runtime, 'config' | 'db' | 'keys' | 'tenants' | 'tokens' | 'audit' | 'pepperRing' | 'usage' | 'keyService' | 'tenantService' | 'userService' | 'metrics' | 'findKey'> & { log: Logger };
 
 export function createApp(deps: AppDeps): Koa {
   const oauth = createOAuth({
     issuer: deps.config.issuer,
     tokenTtlSeconds: deps.config.tokenTtlSeconds,
-    keys: deps.keys,
+    findKey: deps.findKey,
     tokens: deps.tokens,
     audit: deps.audit,
     pepperRing: deps.pepperRing,

@@ -3,7 +3,7 @@
 // reach the same data (SPEC §7).
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
-import { parsePepperRing } from './config.ts';
+import { ConfigError, parsePepperRing } from './config.ts';
 import type { PepperRing } from './crypto/secret-hash.ts';
 import { loadOrCreateLocalPepper } from './embedded/pepper.ts';
 import { createKeyService, type KeyService } from './keys/service.ts';
@@ -19,7 +19,10 @@ import { createMemoryTokenStore } from './stores/tokens-memory.ts';
 import { createRedisTokenStore } from './stores/tokens-redis.ts';
 import type { TokenStore } from './stores/tokens.ts';
 import { instrumentTokenStore } from './stores/tokens-instrumented.ts';
-import { createMetrics, type Metrics } from './http/metrics.ts';
+import { createMetrics, timed, type Metrics } from './http/metrics.ts';
+import { createKeyCache } from './keys/key-cache.ts';
+import type { KeySnapshot } from './keys/model.ts';
+import { listenForKeyChanges } from './stores/key-changes.ts';
 import { createUserStore, type UserStore } from './stores/users.ts';
 
 export interface Runtime {
@@ -37,20 +40,36 @@ export interface Runtime {
   userService: UserService;
   usage: UsageRecorder;
   metrics: Metrics;
+  /** Key snapshots for the token and introspection paths: cached when `cacheKeys`, else read each time. */
+  findKey(clientId: string): Promise<KeySnapshot | undefined>;
+  /** Drops cached key state here and now ('*' = all); the change feed does it on every replica. */
+  forgetKeys(clientId: string): void;
   close(): Promise<void>;
 }
 
 export interface RuntimeOptions {
   /** Run migrations now (the server does when configured; `keygate migrate` always does). */
   migrate: boolean;
+  /** Cache key snapshots, invalidated by the database's change feed (the server; not the CLI). */
+  cacheKeys?: boolean;
+}
+
+async function openEmbedded(dataDir: string, log: Logger) {
+  try {
+    return await (await import('./embedded/postgres.ts')).openEmbeddedPostgres(dataDir, log);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      throw new ConfigError('DATABASE_URL: required here, this installation has no embedded Postgres (a production image)');
+    }
+    throw error;
+  }
 }
 
 export async function openRuntime(config: Config, log: Logger, options: RuntimeOptions): Promise<Runtime> {
   // Loaded only when needed: production images omit the embedded Postgres binaries.
-  const embedded = config.databaseUrl
-    ? undefined
-    : await (await import('./embedded/postgres.ts')).openEmbeddedPostgres(config.dataDir, log);
-  const db = connectDatabase(config.databaseUrl ?? embedded!.url);
+  const embedded = config.databaseUrl ? undefined : await openEmbedded(config.dataDir, log);
+  const databaseUrl = config.databaseUrl ?? embedded!.url;
+  const db = connectDatabase(databaseUrl);
   if (options.migrate) {
     const { applied } = await migrateToLatest(db);
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
@@ -64,15 +83,27 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     users: createUserStore(db),
     audit: createAuditStore(db),
   };
+  const loadKey = (clientId: string) => timed(metrics, 'postgres', 'find_key', () => stores.keys.findSnapshot(clientId));
+  const keyCache = options.cacheKeys
+    ? createKeyCache({ load: loadKey, onLookup: (result) => metrics.keyCache.inc({ result }) })
+    : undefined;
+  const changeFeed = keyCache && await listenForKeyChanges(databaseUrl, {
+    onChange: (clientId) => keyCache.invalidate(clientId),
+    onLiveChange: (live) => keyCache.setTrusted(live),
+  }, log);
+  // Changes made in this process reach this process's cache at once; other replicas hear the
+  // database's notification within milliseconds.
+  const forgetKeys = (clientId: string) => keyCache?.invalidate(clientId);
+  const identityDeps = { ...stores, tokens, onKeysChanged: forgetKeys };
   const usage = createUsageRecorder(stores.keys, log);
   const keyService = createKeyService({
     ...stores,
+    onKeysChanged: forgetKeys,
     tokens,
     pepperRing,
     issuer: config.issuer,
     defaultTokenTtlSeconds: config.tokenTtlSeconds,
   });
-  const identityDeps = { ...stores, tokens };
   return {
     config,
     tenantService: createTenantService(identityDeps),
@@ -84,8 +115,11 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     keyService,
     usage,
     metrics,
+    findKey: keyCache ? (clientId) => keyCache.get(clientId) : loadKey,
+    forgetKeys,
     ...stores,
     async close() {
+      await changeFeed?.close();
       await usage.close();
       await tokens.close();
       await db.destroy();

@@ -32,8 +32,9 @@ export interface TenantActor extends Actor {
   tenantId: string;
 }
 
-export function createTenantService(deps: { tenants: TenantStore; keys: KeyStore; tokens: TokenStore; audit: AuditStore }) {
+export function createTenantService(deps: { tenants: TenantStore; keys: KeyStore; tokens: TokenStore; audit: AuditStore; onKeysChanged?: (clientId: string) => void }) {
   async function record(action: string, actor: Actor, tenantId: string, details: Record<string, unknown> = {}) {
+    deps.onKeysChanged?.('*');
     await deps.audit.record({
       action, outcome: 'success', tenantId, actorKeyId: actor.keyId, actorUserId: actor.userId,
       ip: actor.ip ?? null, requestId: actor.requestId ?? null, details: { via: actor.via, tenant_id: tenantId, ...details },

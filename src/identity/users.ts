@@ -24,8 +24,9 @@ const toUserView = (u: User): UserView => ({
   created_at: u.created_at.toISOString(), updated_at: new Date(u.updated_at).toISOString(),
 });
 
-export function createUserService(deps: { users: UserStore; keys: KeyStore; tokens: TokenStore; audit: AuditStore }) {
+export function createUserService(deps: { users: UserStore; keys: KeyStore; tokens: TokenStore; audit: AuditStore; onKeysChanged?: (clientId: string) => void }) {
   async function record(action: string, actor: Actor, user: Pick<User, 'id' | 'tenant_id'>, details: Record<string, unknown> = {}) {
+    deps.onKeysChanged?.('*');
     await deps.audit.record({
       action, outcome: 'success', tenantId: user.tenant_id, actorKeyId: actor.keyId, actorUserId: actor.userId,
       ip: actor.ip ?? null, requestId: actor.requestId ?? null, details: { via: actor.via, user_id: user.id, ...details },

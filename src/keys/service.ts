@@ -28,6 +28,8 @@ export interface KeyServiceDeps {
   issuer: string;
   /** Token lifetime for keys created without one, seconds. */
   defaultTokenTtlSeconds: number;
+  /** Told after every change, so this process's key cache forgets it at once ('*' = every key). */
+  onKeysChanged?: (clientId: string) => void;
 }
 
 /** Who is acting, for `created_by`, the audit log and tenant boundaries. */
@@ -90,6 +92,8 @@ export function failOnFieldErrors(errors: FieldError[]): void {
 
 export function createKeyService(deps: KeyServiceDeps) {
   async function recordChange(action: string, actor: Actor, key: Pick<KeyView, 'client_id' | 'tenant_id'>, details: Record<string, unknown> = {}) {
+    // A key may be the creator of others: forget everything (admin changes are rare).
+    deps.onKeysChanged?.('*');
     await deps.audit.record({
       action,
       outcome: 'success',

@@ -6,9 +6,9 @@ import type { Logger } from 'pino';
 import type { PepperRing } from '../crypto/secret-hash.ts';
 import { currentRequestScope, memoizeInRequest } from '../http/request-scope.ts';
 import type { UsageRecorder } from '../keys/usage.ts';
-import { timed, type Metrics } from '../http/metrics.ts';
+import type { Metrics } from '../http/metrics.ts';
 import type { AuditStore } from '../stores/audit.ts';
-import type { KeyStore } from '../stores/keys.ts';
+import type { KeySnapshot } from '../keys/model.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import { INTROSPECT_SCOPE } from '../keys/model.ts';
 import { createAdapterFactory } from './adapter.ts';
@@ -25,7 +25,8 @@ import { createClientCredentialsGrant } from './token-grant.ts';
 export interface OAuthDeps {
   issuer: string;
   tokenTtlSeconds: number;
-  keys: KeyStore;
+  /** Key snapshots, cached (runtime.findKey). */
+  findKey: (clientId: string) => Promise<KeySnapshot | undefined>;
   tokens: TokenStore;
   audit: AuditStore;
   pepperRing: PepperRing;
@@ -37,7 +38,7 @@ export interface OAuthDeps {
 export function createOAuth(deps: OAuthDeps) {
   // Each request reads a key at most once, however many library hooks ask for it.
   const lookupKey: KeyLookup = (clientId) =>
-    memoizeInRequest(`key:${clientId}`, () => timed(deps.metrics, 'postgres', 'find_key', () => deps.keys.findSnapshot(clientId)));
+    memoizeInRequest(`key:${clientId}`, () => deps.findKey(clientId));
 
   const provider = createProvider({
     issuer: deps.issuer,

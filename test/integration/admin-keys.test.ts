@@ -96,6 +96,7 @@ describe.skipIf(!redisAvailable())('admin API: keys', () => {
     it('enforces the tenant expiry policy', async () => {
       const strict = await keygate.newTenant();
       await keygate.runtime.db.updateTable('tenants').set({ allow_never_expiring_keys: false, max_key_lifetime_days: 30 }).where('id', '=', strict).execute();
+      keygate.afterDirectWrite();
       const strictAdmin = await adminClient(keygate, strict);
       validation(await strictAdmin.post('/keys', { name: 'x', scopes: ['a:read'], expires_at: null }), [{ field: 'expires_at', message: 'this tenant does not allow keys that never expire' }]);
       validation(await strictAdmin.post('/keys', { name: 'x', scopes: ['a:read'], expires_at: new Date(Date.now() + 31 * 86_400_000).toISOString() }), [{ field: 'expires_at', message: 'must be within 30 days' }]);
@@ -141,6 +142,7 @@ describe.skipIf(!redisAvailable())('admin API: keys', () => {
       await lister.post(`/keys/${disabled}/disable`);
       const expired = (await make({})).body.key.client_id;
       await keygate.runtime.db.updateTable('api_keys').set({ expires_at: new Date(Date.now() - 1000) }).where('client_id', '=', expired).execute();
+      keygate.afterDirectWrite();
     });
 
     it('returns counts over the tenant: total, active, disabled, expired, expiring within 30 days', async () => {

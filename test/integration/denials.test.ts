@@ -71,6 +71,7 @@ describe.skipIf(!redisAvailable())('token denials (Redis)', () => {
     const key = await keygate.createKey(tenantId);
     await keygate.runtime.db.updateTable('api_keys').set({ expires_at: new Date(Date.now() - 1000) })
       .where('client_id', '=', key.key.client_id).execute();
+    keygate.afterDirectWrite();
     await expectInvalidClient(keygate.token(key));
     await expectAudited(key.key.client_id, 'key_expired', '127.0.0.1');
   });
@@ -80,6 +81,7 @@ describe.skipIf(!redisAvailable())('token denials (Redis)', () => {
     const key = await keygate.runtime.keyService.create({ tenantId, name: 'k', scopes: ['devices:read'] }, { ...TEST_ACTOR, userId: user.id });
     expect((await keygate.token(key)).status).toBe(200);
     await keygate.runtime.users.delete(user.id);
+    keygate.afterDirectWrite();
     await expectInvalidClient(keygate.token(key));
     await expectAudited(key.key.client_id, 'owner_not_authorized', '127.0.0.1');
   });

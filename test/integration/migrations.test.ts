@@ -25,12 +25,13 @@ describe('migrations', () => {
   const tables = async () => (await db.introspection.getTables()).map((t) => t.name).filter((n) => !n.startsWith('kysely_')).sort();
 
   it('applies, re-applies as a no-op, rolls back and re-applies', async () => {
-    expect((await migrateToLatest(db)).applied).toEqual(['20261123T120000_create_core_tables']);
+    const all = ['20261123T120000_create_core_tables', '20261123T130000_add_change_notifications'];
+    expect((await migrateToLatest(db)).applied).toEqual(all);
     expect(await tables()).toEqual(['api_keys', 'audit_events', 'tenants', 'users']);
     expect((await migrateToLatest(db)).applied).toEqual([]);
-    await migrateDown(db);
+    for (let i = 0; i < all.length; i++) await migrateDown(db);
     expect(await tables()).toEqual([]);
-    expect((await migrateToLatest(db)).applied).toEqual(['20261123T120000_create_core_tables']);
+    expect((await migrateToLatest(db)).applied).toEqual(all);
   });
 
   it('`keygate migrate` succeeds on an up-to-date database', async () => {

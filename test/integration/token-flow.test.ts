@@ -159,6 +159,7 @@ describe.skipIf(!redisAvailable())('token flow (Redis)', () => {
     const expiringToken = (await keygate.token(expiring)).body.access_token;
     await keygate.runtime.db.updateTable('api_keys').set({ expires_at: new Date(Date.now() - 1000) })
       .where('client_id', '=', expiring.key.client_id).execute();
+    keygate.afterDirectWrite();
     expect((await keygate.introspect(introspector, expiringToken)).body).toEqual({ active: false });
 
     const user = await keygate.newUser(tenantId, 'admin');
@@ -169,6 +170,7 @@ describe.skipIf(!redisAvailable())('token flow (Redis)', () => {
     const createdToken = (await keygate.token(created)).body.access_token;
     expect((await keygate.introspect(introspector, createdToken)).body.active).toBe(true);
     await keygate.runtime.users.setStatus(user.id, 'disabled');
+    keygate.afterDirectWrite();
     expect((await keygate.introspect(introspector, createdToken)).body).toEqual({ active: false });
 
     const otherTenant = await keygate.newTenant();
@@ -176,6 +178,7 @@ describe.skipIf(!redisAvailable())('token flow (Redis)', () => {
     const tenantIntrospector = await keygate.createKey(otherTenant, { scopes: ['token:introspect'] });
     const tenantToken = (await keygate.token(tenantKey)).body.access_token;
     await keygate.runtime.tenants.setStatus(otherTenant, 'disabled');
+    keygate.afterDirectWrite();
     expect((await keygate.introspect(introspector, tenantToken)).body).toEqual({ active: false });
     expect((await keygate.introspect(tenantIntrospector, tenantToken)).status).toBe(401);
   });

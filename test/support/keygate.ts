@@ -28,6 +28,11 @@ export interface TestKeygate {
   /** client_credentials over HTTP Basic from `from` (default 127.0.0.1). */
   token(key: CreatedKey, options?: { scope?: string; from?: string }): Promise<HttpResponse>;
   introspect(caller: CreatedKey, token: string, extra?: Record<string, string>): Promise<HttpResponse>;
+  /**
+   * After a write that bypasses the services (raw SQL, store calls): the database's change feed
+   * tells the server within milliseconds; tests make it immediate instead of racing it.
+   */
+  afterDirectWrite(): void;
   close(): Promise<void>;
 }
 
@@ -46,7 +51,7 @@ export async function startKeygate(options: KeygateOptions): Promise<TestKeygate
     KEYGATE_TRUSTED_PROXIES: options.trustedProxies,
     LOG_LEVEL: 'silent',
   });
-  const runtime = await openRuntime(config, createLogger('silent'), { migrate: false });
+  const runtime = await openRuntime(config, createLogger('silent'), { migrate: false, cacheKeys: true });
   // '::' accepts IPv6 and IPv4 (as ::ffff:a.b.c.d) so both families can be tested.
   const server = await startServer(runtime, 0, '::');
   const request = (r: HttpRequest) => send(server.port, r);
@@ -86,6 +91,9 @@ export async function startKeygate(options: KeygateOptions): Promise<TestKeygate
         headers: { authorization: basicAuth(caller.key.client_id, caller.client_secret) },
         form: { token, ...extra },
       });
+    },
+    afterDirectWrite() {
+      runtime.forgetKeys('*');
     },
     async close() {
       await server.close();

@@ -1,0 +1,86 @@
+// Listens for the key-change notifications the database sends on commit (see migration
+// 20261123T130000). A dedicated connection; on loss it reconnects, and the consumer is told the
+// feed was interrupted, so it can stop trusting what it cached meanwhile.
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+export const KEY_CHANGES_CHANNEL = 'keygate_key_changes';
+
+export interface KeyChangeFeed {
+  /** True while the listening connection is up: only then may cached key state be trusted. */
+  readonly live: boolean;
+  close(): Promise<void>;
+}
+
+export interface KeyChangeHandlers {
+  /** A client_id, or '*' for every key. */
+  onChange(clientId: string): void;
+  /** The feed went down or came back; while down, changes may be missed. */
+  onLiveChange(live: boolean): void;
+}
+
+export async function listenForKeyChanges(url: string, handlers: KeyChangeHandlers, log: Logger): Promise<KeyChangeFeed> {
+  let client: pg.Client | undefined;
+  let live = false;
+  let closed = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  const setLive = (value: boolean) => {
+    if (live === value) return;
+    live = value;
+    handlers.onLiveChange(value);
+  };
+
+  const connect = async (): Promise<void> => {
+    const next = new pg.Client({ connectionString: url });
+    next.on('notification', (message) => {
+      if (message.channel === KEY_CHANGES_CHANNEL && message.payload) handlers.onChange(message.payload);
+    });
+    next.on('error', () => {}); // the 'end' handler below deals with the loss
+    next.on('end', () => {
+      if (client !== next) return;
+      client = undefined;
+      setLive(false);
+      if (!closed) scheduleRetry();
+    });
+    try {
+      await next.connect();
+      await next.query(`listen ${KEY_CHANGES_CHANNEL}`);
+    } catch (error) {
+      await next.end().catch(() => {});
+      throw error;
+    }
+    client = next;
+    setLive(true);
+  };
+
+  const scheduleRetry = () => {
+    retryTimer = setTimeout(() => {
+      connect().catch((error) => {
+        log.warn({ err: error }, 'key change feed: reconnect failed');
+        if (!closed) scheduleRetry();
+      });
+    }, 500);
+    retryTimer.unref();
+  };
+
+  try {
+    await connect();
+  } catch (error) {
+    log.warn({ err: error }, 'key change feed: not connected yet; key cache bypassed until it is');
+    scheduleRetry();
+  }
+
+  return {
+    get live() {
+      return live;
+    },
+    async close() {
+      closed = true;
+      clearTimeout(retryTimer);
+      const current = client;
+      client = undefined;
+      await current?.end().catch(() => {});
+    },
+  };
+}
