@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { createKeyCache } from '../../src/keys/key-cache.ts';
+import type { KeySnapshot } from '../../src/keys/model.ts';
+
+const snapshot = (clientId: string, status: 'active' | 'disabled' = 'active') => ({ clientId, status }) as KeySnapshot;
+
+function counted(values: Map<string, KeySnapshot>) {
+  const calls: string[] = [];
+  return { calls, load: async (id: string) => (calls.push(id), values.get(id)) };
+}
+
+describe('key cache', () => {
+  it('bypasses the cache until the change feed is live', async () => {
+    const source = counted(new Map([['a', snapshot('a')]]));
+    const results: string[] = [];
+    const cache = createKeyCache({ load: source.load, onLookup: (r) => results.push(r) });
+    await cache.get('a');
+    await cache.get('a');
+    expect(source.calls).toEqual(['a', 'a']);
+    expect(results).toEqual(['bypass', 'bypass']);
+  });
+
+  it('serves hits once trusted, and loads again after an invalidation', async () => {
+    const values = new Map([['a', snapshot('a')]]);
+    const source = counted(values);
+    const cache = createKeyCache({ load: source.load });
+    cache.setTrusted(true);
+    expect(await cache.get('a')).toEqual(snapshot('a'));
+    values.set('a', snapshot('a', 'disabled'));
+    expect((await cache.get('a'))!.status).toBe('active');
+    cache.invalidate('a');
+    expect((await cache.get('a'))!.status).toBe('disabled');
+    expect(source.calls).toEqual(['a', 'a']);
+  });
+
+  it('caches unknown keys too, until invalidated', async () => {
+    const source = counted(new Map());
+    const cache = createKeyCache({ load: source.load });
+    cache.setTrusted(true);
+    expect(await cache.get('x')).toBeUndefined();
+    expect(await cache.get('x')).toBeUndefined();
+    cache.invalidate('*');
+    await cache.get('x');
+    expect(source.calls).toEqual(['x', 'x']);
+  });
+
+  it('does not keep a load that raced with an invalidation', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const values = new Map([['a', snapshot('a')]]);
+    let loads = 0;
+    const cache = createKeyCache({ load: async (id) => { loads += 1; const v = values.get(id); if (loads === 1) await gate; return v; } });
+    cache.setTrusted(true);
+    const slow = cache.get('a'); // reads "active", then waits
+    values.set('a', snapshot('a', 'disabled'));
+    cache.invalidate('a'); // the change lands while the first load is in flight
+    release();
+    expect((await slow)!.status).toBe('active');
+    expect((await cache.get('a'))!.status).toBe('disabled');
+  });
+
+  it('forgets everything when the feed is lost, and bypasses until it is back', async () => {
+    const source = counted(new Map([['a', snapshot('a')]]));
+    const cache = createKeyCache({ load: source.load });
+    cache.setTrusted(true);
+    await cache.get('a');
+    cache.setTrusted(false);
+    expect(cache.size).toBe(0);
+    await cache.get('a');
+    expect(cache.size).toBe(0);
+    expect(source.calls).toEqual(['a', 'a']);
+  });
+
+  it('expires entries after the TTL and keeps at most maxEntries', async () => {
+    const source = counted(new Map([['a', snapshot('a')], ['b', snapshot('b')]]));
+    const cache = createKeyCache({ load: source.load, ttlMs: 20, maxEntries: 1 });
+    cache.setTrusted(true);
+    await cache.get('a');
+    await cache.get('b');
+    expect(cache.size).toBe(1);
+    await new Promise((r) => setTimeout(r, 30));
+    await cache.get('b');
+    expect(source.calls).toEqual(['a', 'b', 'b']);
+  });
+});
