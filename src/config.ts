@@ -26,7 +26,7 @@ export const ENVIRONMENT = {
   KEYGATE_TOKEN_TTL_SECONDS: { doc: 'Default access-token lifetime for new keys, in seconds (60–86400).', default: '3600', schema: integer(60, 86_400, 3600) },
   KEYGATE_MIGRATE_ON_START: { doc: '`true` runs migrations when the server starts (always on for embedded Postgres).', default: 'false', schema: z.enum(['true', 'false']).default('false') },
   KEYGATE_ROLE_SCOPES: { doc: 'JSON object: role → scope patterns (`*`, `*:read`, exact, `!exclude`). Replaces the default mapping for the roles it names.', default: '(see Identity model)', schema: optionalText },
-  LOG_LEVEL: { doc: 'pino log level.', default: 'info', schema: z.enum(LOG_LEVELS).default('info') },
+  LOG_LEVEL: { doc: 'pino log level. Logs are JSON lines; secrets, tokens and `Authorization` headers are redacted.', default: 'info', schema: z.enum(LOG_LEVELS).default('info') },
 } as const;
 
 export interface Config {
