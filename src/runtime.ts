@@ -23,6 +23,7 @@ import { createMetrics, timed, type Metrics } from './http/metrics.ts';
 import { createKeyCache } from './keys/key-cache.ts';
 import type { KeySnapshot } from './keys/model.ts';
 import { listenForKeyChanges } from './stores/key-changes.ts';
+import { isConnectionFailure, StoreUnavailableError } from './stores/unavailable.ts';
 import { createUserStore, type UserStore } from './stores/users.ts';
 
 export interface Runtime {
@@ -83,7 +84,10 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     users: createUserStore(db),
     audit: createAuditStore(db),
   };
-  const loadKey = (clientId: string) => timed(metrics, 'postgres', 'find_key', () => stores.keys.findSnapshot(clientId));
+  const loadKey = (clientId: string) => timed(metrics, 'postgres', 'find_key', () => stores.keys.findSnapshot(clientId))
+    .catch((error: unknown) => {
+      throw isConnectionFailure(error) ? new StoreUnavailableError('postgres', 'find_key', { cause: error }) : error;
+    });
   const keyCache = options.cacheKeys
     ? createKeyCache({ load: loadKey, onLookup: (result) => metrics.keyCache.inc({ result }) })
     : undefined;

@@ -2,6 +2,7 @@
 // Body: {"error": {"code", "message", "request_id", "details"?}}; 5xx bodies carry no internals.
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
+import { isConnectionFailure } from '../stores/unavailable.ts';
 
 export const ERROR_STATUS = {
   invalid_request: 400,
@@ -51,6 +52,13 @@ export function renderApiErrors(log: Logger): Middleware {
       if (err instanceof ApiError) {
         ctx.status = err.status;
         ctx.body = errorBody(err.code, err.message, requestId, err.details);
+        return;
+      }
+      if (isConnectionFailure(err)) {
+        log.warn({ err, requestId, path: ctx.path }, 'store unavailable');
+        ctx.status = 503;
+        ctx.set('Retry-After', '1');
+        ctx.body = errorBody('service_unavailable', 'a backing store is unavailable; retry shortly', requestId);
         return;
       }
       log.error({ err, requestId, path: ctx.path }, 'unhandled error');

@@ -7,6 +7,7 @@ import { isWellFormedClientId } from '../crypto/credentials.ts';
 import { hashToken } from '../crypto/token-hash.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import type { KeyLookup } from './pipeline.ts';
+import { guardStores } from './denials.ts';
 
 export type AdapterFactory = (name: string) => Adapter;
 
@@ -36,7 +37,7 @@ export function createAdapterFactory(deps: {
     async find(clientId) {
       // A malformed client_id is refused without touching a store.
       if (!isWellFormedClientId(clientId)) return undefined;
-      const key = await deps.lookupKey(clientId);
+      const key = await guardStores(() => deps.lookupKey(clientId));
       return key && clientMetadataFor(key, deps.secretPlaceholder);
     },
   };
@@ -44,16 +45,16 @@ export function createAdapterFactory(deps: {
   const clientCredentials: Adapter = {
     ...unsupported('ClientCredentials'),
     async upsert(token, payload) {
-      await deps.tokens.save(hashToken(token), {
+      await guardStores(() => deps.tokens.save(hashToken(token), {
         clientId: payload.clientId!,
         scope: payload.scope ?? '',
         iat: payload.iat!,
         exp: payload.exp!,
         generation: Number((payload.extra as { g?: number } | undefined)?.g ?? 0),
-      });
+      }));
     },
     async find(token) {
-      const record = await deps.tokens.find(hashToken(token));
+      const record = await guardStores(() => deps.tokens.find(hashToken(token)));
       return record && {
         jti: token,
         kind: 'ClientCredentials',
@@ -65,7 +66,7 @@ export function createAdapterFactory(deps: {
       };
     },
     async destroy(token) {
-      await deps.tokens.destroy(hashToken(token));
+      await guardStores(() => deps.tokens.destroy(hashToken(token)));
     },
   };
 

@@ -2,6 +2,7 @@
 // every authentication or key-state failure is the same `invalid_client`.
 import { errors } from 'oidc-provider';
 import type { DenialReason } from './pipeline.ts';
+import { isConnectionFailure } from '../stores/unavailable.ts';
 
 const reasons = new WeakMap<Error, DenialReason>();
 
@@ -12,6 +13,25 @@ export function oauthErrorFor(reason: DenialReason, missingScopes: readonly stri
     : new errors.InvalidClientAuth(reason);
   reasons.set(error, reason);
   return error;
+}
+
+export const UNAVAILABLE_DESCRIPTION = 'a backing store is unavailable; retry shortly';
+
+/** RFC 6749 `temporarily_unavailable`, as a 503: never a false answer while a store is down. */
+export function unavailableError(cause?: unknown): Error {
+  const error = new errors.TemporarilyUnavailable(UNAVAILABLE_DESCRIPTION, { cause });
+  error.status = 503;
+  error.statusCode = 503;
+  return error;
+}
+
+/** Runs store-touching work for oidc-provider, turning an unreachable store into a 503. */
+export async function guardStores<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw isConnectionFailure(error) ? unavailableError(error) : error;
+  }
 }
 
 /** The denial behind an error raised on the token endpoint, or undefined for a malformed request. */

@@ -5,7 +5,8 @@ import type Provider from 'oidc-provider';
 import type { PepperRing } from '../crypto/secret-hash.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
 import { presentedClientId } from './client-credentials.ts';
-import { denialReasonOf, oauthErrorFor } from './denials.ts';
+import { denialReasonOf, guardStores, oauthErrorFor, UNAVAILABLE_DESCRIPTION } from './denials.ts';
+import { isConnectionFailure } from '../stores/unavailable.ts';
 import type { DenialRecorder } from './denial-audit.ts';
 import type { KeyLookup } from './pipeline.ts';
 import { checkSecret, checkSecretFormat, matchedGeneration } from './policy/secret.ts';
@@ -23,7 +24,7 @@ export function installProviderSeams(provider: Provider, seams: ProviderSeams): 
   //    first (adapter.ts, which refuses malformed ids without a lookup), then calls this.
   provider.Client.prototype.compareClientSecret = async function compareClientSecret(presented: string) {
     if (checkSecretFormat(presented) !== 'ok') throw oauthErrorFor('malformed_secret');
-    const key = await seams.lookupKey(this.clientId);
+    const key = await guardStores(() => seams.lookupKey(this.clientId));
     if (!key) throw oauthErrorFor('unknown_key');
     const match = checkSecret(seams.pepperRing, key, presented, new Date());
     if (match === 'secret_mismatch') throw oauthErrorFor('secret_mismatch');
@@ -33,7 +34,7 @@ export function installProviderSeams(provider: Provider, seams: ProviderSeams): 
   };
 
   // 2. Keygate's client_credentials handler replaces the library's (token-grant.ts says why).
-  provider.registerGrantType('client_credentials', seams.grant as never, 'scope');
+  provider.registerGrantType('client_credentials', ((ctx: GrantContext) => guardStores(() => seams.grant(ctx))) as never, 'scope');
 
   // 3. The library reports token-endpoint failures through this synchronous event, from inside its
   //    error handler; the reason is parked on the request and audited by the middleware below
@@ -49,7 +50,14 @@ export function installProviderSeams(provider: Provider, seams: ProviderSeams): 
     if (!reason) return;
     const oidc = (ctx as { oidc?: { client?: { clientId: string }; params?: Record<string, unknown> } }).oidc;
     const clientId = oidc?.client?.clientId ?? presentedClientId(ctx.get('authorization'), oidc?.params?.client_id);
-    const key = clientId && reason !== 'unknown_key' ? await seams.lookupKey(clientId) : undefined;
-    await seams.recordDenial({ action: 'token.issue', reason, clientId, key, route: ctx.path });
+    try {
+      const key = clientId && reason !== 'unknown_key' ? await seams.lookupKey(clientId) : undefined;
+      await seams.recordDenial({ action: 'token.issue', reason, clientId, key, route: ctx.path });
+    } catch (error) {
+      // A denial that cannot be audited is not answered as a plain denial: the client retries.
+      if (!isConnectionFailure(error)) throw error;
+      ctx.status = 503;
+      ctx.body = { error: 'temporarily_unavailable', error_description: UNAVAILABLE_DESCRIPTION };
+    }
   });
 }

@@ -11,6 +11,8 @@ import { currentRequestScope } from '../http/request-scope.ts';
 import type { TokenRecord, TokenStore } from '../stores/tokens.ts';
 import { presentedCredentials } from './client-credentials.ts';
 import type { DenialRecorder } from './denial-audit.ts';
+import { UNAVAILABLE_DESCRIPTION } from './denials.ts';
+import { isConnectionFailure } from '../stores/unavailable.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { CLIENT_AUTH_FAILED, sendOAuthError } from './oauth-errors.ts';
 import { authenticateKey, authorizeKey, effectiveScopes, tenantMayActOn, type AuthenticateDeps } from './pipeline.ts';
@@ -29,6 +31,17 @@ const INACTIVE = Object.freeze({ active: false });
 export function createIntrospectionRoute(deps: IntrospectionDeps) {
   return async function introspect(ctx: Context): Promise<void> {
     ctx.set('Cache-Control', 'no-store');
+    try {
+      await answer(ctx);
+    } catch (error) {
+      if (!isConnectionFailure(error)) throw error;
+      // Never a false "active" (nor a false "inactive") while a store is down.
+      ctx.set('Retry-After', '1');
+      sendOAuthError(ctx, 503, 'temporarily_unavailable', UNAVAILABLE_DESCRIPTION);
+    }
+  };
+
+  async function answer(ctx: Context): Promise<void> {
     const form = await readFormOrFail(ctx);
     if (!form) return;
     const caller = await authenticateIntrospector(ctx, deps, form);
@@ -49,7 +62,7 @@ export function createIntrospectionRoute(deps: IntrospectionDeps) {
       && (!clientIp || checkNetwork(owner.networks, clientIp) === 'ok');
     deps.metrics.introspections.inc({ result: active ? 'active' : 'inactive' });
     ctx.body = active ? activeAnswer(record, owner, deps.issuer) : INACTIVE;
-  };
+  }
 }
 
 async function readFormOrFail(ctx: Context): Promise<Record<string, string> | undefined> {

@@ -1,0 +1,23 @@
+// A backing store that cannot answer right now. Routes turn it into 503 (OAuth:
+// `temporarily_unavailable`), never into a false "active" or a 500 with internals.
+
+export class StoreUnavailableError extends Error {
+  readonly store: string;
+  constructor(store: string, operation: string, options?: { cause?: unknown }) {
+    super(`${store} unavailable during ${operation}`, options);
+    this.store = store;
+  }
+}
+
+const PG_CONNECTION_CODES = new Set(['57P01', '57P02', '57P03', '53300']);
+const NODE_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+
+/** True for errors that mean "the database could not be reached", not "the query was wrong". */
+export function isConnectionFailure(error: unknown): boolean {
+  if (error instanceof StoreUnavailableError) return true;
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: string }).code;
+  if (code && (NODE_CONNECTION_CODES.has(code) || PG_CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed/i.test(error.message)
+    || (error instanceof AggregateError && error.errors.some(isConnectionFailure));
+}
