@@ -14,7 +14,7 @@ import { PROVIDER_ROUTES } from './oauth/provider.ts';
 import { pingDatabase } from './stores/db.ts';
 import type { Runtime } from './runtime.ts';
 
-export type AppDeps = Pick<Runtime, 'config' | 'db' | 'keys' | 'tenants' | 'tokens' | 'audit' | 'pepperRing' | 'usage' | 'keyService' | 'tenantService' | 'userService' | 'metrics' | 'findKey'> & { log: Logger };
+export type AppDeps = Pick<Runtime, 'config' | 'db' | 'keys' | 'tenants' | 'tokens' | 'audit' | 'pepperRing' | 'usage' | 'keyService' | 'tenantService' | 'userService' | 'metrics' | 'findKey' | 'counters'> & { log: Logger };
 
 export function createApp(deps: AppDeps): Koa {
   const oauth = createOAuth({
@@ -26,6 +26,8 @@ export function createApp(deps: AppDeps): Koa {
     pepperRing: deps.pepperRing,
     usage: deps.usage,
     metrics: deps.metrics,
+    counters: deps.counters,
+    authFailures: deps.config.authFailures,
     log: deps.log,
   });
 

@@ -24,6 +24,8 @@ import { createKeyCache } from './keys/key-cache.ts';
 import type { KeySnapshot } from './keys/model.ts';
 import { listenForKeyChanges } from './stores/key-changes.ts';
 import { isConnectionFailure, StoreUnavailableError } from './stores/unavailable.ts';
+import { createMemoryCounters, createRedisCounters, type WindowCounters } from './stores/counters.ts';
+import { Redis } from 'ioredis';
 import { createUserStore, type UserStore } from './stores/users.ts';
 
 export interface Runtime {
@@ -41,6 +43,8 @@ export interface Runtime {
   userService: UserService;
   usage: UsageRecorder;
   metrics: Metrics;
+  /** Fixed-window counters for abuse limits: shared through Redis, or in memory when embedded. */
+  counters: WindowCounters;
   /** Key snapshots for the token and introspection paths: cached when `cacheKeys`, else read each time. */
   findKey(clientId: string): Promise<KeySnapshot | undefined>;
   /** Drops cached key state here and now ('*' = all); the change feed does it on every replica. */
@@ -77,6 +81,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   }
   const pepperRing = config.pepperRing ?? parsePepperRing(await loadOrCreateLocalPepper(config.dataDir));
   const metrics = createMetrics();
+  const counters = config.redisUrl ? createRedisCounters(new Redis(config.redisUrl, { maxRetriesPerRequest: 1 })) : createMemoryCounters();
   const tokens = instrumentTokenStore(config.redisUrl ? createRedisTokenStore(config.redisUrl) : createMemoryTokenStore(), metrics);
   const stores = {
     keys: createKeyStore(db, config.roleScopes),
@@ -119,12 +124,14 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     keyService,
     usage,
     metrics,
+    counters,
     findKey: keyCache ? (clientId) => keyCache.get(clientId) : loadKey,
     forgetKeys,
     ...stores,
     async close() {
       await changeFeed?.close();
       await usage.close();
+      await counters.close();
       await tokens.close();
       await db.destroy();
       await embedded?.stop();

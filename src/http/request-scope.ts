@@ -19,6 +19,8 @@ export interface RequestScope {
   tokenDenial: DenialReason | undefined;
   /** Generation of the key secret the token endpoint's client authentication matched. */
   secretGeneration: number | undefined;
+  /** Set when an abuse limit refused the request: becomes the Retry-After header. */
+  retryAfterSeconds: number | undefined;
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();
@@ -44,7 +46,7 @@ export function requestScope(trustedProxies: readonly Network[]): Middleware {
     const requestId = INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     const clientIp = resolveClientIp(ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for') || undefined, trustedProxies);
     ctx.set('X-Request-Id', requestId);
-    const scope: RequestScope = { requestId, path: ctx.path, clientIp, clientIpText: clientIp?.toString() ?? null, memo: new Map(), tokenDenial: undefined, secretGeneration: undefined };
+    const scope: RequestScope = { requestId, path: ctx.path, clientIp, clientIpText: clientIp?.toString() ?? null, memo: new Map(), tokenDenial: undefined, secretGeneration: undefined, retryAfterSeconds: undefined };
     ctx.state.scope = scope;
     await storage.run(scope, next);
   };

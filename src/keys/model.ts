@@ -32,6 +32,8 @@ export interface KeySnapshot {
   /** Rotations so far; tokens carry the generation of the secret that minted them. */
   secretGeneration: number;
   tokenTtlSeconds: number;
+  /** Tokens this key may obtain per minute; null = no per-key limit. */
+  rateLimitPerMinute: number | null;
   creator: CreatorState;
 }
 

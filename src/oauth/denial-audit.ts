@@ -6,7 +6,8 @@ import type { Metrics } from '../http/metrics.ts';
 import type { KeySnapshot } from '../keys/model.ts';
 import { isWellFormedClientId } from '../crypto/credentials.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
-import type { DenialReason } from './pipeline.ts';
+import { AUTHENTICATION_FAILURES, type DenialReason } from './pipeline.ts';
+import type { AbuseLimits } from './abuse-limits.ts';
 
 export type DeniedAction = 'token.issue' | 'token.introspect';
 
@@ -21,7 +22,7 @@ export interface Denial {
 
 export type DenialRecorder = (denial: Denial) => Promise<void>;
 
-export function createDenialRecorder(audit: AuditStore, log: Logger, metrics: Metrics): DenialRecorder {
+export function createDenialRecorder(audit: AuditStore, log: Logger, metrics: Metrics, limits: AbuseLimits): DenialRecorder {
   return async function recordDenial({ action, reason, clientId, key, route }) {
     const scope = currentRequestScope();
     metrics.tokensDenied.inc({ action, reason });
@@ -42,5 +43,6 @@ export function createDenialRecorder(audit: AuditStore, log: Logger, metrics: Me
       requestId: scope?.requestId ?? null,
       details: { route },
     });
+    if (AUTHENTICATION_FAILURES.has(reason)) await limits.recordFailure(targetKeyId ?? undefined, scope?.clientIpText ?? null);
   };
 }

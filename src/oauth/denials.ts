@@ -34,6 +34,15 @@ export async function guardStores<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** 429 for the OAuth routes; the Retry-After header is set from the request scope (internals.ts). */
+export function rateLimitedError(): Error {
+  const error = new errors.OIDCProviderError(429, 'rate_limited');
+  error.error_description = 'too many requests; retry after the time in Retry-After';
+  // Not registered as a denial: a flood of 429s must not become a flood of audit records
+  // (abuse-limits.ts audits each limit once per window instead).
+  return error;
+}
+
 /** The denial behind an error raised on the token endpoint, or undefined for a malformed request. */
 export function denialReasonOf(error: unknown): DenialReason | undefined {
   if (!(error instanceof Error)) return undefined;

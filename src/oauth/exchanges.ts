@@ -6,6 +6,7 @@ import { readJsonObject } from '../http/body.ts';
 import { ApiError, errorBody } from '../http/errors.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
 import type { DenialRecorder } from './denial-audit.ts';
+import type { AbuseLimits } from './abuse-limits.ts';
 import type { MintedToken, TokenMinter } from './mint.ts';
 import { authenticateKey, authorizeKey, type AuthenticateDeps, type DenialReason } from './pipeline.ts';
 import type { KeySnapshot } from '../keys/model.ts';
@@ -13,20 +14,33 @@ import type { KeySnapshot } from '../keys/model.ts';
 export interface ExchangeDeps extends AuthenticateDeps {
   mintToken: TokenMinter;
   recordDenial: DenialRecorder;
+  limits: AbuseLimits;
 }
 
 type Exchange = { ok: true; token: MintedToken } | { ok: false };
 
+function rateLimited(ctx: Context, retryAfterSeconds: number): never {
+  ctx.set('Retry-After', String(retryAfterSeconds));
+  throw new ApiError('rate_limited', 'too many requests; retry after the time in Retry-After');
+}
+
 /** Steps 1–6 of the pipeline with every scope of the key (these routes take no scope). */
 async function exchange(deps: ExchangeDeps, ctx: Context, clientId: string, secret: string): Promise<Exchange> {
   const now = new Date();
+  const ip = currentRequestScope()?.clientIpText ?? null;
+  const limit = deps.limits.checkAuthentication(clientId, ip);
+  if (!limit.ok) rateLimited(ctx, limit.retryAfterSeconds);
   const authentication = await authenticateKey(deps, clientId, secret, now);
   let key: KeySnapshot | undefined = authentication.key;
   let reason: DenialReason;
   if (authentication.ok) {
     key = authentication.key;
     const authorization = authorizeKey(key, { ip: currentRequestScope()?.clientIp, requestedScopes: [], now });
-    if (authorization.ok) return { ok: true, token: await deps.mintToken(key, authorization.scopes, authentication.secretGeneration) };
+    if (authorization.ok) {
+      const issuance = await deps.limits.takeIssuance(key, ip);
+      if (!issuance.ok) rateLimited(ctx, issuance.retryAfterSeconds);
+      return { ok: true, token: await deps.mintToken(key, authorization.scopes, authentication.secretGeneration) };
+    }
     reason = authorization.reason;
   } else {
     reason = authentication.reason;

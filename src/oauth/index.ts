@@ -7,6 +7,10 @@ import type { PepperRing } from '../crypto/secret-hash.ts';
 import { currentRequestScope, memoizeInRequest } from '../http/request-scope.ts';
 import type { UsageRecorder } from '../keys/usage.ts';
 import type { Metrics } from '../http/metrics.ts';
+import type { Config } from '../config.ts';
+import type { WindowCounters } from '../stores/counters.ts';
+import { createAbuseLimits } from './abuse-limits.ts';
+import { sendRateLimited } from './oauth-errors.ts';
 import type { AuditStore } from '../stores/audit.ts';
 import type { KeySnapshot } from '../keys/model.ts';
 import type { TokenStore } from '../stores/tokens.ts';
@@ -32,6 +36,8 @@ export interface OAuthDeps {
   pepperRing: PepperRing;
   usage: UsageRecorder;
   metrics: Metrics;
+  counters: WindowCounters;
+  authFailures: Config['authFailures'];
   log: Logger;
 }
 
@@ -55,24 +61,42 @@ export function createOAuth(deps: OAuthDeps) {
     deps.usage.seen(key.clientId, scope?.clientIpText ?? null);
     deps.metrics.tokensIssued.inc({ route: scope?.path ?? 'none' });
   });
-  const recordDenial = createDenialRecorder(deps.audit, deps.log, deps.metrics);
+  const limits = createAbuseLimits({
+    counters: deps.counters,
+    config: { failuresPerClient: deps.authFailures.perClient, failuresPerIp: deps.authFailures.perIp, windowSeconds: deps.authFailures.windowSeconds },
+    metrics: deps.metrics,
+    log: deps.log,
+    async onCrossed({ limit, clientId, ip }) {
+      const scope = currentRequestScope();
+      deps.log.warn({ limit, clientId, ip }, 'abuse limit reached');
+      await deps.audit.record({
+        action: 'token.issue', outcome: 'denied', reason: 'rate_limited', targetKeyId: clientId ?? null, actorKeyId: clientId ?? null,
+        ip, requestId: scope?.requestId ?? null, details: { limit, route: scope?.path },
+      });
+    },
+  });
+  const recordDenial = createDenialRecorder(deps.audit, deps.log, deps.metrics, limits);
   installProviderSeams(provider, {
     lookupKey,
     pepperRing: deps.pepperRing,
-    grant: createClientCredentialsGrant({ lookupKey, mintToken }),
+    grant: createClientCredentialsGrant({ lookupKey, mintToken, limits }),
     recordDenial,
+    limits,
   });
 
   const providerCallback = provider.callback();
-  const exchangeDeps = { lookupKey, pepperRing: deps.pepperRing, mintToken, recordDenial };
+  const exchangeDeps = { lookupKey, pepperRing: deps.pepperRing, mintToken, recordDenial, limits };
   return {
     lookupKey,
     /** Hands the raw request to oidc-provider, which writes the response itself. */
     async forwardToProvider(ctx: Context): Promise<void> {
+      // An address over its failure limit is refused before its request is even parsed.
+      const check = limits.checkAuthentication(undefined, currentRequestScope()?.clientIpText ?? null);
+      if (!check.ok) return sendRateLimited(ctx, check.retryAfterSeconds);
       ctx.respond = false;
       await providerCallback(ctx.req, ctx.res);
     },
-    introspect: createIntrospectionRoute({ lookupKey, pepperRing: deps.pepperRing, tokens: deps.tokens, issuer: deps.issuer, recordDenial, metrics: deps.metrics }),
+    introspect: createIntrospectionRoute({ lookupKey, pepperRing: deps.pepperRing, tokens: deps.tokens, issuer: deps.issuer, recordDenial, metrics: deps.metrics, limits }),
     authorizeApiKey: createApiKeyAuthorizeRoute(exchangeDeps),
     authorizeExternal: createExternalAuthRoute(exchangeDeps),
     metadata: createMetadataRoute(deps.issuer),

@@ -5,7 +5,8 @@ import type Provider from 'oidc-provider';
 import type { PepperRing } from '../crypto/secret-hash.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
 import { presentedClientId } from './client-credentials.ts';
-import { denialReasonOf, guardStores, oauthErrorFor, UNAVAILABLE_DESCRIPTION } from './denials.ts';
+import { denialReasonOf, guardStores, oauthErrorFor, rateLimitedError, UNAVAILABLE_DESCRIPTION } from './denials.ts';
+import type { AbuseLimits } from './abuse-limits.ts';
 import { isConnectionFailure } from '../stores/unavailable.ts';
 import type { DenialRecorder } from './denial-audit.ts';
 import type { KeyLookup } from './pipeline.ts';
@@ -17,18 +18,25 @@ export interface ProviderSeams {
   pepperRing: PepperRing;
   grant: (ctx: GrantContext) => Promise<void>;
   recordDenial: DenialRecorder;
+  limits: AbuseLimits;
 }
 
 export function installProviderSeams(provider: Provider, seams: ProviderSeams): void {
   // 1. Secrets are verified against stored HMACs (SPEC §2). The library resolves the client
   //    first (adapter.ts, which refuses malformed ids without a lookup), then calls this.
   provider.Client.prototype.compareClientSecret = async function compareClientSecret(presented: string) {
+    const scope = currentRequestScope();
+    // A client id over its failure limit gets 429 whatever it presents: no oracle for guesses.
+    const check = seams.limits.checkAuthentication(this.clientId, scope?.clientIpText ?? null);
+    if (!check.ok) {
+      if (scope) scope.retryAfterSeconds = check.retryAfterSeconds;
+      throw rateLimitedError();
+    }
     if (checkSecretFormat(presented) !== 'ok') throw oauthErrorFor('malformed_secret');
     const key = await guardStores(() => seams.lookupKey(this.clientId));
     if (!key) throw oauthErrorFor('unknown_key');
     const match = checkSecret(seams.pepperRing, key, presented, new Date());
     if (match === 'secret_mismatch') throw oauthErrorFor('secret_mismatch');
-    const scope = currentRequestScope();
     if (scope) scope.secretGeneration = matchedGeneration(key, match);
     return true;
   };
@@ -46,6 +54,8 @@ export function installProviderSeams(provider: Provider, seams: ProviderSeams): 
   });
   provider.use(async function auditTokenDenials(ctx, next) {
     await next();
+    const retryAfter = currentRequestScope()?.retryAfterSeconds;
+    if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter));
     const reason = currentRequestScope()?.tokenDenial;
     if (!reason) return;
     const oidc = (ctx as { oidc?: { client?: { clientId: string }; params?: Record<string, unknown> } }).oidc;

@@ -14,7 +14,8 @@ import type { DenialRecorder } from './denial-audit.ts';
 import { UNAVAILABLE_DESCRIPTION } from './denials.ts';
 import { isConnectionFailure } from '../stores/unavailable.ts';
 import type { Metrics } from '../http/metrics.ts';
-import { CLIENT_AUTH_FAILED, sendOAuthError } from './oauth-errors.ts';
+import { CLIENT_AUTH_FAILED, sendOAuthError, sendRateLimited } from './oauth-errors.ts';
+import type { AbuseLimits } from './abuse-limits.ts';
 import { authenticateKey, authorizeKey, effectiveScopes, tenantMayActOn, type AuthenticateDeps } from './pipeline.ts';
 import { checkTokenState } from './policy/token-state.ts';
 import { checkNetwork, parseIp } from './policy/network.ts';
@@ -24,6 +25,7 @@ export interface IntrospectionDeps extends AuthenticateDeps {
   issuer: string;
   recordDenial: DenialRecorder;
   metrics: Metrics;
+  limits: AbuseLimits;
 }
 
 const INACTIVE = Object.freeze({ active: false });
@@ -86,6 +88,11 @@ async function authenticateIntrospector(
   const presented = presentedCredentials(ctx, form);
   if (!presented.ok) {
     sendOAuthError(ctx, presented.status, presented.error, presented.status === 401 ? CLIENT_AUTH_FAILED : presented.message);
+    return undefined;
+  }
+  const limit = deps.limits.checkAuthentication(presented.clientId, currentRequestScope()?.clientIpText ?? null);
+  if (!limit.ok) {
+    sendRateLimited(ctx, limit.retryAfterSeconds);
     return undefined;
   }
   const now = new Date();

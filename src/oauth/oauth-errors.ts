@@ -4,6 +4,11 @@ import type { Context } from 'koa';
 
 export const CLIENT_AUTH_FAILED = 'client authentication failed';
 
+export function sendRateLimited(ctx: Context, retryAfterSeconds: number): void {
+  ctx.set('Retry-After', String(retryAfterSeconds));
+  sendOAuthError(ctx, 429, 'rate_limited', 'too many requests; retry after the time in Retry-After');
+}
+
 export function sendOAuthError(ctx: Context, status: number, error: string, description: string): void {
   ctx.status = status;
   ctx.set('Cache-Control', 'no-store');

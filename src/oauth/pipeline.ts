@@ -16,7 +16,11 @@ export type DenialReason =
   | Exclude<KeyStateOutcome, 'ok'>
   | 'ip_not_allowed'
   | 'scope_not_granted'
-  | 'not_introspector';
+  | 'not_introspector'
+  | 'rate_limited';
+
+/** Reasons that count towards the failed-authentication limits: wrong or unknown credentials. */
+export const AUTHENTICATION_FAILURES: ReadonlySet<DenialReason> = new Set(['malformed_secret', 'unknown_key', 'secret_mismatch']);
 
 export type KeyLookup = (clientId: string) => Promise<KeySnapshot | undefined>;
 

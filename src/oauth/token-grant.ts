@@ -5,7 +5,8 @@ import type { KeySnapshot } from '../keys/model.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
 import type { KeyLookup } from './pipeline.ts';
 import { authorizeKey } from './pipeline.ts';
-import { oauthErrorFor } from './denials.ts';
+import { oauthErrorFor, rateLimitedError } from './denials.ts';
+import type { AbuseLimits } from './abuse-limits.ts';
 import { parseScopeParam } from './policy/scopes.ts';
 import type { TokenMinter } from './mint.ts';
 
@@ -14,7 +15,7 @@ export interface GrantContext {
   body: unknown;
 }
 
-export function createClientCredentialsGrant(deps: { lookupKey: KeyLookup; mintToken: TokenMinter }) {
+export function createClientCredentialsGrant(deps: { lookupKey: KeyLookup; mintToken: TokenMinter; limits: AbuseLimits }) {
   return async function clientCredentialsGrant(ctx: GrantContext): Promise<void> {
     const key: KeySnapshot | undefined = await deps.lookupKey(ctx.oidc.client!.clientId);
     if (!key) throw oauthErrorFor('unknown_key'); // deleted between authentication and now
@@ -25,7 +26,13 @@ export function createClientCredentialsGrant(deps: { lookupKey: KeyLookup; mintT
       now: new Date(),
     });
     if (!outcome.ok) throw oauthErrorFor(outcome.reason, outcome.missing);
-    const generation = currentRequestScope()?.secretGeneration;
+    const scope = currentRequestScope();
+    const issuance = await deps.limits.takeIssuance(key, scope?.clientIpText ?? null);
+    if (!issuance.ok) {
+      if (scope) scope.retryAfterSeconds = issuance.retryAfterSeconds;
+      throw rateLimitedError();
+    }
+    const generation = scope?.secretGeneration;
     if (generation === undefined) throw new Error('client authentication did not record the matched secret');
     const token = await deps.mintToken(key, outcome.scopes, generation);
     ctx.body = {

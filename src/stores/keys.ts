@@ -51,7 +51,7 @@ export function createKeyStore(db: Db, roleScopes: RoleScopes) {
         .select([
           'k.client_id', 'k.tenant_id', 'k.kind', 'k.user_id', 'k.scopes', 'k.networks', 'k.expires_at',
           'k.status', 'k.secret_hash', 'k.previous_secret_hash', 'k.previous_secret_expires_at', 'k.secret_generation',
-          'k.token_ttl_seconds', 'k.created_by_user_id', 'k.created_by_key_id',
+          'k.token_ttl_seconds', 'k.rate_limit_per_minute', 'k.created_by_user_id', 'k.created_by_key_id',
           't.status as tenant_status', 't.parent_id as tenant_parent_id', 'pt.status as parent_tenant_status',
           'ku.status as user_status', 'ku.role as user_role',
           'cu.status as creator_user_status', 'cu.role as creator_user_role',
@@ -82,6 +82,7 @@ export function createKeyStore(db: Db, roleScopes: RoleScopes) {
         previousSecretExpiresAt: row.previous_secret_expires_at,
         secretGeneration: row.secret_generation,
         tokenTtlSeconds: row.token_ttl_seconds,
+        rateLimitPerMinute: row.rate_limit_per_minute,
         creator: creatorState(row),
       };
     },

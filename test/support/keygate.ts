@@ -1,5 +1,6 @@
 // A real Keygate server on a random port over the run's Postgres and (optionally) Redis,
 // plus the few fixtures every suite needs: a tenant, keys, tokens.
+import type { DestinationStream } from 'pino';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -15,6 +16,16 @@ export const ISSUER = 'http://keygate.test';
 export interface KeygateOptions {
   tokenStore: 'redis' | 'memory';
   trustedProxies?: string;
+  /**
+   * Failed-authentication limits. Suites share one Redis and send many deliberate failures from
+   * 127.0.0.1, so they default to effectively unlimited; the abuse-limit suite sets real ones.
+   */
+  authFailuresPerClient?: number;
+  authFailuresPerIp?: number;
+  /** REDIS_URL for `tokenStore: 'redis'` instead of the run's Redis (a cluster, a sentinel, …). */
+  redisUrl?: string;
+  /** Logs at level 'trace' into this stream instead of nowhere. */
+  logDestination?: DestinationStream;
 }
 
 export interface TestKeygate {
@@ -41,7 +52,7 @@ export function redisAvailable(): boolean {
 }
 
 export async function startKeygate(options: KeygateOptions): Promise<TestKeygate> {
-  const redisUrl = inject('redisUrl');
+  const redisUrl = options.redisUrl ?? inject('redisUrl');
   if (options.tokenStore === 'redis' && !redisUrl) throw new Error('this suite needs Redis');
   const config = loadConfig({
     DATABASE_URL: inject('databaseUrl'),
@@ -49,9 +60,12 @@ export async function startKeygate(options: KeygateOptions): Promise<TestKeygate
     KEYGATE_SECRET_PEPPER: TEST_PEPPER,
     KEYGATE_ISSUER: ISSUER,
     KEYGATE_TRUSTED_PROXIES: options.trustedProxies,
-    LOG_LEVEL: 'silent',
+    KEYGATE_AUTH_FAILURES_PER_CLIENT: String(options.authFailuresPerClient ?? 1_000_000),
+    KEYGATE_AUTH_FAILURES_PER_IP: String(options.authFailuresPerIp ?? 1_000_000),
+    LOG_LEVEL: options.logDestination ? 'trace' : 'silent',
   });
-  const runtime = await openRuntime(config, createLogger('silent'), { migrate: false, cacheKeys: true });
+  const log = options.logDestination ? createLogger('trace', options.logDestination) : createLogger('silent');
+  const runtime = await openRuntime(config, log, { migrate: false, cacheKeys: true });
   // '::' accepts IPv6 and IPv4 (as ::ffff:a.b.c.d) so both families can be tested.
   const server = await startServer(runtime, 0, '::');
   const request = (r: HttpRequest) => send(server.port, r);

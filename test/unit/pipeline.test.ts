@@ -28,6 +28,7 @@ function key(overrides: Partial<KeySnapshot> = {}): KeySnapshot {
     previousSecretHash: null,
     previousSecretExpiresAt: null,
     secretGeneration: 1,
+    rateLimitPerMinute: null,
     tokenTtlSeconds: 3600,
     creator: 'system',
     ...overrides,

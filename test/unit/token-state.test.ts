@@ -10,7 +10,7 @@ const nowSeconds = NOW.getTime() / 1000;
 const owner = (overrides: Partial<KeySnapshot> = {}): KeySnapshot => ({
   clientId: 'kg_x', tenantId: 't', tenantActive: true, tenantParentId: null, kind: 'service', userId: null,
   scopes: ['a:read'], effectiveScopes: ['a:read'], userActive: true, networks: [], expiresAt: null, status: 'active', secretHash: '1$x',
-  previousSecretHash: null, previousSecretExpiresAt: null, secretGeneration: 3, tokenTtlSeconds: 3600, creator: 'system',
+  previousSecretHash: null, previousSecretExpiresAt: null, secretGeneration: 3, tokenTtlSeconds: 3600, rateLimitPerMinute: null, creator: 'system',
   ...overrides,
 });
 const token = (overrides: Partial<TokenRecord> = {}): TokenRecord => ({
