@@ -1,6 +1,6 @@
 // SPEC §2: Postgres keeps only HMAC-SHA-256(pepper, secret). The stored form names the pepper
 // version ("<version>$<base64url mac>") so the pepper can rotate while old hashes still verify.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export interface Pepper {
   /** Positive integer naming this pepper in stored hashes. */
@@ -8,20 +8,27 @@ export interface Pepper {
   secret: Buffer;
 }
 
+interface ReadyPepper {
+  version: number;
+  /** Made once: turning a Buffer into a key on every HMAC shows up in token-path profiles. */
+  key: KeyObject;
+}
+
 /** Peppers by version; `current` is used for every new hash. */
 export interface PepperRing {
-  current: Pepper;
-  byVersion: ReadonlyMap<number, Pepper>;
+  current: ReadyPepper;
+  byVersion: ReadonlyMap<number, ReadyPepper>;
 }
 
 export function createPepperRing(peppers: Pepper[]): PepperRing {
-  const [current] = peppers;
+  const ready = peppers.map((p) => ({ version: p.version, key: createSecretKey(p.secret) }));
+  const [current] = ready;
   if (!current) throw new Error('at least one pepper is required');
-  return { current, byVersion: new Map(peppers.map((p) => [p.version, p])) };
+  return { current, byVersion: new Map(ready.map((p) => [p.version, p])) };
 }
 
-function mac(pepper: Pepper, secret: string): Buffer {
-  return createHmac('sha256', pepper.secret).update(secret, 'utf8').digest();
+function mac(pepper: ReadyPepper, secret: string): Buffer {
+  return createHmac('sha256', pepper.key).update(secret, 'utf8').digest();
 }
 
 export function hashSecret(ring: PepperRing, secret: string): string {

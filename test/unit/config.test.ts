@@ -124,15 +124,15 @@ describe('parsePepperRing', () => {
   it('makes the first of several peppers current and keeps all by version', () => {
     const ring = parsePepperRing(`2:${PEPPER_B},1:${PEPPER_A}`);
     expect(ring.current.version).toBe(2);
-    expect(ring.current.secret.toString('utf8')).toBe(PEPPER_B);
+    expect(ring.current.key.export().toString('utf8')).toBe(PEPPER_B);
     expect([...ring.byVersion.keys()]).toEqual([2, 1]);
-    expect(ring.byVersion.get(1)?.secret.toString('utf8')).toBe(PEPPER_A);
+    expect(ring.byVersion.get(1)?.key.export().toString('utf8')).toBe(PEPPER_A);
   });
 
   it('reads a bare value as version 1', () => {
     const ring = parsePepperRing(PEPPER_A);
     expect(ring.current.version).toBe(1);
-    expect(ring.current.secret.toString('utf8')).toBe(PEPPER_A);
+    expect(ring.current.key.export().toString('utf8')).toBe(PEPPER_A);
   });
 
   it('is what loadConfig returns for KEYGATE_SECRET_PEPPER', () => {
