@@ -25,7 +25,7 @@ import type { KeySnapshot } from './keys/model.ts';
 import { listenForKeyChanges } from './stores/key-changes.ts';
 import { isConnectionFailure, StoreUnavailableError } from './stores/unavailable.ts';
 import { createMemoryCounters, createRedisCounters, type WindowCounters } from './stores/counters.ts';
-import { Redis } from 'ioredis';
+import { connectRedis } from './stores/redis-connection.ts';
 import { createUserStore, type UserStore } from './stores/users.ts';
 
 export interface Runtime {
@@ -81,7 +81,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   }
   const pepperRing = config.pepperRing ?? parsePepperRing(await loadOrCreateLocalPepper(config.dataDir));
   const metrics = createMetrics();
-  const counters = config.redisUrl ? createRedisCounters(new Redis(config.redisUrl, { maxRetriesPerRequest: 1 })) : createMemoryCounters();
+  const counters = config.redisUrl ? createRedisCounters(connectRedis(config.redisUrl)) : createMemoryCounters();
   const tokens = instrumentTokenStore(config.redisUrl ? createRedisTokenStore(config.redisUrl) : createMemoryTokenStore(), metrics);
   const stores = {
     keys: createKeyStore(db, config.roleScopes),

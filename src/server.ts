@@ -1,13 +1,16 @@
 // Listening and draining. SIGTERM: stop accepting, finish in-flight requests, close pools (SPEC §7).
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import type { Runtime } from './runtime.ts';
+
+/** How long a keep-alive socket that is idle when draining starts may still deliver a request. */
+const IDLE_GRACE_MS = 250;
 
 export interface RunningServer {
   server: http.Server;
   port: number;
-  /** Stops accepting, waits for in-flight requests, then closes idle keep-alive sockets. */
+  /** Stops accepting, answers what is in flight or on the wire, then closes every keep-alive socket. */
   close(): Promise<void>;
 }
 
@@ -15,6 +18,17 @@ export async function startServer(runtime: Runtime, port = runtime.config.port, 
   const app = createApp(runtime);
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
+  // Responses not yet started: when draining begins they are told `Connection: close`.
+  const unanswered = new Set<http.ServerResponse>();
+  let draining = false;
+  server.prependListener('request', (_req, res: http.ServerResponse) => {
+    if (draining) {
+      res.setHeader('Connection', 'close');
+      return;
+    }
+    unanswered.add(res);
+    res.once('close', () => unanswered.delete(res));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -23,8 +37,22 @@ export async function startServer(runtime: Runtime, port = runtime.config.port, 
     server,
     port: (server.address() as AddressInfo).port,
     close: () => new Promise<void>((resolve, reject) => {
-      server.close((error) => (error ? reject(error) : resolve()));
-      server.closeIdleConnections();
+      // Every response from now on ends its connection (Node closes the socket after it), so a
+      // keep-alive client sees `Connection: close` and connects anew — to a closed port.
+      draining = true;
+      for (const res of unanswered) if (!res.headersSent) res.setHeader('Connection', 'close');
+      unanswered.clear();
+      // Stop listening only. http.Server#close would also destroy every idle keep-alive socket
+      // right now — including one whose next request is already on the wire, unread: its client
+      // gets a reset for a request it sent before we stopped. So idle sockets get a short grace
+      // to deliver that request (answered in full, with `Connection: close`); those still idle
+      // after it are closed, and again until the last connection is gone.
+      const sweep = setInterval(() => server.closeIdleConnections(), IDLE_GRACE_MS);
+      net.Server.prototype.close.call(server, (error?: Error) => {
+        clearInterval(sweep);
+        if (error) reject(error);
+        else resolve();
+      });
     }),
   };
 }

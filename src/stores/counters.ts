@@ -1,6 +1,7 @@
 // Fixed-window counters for abuse limits (SPEC §3): Redis when configured (shared by every
 // replica; one key per command, so Redis Cluster is fine), process memory for the embedded default.
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { StoreUnavailableError } from './unavailable.ts';
 
 export interface WindowCount {
   count: number;
@@ -19,15 +20,20 @@ function window(windowSeconds: number, nowMs: number) {
   return { index, resetInSeconds: Math.max(1, Math.ceil((index + 1) * windowSeconds - nowMs / 1000)) };
 }
 
-export function createRedisCounters(redis: Pick<Redis, 'multi' | 'quit' | 'disconnect'>): WindowCounters {
+export function createRedisCounters(redis: Redis | Cluster): WindowCounters {
+  redis.on('error', () => {}); // surfaced by the failing command (as StoreUnavailableError) and /readyz
   return {
     async hit(name, windowSeconds) {
       const { index, resetInSeconds } = window(windowSeconds, Date.now());
       const key = `kg:rl:${name}:${index}`;
-      const results = await redis.multi().incr(key).expire(key, windowSeconds + 1, 'NX').exec();
-      const [error, count] = results?.[0] ?? [new Error('rate counter: no reply')];
-      if (error) throw error;
-      return { count: Number(count), resetInSeconds };
+      try {
+        const results = await redis.multi().incr(key).expire(key, windowSeconds + 1, 'NX').exec();
+        const [error, count] = results?.[0] ?? [new Error('rate counter: no reply')];
+        if (error) throw error;
+        return { count: Number(count), resetInSeconds };
+      } catch (error) {
+        throw new StoreUnavailableError('redis', 'count', { cause: error });
+      }
     },
     async close() {
       await redis.quit().catch(() => redis.disconnect());

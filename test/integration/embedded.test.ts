@@ -46,7 +46,7 @@ describe('embedded default (npm start)', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('starts with nothing configured, prints a working bootstrap key once, and shares its store with the CLI', async () => {
+  it('starts with nothing configured, prints a working bootstrap key once, and shares its store with the CLI', { timeout: 120_000 }, async () => {
     server = await startServe(env);
     const banner = server.output();
     expect(banner).toContain('embedded Postgres started');
