@@ -10,6 +10,7 @@ import { createReadiness, healthz } from './http/health.ts';
 import { requestScope } from './http/request-scope.ts';
 import { routeTable } from './http/routes.ts';
 import { createOAuth } from './oauth/index.ts';
+import { externalEnvelope } from './oauth/exchanges.ts';
 import { PROVIDER_ROUTES } from './oauth/provider.ts';
 import { pingDatabase } from './stores/db.ts';
 import type { Runtime } from './runtime.ts';
@@ -61,6 +62,7 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(requestScope(deps.config.trustedProxies));
   app.use(accessLog(deps.log, deps.metrics, routeOf));
+  app.use(externalEnvelope('/auth/external'));
   app.use(renderApiErrors(deps.log));
   app.use(async function routeAdmin(ctx, next) {
     if (ctx.path === ADMIN_PREFIX || ctx.path.startsWith(`${ADMIN_PREFIX}/`)) return adminApi(ctx);

@@ -6,7 +6,7 @@ import type { Config } from './config.ts';
 import { ConfigError, parsePepperRing } from './config.ts';
 import type { PepperRing } from './crypto/secret-hash.ts';
 import { loadOrCreateLocalPepper } from './embedded/pepper.ts';
-import { createKeyService, type KeyService } from './keys/service.ts';
+import { createKeyService, type KeyService, type Transact } from './keys/service.ts';
 import { createUsageRecorder, type UsageRecorder } from './keys/usage.ts';
 import { createTenantService, type TenantService } from './identity/tenants.ts';
 import { createUserService, type UserService } from './identity/users.ts';
@@ -83,12 +83,14 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   const metrics = createMetrics();
   const counters = config.redisUrl ? createRedisCounters(connectRedis(config.redisUrl)) : createMemoryCounters();
   const tokens = instrumentTokenStore(config.redisUrl ? createRedisTokenStore(config.redisUrl) : createMemoryTokenStore(), metrics);
-  const stores = {
-    keys: createKeyStore(db, config.roleScopes),
-    tenants: createTenantStore(db),
-    users: createUserStore(db),
-    audit: createAuditStore(db),
-  };
+  const storesOn = (handle: Db) => ({
+    keys: createKeyStore(handle, config.roleScopes),
+    tenants: createTenantStore(handle),
+    users: createUserStore(handle),
+    audit: createAuditStore(handle),
+  });
+  const stores = storesOn(db);
+  const transact: Transact = (work) => db.transaction().execute((trx) => work(storesOn(trx)));
   const loadKey = (clientId: string) => timed(metrics, 'postgres', 'find_key', () => stores.keys.findSnapshot(clientId))
     .catch((error: unknown) => {
       throw isConnectionFailure(error) ? new StoreUnavailableError('postgres', 'find_key', { cause: error }) : error;
@@ -103,11 +105,12 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   // Changes made in this process reach this process's cache at once; other replicas hear the
   // database's notification within milliseconds.
   const forgetKeys = (clientId: string) => keyCache?.invalidate(clientId);
-  const identityDeps = { ...stores, tokens, onKeysChanged: forgetKeys };
+  const identityDeps = { ...stores, tokens, onKeysChanged: forgetKeys, transact };
   const usage = createUsageRecorder(stores.keys, log);
   const keyService = createKeyService({
     ...stores,
     onKeysChanged: forgetKeys,
+    transact,
     tokens,
     pepperRing,
     issuer: config.issuer,

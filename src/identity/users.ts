@@ -1,9 +1,9 @@
 // Users (SPEC §1): people in a tenant with a role. No interactive login: managed here through
 // the admin API. A role change applies to the user's keys at their next token or introspection;
 // disabling or deleting a user stops their user keys and every key they created.
+import { isUuid } from './ids.ts';
 import { ApiError } from '../http/errors.ts';
-import type { Actor } from '../keys/service.ts';
-import type { AuditStore } from '../stores/audit.ts';
+import { auditChange, type Actor, type Transact, type TxStores } from '../keys/service.ts';
 import type { KeyStore } from '../stores/keys.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import type { Role, User, UserStore } from '../stores/users.ts';
@@ -24,17 +24,28 @@ const toUserView = (u: User): UserView => ({
   created_at: u.created_at.toISOString(), updated_at: new Date(u.updated_at).toISOString(),
 });
 
-export function createUserService(deps: { users: UserStore; keys: KeyStore; tokens: TokenStore; audit: AuditStore; onKeysChanged?: (clientId: string) => void }) {
-  async function record(action: string, actor: Actor, user: Pick<User, 'id' | 'tenant_id'>, details: Record<string, unknown> = {}) {
-    deps.onKeysChanged?.('*');
-    await deps.audit.record({
-      action, outcome: 'success', tenantId: user.tenant_id, actorKeyId: actor.keyId, actorUserId: actor.userId,
-      ip: actor.ip ?? null, requestId: actor.requestId ?? null, details: { via: actor.via, user_id: user.id, ...details },
+interface UserServiceDeps {
+  users: UserStore;
+  keys: KeyStore;
+  tokens: TokenStore;
+  transact: Transact;
+  onKeysChanged?: (clientId: string) => void;
+}
+
+export function createUserService(deps: UserServiceDeps) {
+  /** A change and its audit record in one transaction; key caches forget after commit. */
+  async function change<T>(actor: Actor, action: string, work: (tx: TxStores) => Promise<{ result: T; user: Pick<User, 'id' | 'tenant_id'>; details?: Record<string, unknown> }>): Promise<T> {
+    const result = await deps.transact(async (tx) => {
+      const done = await work(tx);
+      await auditChange(tx.audit, action, actor, done.user.tenant_id, null, { user_id: done.user.id, ...done.details });
+      return done.result;
     });
+    deps.onKeysChanged?.('*');
+    return result;
   }
 
   async function requireUser(id: string, actor: Actor): Promise<User> {
-    const user = /^[0-9a-f-]{36}$/i.test(id) ? await deps.users.findById(id) : undefined;
+    const user = isUuid(id) ? await deps.users.findById(id) : undefined;
     if (!user || (actor.tenantIds && !actor.tenantIds.includes(user.tenant_id))) throw new ApiError('not_found', 'no such user');
     return user;
   }
@@ -44,12 +55,13 @@ export function createUserService(deps: { users: UserStore; keys: KeyStore; toke
       if (actor.tenantIds && !actor.tenantIds.includes(input.tenantId)) {
         throw new ApiError('validation_failed', 'request body is invalid', [{ field: 'tenant_id', message: 'no such tenant' }]);
       }
-      const user = await deps.users.insert(input);
-      if (!user) throw new ApiError('conflict', 'a user with this email already exists in the tenant');
-      await record('user.create', actor, user, { role: user.role });
-      return toUserView(user);
+      return change(actor, 'user.create', async (tx) => {
+        const user = await tx.users.insert(input);
+        if (!user) throw new ApiError('conflict', 'a user with this email already exists in the tenant');
+        return { result: toUserView(user), user, details: { role: user.role } };
+      });
     },
-    async list(actor: Actor, tenantIds: readonly string[]): Promise<UserView[]> {
+    async list(_actor: Actor, tenantIds: readonly string[]): Promise<UserView[]> {
       return (await deps.users.list(tenantIds)).map(toUserView);
     },
     async show(id: string, actor: Actor): Promise<UserView> {
@@ -57,26 +69,28 @@ export function createUserService(deps: { users: UserStore; keys: KeyStore; toke
     },
     async update(id: string, patch: { name?: string | null; role?: Role }, actor: Actor): Promise<UserView> {
       const before = await requireUser(id, actor);
-      const after = (await deps.users.update(id, patch))!;
-      await record('user.update', actor, after, {
-        fields: Object.keys(patch),
-        ...(patch.role && patch.role !== before.role ? { role_from: before.role, role_to: patch.role } : {}),
+      return change(actor, 'user.update', async (tx) => {
+        const after = (await tx.users.update(id, patch))!;
+        const roleChange = patch.role && patch.role !== before.role ? { role_from: before.role, role_to: patch.role } : {};
+        return { result: toUserView(after), user: after, details: { fields: Object.keys(patch), ...roleChange } };
       });
-      return toUserView(after);
     },
     async setStatus(id: string, status: 'active' | 'disabled', actor: Actor): Promise<UserView> {
       const user = await requireUser(id, actor);
-      await deps.users.setStatus(id, status);
-      await record(status === 'disabled' ? 'user.disable' : 'user.enable', actor, user);
-      return toUserView((await deps.users.findById(id))!);
+      return change(actor, status === 'disabled' ? 'user.disable' : 'user.enable', async (tx) => {
+        await tx.users.setStatus(id, status);
+        return { result: toUserView((await tx.users.findById(id))!), user };
+      });
     },
     /** Deletes the user and their user keys (dropping those keys' tokens first). */
     async delete(id: string, actor: Actor): Promise<void> {
       const user = await requireUser(id, actor);
-      const keyIds = await deps.keys.idsForUser(id);
-      for (const clientId of keyIds) await deps.tokens.destroyAllForKey(clientId);
-      await deps.users.delete(id);
-      await record('user.delete', actor, user, { keys_deleted: keyIds });
+      await change(actor, 'user.delete', async (tx) => {
+        const keyIds = await tx.keys.idsForUser(id);
+        for (const clientId of keyIds) await deps.tokens.destroyAllForKey(clientId);
+        await tx.users.delete(id);
+        return { result: undefined, user, details: { keys_deleted: keyIds } };
+      });
     },
   };
 }

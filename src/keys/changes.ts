@@ -9,7 +9,7 @@ import { NEVER_FOR_USER_KEYS } from '../identity/roles.ts';
 import type { KeyPatch, KeyRow } from '../stores/keys.ts';
 import { toView } from '../stores/keys.ts';
 import type { KeyView } from './model.ts';
-import type { Actor, CreatedKey, KeyServiceDeps } from './service.ts';
+import type { Actor, CreatedKey, KeyServiceDeps, TxStores } from './service.ts';
 import { failOnFieldErrors } from './service.ts';
 import {
   resolveExpiry, validateDescription, validateName, validateNetworks, validateRateLimit, validateScopes, validateTokenTtl,
@@ -28,8 +28,10 @@ export interface KeyUpdate {
   rateLimitPerMinute?: unknown;
 }
 
+type Record_ = (action: string, key: Pick<KeyView, 'client_id' | 'tenant_id'>, details?: Record<string, unknown>) => Promise<void>;
+
 interface ChangeDeps extends KeyServiceDeps {
-  recordChange(action: string, actor: Actor, key: Pick<KeyView, 'client_id' | 'tenant_id'>, details?: Record<string, unknown>): Promise<void>;
+  change<T>(work: (tx: TxStores, record: Record_) => Promise<T>, actor: Actor): Promise<T>;
   requireKey(clientId: string, actor: Pick<Actor, 'tenantIds' | 'onlyUserId'>): Promise<KeyView>;
   withSecret(key: KeyView, clientSecret: string): CreatedKey;
 }
@@ -75,12 +77,15 @@ export function createKeyChanges(deps: ChangeDeps) {
     async update(clientId: string, update: KeyUpdate, actor: Actor): Promise<KeyView> {
       const current = await deps.requireKey(clientId, actor);
       const patch = await validatePatch(update, current.kind === 'user', current.tenant_id);
-      const result = await deps.keys.update(clientId, patch);
-      if (!result) throw new ApiError('not_found', 'no such key');
-      const narrowed = rightsNarrowed(result.before, result.after);
-      const dropped = narrowed ? await deps.tokens.destroyAllForKey(clientId) : 0;
-      await deps.recordChange('key.update', actor, current, { fields: Object.keys(patch), narrowed, tokens_dropped: dropped });
-      return toView(result.after, new Date());
+      const after = await deps.change(async (tx, record) => {
+        const result = await tx.keys.update(clientId, patch);
+        if (!result) throw new ApiError('not_found', 'no such key');
+        const narrowed = rightsNarrowed(result.before, result.after);
+        const dropped = narrowed ? await deps.tokens.destroyAllForKey(clientId) : 0;
+        await record('key.update', current, { fields: Object.keys(patch), narrowed, tokens_dropped: dropped });
+        return result.after;
+      }, actor);
+      return toView(after, new Date());
     },
 
     /** New secret, shown once; the old one works for `graceSeconds` more (0 = refused now, with its tokens). */
@@ -91,19 +96,24 @@ export function createKeyChanges(deps: ChangeDeps) {
       const current = await deps.requireKey(clientId, actor);
       const clientSecret = generateClientSecret();
       const previousExpiresAt = graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null;
-      const row = await deps.keys.rotateSecret(clientId, hashSecret(deps.pepperRing, clientSecret), previousExpiresAt);
-      if (!row) throw new ApiError('not_found', 'no such key');
-      // Without grace, every token so far was minted with the old secret: none may outlive it.
-      const dropped = graceSeconds === 0 ? await deps.tokens.destroyAllForKey(clientId) : 0;
-      await deps.recordChange('key.rotate', actor, current, { grace_seconds: graceSeconds, tokens_dropped: dropped });
+      const row = await deps.change(async (tx, record) => {
+        const rotated = await tx.keys.rotateSecret(clientId, hashSecret(deps.pepperRing, clientSecret), previousExpiresAt);
+        if (!rotated) throw new ApiError('not_found', 'no such key');
+        // Without grace, every token so far was minted with the old secret: none may outlive it.
+        const dropped = graceSeconds === 0 ? await deps.tokens.destroyAllForKey(clientId) : 0;
+        await record('key.rotate', current, { grace_seconds: graceSeconds, tokens_dropped: dropped });
+        return rotated;
+      }, actor);
       return { ...deps.withSecret(toView(row, new Date()), clientSecret), previous_secret_expires_at: previousExpiresAt?.toISOString() ?? null };
     },
 
     async revokeTokens(clientId: string, actor: Actor): Promise<number> {
       const current = await deps.requireKey(clientId, actor);
-      const dropped = await deps.tokens.destroyAllForKey(clientId);
-      await deps.recordChange('key.revoke_tokens', actor, current, { tokens_dropped: dropped });
-      return dropped;
+      return deps.change(async (_tx, record) => {
+        const dropped = await deps.tokens.destroyAllForKey(clientId);
+        await record('key.revoke_tokens', current, { tokens_dropped: dropped });
+        return dropped;
+      }, actor);
     },
   };
 }

@@ -2,6 +2,7 @@
 // tokens, delete. No HTTP in here: the CLI and the admin API both call it. Every change leaves an
 // audit record, and every change that takes rights away drops the key's live tokens before it
 // returns.
+import { isUuid } from '../identity/ids.ts';
 import { ADMIN_SCOPES, INTROSPECT_SCOPE, type KeyKind, type KeyStatus, type KeyView } from './model.ts';
 import { formatApiKey, generateClientId, generateClientSecret, isWellFormedClientId } from '../crypto/credentials.ts';
 import { hashSecret, type PepperRing } from '../crypto/secret-hash.ts';
@@ -30,6 +31,33 @@ export interface KeyServiceDeps {
   defaultTokenTtlSeconds: number;
   /** Told after every change, so this process's key cache forgets it at once ('*' = every key). */
   onKeysChanged?: (clientId: string) => void;
+  /** Runs `work` in one database transaction: a change and its audit record commit together. */
+  transact: Transact;
+}
+
+/** Stores bound to one transaction. */
+export interface TxStores {
+  keys: KeyStore;
+  audit: AuditStore;
+  users: UserStore;
+  tenants: TenantStore;
+}
+
+export type Transact = <T>(work: (tx: TxStores) => Promise<T>) => Promise<T>;
+
+/** One audit record for an admin change, written in the change's own transaction. */
+export async function auditChange(audit: AuditStore, action: string, actor: Actor, tenantId: string | null, targetKeyId: string | null, details: Record<string, unknown>): Promise<void> {
+  await audit.record({
+    action,
+    outcome: 'success',
+    tenantId,
+    actorKeyId: actor.keyId,
+    actorUserId: actor.userId,
+    targetKeyId,
+    ip: actor.ip ?? null,
+    requestId: actor.requestId ?? null,
+    details: { via: actor.via, ...details },
+  });
 }
 
 /** Who is acting, for `created_by`, the audit log and tenant boundaries. */
@@ -91,20 +119,16 @@ export function failOnFieldErrors(errors: FieldError[]): void {
 }
 
 export function createKeyService(deps: KeyServiceDeps) {
-  async function recordChange(action: string, actor: Actor, key: Pick<KeyView, 'client_id' | 'tenant_id'>, details: Record<string, unknown> = {}) {
-    // A key may be the creator of others: forget everything (admin changes are rare).
+  /**
+   * A key change and its audit record in one transaction; live tokens it ends are dropped inside
+   * it, before commit (a crash then leaves fewer tokens, never an unaudited change). This
+   * process's cache forgets after commit; a key may be the creator of others, so it forgets all.
+   */
+  async function change<T>(work: (tx: TxStores, record: (action: string, key: Pick<KeyView, 'client_id' | 'tenant_id'>, details?: Record<string, unknown>) => Promise<void>) => Promise<T>, actor: Actor): Promise<T> {
+    const result = await deps.transact((tx) => work(tx, (action, key, details = {}) =>
+      auditChange(tx.audit, action, actor, key.tenant_id, key.client_id, details)));
     deps.onKeysChanged?.('*');
-    await deps.audit.record({
-      action,
-      outcome: 'success',
-      tenantId: key.tenant_id,
-      actorKeyId: actor.keyId,
-      actorUserId: actor.userId,
-      targetKeyId: key.client_id,
-      ip: actor.ip ?? null,
-      requestId: actor.requestId ?? null,
-      details: { via: actor.via, ...details },
-    });
+    return result;
   }
 
   /** 404 for a key that does not exist or lies outside the actor's tenants: the same answer. */
@@ -134,7 +158,7 @@ export function createKeyService(deps: KeyServiceDeps) {
     };
   }
 
-  const changes = createKeyChanges({ ...deps, recordChange, requireKey, withSecret });
+  const changes = createKeyChanges({ ...deps, change, requireKey, withSecret });
 
   return {
     ...changes,
@@ -168,26 +192,28 @@ export function createKeyService(deps: KeyServiceDeps) {
       failOnFieldErrors(errors);
 
       const clientSecret = generateClientSecret();
-      const key = await deps.keys.insert({
-        client_id: generateClientId(),
-        tenant_id: input.tenantId,
-        kind,
-        user_id: userId,
-        name: input.name as string,
-        description: (input.description as string | undefined) ?? null,
-        scopes,
-        networks,
-        expires_at: expiresAt,
-        secret_hash: hashSecret(deps.pepperRing, clientSecret),
-        previous_secret_hash: null,
-        previous_secret_expires_at: null,
-        token_ttl_seconds: (input.tokenTtlSeconds as number | undefined) ?? deps.defaultTokenTtlSeconds,
-        rate_limit_per_minute: (input.rateLimitPerMinute as number | undefined) ?? null,
-        created_by_user_id: actor.userId,
-        created_by_key_id: actor.userId ? null : actor.keyId,
-      });
-      await recordChange('key.create', actor, key, { scopes, networks, kind });
-      return withSecret(key, clientSecret);
+      return change(async (tx, record) => {
+        const key = await tx.keys.insert({
+          client_id: generateClientId(),
+          tenant_id: input.tenantId,
+          kind,
+          user_id: userId,
+          name: input.name as string,
+          description: (input.description as string | undefined) ?? null,
+          scopes,
+          networks,
+          expires_at: expiresAt,
+          secret_hash: hashSecret(deps.pepperRing, clientSecret),
+          previous_secret_hash: null,
+          previous_secret_expires_at: null,
+          token_ttl_seconds: (input.tokenTtlSeconds as number | undefined) ?? deps.defaultTokenTtlSeconds,
+          rate_limit_per_minute: (input.rateLimitPerMinute as number | undefined) ?? null,
+          created_by_user_id: actor.userId,
+          created_by_key_id: actor.userId ? null : actor.keyId,
+        });
+        await record('key.create', key, { scopes, networks, kind });
+        return withSecret(key, clientSecret);
+      }, actor);
     },
 
     show: requireKey,
@@ -211,18 +237,20 @@ export function createKeyService(deps: KeyServiceDeps) {
 
     async setStatus(clientId: string, status: KeyStatus, actor: Actor): Promise<KeyView> {
       const before = await requireKey(clientId, actor);
-      await deps.keys.setStatus(clientId, status);
-      let dropped = 0;
-      if (status === 'disabled') dropped = await deps.tokens.destroyAllForKey(clientId);
-      await recordChange(status === 'disabled' ? 'key.disable' : 'key.enable', actor, before, status === 'disabled' ? { tokens_dropped: dropped } : {});
+      await change(async (tx, record) => {
+        await tx.keys.setStatus(clientId, status);
+        const dropped = status === 'disabled' ? await deps.tokens.destroyAllForKey(clientId) : 0;
+        await record(status === 'disabled' ? 'key.disable' : 'key.enable', before, status === 'disabled' ? { tokens_dropped: dropped } : {});
+      }, actor);
       return requireKey(clientId, actor);
     },
 
     async delete(clientId: string, actor: Actor): Promise<void> {
       const before = await requireKey(clientId, actor);
-      await deps.keys.delete(clientId);
-      const dropped = await deps.tokens.destroyAllForKey(clientId);
-      await recordChange('key.delete', actor, before, { tokens_dropped: dropped });
+      await change(async (tx, record) => {
+        await tx.keys.delete(clientId);
+        await record('key.delete', before, { tokens_dropped: await deps.tokens.destroyAllForKey(clientId) });
+      }, actor);
     },
   };
 }
@@ -245,7 +273,7 @@ function decodeCursor(text: string): KeyCursor {
 }
 
 async function validateKeyUser(deps: KeyServiceDeps, userId: string | null, tenantId: string, errors: FieldError[]) {
-  const user = userId && /^[0-9a-f-]{36}$/i.test(userId) ? await deps.users.findById(userId) : undefined;
+  const user = userId && isUuid(userId) ? await deps.users.findById(userId) : undefined;
   if (!user || user.tenant_id !== tenantId) {
     errors.push({ field: 'user_id', message: 'user keys need an existing user of the same tenant' });
     return;

@@ -1,9 +1,9 @@
 // The two API-key exchanges of our seed vendors (SPEC §3, routes 2 and 3). They run the same
 // pipeline as /oauth/token and mint the same token; only the envelope differs.
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { parseApiKey } from '../crypto/credentials.ts';
 import { readJsonObject } from '../http/body.ts';
-import { ApiError, errorBody } from '../http/errors.ts';
+import { ApiError } from '../http/errors.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
 import type { DenialRecorder } from './denial-audit.ts';
 import type { AbuseLimits } from './abuse-limits.ts';
@@ -92,24 +92,28 @@ export function createApiKeyAuthorizeRoute(deps: ExchangeDeps) {
 export function createExternalAuthRoute(deps: ExchangeDeps) {
   return async function authorizeExternal(ctx: Context): Promise<void> {
     ctx.set('Cache-Control', 'no-store');
-    try {
-      const body = await readJsonObject(ctx);
-      rejectUnknownFields(body, ['clientId', 'accessKey']);
-      const result = await exchange(deps, ctx, requireString(body, 'clientId'), requireString(body, 'accessKey'));
-      if (!result.ok) throw new ApiError('unauthorized', INVALID_KEY);
-      ctx.body = {
-        success: true,
-        data: {
-          token: result.token.accessToken,
-          expires: result.token.expiresAt.toISOString(),
-          expiresIn: result.token.expiresIn,
-        },
-      };
-    } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
-      // This vendor's envelope carries `success`; the error object is Keygate's usual one.
-      ctx.status = error.status;
-      ctx.body = { success: false, ...errorBody(error.code, error.message, currentRequestScope()?.requestId ?? 'unknown', error.details) };
+    const body = await readJsonObject(ctx);
+    rejectUnknownFields(body, ['clientId', 'accessKey']);
+    const result = await exchange(deps, ctx, requireString(body, 'clientId'), requireString(body, 'accessKey'));
+    if (!result.ok) throw new ApiError('unauthorized', INVALID_KEY);
+    ctx.body = {
+      success: true,
+      data: {
+        token: result.token.accessToken,
+        expires: result.token.expiresAt.toISOString(),
+        expiresIn: result.token.expiresIn,
+      },
+    };
+  };
+}
+
+/** This vendor's envelope carries `success` on every answer, errors included (404, 405, 413 …). */
+export function externalEnvelope(path: string): Middleware {
+  return async function addSuccessFlag(ctx, next) {
+    await next();
+    const body = ctx.body as { error?: unknown } | undefined;
+    if (ctx.path === path && ctx.status >= 400 && body && typeof body === 'object' && 'error' in body) {
+      ctx.body = { success: false, ...body };
     }
   };
 }

@@ -11,6 +11,8 @@ import { isConnectionFailure } from '../stores/unavailable.ts';
 import type { DenialRecorder } from './denial-audit.ts';
 import type { KeyLookup } from './pipeline.ts';
 import { checkSecret, checkSecretFormat, matchedGeneration } from './policy/secret.ts';
+import { checkKeyState } from './policy/key-state.ts';
+import { checkNetwork } from './policy/network.ts';
 import type { GrantContext } from './token-grant.ts';
 
 export interface ProviderSeams {
@@ -35,8 +37,14 @@ export function installProviderSeams(provider: Provider, seams: ProviderSeams): 
     if (checkSecretFormat(presented) !== 'ok') throw oauthErrorFor('malformed_secret');
     const key = await guardStores(() => seams.lookupKey(this.clientId));
     if (!key) throw oauthErrorFor('unknown_key');
-    const match = checkSecret(seams.pepperRing, key, presented, new Date());
+    const now = new Date();
+    const match = checkSecret(seams.pepperRing, key, presented, now);
     if (match === 'secret_mismatch') throw oauthErrorFor('secret_mismatch');
+    // Every route behind this hook (token, revocation) needs a usable key from an allowed network:
+    // a disabled key must not revoke, either. The token grant re-checks the same, then scopes.
+    const state = checkKeyState(key, now);
+    if (state !== 'ok') throw oauthErrorFor(state);
+    if (checkNetwork(key.networks, scope?.clientIp) !== 'ok') throw oauthErrorFor('ip_not_allowed');
     if (scope) scope.secretGeneration = matchedGeneration(key, match);
     return true;
   };
@@ -47,11 +55,13 @@ export function installProviderSeams(provider: Provider, seams: ProviderSeams): 
   // 3. The library reports token-endpoint failures through this synchronous event, from inside its
   //    error handler; the reason is parked on the request and audited by the middleware below
   //    before the response leaves, so a client never sees its denial before the audit record exists.
-  provider.on('grant.error', (_ctx, error) => {
+  const parkDenial = (_ctx: unknown, error: unknown) => {
     const scope = currentRequestScope();
     const reason = denialReasonOf(error);
     if (scope && reason) scope.tokenDenial = reason;
-  });
+  };
+  provider.on('grant.error', parkDenial);
+  provider.on('revocation.error', parkDenial);
   provider.use(async function auditTokenDenials(ctx, next) {
     await next();
     const retryAfter = currentRequestScope()?.retryAfterSeconds;

@@ -148,15 +148,16 @@ export function createKeyStore(db: Db, roleScopes: RoleScopes) {
       };
     },
 
-    /** Applies the given columns; returns the row before and after, or undefined when absent. */
+    /**
+     * Applies the given columns; returns the row before and after, or undefined when absent.
+     * Run it inside a transaction (the services do) so "before" is locked until commit.
+     */
     async update(clientId: string, patch: KeyPatch): Promise<{ before: KeyRow; after: KeyRow } | undefined> {
-      return db.transaction().execute(async (trx) => {
-        const before = await trx.selectFrom('api_keys').selectAll().where('client_id', '=', clientId).forUpdate().executeTakeFirst();
-        if (!before) return undefined;
-        const after = await trx.updateTable('api_keys').set({ ...patch, updated_at: sql<Date>`now()` })
-          .where('client_id', '=', clientId).returningAll().executeTakeFirstOrThrow();
-        return { before, after };
-      });
+      const before = await db.selectFrom('api_keys').selectAll().where('client_id', '=', clientId).forUpdate().executeTakeFirst();
+      if (!before) return undefined;
+      const after = await db.updateTable('api_keys').set({ ...patch, updated_at: sql<Date>`now()` })
+        .where('client_id', '=', clientId).returningAll().executeTakeFirstOrThrow();
+      return { before, after };
     },
 
     /** Replaces the secret; the old one stays valid until `previousExpiresAt` (null = not at all). */

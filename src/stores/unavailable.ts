@@ -16,6 +16,8 @@ const NODE_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'
 export function isConnectionFailure(error: unknown): boolean {
   if (error instanceof StoreUnavailableError) return true;
   if (!(error instanceof Error)) return false;
+  // Wrapped on its way through another layer (e.g. oidc-provider's temporarily_unavailable).
+  if (error.cause !== undefined && error.cause !== error && isConnectionFailure(error.cause)) return true;
   const code = (error as { code?: string }).code;
   if (code && (NODE_CONNECTION_CODES.has(code) || PG_CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
   return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed/i.test(error.message)
