@@ -3,6 +3,7 @@
 // covers each seam below.
 import type Provider from 'oidc-provider';
 import type { PepperRing } from '../crypto/secret-hash.ts';
+import { isWellFormedClientId } from '../crypto/credentials.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
 import { presentedClientId } from './client-credentials.ts';
 import { denialReasonOf, guardStores, oauthErrorFor, rateLimitedError, UNAVAILABLE_DESCRIPTION } from './denials.ts';
@@ -23,7 +24,29 @@ export interface ProviderSeams {
   limits: AbuseLimits;
 }
 
+/** Built oidc-provider Client objects kept per client_id (the library keeps only 100). */
+const BUILT_CLIENTS_MAX = 20_000;
+
 export function installProviderSeams(provider: Provider, seams: ProviderSeams): void {
+  // 0. The library rebuilds (and re-validates) a Client whenever its 100-entry cache misses, which
+  //    with many keys is every request. A key's client metadata depends on its client_id alone
+  //    (adapter.ts), so a built Client stays valid while the key exists: existence is re-checked
+  //    through the key cache on every call, the build is reused.
+  const libraryFind = provider.Client.find.bind(provider.Client);
+  const built = new Map<string, Awaited<ReturnType<typeof libraryFind>>>();
+  provider.Client.find = async function findClient(clientId: string) {
+    if (typeof clientId !== 'string' || !isWellFormedClientId(clientId)) return undefined;
+    if (!(await guardStores(() => seams.lookupKey(clientId)))) return undefined;
+    let client = built.get(clientId);
+    if (!client) {
+      client = await libraryFind(clientId);
+      if (!client) return undefined;
+      if (built.size >= BUILT_CLIENTS_MAX) built.delete(built.keys().next().value!);
+      built.set(clientId, client);
+    }
+    return client;
+  } as typeof provider.Client.find;
+
   // 1. Secrets are verified against stored HMACs (SPEC §2). The library resolves the client
   //    first (adapter.ts, which refuses malformed ids without a lookup), then calls this.
   provider.Client.prototype.compareClientSecret = async function compareClientSecret(presented: string) {
