@@ -1,0 +1,169 @@
+// `npm run bench [-- --scale]`: SPEC §8 measured on this machine. Starts Postgres, Redis, Keygate
+// and the baselines as children on core 0, drives them with autocannon from core 1, prints a table
+// and the SPEC §8 checks, and writes bench/results/latest.json (latest-scale.json with --scale).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Runtime } from '../src/runtime.ts';
+import { BARE_CLIENT } from './baselines.ts';
+import { affinityOf, canPin, freePort, memoryOf, pinSelf, stopAllChildren, stopChild } from './children.ts';
+import { connectProfiler } from './inspector.ts';
+import { openSeedRuntime, startKeygate } from './keygate.ts';
+import type { Watched } from './load.ts';
+import { readOptions } from './options.ts';
+import { enableStatementStats, topStatements } from './pg-stats.ts';
+import { growToScale, type ScaleData } from './scale.ts';
+import * as scenarios from './scenarios.ts';
+import { createKeys, issueTokens, shuffle, type Credential } from './seed.ts';
+import { startPostgres, startRedis, type Service } from './services.ts';
+import { createSession } from './session.ts';
+import { summarise } from './summary.ts';
+
+const wallStart = performance.now();
+const options = readOptions(process.argv.slice(2));
+const RESULTS_DIR = path.join(import.meta.dirname, 'results');
+const nproc = Number(execFileSync('nproc', { encoding: 'utf8' }).trim()); // before pinning narrows it
+const pinning = canPin(nproc);
+const SERVER_CORE = pinning ? 0 : undefined;
+const LOAD_CORE = pinning ? 1 : undefined;
+const KEYS = 1000;
+const LIVE_TOKENS_PER_KEY = 10;
+
+const tempDir = mkdtempSync(path.join(os.tmpdir(), 'keygate-bench-'));
+let runtime: Runtime | undefined;
+let postgres: Service | undefined;
+let redis: Service | undefined;
+let cleaning: Promise<void> | undefined;
+/** Servers and load generators first (Keygate drains against live stores), then the stores. */
+const cleanup = () => (cleaning ??= (async () => {
+  await stopAllChildren(new Set(redis ? [redis.pid] : []));
+  await runtime?.close().catch(() => {});
+  await redis?.stop().catch(() => {});
+  await postgres?.stop().catch(() => {});
+  rmSync(tempDir, { recursive: true, force: true });
+})());
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`bench: ${signal}: stopping everything it started`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+const runs = 6 * options.rounds + (options.latencyRate > 0 ? 2 : 0) + (options.scale ? 2 : 0);
+const limitSeconds = runs * (1 + options.noiseRetries) * (options.warmupSeconds + options.durationSeconds + 30) + (options.scale ? 1800 : 600);
+const deadline = setTimeout(() => {
+  console.error(`bench: time limit of ${limitSeconds} s reached; stopping`);
+  void cleanup().finally(() => process.exit(1));
+}, limitSeconds * 1000);
+deadline.unref();
+
+async function main(): Promise<number> {
+  pinSelf(LOAD_CORE);
+  console.log(`bench: ${options.scale ? 'scale mode, ' : ''}${options.connections} connections, warm-up ${options.warmupSeconds} s, `
+    + `measure ${options.durationSeconds} s per scenario, ${options.rounds} round(s)`);
+  const world = await setUp();
+  const { session, keygate } = world;
+  await measureDefaults(world);
+  const scale = options.scale ? await measureScale(world) : undefined;
+
+  const serverPeakRssSinceStart = memoryOf(keygate.child.pid).hwm;
+  world.profiler?.close();
+  await stopChild(keygate.child);
+  return summarise({
+    options,
+    results: session.results,
+    keys: KEYS,
+    liveTokens: world.liveTokens.length,
+    scale,
+    statements: await topStatements(runtime!),
+    affinities: pinning ? world.affinities : undefined,
+    nproc,
+    serverPeakRssSinceStart,
+    serverWarnings: keygate.warnings,
+    wallSeconds: Math.round(secondsSince(wallStart)),
+    resultsDir: RESULTS_DIR,
+  });
+}
+
+/** Postgres, Redis, the keys (real create path), Keygate, and live tokens minted through it. */
+async function setUp() {
+  postgres = await startPostgres(tempDir, SERVER_CORE, LOAD_CORE);
+  redis = await startRedis(SERVER_CORE);
+  const stores = { databaseUrl: postgres.url, redisUrl: redis.url };
+  const watched: Watched[] = [{ name: 'redis', pid: redis.pid }, { name: 'postgres', pid: postgres.pid, tree: true }];
+
+  runtime = await openSeedRuntime(stores);
+  await enableStatementStats(runtime).catch(() => {});
+  const tenant = await runtime.tenants.insert({ name: 'bench' });
+  let step = performance.now();
+  const keys = await createKeys(runtime, tenant.id, KEYS, ['devices:read', 'devices:write']);
+  const [introspector] = await createKeys(runtime, tenant.id, 1, ['token:introspect']);
+  console.log(`seeded ${KEYS} keys + 1 resource-server key through the key service in ${secondsSince(step)} s`);
+
+  const inspectorPort = options.cpuProfile ? await freePort() : undefined;
+  const keygate = await startKeygate(stores, SERVER_CORE, { nodeFlags: options.serverNodeFlags, inspectorPort });
+  const profiler = inspectorPort ? await connectProfiler(inspectorPort) : undefined;
+  step = performance.now();
+  const liveTokens = shuffle(await issueTokens(keygate.baseUrl, keys, LIVE_TOKENS_PER_KEY));
+  console.log(`issued ${liveTokens.length} live tokens through POST /oauth/token in ${secondsSince(step)} s`);
+  const affinities = {
+    keygate: affinityOf(keygate.child.pid), redis: affinityOf(redis.pid), postgres: affinityOf(postgres.pid), orchestrator: affinityOf(process.pid),
+  };
+  const session = createSession({
+    options, tempDir, resultsDir: RESULTS_DIR, serverCore: SERVER_CORE, loadCore: LOAD_CORE, stores, watched, keygate, profiler,
+  });
+  return { session, keygate, profiler, keys, introspector: introspector!, liveTokens, affinities, redisUrl: redis.url };
+}
+
+type World = Awaited<ReturnType<typeof setUp>>;
+
+const introspectLive = (world: World, name: string, tokens: string[], what: string) =>
+  (url: string) => scenarios.introspection(name, url, world.introspector, tokens, what, true);
+const issue = (name: string, keys: Credential[]) => (url: string) => scenarios.tokenIssuance(name, url, shuffle([...keys]));
+
+/** The six scenarios (each round), then both Keygate paths at a fixed offered load. */
+async function measureDefaults(world: World): Promise<void> {
+  const { session, liveTokens, keys } = world;
+  const unknown = scenarios.unknownTokens(10_000);
+  const live = introspectLive(world, 'introspect-live', liveTokens, `${liveTokens.length.toLocaleString('en')} live tokens of ${KEYS.toLocaleString('en')} keys`);
+  for (let round = 1; round <= options.rounds; round++) {
+    if (options.rounds > 1) console.log(`round ${round} of ${options.rounds}`);
+    // Each ratio's pair runs back to back, so drift on this noisy machine hits both alike.
+    await session.baseline('ceiling', (url) => scenarios.ceiling(url));
+    await session.keygate(live);
+    await session.keygate((url) => scenarios.introspection('introspect-unknown', url, world.introspector, unknown, '10,000 unknown tokens', false));
+    await session.baseline('bare-oidc', (url) => scenarios.bareOidc(url, BARE_CLIENT));
+    await session.keygate(issue('token', keys));
+    await session.baseline('bare-http', (url) => scenarios.bareHttp(url));
+  }
+  if (options.latencyRate > 0) {
+    const at = `@${options.latencyRate}/s`;
+    await session.keygate((url) => ({ ...live(url), name: `introspect-live${at}` }), options.latencyRate);
+    await session.keygate((url) => ({ ...issue('token', keys)(url), name: `token${at}` }), options.latencyRate);
+  }
+}
+
+/** 100,000 keys and 1,000,000 live tokens (by default), then both Keygate paths again. */
+async function measureScale(world: World): Promise<ScaleData> {
+  const scale = await growToScale(runtime!, world.redisUrl, world.keygate.baseUrl, world.keys, options);
+  const n = (x: number) => x.toLocaleString('en');
+  console.log(`scale: ${n(scale.keys.length)} keys (bulk insert ${scale.seconds.insertKeys.toFixed(1)} s), `
+    + `${n(scale.redis.tokensWritten)} live tokens (Redis pipeline ${scale.seconds.writeTokens.toFixed(1)} s)`);
+  await world.session.keygate(introspectLive(world, 'introspect-live-scale', scale.tokens,
+    `${n(scale.tokens.length)} of ${n(scale.redis.tokensWritten)} live tokens of ${n(scale.keys.length)} keys`));
+  await world.session.keygate(issue('token-scale', scale.keys));
+  return scale;
+}
+
+function secondsSince(start: number): number {
+  return Math.round((performance.now() - start) / 100) / 10;
+}
+
+main().then(
+  (code) => { process.exitCode = code; },
+  (error: unknown) => {
+    if (cleaning) return; // interrupted: what failed is the shutdown under it
+    console.error(`bench: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+).finally(() => cleanup().then(() => clearTimeout(deadline)));

@@ -1,0 +1,73 @@
+// Scale mode's data: grow from the real keys to `scaleKeys` keys (bulk insert) and write
+// `scaleTokens` live tokens to Redis, then prove both are usable through the real server.
+import { sql } from 'kysely';
+import { Redis } from 'ioredis';
+import { hashToken } from '../src/crypto/token-hash.ts';
+import type { Runtime } from '../src/runtime.ts';
+import { insertKeys, shuffle, writeTokens, type Credential } from './seed.ts';
+
+export interface ScaleData {
+  keys: Credential[];
+  /** A shuffled sample of the live tokens, for the load generator. */
+  tokens: string[];
+  redis: {
+    tokensWritten: number;
+    usedMemoryDelta: number;
+    bytesPerToken: number;
+    /** MEMORY USAGE of one token record (key + value + expiry), without its index entry. */
+    oneRecordBytes: number;
+    /** Set encodings differ by version: before 7.2 a small set of strings is a hashtable, not a listpack. */
+    redisVersion: string;
+    indexSetEncoding: string;
+  };
+  seconds: { insertKeys: number; writeTokens: number };
+}
+
+export async function growToScale(runtime: Runtime, redisUrl: string, baseUrl: string, realKeys: Credential[], options: {
+  scaleKeys: number;
+  scaleTokens: number;
+}): Promise<ScaleData> {
+  let started = performance.now();
+  const bulk = await insertKeys(runtime, realKeys[0]!.clientId, options.scaleKeys - realKeys.length);
+  await sql`analyze api_keys`.execute(runtime.db);
+  const insertSeconds = (performance.now() - started) / 1000;
+  const keys = [...realKeys, ...bulk.keys];
+
+  started = performance.now();
+  const perKey = Math.ceil(options.scaleTokens / keys.length);
+  const written = await writeTokens(redisUrl, keys.map((k) => k.clientId), {
+    perKey, ttlSeconds: 3600, generation: bulk.secretGeneration, sampleEvery: 5,
+  });
+  const writeSeconds = (performance.now() - started) / 1000;
+  const tokens = shuffle(written.sample);
+
+  // The layout written above must be the store's own, and the tokens live for the real server.
+  if (!(await runtime.tokens.find(hashToken(tokens[0]!)))) {
+    throw new Error('bulk-written token not found through src/stores token store: the Redis layout changed');
+  }
+  await expectOk(`${baseUrl}/oauth/token`, bulk.keys.at(-1)!.authorization, 'grant_type=client_credentials', 'a bulk-inserted key could not get a token');
+
+  const redis = new Redis(redisUrl);
+  const oneRecordBytes = Number(await redis.call('MEMORY', 'USAGE', `kg:t:${hashToken(tokens[0]!)}`, 'SAMPLES', '0'));
+  const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
+  const indexSetEncoding = String(await redis.call('OBJECT', 'ENCODING', `kg:i:${bulk.keys.at(-1)!.clientId}`));
+  await redis.quit();
+  const delta = written.usedMemoryAfter - written.usedMemoryBefore;
+  return {
+    keys,
+    tokens,
+    redis: {
+      tokensWritten: written.written, usedMemoryDelta: delta, bytesPerToken: delta / written.written, oneRecordBytes, redisVersion, indexSetEncoding,
+    },
+    seconds: { insertKeys: insertSeconds, writeTokens: writeSeconds },
+  };
+}
+
+async function expectOk(url: string, authorization: string, body: string, message: string): Promise<void> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+  });
+  if (!response.ok) throw new Error(`${message}: ${response.status} ${await response.text()}`);
+}

