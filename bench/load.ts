@@ -89,7 +89,12 @@ export async function runScenario(options: {
   const worker = startChild(`load:${options.name}`, process.execPath, [WORKER, specFile], {
     core: options.loadCore,
     onStdoutLine(line) {
-      const message = JSON.parse(line) as { phase?: string; result?: LoadResult };
+      let message: { phase?: string; result?: LoadResult };
+      try {
+        message = JSON.parse(line) as typeof message;
+      } catch {
+        return; // not one of the worker's JSON lines
+      }
       if (message.phase === 'measure') {
         cpuStart = cpuTicks(options.watched);
         coresStart = coreTicks();

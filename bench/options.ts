@@ -7,7 +7,7 @@ export interface BenchOptions {
   connections: number;
   /** BENCH_ROUNDS (default 1): the whole scenario sequence this many times; the median round is reported. */
   rounds: number;
-  /** BENCH_LATENCY_RATE (default 500, 0 = off): req/s offered in the fixed-rate latency runs of both Keygate paths. */
+  /** BENCH_LATENCY_RATE (default 500, 0 = off): req/s offered, evenly paced (paced.ts), in the latency runs of both Keygate paths. */
   latencyRate: number;
   /** BENCH_MAX_NOISE (default 15): % of the servers' core others may take before a run is repeated. */
   maxNoisePercent: number;

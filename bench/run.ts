@@ -1,6 +1,7 @@
 // `npm run bench [-- --scale]`: SPEC §8 measured on this machine. Starts Postgres, Redis, Keygate
 // and the baselines as children on core 0, drives them with autocannon from core 1, prints a table
-// and the SPEC §8 checks, and writes bench/results/latest.json (latest-scale.json with --scale).
+// and the SPEC §8 checks, and writes bench/results/latest.json (latest-scale.json with --scale,
+// latest-profiled.json with BENCH_CPU_PROF=1).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -137,9 +138,11 @@ async function measureDefaults(world: World): Promise<void> {
     await session.baseline('bare-http', (url) => scenarios.bareHttp(url));
   }
   if (options.latencyRate > 0) {
-    const at = `@${options.latencyRate}/s`;
-    await session.keygate((url) => ({ ...live(url), name: `introspect-live${at}` }), options.latencyRate);
-    await session.keygate((url) => ({ ...issue('token', keys)(url), name: `token${at}` }), options.latencyRate);
+    const at = (scenario: scenarios.Scenario): scenarios.Scenario => ({
+      ...scenario, name: `${scenario.name}@${options.latencyRate}/s`, what: `${scenario.what}; paced at ${options.latencyRate} req/s`,
+    });
+    await session.keygate((url) => at(live(url)), options.latencyRate);
+    await session.keygate((url) => at(issue('token', keys)(url)), options.latencyRate);
   }
 }
 

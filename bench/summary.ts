@@ -74,7 +74,9 @@ export function summarise(run: RunFacts): number {
   }
   printStatements(run.statements);
   printProfiles(rows);
-  const file = writeResult(run.resultsDir, options.scale ? 'latest-scale.json' : 'latest.json', {
+  // A profiled server is slower: its numbers never replace a plain run's.
+  const name = `latest${options.scale ? '-scale' : ''}${options.cpuProfile ? '-profiled' : ''}.json`;
+  const file = writeResult(run.resultsDir, name, {
     timestamp: new Date().toISOString(),
     wallSeconds: run.wallSeconds,
     machine: machine(run.nproc),
