@@ -6,6 +6,8 @@ import { parseNetworkList } from '../oauth/policy/network.ts';
 import { mayCreateKeys, userKeyScopes, type Role, type RoleScopes } from '../identity/roles.ts';
 
 export type KeyRow = Selectable<ApiKeysTable>;
+
+const USAGE_CHUNK = 5000;
 export type NewKeyRow = Omit<KeyRow, 'status' | 'secret_generation' | 'created_at' | 'updated_at' | 'last_used_at' | 'last_used_ip'>;
 
 export interface KeyListFilter {
@@ -177,13 +179,16 @@ export function createKeyStore(db: Db, roleScopes: RoleScopes) {
 
     /** One statement for a batch of sightings; an older sighting never overwrites a newer one. */
     async recordUsage(sightings: readonly KeyUsage[]): Promise<void> {
-      if (sightings.length === 0) return;
-      const values = sql.join(sightings.map((s) => sql`(${s.clientId}, ${s.at}::timestamptz, ${s.ip})`));
-      await sql`
-        update api_keys set last_used_at = v.at, last_used_ip = v.ip
-        from (values ${values}) as v(client_id, at, ip)
-        where api_keys.client_id = v.client_id and (api_keys.last_used_at is null or api_keys.last_used_at < v.at)
-      `.execute(db);
+      // Chunks keep each statement far below Postgres's 65,535 bind parameters (3 per sighting).
+      for (let start = 0; start < sightings.length; start += USAGE_CHUNK) {
+        const chunk = sightings.slice(start, start + USAGE_CHUNK);
+        const values = sql.join(chunk.map((s) => sql`(${s.clientId}, ${s.at}::timestamptz, ${s.ip})`));
+        await sql`
+          update api_keys set last_used_at = v.at, last_used_ip = v.ip
+          from (values ${values}) as v(client_id, at, ip)
+          where api_keys.client_id = v.client_id and (api_keys.last_used_at is null or api_keys.last_used_at < v.at)
+        `.execute(db);
+      }
     },
 
     /** Returns false when no such key exists. */
