@@ -2,7 +2,6 @@
 // stopped by its own PID and awaited (PID 1 here does not reap orphans). Nothing else is signalled.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import net from 'node:net';
 
 const TASKSET = which('taskset');
 const live = new Set<Child>();
@@ -87,16 +86,7 @@ export async function stopAllChildren(keep: ReadonlySet<number> = new Set()): Pr
   await Promise.all([...live].filter((c) => !keep.has(c.pid)).map((c) => stopChild(c, 5_000)));
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../src/embedded/free-port.ts';
 
 export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, child?: Child): Promise<void> {
   const deadline = Date.now() + timeoutMs;

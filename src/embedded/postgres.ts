@@ -4,9 +4,9 @@
 // already running it, the CLI connects instead of starting a second postmaster.
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
+import { freePort } from './free-port.ts';
 import type { Logger } from 'pino';
 
 const USER = 'keygate';
@@ -87,16 +87,6 @@ async function readOrCreateState(root: string): Promise<ClusterState> {
   return state;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function canConnect(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
