@@ -4,7 +4,9 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import { createAdminApi, ADMIN_PREFIX } from './admin/index.ts';
 import { renderApiErrors } from './http/errors.ts';
-import { accessLog } from './http/access-log.ts';
+import { accessLog, createRequestRecorder } from './http/access-log.ts';
+import { plainExchange } from './http/exchange.ts';
+import { createFrontDoor } from './http/front-door.ts';
 import { serveMetrics } from './http/health.ts';
 import { createReadiness, healthz } from './http/health.ts';
 import { requestScope } from './http/request-scope.ts';
@@ -17,7 +19,13 @@ import type { Runtime } from './runtime.ts';
 
 export type AppDeps = Pick<Runtime, 'config' | 'db' | 'keys' | 'tenants' | 'tokens' | 'audit' | 'pepperRing' | 'usage' | 'keyService' | 'tenantService' | 'userService' | 'metrics' | 'findKey' | 'counters'> & { log: Logger };
 
-export function createApp(deps: AppDeps): Koa {
+export interface App {
+  koa: Koa;
+  /** The server's request listener: hot routes (http/front-door.ts), then Koa. */
+  handleRequest: ReturnType<typeof createFrontDoor>;
+}
+
+export function createApp(deps: AppDeps): App {
   const oauth = createOAuth({
     issuer: deps.config.issuer,
     tokenTtlSeconds: deps.config.tokenTtlSeconds,
@@ -43,6 +51,12 @@ export function createApp(deps: AppDeps): Koa {
     lookupKey: oauth.lookupKey,
   });
 
+  const forwardToProvider = (ctx: Koa.Context) => {
+    ctx.respond = false; // oidc-provider writes the response itself
+    return oauth.forwardToProvider(ctx.req, ctx.res);
+  };
+  const recordRequest = createRequestRecorder(deps.log, deps.metrics);
+
   const app = new Koa();
   app.proxy = false; // the client IP comes from http/client-ip.ts, never from Koa's left-most X-Forwarded-For
   app.silent = true;
@@ -51,8 +65,8 @@ export function createApp(deps: AppDeps): Koa {
     '/readyz': { GET: createReadiness({ postgres: () => pingDatabase(deps.db), tokens: () => deps.tokens.ping() }) },
     '/metrics': { GET: serveMetrics(deps.metrics) },
     '/.well-known/oauth-authorization-server': { GET: oauth.metadata },
-    [PROVIDER_ROUTES.token]: { POST: oauth.forwardToProvider },
-    [PROVIDER_ROUTES.revocation]: { POST: oauth.forwardToProvider },
+    [PROVIDER_ROUTES.token]: { POST: forwardToProvider },
+    [PROVIDER_ROUTES.revocation]: { POST: forwardToProvider },
     '/oauth/introspect': { POST: oauth.introspect },
     '/api/v1/auth/authorize': { POST: oauth.authorizeApiKey },
     '/auth/external': { POST: oauth.authorizeExternal },
@@ -61,7 +75,7 @@ export function createApp(deps: AppDeps): Koa {
     (Object.prototype.hasOwnProperty.call(routes, path) ? path : undefined) ?? adminApi.templateOf(path) ?? 'unmatched';
 
   app.use(requestScope(deps.config.trustedProxies));
-  app.use(accessLog(deps.log, deps.metrics, routeOf));
+  app.use(accessLog(recordRequest, routeOf));
   app.use(externalEnvelope('/auth/external'));
   app.use(renderApiErrors(deps.log));
   app.use(async function routeAdmin(ctx, next) {
@@ -69,5 +83,20 @@ export function createApp(deps: AppDeps): Koa {
     return next();
   });
   app.use(routeTable(routes));
-  return app;
+
+  const handleRequest = createFrontDoor({
+    fallback: app.callback(),
+    hotPosts: {
+      [PROVIDER_ROUTES.token]: oauth.forwardToProvider,
+      '/oauth/introspect': async (req, res) => {
+        const exchange = plainExchange(req, res, '/oauth/introspect');
+        await oauth.introspect(exchange);
+        exchange.respond();
+      },
+    },
+    trustedProxies: deps.config.trustedProxies,
+    recordRequest,
+    log: deps.log,
+  });
+  return { koa: app, handleRequest };
 }

@@ -15,8 +15,7 @@ export interface RunningServer {
 }
 
 export async function startServer(runtime: Runtime, port = runtime.config.port, host = runtime.config.host): Promise<RunningServer> {
-  const app = createApp(runtime);
-  const server = http.createServer(app.callback());
+  const server = http.createServer(createApp(runtime).handleRequest);
   server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
   // Responses not yet started: when draining begins they are told `Connection: close`.
   const unanswered = new Set<http.ServerResponse>();

@@ -4,21 +4,48 @@ import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.ts';
 
-export function accessLog(log: Logger, metrics: Metrics, routeOf: (path: string) => string): Middleware {
+export interface CompletedRequest {
+  method: string;
+  /** Route template (or 'unmatched'). */
+  route: string;
+  status: number;
+  /** process.hrtime.bigint() when the request arrived. */
+  startedAt: bigint;
+  requestId: string | undefined;
+  ip: string | null | undefined;
+}
+
+export type RequestRecorder = (request: CompletedRequest) => void;
+
+export function createRequestRecorder(log: Logger, metrics: Metrics): RequestRecorder {
+  // prom-client hashes a label object on every observe: each route/method/status series is
+  // resolved once and kept.
+  const series = new Map<string, { observe(value: number): void }>();
+  return function recordRequest({ method, route, status, startedAt, requestId, ip }) {
+    const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+    const name = `${route} ${method} ${status}`;
+    let histogram = series.get(name);
+    if (!histogram) {
+      histogram = metrics.requestDuration.labels({ route, method, status: String(status) });
+      series.set(name, histogram);
+    }
+    histogram.observe(seconds);
+    log.info({ requestId, method, route, status, ms: Math.round(seconds * 10_000) / 10, ip }, 'request');
+  };
+}
+
+export function accessLog(recordRequest: RequestRecorder, routeOf: (path: string) => string): Middleware {
   return async function logRequest(ctx, next) {
-    const started = process.hrtime.bigint();
+    const startedAt = process.hrtime.bigint();
     try {
       await next();
     } finally {
       // Routes handed to oidc-provider write the response themselves: read the raw status.
       const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = routeOf(ctx.path);
-      metrics.requestDuration.observe({ route, method: ctx.method, status: String(status) }, seconds);
-      log.info({
-        requestId: ctx.state.scope?.requestId, method: ctx.method, route, status, ms: Math.round(seconds * 10_000) / 10,
-        ip: ctx.state.scope?.clientIpText,
-      }, 'request');
+      recordRequest({
+        method: ctx.method, route: routeOf(ctx.path), status, startedAt,
+        requestId: ctx.state.scope?.requestId, ip: ctx.state.scope?.clientIpText,
+      });
     }
   };
 }

@@ -1,27 +1,31 @@
 // Request bodies for Keygate's own routes: size-limited, typed by Content-Type, parse errors are 4xx.
 import { parse as parseQuery } from 'node:querystring';
+import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
 import { ApiError } from './errors.ts';
 
 /** Bodies above this are refused with 413 before being read in full. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
-export async function readRawBody(ctx: Context, limit = BODY_LIMIT_BYTES): Promise<Buffer> {
-  const declared = ctx.request.length;
-  if (declared !== undefined && declared > limit) throw new ApiError('payload_too_large', `body exceeds ${limit} bytes`);
+export async function readRawBody(req: IncomingMessage, limit = BODY_LIMIT_BYTES): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) throw new ApiError('payload_too_large', `body exceeds ${limit} bytes`);
   const chunks: Buffer[] = [];
   let received = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+  for await (const chunk of req as AsyncIterable<Buffer>) {
     received += chunk.length;
     if (received > limit) throw new ApiError('payload_too_large', `body exceeds ${limit} bytes`);
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks, received);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
 }
+
+// One decoder for every request: `decode` without `stream` keeps no state between calls.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 function decodeUtf8(raw: Buffer): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    return strictUtf8.decode(raw);
   } catch {
     throw new ApiError('invalid_request', 'body is not valid UTF-8');
   }
@@ -29,7 +33,7 @@ function decodeUtf8(raw: Buffer): string {
 
 export async function readJsonObject(ctx: Context): Promise<Record<string, unknown>> {
   if (!ctx.is('application/json')) throw new ApiError('unsupported_media_type', 'Content-Type must be application/json');
-  const text = decodeUtf8(await readRawBody(ctx));
+  const text = decodeUtf8(await readRawBody(ctx.req));
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -45,11 +49,11 @@ export async function readJsonObject(ctx: Context): Promise<Record<string, unkno
 /** application/x-www-form-urlencoded → single-valued params; a repeated parameter is an error (RFC 6749 §3.1). */
 export type FormParse = { ok: true; params: Record<string, string> } | { ok: false; message: string };
 
-export async function readForm(ctx: Context): Promise<FormParse> {
-  if (!ctx.is('application/x-www-form-urlencoded')) {
+export async function readForm(req: IncomingMessage): Promise<FormParse> {
+  if (!hasBodyOfType(req, 'application/x-www-form-urlencoded')) {
     return { ok: false, message: 'only application/x-www-form-urlencoded bodies are supported' };
   }
-  const text = decodeUtf8(await readRawBody(ctx));
+  const text = decodeUtf8(await readRawBody(req));
   const parsed = parseQuery(text);
   const params: Record<string, string> = {};
   for (const [name, value] of Object.entries(parsed)) {
@@ -57,4 +61,13 @@ export async function readForm(ctx: Context): Promise<FormParse> {
     if (value !== undefined) params[name] = value;
   }
   return { ok: true, params };
+}
+
+/** Koa's `ctx.is(type)` for one exact media type: a body is announced, and its type matches (parameters ignored). */
+function hasBodyOfType(req: IncomingMessage, mediaType: string): boolean {
+  const announced = req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
+  const contentType = req.headers['content-type'];
+  if (!announced || contentType === undefined) return false;
+  const semicolon = contentType.indexOf(';');
+  return (semicolon < 0 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase() === mediaType;
 }

@@ -3,10 +3,11 @@
 // so one request reads each key once.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Middleware } from 'koa';
 import type { IpAddress, Network } from '../oauth/policy/network.ts';
 import type { DenialReason } from '../oauth/pipeline.ts';
-import { resolveClientIp } from './client-ip.ts';
+import { resolveCaller } from './client-ip.ts';
 
 export interface RequestScope {
   requestId: string;
@@ -40,13 +41,24 @@ export function memoizeInRequest<T>(key: string, load: () => Promise<T>): Promis
 
 const INCOMING_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/** The scope of one incoming request: its id (a well-formed `X-Request-Id` is kept) and its caller. */
+export function openRequestScope(req: IncomingMessage, path: string, trustedProxies: readonly Network[]): RequestScope {
+  const incoming = req.headers['x-request-id'];
+  const requestId = typeof incoming === 'string' && INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  const forwardedFor = req.headers['x-forwarded-for'];
+  const caller = resolveCaller(req.socket, typeof forwardedFor === 'string' && forwardedFor !== '' ? forwardedFor : undefined, trustedProxies);
+  return { requestId, path, clientIp: caller.ip, clientIpText: caller.text, memo: new Map(), tokenDenial: undefined, secretGeneration: undefined, retryAfterSeconds: undefined };
+}
+
+/** Runs `work` with `scope` as the current request scope. */
+export function runInRequestScope<T>(scope: RequestScope, work: () => T): T {
+  return storage.run(scope, work);
+}
+
 export function requestScope(trustedProxies: readonly Network[]): Middleware {
   return async function enterRequestScope(ctx, next) {
-    const incoming = ctx.get('x-request-id');
-    const requestId = INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    const clientIp = resolveClientIp(ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for') || undefined, trustedProxies);
-    ctx.set('X-Request-Id', requestId);
-    const scope: RequestScope = { requestId, path: ctx.path, clientIp, clientIpText: clientIp?.toString() ?? null, memo: new Map(), tokenDenial: undefined, secretGeneration: undefined, retryAfterSeconds: undefined };
+    const scope = openRequestScope(ctx.req, ctx.path, trustedProxies);
+    ctx.set('X-Request-Id', scope.requestId);
     ctx.state.scope = scope;
     await storage.run(scope, next);
   };

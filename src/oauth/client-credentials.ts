@@ -1,6 +1,6 @@
 // Client authentication parameters as RFC 6749 §2.3.1 defines them: HTTP Basic with
 // form-urlencoded id and secret, or client_id/client_secret in the body. Never both.
-import type { Context } from 'koa';
+import type { Exchange } from '../http/exchange.ts';
 
 export type PresentedCredentials =
   | { ok: true; clientId: string; clientSecret: string }
@@ -14,7 +14,7 @@ function decodeFormComponent(text: string): string | undefined {
   }
 }
 
-export function presentedCredentials(ctx: Context, params: Record<string, string>): PresentedCredentials {
+export function presentedCredentials(ctx: Exchange, params: Record<string, string>): PresentedCredentials {
   const header = ctx.get('authorization');
   const inBody = params.client_secret !== undefined;
   if (header && inBody) {

@@ -1,10 +1,11 @@
 // Wires the OAuth side together: the provider with Keygate's seams, the introspection route,
 // the API-key exchanges and the metadata document.
 import { randomBytes } from 'node:crypto';
-import type { Context } from 'koa';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { PepperRing } from '../crypto/secret-hash.ts';
 import { currentRequestScope, memoizeInRequest } from '../http/request-scope.ts';
+import { plainExchange } from '../http/exchange.ts';
 import type { UsageRecorder } from '../keys/usage.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Config } from '../config.ts';
@@ -89,12 +90,15 @@ export function createOAuth(deps: OAuthDeps) {
   return {
     lookupKey,
     /** Hands the raw request to oidc-provider, which writes the response itself. */
-    async forwardToProvider(ctx: Context): Promise<void> {
+    async forwardToProvider(req: IncomingMessage, res: ServerResponse): Promise<void> {
       // An address over its failure limit is refused before its request is even parsed.
       const check = limits.checkAuthentication(undefined, currentRequestScope()?.clientIpText ?? null);
-      if (!check.ok) return sendRateLimited(ctx, check.retryAfterSeconds);
-      ctx.respond = false;
-      await providerCallback(ctx.req, ctx.res);
+      if (!check.ok) {
+        const reply = plainExchange(req, res, currentRequestScope()?.path ?? '');
+        sendRateLimited(reply, check.retryAfterSeconds);
+        return reply.respond();
+      }
+      await providerCallback(req, res);
     },
     introspect: createIntrospectionRoute({ lookupKey, pepperRing: deps.pepperRing, tokens: deps.tokens, issuer: deps.issuer, recordDenial, metrics: deps.metrics, limits }),
     authorizeApiKey: createApiKeyAuthorizeRoute(exchangeDeps),

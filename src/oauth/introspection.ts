@@ -2,7 +2,7 @@
 // asks for more than the library's policy hook can express: callers without `token:introspect`
 // get 401 (not `active: false`), the owning key's live state is re-checked on every call, and the
 // `client_ip` extension. It reads the same token state the library's adapter writes.
-import type { Context } from 'koa';
+import type { Exchange } from '../http/exchange.ts';
 import { INTROSPECT_SCOPE, type KeySnapshot } from '../keys/model.ts';
 import { hashToken } from '../crypto/token-hash.ts';
 import { readForm } from '../http/body.ts';
@@ -31,7 +31,7 @@ export interface IntrospectionDeps extends AuthenticateDeps {
 const INACTIVE = Object.freeze({ active: false });
 
 export function createIntrospectionRoute(deps: IntrospectionDeps) {
-  return async function introspect(ctx: Context): Promise<void> {
+  return async function introspect(ctx: Exchange): Promise<void> {
     ctx.set('Cache-Control', 'no-store');
     try {
       await answer(ctx);
@@ -43,7 +43,7 @@ export function createIntrospectionRoute(deps: IntrospectionDeps) {
     }
   };
 
-  async function answer(ctx: Context): Promise<void> {
+  async function answer(ctx: Exchange): Promise<void> {
     const form = await readFormOrFail(ctx);
     if (!form) return;
     const caller = await authenticateIntrospector(ctx, deps, form);
@@ -67,9 +67,9 @@ export function createIntrospectionRoute(deps: IntrospectionDeps) {
   }
 }
 
-async function readFormOrFail(ctx: Context): Promise<Record<string, string> | undefined> {
+async function readFormOrFail(ctx: Exchange): Promise<Record<string, string> | undefined> {
   try {
-    const form = await readForm(ctx);
+    const form = await readForm(ctx.req);
     if (form.ok) return form.params;
     sendOAuthError(ctx, 400, 'invalid_request', form.message);
   } catch (error) {
@@ -81,7 +81,7 @@ async function readFormOrFail(ctx: Context): Promise<Record<string, string> | un
 
 /** The caller must be a usable key holding `token:introspect`; anything else is 401 invalid_client. */
 async function authenticateIntrospector(
-  ctx: Context,
+  ctx: Exchange,
   deps: IntrospectionDeps,
   form: Record<string, string>,
 ): Promise<KeySnapshot | undefined> {

@@ -1,15 +1,15 @@
 // RFC 6749 §5.2 error bodies for the OAuth routes Keygate serves itself (introspection).
 // The wording matches oidc-provider's so every OAuth route answers alike.
-import type { Context } from 'koa';
+import type { Exchange } from '../http/exchange.ts';
 
 export const CLIENT_AUTH_FAILED = 'client authentication failed';
 
-export function sendRateLimited(ctx: Context, retryAfterSeconds: number): void {
+export function sendRateLimited(ctx: Exchange, retryAfterSeconds: number): void {
   ctx.set('Retry-After', String(retryAfterSeconds));
   sendOAuthError(ctx, 429, 'rate_limited', 'too many requests; retry after the time in Retry-After');
 }
 
-export function sendOAuthError(ctx: Context, status: number, error: string, description: string): void {
+export function sendOAuthError(ctx: Exchange, status: number, error: string, description: string): void {
   ctx.status = status;
   ctx.set('Cache-Control', 'no-store');
   if (status === 401) {

@@ -1,0 +1,73 @@
+// The slice of a Koa Context that the hot OAuth routes use. A Koa Context is one; so is the
+// plain exchange the front door (http/front-door.ts) builds for a raw node:http request, which
+// is how those routes skip Koa's per-request machinery without a second implementation.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export interface Exchange {
+  readonly req: IncomingMessage;
+  /** Path without the query string. */
+  readonly path: string;
+  /** A request header, '' when absent (as Koa's ctx.get). */
+  get(header: string): string;
+  set(header: string, value: string): void;
+  status: number;
+  /** JSON-serialisable answer. */
+  body: unknown;
+}
+
+export interface PlainExchange extends Exchange {
+  /** Writes status, headers and the JSON body, as Koa would for an object body. */
+  respond(): void;
+}
+
+export function plainExchange(req: IncomingMessage, res: ServerResponse, path: string): PlainExchange {
+  return new PlainNodeExchange(req, res, path);
+}
+
+class PlainNodeExchange implements PlainExchange {
+  readonly req: IncomingMessage;
+  readonly path: string;
+  readonly #res: ServerResponse;
+  #status: number | undefined;
+  #body: unknown;
+
+  constructor(req: IncomingMessage, res: ServerResponse, path: string) {
+    this.req = req;
+    this.#res = res;
+    this.path = path;
+  }
+
+  get(header: string): string {
+    const value = this.req.headers[header.toLowerCase()];
+    return typeof value === 'string' ? value : '';
+  }
+
+  set(header: string, value: string): void {
+    this.#res.setHeader(header, value);
+  }
+
+  // As in Koa: 404 until something answers; a body without an explicit status is a 200.
+  get status(): number {
+    return this.#status ?? (this.#body === undefined ? 404 : 200);
+  }
+
+  set status(code: number) {
+    this.#status = code;
+  }
+
+  get body(): unknown {
+    return this.#body;
+  }
+
+  set body(value: unknown) {
+    this.#body = value;
+  }
+
+  respond(): void {
+    const json = JSON.stringify(this.#body ?? null);
+    this.#res.statusCode = this.status;
+    this.#res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    this.#res.setHeader('Content-Length', Buffer.byteLength(json));
+    this.#res.end(json);
+  }
+}
