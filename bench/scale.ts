@@ -3,6 +3,7 @@
 import { sql } from 'kysely';
 import { Redis } from 'ioredis';
 import { hashToken } from '../src/crypto/token-hash.ts';
+import { REDIS_LAYOUT } from '../src/stores/tokens-redis.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { insertKeys, shuffle, writeTokens, type Credential } from './seed.ts';
 
@@ -16,9 +17,9 @@ export interface ScaleData {
     bytesPerToken: number;
     /** MEMORY USAGE of one token record (key + value + expiry), without its index entry. */
     oneRecordBytes: number;
-    /** Set encodings differ by version: before 7.2 a small set of strings is a hashtable, not a listpack. */
     redisVersion: string;
-    indexSetEncoding: string;
+    /** The index buckets are hashes, listpack-encoded while small (tokens-redis.ts). */
+    indexEncoding: string;
   };
   seconds: { insertKeys: number; writeTokens: number };
 }
@@ -48,16 +49,17 @@ export async function growToScale(runtime: Runtime, redisUrl: string, baseUrl: s
   await expectOk(`${baseUrl}/oauth/token`, bulk.keys.at(-1)!.authorization, 'grant_type=client_credentials', 'a bulk-inserted key could not get a token');
 
   const redis = new Redis(redisUrl);
-  const oneRecordBytes = Number(await redis.call('MEMORY', 'USAGE', `kg:t:${hashToken(tokens[0]!)}`, 'SAMPLES', '0'));
+  const sampleRecord = (await runtime.tokens.find(hashToken(tokens[0]!)))!;
+  const oneRecordBytes = Number(await redis.call('MEMORY', 'USAGE', REDIS_LAYOUT.tokenKey(hashToken(tokens[0]!)), 'SAMPLES', '0'));
   const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
-  const indexSetEncoding = String(await redis.call('OBJECT', 'ENCODING', `kg:i:${bulk.keys.at(-1)!.clientId}`));
+  const indexEncoding = String(await redis.call('OBJECT', 'ENCODING', REDIS_LAYOUT.indexKey(sampleRecord.clientId, REDIS_LAYOUT.bucketOf(sampleRecord.exp))));
   await redis.quit();
   const delta = written.usedMemoryAfter - written.usedMemoryBefore;
   return {
     keys,
     tokens,
     redis: {
-      tokensWritten: written.written, usedMemoryDelta: delta, bytesPerToken: delta / written.written, oneRecordBytes, redisVersion, indexSetEncoding,
+      tokensWritten: written.written, usedMemoryDelta: delta, bytesPerToken: delta / written.written, oneRecordBytes, redisVersion, indexEncoding,
     },
     seconds: { insertKeys: insertSeconds, writeTokens: writeSeconds },
   };

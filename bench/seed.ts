@@ -10,6 +10,7 @@ import { hashToken } from '../src/crypto/token-hash.ts';
 import type { Runtime } from '../src/runtime.ts';
 import type { ApiKeysTable } from '../src/stores/db.ts';
 import { encodeRecord } from '../src/stores/tokens.ts';
+import { REDIS_LAYOUT } from '../src/stores/tokens-redis.ts';
 
 export interface Credential {
   clientId: string;
@@ -78,8 +79,8 @@ export interface BulkTokens {
 
 /**
  * `perKey` live tokens for each key, written straight to Redis in the layout of
- * src/stores/tokens-redis.ts (README: `kg:t:<hash>` → encodeRecord, TTL = token's; the key's index
- * set `kg:i:<client_id>` with a 24 h TTL). run.ts checks the result through the store and over HTTP.
+ * src/stores/tokens-redis.ts (REDIS_LAYOUT: the record under the token's hash with the token's TTL,
+ * and the key's index bucket for that expiry). run.ts checks the result through the store and over HTTP.
  */
 export async function writeTokens(redisUrl: string, clientIds: string[], options: {
   perKey: number;
@@ -105,10 +106,12 @@ export async function writeTokens(redisUrl: string, clientIds: string[], options
           const hash = hashToken(token);
           hashes.push(hash);
           const record = { clientId, scope: 'devices:read devices:write', iat, exp: iat + ttlSeconds, generation };
-          pipeline.set(`kg:t:${hash}`, encodeRecord(record), 'EX', ttlSeconds);
+          pipeline.set(REDIS_LAYOUT.tokenKey(hash), encodeRecord(record), 'EX', ttlSeconds);
           if (written++ % sampleEvery === 0) sample.push(token);
         }
-        pipeline.sadd(`kg:i:${clientId}`, ...hashes).expire(`kg:i:${clientId}`, 86_400);
+        const bucket = REDIS_LAYOUT.bucketOf(iat + ttlSeconds);
+        const index = REDIS_LAYOUT.indexKey(clientId, bucket);
+        pipeline.hset(index, Object.fromEntries(hashes.map((hash) => [hash, '']))).expireat(index, REDIS_LAYOUT.bucketExpiresAt(bucket));
       }
       for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
     }

@@ -57,7 +57,7 @@ export function summarise(run: RunFacts): number {
   if (run.scale) {
     const { redis } = run.scale;
     printChecks(`SPEC §8 scale (${redis.tokensWritten.toLocaleString('en')} live tokens in Redis ${redis.redisVersion}; `
-      + `MEMORY USAGE of one record alone: ${redis.oneRecordBytes} B; per-key index sets encoded as ${redis.indexSetEncoding})`, scaleChecks);
+      + `MEMORY USAGE of one record alone: ${redis.oneRecordBytes} B; per-key index buckets encoded as ${redis.indexEncoding})`, scaleChecks);
   }
 
   const failures = Object.entries(all).flatMap(([name, rounds]) => rounds.filter((x) => failureRate(x) > 0.01)

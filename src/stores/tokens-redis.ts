@@ -1,13 +1,36 @@
-// Token state in Redis: a single node, Sentinel or Cluster (redis-connection.ts). Every command
-// touches one key, so the store works on a Redis Cluster: the token record and its key's index
-// may live in different slots, and nothing ever batches keys of different slots together.
+// Token state in Redis: a single node, Sentinel or Cluster (redis-connection.ts). On a Cluster a
+// token record and its key's index live in different slots, so nothing ever batches the two
+// into one multi-key command; the index buckets of one key share a slot (hash tag) and may.
 import { connectRedis } from './redis-connection.ts';
 import { decodeRecord, encodeRecord, MAX_TOKEN_TTL_SECONDS, secondsLeft, type TokenStore } from './tokens.ts';
 
-const tokenKey = (tokenHash: string) => `kg:t:${tokenHash}`;
-const indexKey = (clientId: string) => `kg:i:${clientId}`;
+/**
+ * The Redis layout, in one place (the bench's bulk writer uses it too):
+ * - `kg:t:<token hash>`: the record (tokens.ts encodeRecord), expiring with the token.
+ * - `kg:i:{<client_id>}:<hour>`: the key's index for tokens expiring in that hour, a hash of
+ *   token hash → ''. A hash, not a set: Redis before 7.2 stores even a small set of strings as a
+ *   hashtable (about 60 bytes a member) but a small hash as a listpack (about 25). Bucketing by
+ *   expiry hour lets each bucket expire on its own after its last token, so the index of a key
+ *   that mints all day long never grows past its live tokens.
+ */
+export const REDIS_LAYOUT = {
+  tokenKey: (tokenHash: string) => `kg:t:${tokenHash}`,
+  indexKey: (clientId: string, bucket: number) => `kg:i:{${clientId}}:${bucket}`,
+  bucketOf: (expSeconds: number) => Math.floor(expSeconds / INDEX_BUCKET_SECONDS),
+  /** A bucket outlives the last token that can expire in it by a minute. */
+  bucketExpiresAt: (bucket: number) => (bucket + 1) * INDEX_BUCKET_SECONDS + 60,
+  /** Every bucket that can hold a live token now. */
+  liveBuckets(nowSeconds: number): number[] {
+    const first = REDIS_LAYOUT.bucketOf(nowSeconds);
+    const last = REDIS_LAYOUT.bucketOf(nowSeconds + MAX_TOKEN_TTL_SECONDS);
+    return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+  },
+};
+
+const INDEX_BUCKET_SECONDS = 3600;
 
 export function createRedisTokenStore(url: string): TokenStore {
+  const { tokenKey, indexKey, bucketOf, bucketExpiresAt, liveBuckets } = REDIS_LAYOUT;
   const redis = connectRedis(url);
   redis.on('error', () => {}); // surfaced by the failing command and by /readyz
 
@@ -21,12 +44,7 @@ export function createRedisTokenStore(url: string): TokenStore {
     : async (keys: string[]) => {
       const pipeline = redis.pipeline();
       for (const key of keys) pipeline.del(key);
-      let removed = 0;
-      for (const [error, count] of (await pipeline.exec()) ?? []) {
-        if (error) throw error;
-        removed += Number(count);
-      }
-      return removed;
+      return sumOf(await pipeline.exec());
     };
 
   return {
@@ -34,13 +52,23 @@ export function createRedisTokenStore(url: string): TokenStore {
     async save(tokenHash, record) {
       const ttl = secondsLeft(record, Date.now());
       if (ttl <= 0) return;
+      const bucket = bucketOf(record.exp);
+      const index = indexKey(record.clientId, bucket);
+      const value = encodeRecord(record);
       // Index first: a token is never live without being reachable from its key's index.
-      // The transaction touches the index key only (one slot).
-      await redis.multi()
-        .sadd(indexKey(record.clientId), tokenHash)
-        .expire(indexKey(record.clientId), MAX_TOKEN_TTL_SECONDS)
-        .exec();
-      await redis.set(tokenKey(tokenHash), encodeRecord(record), 'EX', ttl);
+      if (redis.isCluster) {
+        // The record and the index live in different slots, maybe on different nodes: in turn.
+        await Promise.all([redis.hset(index, tokenHash, ''), redis.expireat(index, bucketExpiresAt(bucket))]);
+        await redis.set(tokenKey(tokenHash), value, 'EX', ttl);
+        return;
+      }
+      // One node executes one connection's commands in order: all three leave in one write
+      // (auto-pipelining, shared with the other requests of the same tick) and one round trip.
+      await Promise.all([
+        redis.hset(index, tokenHash, ''),
+        redis.expireat(index, bucketExpiresAt(bucket)),
+        redis.set(tokenKey(tokenHash), value, 'EX', ttl),
+      ]);
     },
     async find(tokenHash) {
       const text = await redis.get(tokenKey(tokenHash));
@@ -50,12 +78,20 @@ export function createRedisTokenStore(url: string): TokenStore {
       const text = await redis.get(tokenKey(tokenHash));
       await redis.del(tokenKey(tokenHash));
       const record = text === null ? undefined : decodeRecord(text);
-      if (record) await redis.srem(indexKey(record.clientId), tokenHash);
+      if (record) await redis.hdel(indexKey(record.clientId, bucketOf(record.exp)), tokenHash);
     },
     async destroyAllForKey(clientId) {
-      const hashes = await redis.smembers(indexKey(clientId));
+      // The buckets share one slot (hash tag): one pipeline and one DEL, on a Cluster too.
+      const buckets = liveBuckets(Math.floor(Date.now() / 1000)).map((bucket) => indexKey(clientId, bucket));
+      const listing = redis.pipeline();
+      for (const bucket of buckets) listing.hkeys(bucket);
+      const hashes: string[] = [];
+      for (const [error, fields] of (await listing.exec()) ?? []) {
+        if (error) throw error;
+        hashes.push(...(fields as string[]));
+      }
       const removed = hashes.length > 0 ? await deleteKeys(hashes.map(tokenKey)) : 0;
-      await redis.del(indexKey(clientId));
+      await redis.del(...buckets);
       return removed;
     },
     async ping() {
@@ -65,4 +101,13 @@ export function createRedisTokenStore(url: string): TokenStore {
       await redis.quit().catch(() => redis.disconnect());
     },
   };
+}
+
+function sumOf(replies: [Error | null, unknown][] | null): number {
+  let sum = 0;
+  for (const [error, count] of replies ?? []) {
+    if (error) throw error;
+    sum += Number(count);
+  }
+  return sum;
 }

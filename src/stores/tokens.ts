@@ -31,18 +31,26 @@ export function secondsLeft(record: TokenRecord, nowMs: number): number {
   return record.exp - Math.floor(nowMs / 1000);
 }
 
-/** Compact wire form: a JSON array keeps a live token small (SPEC §8: ≤ 300 bytes in Redis). */
+/**
+ * Compact wire form `generation|iat|lifetime|client_id|scope` (SPEC §8: a live token ≤ 300 bytes
+ * of Redis). Scope goes last because it is the only free-form part: it may hold any character.
+ * A record in any other form (an earlier layout) decodes as nothing, so its token is inactive.
+ */
 export function encodeRecord(record: TokenRecord): string {
-  return JSON.stringify([record.clientId, record.scope, record.iat, record.exp, record.generation]);
+  return `${record.generation}|${record.iat}|${record.exp - record.iat}|${record.clientId}|${record.scope}`;
 }
 
+const RECORD = /^(\d{1,15})\|(\d{1,15})\|(\d{1,15})\|([^|]+)\|/;
+
 export function decodeRecord(text: string): TokenRecord | undefined {
-  const value: unknown = JSON.parse(text);
-  if (!Array.isArray(value) || value.length !== 5) return undefined;
-  const [clientId, scope, iat, exp, generation] = value as unknown[];
-  if (typeof clientId !== 'string' || typeof scope !== 'string' || typeof iat !== 'number'
-    || typeof exp !== 'number' || typeof generation !== 'number') {
-    return undefined;
-  }
-  return { clientId, scope, iat, exp, generation };
+  const match = RECORD.exec(text);
+  if (!match) return undefined;
+  const iat = Number(match[2]);
+  return {
+    generation: Number(match[1]),
+    iat,
+    exp: iat + Number(match[3]),
+    clientId: match[4]!,
+    scope: text.slice(match[0].length),
+  };
 }

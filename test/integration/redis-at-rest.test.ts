@@ -3,6 +3,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hashToken } from '../../src/crypto/token-hash.ts';
+import { REDIS_LAYOUT } from '../../src/stores/tokens-redis.ts';
 import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 describe.skipIf(!redisAvailable())('token state at rest in Redis', () => {
@@ -28,7 +29,7 @@ describe.skipIf(!redisAvailable())('token state at rest in Redis', () => {
         parts.push(key);
         const type = await redis.type(key);
         if (type === 'string') parts.push((await redis.get(key)) ?? '');
-        else if (type === 'set') parts.push(...(await redis.smembers(key)));
+        else if (type === 'hash') parts.push(...Object.entries(await redis.hgetall(key)).flat());
         else parts.push(`<${type}>`);
       }
     } while (cursor !== '0');
@@ -48,7 +49,9 @@ describe.skipIf(!redisAvailable())('token state at rest in Redis', () => {
       expect(dump).not.toContain(token);
       expect(await redis.exists(`kg:t:${hashToken(token)}`)).toBe(1);
     }
-    expect((await redis.smembers(`kg:i:${key.key.client_id}`)).sort()).toEqual(tokens.map(hashToken).sort());
+    const indexed: string[] = [];
+    for (const bucket of await redis.keys(`kg:i:{${key.key.client_id}}:*`)) indexed.push(...(await redis.hkeys(bucket)));
+    expect(indexed.sort()).toEqual(tokens.map(hashToken).sort());
     expect(dump).not.toContain(key.client_secret);
   });
 
@@ -58,5 +61,18 @@ describe.skipIf(!redisAvailable())('token state at rest in Redis', () => {
     const ttl = await redis.ttl(`kg:t:${hashToken(token)}`);
     expect(ttl).toBeGreaterThan(85);
     expect(ttl).toBeLessThanOrEqual(90);
+  });
+
+  it('expires each index bucket after the last token that can expire in it', async () => {
+    const key = await keygate.createKey(await keygate.newTenant(), { tokenTtlSeconds: 90 });
+    const token = (await keygate.token(key)).body.access_token;
+    const record = await keygate.runtime.tokens.find(hashToken(token));
+    const bucket = REDIS_LAYOUT.bucketOf(record!.exp);
+    const index = REDIS_LAYOUT.indexKey(key.key.client_id, bucket);
+    expect(await redis.hkeys(index)).toEqual([hashToken(token)]);
+    const expiresAt = Number(await redis.call('EXPIRETIME', index));
+    expect(expiresAt).toBe(REDIS_LAYOUT.bucketExpiresAt(bucket));
+    expect(expiresAt).toBeGreaterThan(record!.exp);
+    expect(expiresAt - record!.exp).toBeLessThanOrEqual(3600 + 60);
   });
 });
