@@ -1,6 +1,8 @@
 // Listens for the key-change notifications the database sends on commit (see migration
 // 20261123T130000). A dedicated connection; on loss it reconnects, and the consumer is told the
-// feed was interrupted, so it can stop trusting what it cached meanwhile.
+// feed was interrupted, so it can stop trusting what it cached meanwhile. A connection can also
+// die silently (a half-open TCP connection, a frozen peer): a heartbeat query every few seconds
+// that does not answer in time counts as a loss too.
 import pg from 'pg';
 import type { Logger } from 'pino';
 
@@ -19,7 +21,13 @@ export interface KeyChangeHandlers {
   onLiveChange(live: boolean): void;
 }
 
-export async function listenForKeyChanges(url: string, handlers: KeyChangeHandlers, log: Logger): Promise<KeyChangeFeed> {
+export async function listenForKeyChanges(
+  url: string,
+  handlers: KeyChangeHandlers,
+  log: Logger,
+  options: { heartbeatMs?: number } = {},
+): Promise<KeyChangeFeed> {
+  const heartbeatMs = options.heartbeatMs ?? 5000;
   let client: pg.Client | undefined;
   let live = false;
   let closed = false;
@@ -32,7 +40,8 @@ export async function listenForKeyChanges(url: string, handlers: KeyChangeHandle
   };
 
   const connect = async (): Promise<void> => {
-    const next = new pg.Client({ connectionString: url });
+    // Bounded waits: a peer that accepts but never answers must not stall reconnecting forever.
+    const next = new pg.Client({ connectionString: url, connectionTimeoutMillis: heartbeatMs, query_timeout: heartbeatMs });
     next.on('notification', (message) => {
       if (message.channel === KEY_CHANGES_CHANNEL && message.payload) handlers.onChange(message.payload);
     });
@@ -53,6 +62,31 @@ export async function listenForKeyChanges(url: string, handlers: KeyChangeHandle
     client = next;
     setLive(true);
   };
+
+  /** Gives up on a connection that stopped answering: not live from now on, and a new one is made. */
+  const abandon = (stale: pg.Client) => {
+    if (client !== stale) return;
+    client = undefined;
+    setLive(false);
+    log.warn('key change feed: heartbeat unanswered; key cache bypassed until it reconnects');
+    stale.end().catch(() => {});
+    if (!closed) scheduleRetry();
+  };
+
+  let checking: pg.Client | undefined; // the connection whose heartbeat is awaited
+  const heartbeat = setInterval(() => {
+    const current = client;
+    if (!current || checking === current) return;
+    checking = current;
+    const deadline = setTimeout(() => abandon(current), heartbeatMs);
+    current.query('select 1')
+      .catch(() => abandon(current))
+      .finally(() => {
+        clearTimeout(deadline);
+        if (checking === current) checking = undefined;
+      });
+  }, heartbeatMs);
+  heartbeat.unref();
 
   const scheduleRetry = () => {
     retryTimer = setTimeout(() => {
@@ -78,6 +112,7 @@ export async function listenForKeyChanges(url: string, handlers: KeyChangeHandle
     async close() {
       closed = true;
       clearTimeout(retryTimer);
+      clearInterval(heartbeat);
       const current = client;
       client = undefined;
       await current?.end().catch(() => {});
