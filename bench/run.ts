@@ -63,9 +63,10 @@ async function main(): Promise<number> {
   console.log(`bench: ${options.scale ? 'scale mode, ' : ''}${options.connections} connections, warm-up ${options.warmupSeconds} s, `
     + `measure ${options.durationSeconds} s per scenario, ${options.rounds} round(s)`);
   const world = await setUp();
-  const { session, keygate } = world;
+  const { session } = world;
   await measureDefaults(world);
   const scale = options.scale ? await measureScale(world) : undefined;
+  const { keygate } = world; // with --scale, the server restarted in front of the scaled data
 
   const serverPeakRssSinceStart = memoryOf(keygate.child.pid).hwm;
   world.profiler?.close();
@@ -113,7 +114,7 @@ async function setUp() {
   const session = createSession({
     options, tempDir, resultsDir: RESULTS_DIR, serverCore: SERVER_CORE, loadCore: LOAD_CORE, stores, watched, keygate, profiler,
   });
-  return { session, keygate, profiler, keys, introspector: introspector!, liveTokens, affinities, redisUrl: redis.url };
+  return { session, keygate, profiler, keys, introspector: introspector!, liveTokens, affinities, redisUrl: redis.url, stores };
 }
 
 type World = Awaited<ReturnType<typeof setUp>>;
@@ -152,10 +153,33 @@ async function measureScale(world: World): Promise<ScaleData> {
   const n = (x: number) => x.toLocaleString('en');
   console.log(`scale: ${n(scale.keys.length)} keys (bulk insert ${scale.seconds.insertKeys.toFixed(1)} s), `
     + `${n(scale.redis.tokensWritten)} live tokens (Redis pipeline ${scale.seconds.writeTokens.toFixed(1)} s)`);
+  // A replica (re)started in front of the scaled data, as after a fleet restart: its key cache
+  // warms at start-up (src/keys/key-cache-warmer.ts) before both paths are measured again.
+  world.profiler?.close();
+  await stopChild(world.keygate.child);
+  const step = performance.now();
+  const inspectorPort = options.cpuProfile ? await freePort() : undefined;
+  world.keygate = await startKeygate(world.stores, SERVER_CORE, { nodeFlags: options.serverNodeFlags, inspectorPort });
+  world.profiler = inspectorPort ? await connectProfiler(inspectorPort) : undefined;
+  world.session.useKeygate(world.keygate, world.profiler);
+  const entries = await waitForKeyCache(world.keygate.baseUrl, scale.keys.length, 180_000);
+  console.log(`restarted Keygate: ready, and its key cache holds ${n(entries)} keys, ${secondsSince(step)} s after start`);
   await world.session.keygate(introspectLive(world, 'introspect-live-scale', scale.tokens,
     `${n(scale.tokens.length)} of ${n(scale.redis.tokensWritten)} live tokens of ${n(scale.keys.length)} keys`));
   await world.session.keygate(issue('token-scale', scale.keys));
   return scale;
+}
+
+/** Polls /metrics until keygate_key_cache_entries reaches `keys`; returns the last value. */
+async function waitForKeyCache(baseUrl: string, keys: number, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const text = await (await fetch(`${baseUrl}/metrics`)).text();
+    const entries = Number(/^keygate_key_cache_entries (\d+)/m.exec(text)?.[1] ?? 0);
+    if (entries >= keys) return entries;
+    if (performance.now() - started > timeoutMs) throw new Error(`key cache holds ${entries} of ${keys} keys after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 function secondsSince(start: number): number {

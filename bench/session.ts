@@ -106,6 +106,12 @@ export function createSession(setup: SessionSetup) {
     },
 
     /** `rate`: a fixed offered load (req/s, all connections together) instead of as fast as possible. */
+    /** Measures a restarted Keygate from now on. */
+    useKeygate(keygate: KeygateServer, profiler: Profiler | undefined): void {
+      setup.keygate = keygate;
+      setup.profiler = profiler;
+    },
+
     keygate(scenario: (url: string) => Scenario, rate?: number): Promise<Measured> {
       const { keygate, profiler } = setup;
       return measure(scenario(keygate.baseUrl), { pid: keygate.child.pid, metricsUrl: keygate.baseUrl, profiler, rate });

@@ -19,8 +19,9 @@ import { createMemoryTokenStore } from './stores/tokens-memory.ts';
 import { createRedisTokenStore } from './stores/tokens-redis.ts';
 import type { TokenStore } from './stores/tokens.ts';
 import { instrumentTokenStore } from './stores/tokens-instrumented.ts';
-import { createMetrics, timed, type Metrics } from './http/metrics.ts';
+import { createMetrics, exposeKeyCacheSize, timed, type Metrics } from './http/metrics.ts';
 import { createKeyCache } from './keys/key-cache.ts';
+import { createKeyCacheWarmer } from './keys/key-cache-warmer.ts';
 import type { KeySnapshot } from './keys/model.ts';
 import { listenForKeyChanges } from './stores/key-changes.ts';
 import { isConnectionFailure, StoreUnavailableError } from './stores/unavailable.ts';
@@ -96,11 +97,20 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
       throw isConnectionFailure(error) ? new StoreUnavailableError('postgres', 'find_key', { cause: error }) : error;
     });
   const keyCache = options.cacheKeys
-    ? createKeyCache({ load: loadKey, onLookup: (result) => metrics.keyCache.inc({ result }) })
+    ? createKeyCache({
+      load: loadKey,
+      loadPage: (after, limit) => timed(metrics, 'postgres', 'list_keys', () => stores.keys.listSnapshots(after, limit)),
+      onLookup: (result) => metrics.keyCache.inc({ result }),
+    })
     : undefined;
+  if (keyCache) exposeKeyCacheSize(metrics, () => keyCache.size);
+  const warmer = keyCache && createKeyCacheWarmer(keyCache, log);
   const changeFeed = keyCache && await listenForKeyChanges(databaseUrl, {
     onChange: (clientId) => keyCache.invalidate(clientId),
-    onLiveChange: (live) => keyCache.setTrusted(live),
+    onLiveChange: (live) => {
+      keyCache.setTrusted(live);
+      if (live) warmer?.warmSoon();
+    },
   }, log);
   // Changes made in this process reach this process's cache at once; other replicas hear the
   // database's notification within milliseconds.
@@ -132,6 +142,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     forgetKeys,
     ...stores,
     async close() {
+      await warmer?.stop();
       await changeFeed?.close();
       await usage.close();
       await counters.close();

@@ -37,6 +37,16 @@ export function createMetrics() {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** keygate_key_cache_entries: how many keys this replica holds in memory (read at scrape time). */
+export function exposeKeyCacheSize(metrics: Metrics, size: () => number): void {
+  new client.Gauge({
+    name: 'keygate_key_cache_entries', help: 'Key snapshots held in the in-process key cache', registers: [metrics.registry],
+    collect() {
+      this.set(size());
+    },
+  });
+}
+
 /** Times `work` into the store histogram. */
 export async function timed<T>(metrics: Metrics, store: 'postgres' | 'redis' | 'memory', operation: string, work: () => Promise<T>): Promise<T> {
   const end = metrics.storeDuration.startTimer({ store, operation });

@@ -3,11 +3,16 @@
 // database (stores/key-changes.ts), the whole cache is bypassed while that feed is down, and a
 // load that raced with a change is not kept. Time-based state (expiry, rotation grace) needs no
 // invalidation: snapshots hold timestamps that policy compares with "now".
+// warm() loads every key ahead of need (at start, and again before entries expire), so a fleet
+// of 100,000 keys is served from memory too (SPEC §8), and a restart storm does not become one
+// Postgres query per client.
 import type { KeySnapshot } from './model.ts';
 
 export interface KeyCacheOptions {
   load(clientId: string): Promise<KeySnapshot | undefined>;
-  /** Safety net on top of invalidation, ms. */
+  /** Every key in client_id order, a page at a time, for warm(). */
+  loadPage?(afterClientId: string | undefined, limit: number): Promise<KeySnapshot[]>;
+  /** Safety net on top of invalidation, ms (default 10 min; warm() renews what it loads). */
   ttlMs?: number;
   maxEntries?: number;
   onLookup?(result: 'hit' | 'miss' | 'bypass'): void;
@@ -19,7 +24,7 @@ interface Entry {
 }
 
 export function createKeyCache(options: KeyCacheOptions) {
-  const ttlMs = options.ttlMs ?? 60_000;
+  const ttlMs = options.ttlMs ?? 600_000;
   const maxEntries = options.maxEntries ?? 250_000;
   const entries = new Map<string, Entry>();
   let trusted = false;
@@ -45,6 +50,33 @@ export function createKeyCache(options: KeyCacheOptions) {
         entries.set(clientId, { snapshot, expiresAt: Date.now() + ttlMs });
       }
       return snapshot;
+    },
+
+    /**
+     * Loads every key (up to maxEntries), a page at a time, while the cache is trusted. A page
+     * that raced with an invalidation is not kept: its keys load on demand. Returns how many
+     * snapshots were cached.
+     */
+    async warm(pageSize = 2000): Promise<number> {
+      if (!options.loadPage) return 0;
+      let after: string | undefined;
+      let cached = 0;
+      while (trusted) {
+        const startedAt = epoch;
+        const page = await options.loadPage(after, pageSize);
+        if (trusted && startedAt === epoch) {
+          const expiresAt = Date.now() + ttlMs;
+          for (const snapshot of page) {
+            entries.delete(snapshot.clientId); // re-inserted last: the newest is evicted last
+            if (entries.size >= maxEntries) return cached;
+            entries.set(snapshot.clientId, { snapshot, expiresAt });
+            cached += 1;
+          }
+        }
+        if (page.length < pageSize) break;
+        after = page.at(-1)!.clientId;
+      }
+      return cached;
     },
 
     /** A client_id, or '*' for everything. */

@@ -7,6 +7,7 @@ import { mayCreateKeys, userKeyScopes, type Role, type RoleScopes } from '../ide
 
 export type KeyRow = Selectable<ApiKeysTable>;
 
+/** Keys per usage UPDATE: bounds how many rows one statement locks. */
 const USAGE_CHUNK = 5000;
 export type NewKeyRow = Omit<KeyRow, 'status' | 'secret_generation' | 'created_at' | 'updated_at' | 'last_used_at' | 'last_used_ip'>;
 
@@ -40,53 +41,68 @@ export interface KeyUsage {
   ip: string | null;
 }
 
+function selectSnapshots(db: Db) {
+  return db.selectFrom('api_keys as k')
+    .innerJoin('tenants as t', 't.id', 'k.tenant_id')
+    .leftJoin('tenants as pt', 'pt.id', 't.parent_id')
+    .leftJoin('users as ku', 'ku.id', 'k.user_id')
+    .leftJoin('users as cu', 'cu.id', 'k.created_by_user_id')
+    .leftJoin('api_keys as ck', 'ck.client_id', 'k.created_by_key_id')
+    .select([
+      'k.client_id', 'k.tenant_id', 'k.kind', 'k.user_id', 'k.scopes', 'k.networks', 'k.expires_at',
+      'k.status', 'k.secret_hash', 'k.previous_secret_hash', 'k.previous_secret_expires_at', 'k.secret_generation',
+      'k.token_ttl_seconds', 'k.rate_limit_per_minute', 'k.created_by_user_id', 'k.created_by_key_id',
+      't.status as tenant_status', 't.parent_id as tenant_parent_id', 'pt.status as parent_tenant_status',
+      'ku.status as user_status', 'ku.role as user_role',
+      'cu.status as creator_user_status', 'cu.role as creator_user_role',
+      'ck.status as creator_key_status', 'ck.scopes as creator_key_scopes',
+    ]);
+}
+
+type SnapshotRow = Awaited<ReturnType<ReturnType<typeof selectSnapshots>['executeTakeFirstOrThrow']>>;
+
+function toSnapshot(row: SnapshotRow, roleScopes: RoleScopes): KeySnapshot {
+  const networks = parseNetworkList(row.networks);
+  // Networks are validated on write; an unreadable one is corruption, never "any network".
+  if (!networks.ok) throw new Error(`key ${row.client_id} has an unreadable network entry`);
+  return {
+    clientId: row.client_id,
+    tenantId: row.tenant_id,
+    // Disabling a parent tenant stops its children's keys too.
+    tenantActive: row.tenant_status === 'active' && row.parent_tenant_status !== 'disabled',
+    tenantParentId: row.tenant_parent_id,
+    kind: row.kind,
+    userId: row.user_id,
+    userActive: row.kind === 'service' || row.user_status === 'active',
+    scopes: row.scopes,
+    effectiveScopes: row.kind === 'user' && row.user_role ? userKeyScopes(roleScopes, row.user_role, row.scopes) : row.scopes,
+    networks: networks.networks,
+    expiresAt: row.expires_at,
+    status: row.status,
+    secretHash: row.secret_hash,
+    previousSecretHash: row.previous_secret_hash,
+    previousSecretExpiresAt: row.previous_secret_expires_at,
+    secretGeneration: row.secret_generation,
+    tokenTtlSeconds: row.token_ttl_seconds,
+    rateLimitPerMinute: row.rate_limit_per_minute,
+    creator: creatorState(row),
+  };
+}
+
 export function createKeyStore(db: Db, roleScopes: RoleScopes) {
+  const snapshotQuery = () => selectSnapshots(db);
   return {
     /** One query: the key, its tenant's state and its creator's state (SPEC §3 policy inputs). */
     async findSnapshot(clientId: string): Promise<KeySnapshot | undefined> {
-      const row = await db.selectFrom('api_keys as k')
-        .innerJoin('tenants as t', 't.id', 'k.tenant_id')
-        .leftJoin('tenants as pt', 'pt.id', 't.parent_id')
-        .leftJoin('users as ku', 'ku.id', 'k.user_id')
-        .leftJoin('users as cu', 'cu.id', 'k.created_by_user_id')
-        .leftJoin('api_keys as ck', 'ck.client_id', 'k.created_by_key_id')
-        .select([
-          'k.client_id', 'k.tenant_id', 'k.kind', 'k.user_id', 'k.scopes', 'k.networks', 'k.expires_at',
-          'k.status', 'k.secret_hash', 'k.previous_secret_hash', 'k.previous_secret_expires_at', 'k.secret_generation',
-          'k.token_ttl_seconds', 'k.rate_limit_per_minute', 'k.created_by_user_id', 'k.created_by_key_id',
-          't.status as tenant_status', 't.parent_id as tenant_parent_id', 'pt.status as parent_tenant_status',
-          'ku.status as user_status', 'ku.role as user_role',
-          'cu.status as creator_user_status', 'cu.role as creator_user_role',
-          'ck.status as creator_key_status', 'ck.scopes as creator_key_scopes',
-        ])
-        .where('k.client_id', '=', clientId)
-        .executeTakeFirst();
-      if (!row) return undefined;
-      const networks = parseNetworkList(row.networks);
-      // Networks are validated on write; an unreadable one is corruption, never "any network".
-      if (!networks.ok) throw new Error(`key ${row.client_id} has an unreadable network entry`);
-      return {
-        clientId: row.client_id,
-        tenantId: row.tenant_id,
-        // Disabling a parent tenant stops its children's keys too.
-        tenantActive: row.tenant_status === 'active' && row.parent_tenant_status !== 'disabled',
-        tenantParentId: row.tenant_parent_id,
-        kind: row.kind,
-        userId: row.user_id,
-        userActive: row.kind === 'service' || row.user_status === 'active',
-        scopes: row.scopes,
-        effectiveScopes: row.kind === 'user' && row.user_role ? userKeyScopes(roleScopes, row.user_role, row.scopes) : row.scopes,
-        networks: networks.networks,
-        expiresAt: row.expires_at,
-        status: row.status,
-        secretHash: row.secret_hash,
-        previousSecretHash: row.previous_secret_hash,
-        previousSecretExpiresAt: row.previous_secret_expires_at,
-        secretGeneration: row.secret_generation,
-        tokenTtlSeconds: row.token_ttl_seconds,
-        rateLimitPerMinute: row.rate_limit_per_minute,
-        creator: creatorState(row),
-      };
+      const row = await snapshotQuery().where('k.client_id', '=', clientId).executeTakeFirst();
+      return row && toSnapshot(row, roleScopes);
+    },
+
+    /** Snapshots of every key in client_id order, a page at a time (for warming the key cache). */
+    async listSnapshots(afterClientId: string | undefined, limit: number): Promise<KeySnapshot[]> {
+      let query = snapshotQuery().orderBy('k.client_id').limit(limit);
+      if (afterClientId !== undefined) query = query.where('k.client_id', '>', afterClientId);
+      return (await query.execute()).map((row) => toSnapshot(row, roleScopes));
     },
 
     async insert(row: NewKeyRow): Promise<KeyView> {
@@ -179,13 +195,16 @@ export function createKeyStore(db: Db, roleScopes: RoleScopes) {
 
     /** One statement for a batch of sightings; an older sighting never overwrites a newer one. */
     async recordUsage(sightings: readonly KeyUsage[]): Promise<void> {
-      // Chunks keep each statement far below Postgres's 65,535 bind parameters (3 per sighting).
-      for (let start = 0; start < sightings.length; start += USAGE_CHUNK) {
-        const chunk = sightings.slice(start, start + USAGE_CHUNK);
-        const values = sql.join(chunk.map((s) => sql`(${s.clientId}, ${s.at}::timestamptz, ${s.ip})`));
+      // Three array parameters however many keys: a plan that costs the same every time (a VALUES
+      // list of 3 × n parameters took Postgres longer to plan than to run), an index lookup per
+      // key, and rows locked in client_id order so two replicas flushing at once cannot deadlock.
+      const sorted = [...sightings].sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0));
+      for (let start = 0; start < sorted.length; start += USAGE_CHUNK) {
+        const chunk = sorted.slice(start, start + USAGE_CHUNK);
         await sql`
           update api_keys set last_used_at = v.at, last_used_ip = v.ip
-          from (values ${values}) as v(client_id, at, ip)
+          from unnest(${chunk.map((s) => s.clientId)}::text[], ${chunk.map((s) => s.at.toISOString())}::timestamptz[], ${chunk.map((s) => s.ip)}::text[])
+            as v(client_id, at, ip)
           where api_keys.client_id = v.client_id and (api_keys.last_used_at is null or api_keys.last_used_at < v.at)
         `.execute(db);
       }

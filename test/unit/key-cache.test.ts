@@ -82,4 +82,64 @@ describe('key cache', () => {
     await cache.get('b');
     expect(source.calls).toEqual(['a', 'b', 'b']);
   });
+
+  describe('warm()', () => {
+    const keys = ['a', 'b', 'c', 'd', 'e'].map((id) => snapshot(id));
+    /** Pages of `keys` in client_id order, as the key store lists them. */
+    function pages(onPage?: (after: string | undefined) => void) {
+      const asked: (string | undefined)[] = [];
+      return {
+        asked,
+        loadPage: async (after: string | undefined, limit: number) => {
+          asked.push(after);
+          onPage?.(after);
+          return keys.filter((k) => after === undefined || k.clientId > after).slice(0, limit);
+        },
+      };
+    }
+
+    it('loads every key a page at a time, after which lookups are hits', async () => {
+      const source = counted(new Map());
+      const listing = pages();
+      const results: string[] = [];
+      const cache = createKeyCache({ load: source.load, loadPage: listing.loadPage, onLookup: (r) => results.push(r) });
+      cache.setTrusted(true);
+      expect(await cache.warm(2)).toBe(5);
+      expect(listing.asked).toEqual([undefined, 'b', 'd']);
+      for (const id of ['a', 'c', 'e']) expect((await cache.get(id))?.clientId).toBe(id);
+      expect(source.calls).toEqual([]);
+      expect(results).toEqual(['hit', 'hit', 'hit']);
+    });
+
+    it('does nothing while the change feed is not live', async () => {
+      const listing = pages();
+      const cache = createKeyCache({ load: counted(new Map()).load, loadPage: listing.loadPage });
+      expect(await cache.warm(2)).toBe(0);
+      expect(listing.asked).toEqual([]);
+    });
+
+    it('keeps no page that raced with an invalidation: those keys load on demand, fresh', async () => {
+      const values = new Map(keys.map((k) => [k.clientId, k]));
+      const source = counted(values);
+      let cache: ReturnType<typeof createKeyCache>;
+      const listing = pages((after) => {
+        if (after === 'b') {
+          values.set('c', snapshot('c', 'disabled')); // changed while the page was read
+          cache.invalidate('c');
+        }
+      });
+      cache = createKeyCache({ load: source.load, loadPage: listing.loadPage });
+      cache.setTrusted(true);
+      expect(await cache.warm(2)).toBe(3); // pages [a, b] and [e]; [c, d] raced
+      expect((await cache.get('c'))?.status).toBe('disabled');
+      expect(source.calls).toEqual(['c']);
+    });
+
+    it('stops at maxEntries', async () => {
+      const cache = createKeyCache({ load: counted(new Map()).load, loadPage: pages().loadPage, maxEntries: 3 });
+      cache.setTrusted(true);
+      expect(await cache.warm(2)).toBe(3);
+      expect(cache.size).toBe(3);
+    });
+  });
 });
