@@ -1,6 +1,7 @@
 // Keygate under test: `node src/cli/main.ts serve` as a child on the servers' core (its own event
 // loop and RSS), plus an in-process runtime over the same Postgres and Redis for seeding.
 import path from 'node:path';
+import { SERVER_NODE_FLAGS } from '../src/cli/server-node-flags.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
@@ -42,7 +43,8 @@ export async function startKeygate(stores: Stores, core: number | undefined, opt
   const port = await freePort();
   const warnings: string[] = [];
   const inspect = options.inspectorPort ? [`--inspect=127.0.0.1:${options.inspectorPort}`] : [];
-  const child = startChild('keygate', process.execPath, [...(options.nodeFlags ?? []), ...inspect, path.join(ROOT, 'src/cli/main.ts'), 'serve'], {
+  // The shipped heap flags first; BENCH_SERVER_NODE_FLAGS after them win.
+  const child = startChild('keygate', process.execPath, [...SERVER_NODE_FLAGS, ...(options.nodeFlags ?? []), ...inspect, path.join(ROOT, 'src/cli/main.ts'), 'serve'], {
     core,
     env: {
       PATH: process.env.PATH,

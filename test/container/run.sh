@@ -442,7 +442,7 @@ jq -e --arg id "$SVC_ID" '.active == true and .client_id == $id and .scope == "d
   || fail "introspection did not say active: $intro"
 pass "POST /oauth/introspect: active true, client_id $SVC_ID, scope devices:read, iss $(jq -r .iss <<<"$intro")"
 
-rss="$(podman exec "$RUN_ID-server" sh -c 'for p in /proc/[0-9]*; do if tr "\0" " " <"$p/cmdline" | grep -q "^node src/cli/main.ts serve"; then sed -n "s/^VmRSS:[[:space:]]*//p" "$p/status"; fi; done' 2>/dev/null | head -1 || true)"
+rss="$(podman exec "$RUN_ID-server" sh -c 'for p in /proc/[0-9]*; do if tr "\0" " " <"$p/cmdline" | grep -q "^node .*src/cli/main.ts serve"; then sed -n "s/^VmRSS:[[:space:]]*//p" "$p/status"; fi; done' 2>/dev/null | head -1 || true)"
 log "server memory after those requests: RSS ${rss:-unknown} (deploy/base: requests 192Mi, limit 512Mi)"
 
 # --- HEALTHCHECK, SIGTERM ------------------------------------------------------------------------
