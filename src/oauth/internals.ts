@@ -24,8 +24,12 @@ export interface ProviderSeams {
   limits: AbuseLimits;
 }
 
-/** Built oidc-provider Client objects kept per client_id (the library keeps only 100). */
-const BUILT_CLIENTS_MAX = 20_000;
+/**
+ * Built oidc-provider Client objects kept per client_id (the library keeps only 100). As many as
+ * the key cache holds: building one costs ~45 µs and a built one ~1 KB, and with 100,000 keys a
+ * smaller cap meant a rebuild on nearly every token request (npm run bench -- --scale).
+ */
+const BUILT_CLIENTS_MAX = 250_000;
 
 export function installProviderSeams(provider: Provider, seams: ProviderSeams): void {
   // 0. The library rebuilds (and re-validates) a Client whenever its 100-entry cache misses, which
