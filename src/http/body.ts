@@ -7,17 +7,29 @@ import { ApiError } from './errors.ts';
 /** Bodies above this are refused with 413 before being read in full. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
-export async function readRawBody(req: IncomingMessage, limit = BODY_LIMIT_BYTES): Promise<Buffer> {
+export function readRawBody(req: IncomingMessage, limit = BODY_LIMIT_BYTES): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (declared > limit) throw new ApiError('payload_too_large', `body exceeds ${limit} bytes`);
-  const chunks: Buffer[] = [];
-  let received = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    received += chunk.length;
-    if (received > limit) throw new ApiError('payload_too_large', `body exceeds ${limit} bytes`);
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
+  if (declared > limit) return Promise.reject(new ApiError('payload_too_large', `body exceeds ${limit} bytes`));
+  // Plain 'data' events rather than an async iterator: this runs on every introspection.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limit) {
+        req.off('data', onData);
+        req.resume(); // drain the rest unread, so the connection stays usable for the answer
+        reject(new ApiError('payload_too_large', `body exceeds ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received)));
+    req.once('error', reject);
+    // After 'end' this settles nothing; before it, the caller went away mid-body.
+    req.once('close', () => reject(new Error('the request closed before its body was complete')));
+  });
 }
 
 // One decoder for every request: `decode` without `stream` keeps no state between calls.

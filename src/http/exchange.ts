@@ -65,9 +65,8 @@ class PlainNodeExchange implements PlainExchange {
 
   respond(): void {
     const json = JSON.stringify(this.#body ?? null);
-    this.#res.statusCode = this.status;
-    this.#res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    this.#res.setHeader('Content-Length', Buffer.byteLength(json));
+    // writeHead adds these to the headers set earlier (request id, Cache-Control, …).
+    this.#res.writeHead(this.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json) });
     this.#res.end(json);
   }
 }

@@ -31,6 +31,12 @@ export interface IntrospectionDeps extends AuthenticateDeps {
 const INACTIVE = Object.freeze({ active: false });
 
 export function createIntrospectionRoute(deps: IntrospectionDeps) {
+  // One counter series per answer, resolved once (prom-client hashes a label object per call).
+  const answered = {
+    active: deps.metrics.introspections.labels({ result: 'active' }),
+    inactive: deps.metrics.introspections.labels({ result: 'inactive' }),
+    denied: deps.metrics.introspections.labels({ result: 'denied' }),
+  };
   return async function introspect(ctx: Exchange): Promise<void> {
     ctx.set('Cache-Control', 'no-store');
     try {
@@ -47,7 +53,7 @@ export function createIntrospectionRoute(deps: IntrospectionDeps) {
     const form = await readFormOrFail(ctx);
     if (!form) return;
     const caller = await authenticateIntrospector(ctx, deps, form);
-    if (!caller) return void deps.metrics.introspections.inc({ result: 'denied' });
+    if (!caller) return void answered.denied.inc();
     const token = form.token;
     if (!token) return sendOAuthError(ctx, 400, 'invalid_request', "missing required parameter 'token'");
     const clientIp = form.client_ip === undefined ? undefined : parseIp(form.client_ip);
@@ -62,7 +68,7 @@ export function createIntrospectionRoute(deps: IntrospectionDeps) {
       && checkTokenState(record, owner, now) === 'ok'
       && tenantMayActOn(caller.tenantId, owner)
       && (!clientIp || checkNetwork(owner.networks, clientIp) === 'ok');
-    deps.metrics.introspections.inc({ result: active ? 'active' : 'inactive' });
+    (active ? answered.active : answered.inactive).inc();
     ctx.body = active ? activeAnswer(record, owner, deps.issuer) : INACTIVE;
   }
 }
