@@ -1,5 +1,8 @@
 // last_used_at / last_used_ip without a database write per token request: sightings are kept
 // in memory, newest per key, and written in one statement every few seconds and at shutdown.
+// A key this replica wrote less than a minute ago, from the same address, is not written again:
+// a client that fetches a token every few seconds costs one row update a minute, not twelve,
+// and a new address is still on record at the next flush.
 import type { Logger } from 'pino';
 import type { KeyStore, KeyUsage } from '../stores/keys.ts';
 
@@ -9,9 +12,30 @@ export interface UsageRecorder {
   close(): Promise<void>;
 }
 
-export function createUsageRecorder(keys: Pick<KeyStore, 'recordUsage'>, log: Logger, intervalMs = 5000): UsageRecorder {
+export interface UsageOptions {
+  /** How often sightings are written, ms (default 5 s). */
+  intervalMs?: number;
+  /** A key written this recently from the same address is not written again, ms (default 60 s). */
+  rewriteAfterMs?: number;
+}
+
+export function createUsageRecorder(keys: Pick<KeyStore, 'recordUsage'>, log: Logger, options: UsageOptions = {}): UsageRecorder {
+  const intervalMs = options.intervalMs ?? 5000;
+  const rewriteAfterMs = options.rewriteAfterMs ?? 60_000;
   let pending = new Map<string, KeyUsage>();
+  // What this replica last wrote per key, oldest write first; entries older than rewriteAfterMs
+  // are dropped at each flush, so this holds only the keys written in the last minute.
+  const written = new Map<string, { atMs: number; ip: string | null }>();
+
+  const forgetOldWrites = (nowMs: number) => {
+    for (const [clientId, last] of written) {
+      if (nowMs - last.atMs < rewriteAfterMs) break;
+      written.delete(clientId);
+    }
+  };
+
   const flush = async () => {
+    forgetOldWrites(Date.now());
     if (pending.size === 0) return;
     const batch = [...pending.values()];
     pending = new Map();
@@ -20,13 +44,21 @@ export function createUsageRecorder(keys: Pick<KeyStore, 'recordUsage'>, log: Lo
     } catch (error) {
       // Last-use data is advisory: a failed write is logged, never fails a token request.
       log.warn({ err: error, keys: batch.length }, 'could not record key usage');
+      return;
+    }
+    for (const usage of batch) {
+      written.delete(usage.clientId); // re-inserted last: the map stays in write order
+      written.set(usage.clientId, { atMs: usage.at.getTime(), ip: usage.ip });
     }
   };
   const timer = setInterval(() => void flush(), intervalMs);
   timer.unref();
   return {
     seen(clientId, ip) {
-      pending.set(clientId, { clientId, at: new Date(), ip });
+      const nowMs = Date.now();
+      const last = written.get(clientId);
+      if (last && last.ip === ip && nowMs - last.atMs < rewriteAfterMs) return;
+      pending.set(clientId, { clientId, at: new Date(nowMs), ip });
     },
     flush,
     async close() {

@@ -1,6 +1,7 @@
 // last_used_at / last_used_ip over real HTTP and Postgres: a token request writes nothing by
-// itself; the usage recorder's flush writes the newest sighting per key; every token route
-// counts; a denied request never does.
+// itself; the usage recorder's flush writes the newest sighting per key, and a key it wrote less
+// than a minute ago from the same address not again; every token route counts; a denied request
+// never does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClientSecret } from '../../src/crypto/credentials.ts';
 import type { KeyView } from '../../src/keys/model.ts';
@@ -85,6 +86,25 @@ describe.skipIf(!redisAvailable())('key last use', () => {
     expectWithin(second.last_used_at, before, after);
     expect(Date.parse(second.last_used_at!)).toBeGreaterThan(Date.parse(first.last_used_at!));
     expect((await admin.get(`/keys/${key.key.client_id}`)).body.key).toMatchObject(second);
+  });
+
+  it('does not write a key again within a minute from the same address (one row update a minute per busy key)', async () => {
+    const key = await keygate.createKey(tenantId);
+    expect((await keygate.token(key, { from: '127.0.0.5' })).status).toBe(200);
+    await flush();
+    const first = await lastUse(key);
+    expect(first.last_used_ip).toBe('127.0.0.5');
+
+    await new Promise((resolve) => setTimeout(resolve, 20)); // so a second write would show a later time
+    expect((await keygate.token(key, { from: '127.0.0.5' })).status).toBe(200);
+    await flush();
+    expect(await lastUse(key)).toEqual(first);
+
+    expect((await keygate.token(key, { from: '127.0.0.6' })).status).toBe(200);
+    await flush();
+    const moved = await lastUse(key);
+    expect(moved.last_used_ip).toBe('127.0.0.6');
+    expect(Date.parse(moved.last_used_at!)).toBeGreaterThan(Date.parse(first.last_used_at!));
   });
 
   it('keeps only the newest sighting when a key is used several times between flushes', async () => {
