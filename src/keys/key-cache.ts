@@ -67,8 +67,8 @@ export function createKeyCache(options: KeyCacheOptions) {
         if (trusted && startedAt === epoch) {
           const expiresAt = Date.now() + ttlMs;
           for (const snapshot of page) {
-            entries.delete(snapshot.clientId); // re-inserted last: the newest is evicted last
-            if (entries.size >= maxEntries) return cached;
+            // A held key is re-inserted last (the newest is evicted last); a new one needs room.
+            if (!entries.delete(snapshot.clientId) && entries.size >= maxEntries) return cached;
             entries.set(snapshot.clientId, { snapshot, expiresAt });
             cached += 1;
           }

@@ -135,6 +135,22 @@ describe('key cache', () => {
       expect(source.calls).toEqual(['c']);
     });
 
+    it('renews the keys it already holds even when full, and loses none of them', async () => {
+      const values = new Map(keys.map((k) => [k.clientId, k]));
+      const cache = createKeyCache({ load: counted(values).load, loadPage: pages().loadPage, maxEntries: 3 });
+      cache.setTrusted(true);
+      for (const id of ['a', 'b', 'c']) await cache.get(id);
+      expect(await cache.warm(2)).toBe(3);
+      expect(cache.size).toBe(3);
+      const results: string[] = [];
+      const probe = createKeyCache({ load: counted(values).load, loadPage: pages().loadPage, maxEntries: 3, onLookup: (r) => results.push(r) });
+      probe.setTrusted(true);
+      for (const id of ['a', 'b', 'c']) await probe.get(id);
+      await probe.warm(2);
+      for (const id of ['a', 'b', 'c']) await probe.get(id);
+      expect(results).toEqual(['miss', 'miss', 'miss', 'hit', 'hit', 'hit']);
+    });
+
     it('stops at maxEntries', async () => {
       const cache = createKeyCache({ load: counted(new Map()).load, loadPage: pages().loadPage, maxEntries: 3 });
       cache.setTrusted(true);
