@@ -8,6 +8,9 @@
 // Postgres query per client.
 import type { KeySnapshot } from './model.ts';
 
+/** Keys one replica holds at most (beyond that, keys load on demand). */
+export const KEY_CACHE_MAX_ENTRIES = 250_000;
+
 export interface KeyCacheOptions {
   load(clientId: string): Promise<KeySnapshot | undefined>;
   /** Every key in client_id order, a page at a time, for warm(). */
@@ -25,7 +28,7 @@ interface Entry {
 
 export function createKeyCache(options: KeyCacheOptions) {
   const ttlMs = options.ttlMs ?? 600_000;
-  const maxEntries = options.maxEntries ?? 250_000;
+  const maxEntries = options.maxEntries ?? KEY_CACHE_MAX_ENTRIES;
   const entries = new Map<string, Entry>();
   let trusted = false;
   // Bumped by every invalidation: a load that started before one must not be cached after it.

@@ -26,11 +26,7 @@ export function presentedCredentials(ctx: Exchange, params: Record<string, strin
       : { ok: false, status: 400, error: 'invalid_request', message: 'client_id must be provided' };
   }
   if (!header) return { ok: false, status: 401, error: 'invalid_client', message: 'no client authentication mechanism provided' };
-  const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(header);
-  const decoded = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
-  const colon = decoded.indexOf(':');
-  const clientId = colon > 0 ? decodeFormComponent(decoded.slice(0, colon)) : undefined;
-  const clientSecret = colon > 0 ? decodeFormComponent(decoded.slice(colon + 1)) : undefined;
+  const { clientId, clientSecret } = decodeBasic(header);
   if (!clientId || !clientSecret) {
     return { ok: false, status: 400, error: 'invalid_request', message: 'invalid authorization header value format' };
   }
@@ -43,9 +39,14 @@ export function presentedCredentials(ctx: Exchange, params: Record<string, strin
 /** The client_id a request names, for audit records only (it is public, never a secret). */
 export function presentedClientId(authorization: string | undefined, bodyClientId: unknown): string | undefined {
   if (typeof bodyClientId === 'string') return bodyClientId;
-  const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(authorization ?? '');
-  if (!match) return undefined;
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  return decodeBasic(authorization ?? '').clientId;
+}
+
+/** RFC 6749 §2.3.1 Basic: form-urlencoded id and secret; either is undefined when unreadable. */
+function decodeBasic(header: string): { clientId: string | undefined; clientSecret: string | undefined } {
+  const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(header);
+  const decoded = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
   const colon = decoded.indexOf(':');
-  return colon > 0 ? decodeFormComponent(decoded.slice(0, colon)) : undefined;
+  if (colon <= 0) return { clientId: undefined, clientSecret: undefined };
+  return { clientId: decodeFormComponent(decoded.slice(0, colon)), clientSecret: decodeFormComponent(decoded.slice(colon + 1)) };
 }

@@ -6,6 +6,7 @@ import type { PepperRing } from '../crypto/secret-hash.ts';
 import { isWellFormedClientId } from '../crypto/credentials.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
 import { presentedClientId } from './client-credentials.ts';
+import { KEY_CACHE_MAX_ENTRIES } from '../keys/key-cache.ts';
 import { denialReasonOf, guardStores, oauthErrorFor, rateLimitedError, UNAVAILABLE_DESCRIPTION } from './denials.ts';
 import type { AbuseLimits } from './abuse-limits.ts';
 import { isConnectionFailure } from '../stores/unavailable.ts';
@@ -29,7 +30,7 @@ export interface ProviderSeams {
  * the key cache holds: building one costs ~45 µs and a built one ~1 KB, and with 100,000 keys a
  * smaller cap meant a rebuild on nearly every token request (npm run bench -- --scale).
  */
-const BUILT_CLIENTS_MAX = 250_000;
+const BUILT_CLIENTS_MAX = KEY_CACHE_MAX_ENTRIES;
 
 export function installProviderSeams(provider: Provider, seams: ProviderSeams): void {
   // 0. The library rebuilds (and re-validates) a Client whenever its 100-entry cache misses, which

@@ -55,20 +55,13 @@ export function createRedisTokenStore(url: string): TokenStore {
       const bucket = bucketOf(record.exp);
       const index = indexKey(record.clientId, bucket);
       const value = encodeRecord(record);
-      // Index first: a token is never live without being reachable from its key's index.
-      if (redis.isCluster) {
-        // The record and the index live in different slots, maybe on different nodes: in turn.
-        await Promise.all([redis.hset(index, tokenHash, ''), redis.expireat(index, bucketExpiresAt(bucket))]);
-        await redis.set(tokenKey(tokenHash), value, 'EX', ttl);
-        return;
-      }
-      // One node executes one connection's commands in order: all three leave in one write
-      // (auto-pipelining, shared with the other requests of the same tick) and one round trip.
-      await Promise.all([
-        redis.hset(index, tokenHash, ''),
-        redis.expireat(index, bucketExpiresAt(bucket)),
-        redis.set(tokenKey(tokenHash), value, 'EX', ttl),
-      ]);
+      // Index first: a token is never live without being reachable from its key's index. One
+      // node executes one connection's commands in order, so all three leave in one write
+      // (auto-pipelining, shared with the other requests of the same tick). On a Cluster the
+      // record and the index live in different slots, maybe on different nodes: in turn.
+      const indexed = Promise.all([redis.hset(index, tokenHash, ''), redis.expireat(index, bucketExpiresAt(bucket))]);
+      if (redis.isCluster) await indexed;
+      await Promise.all([indexed, redis.set(tokenKey(tokenHash), value, 'EX', ttl)]);
     },
     async find(tokenHash) {
       const text = await redis.get(tokenKey(tokenHash));

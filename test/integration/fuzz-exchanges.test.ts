@@ -9,7 +9,7 @@ import type { CreatedKey } from '../../src/keys/service.ts';
 import { authorizationServerMetadata } from '../../src/oauth/metadata.ts';
 import {
   anyBody, authorizationHeader, contentType, describeRequest, expectKeygateErrorShape, expectNoToken, extraHeaders,
-  fitsHeaderLimit, framing, FRESH_CLIENT_IDS, FRESH_SECRETS, fuzzParameters, junkText, OTHER_METHODS, oversizedBody, pathSafe,
+  assembleRequest, fitsHeaderLimit, framing, FRESH_CLIENT_IDS, FRESH_SECRETS, fuzzParameters, junkText, OTHER_METHODS, oversizedBody, pathSafe,
   PROPERTY_TIMEOUT, queryString, quietAddress, rawSend, type RawRequest, type RawResponse, sourceAddress, StatusTally, textWithInvalidUtf8,
   wrongSecretFor,
 } from '../support/fuzz.ts';
@@ -106,18 +106,7 @@ describe.skipIf(!redisAvailable())('fuzz: API-key exchanges, public routes, unkn
       extra: extraHeaders(),
       chunked: framing,
       from,
-    }).map(({ method, query, type, authorization, body, extra, chunked, from: source }): RawRequest => ({
-      method,
-      path: query === undefined ? route : `${route}?${query}`,
-      headers: [
-        ...(type === undefined ? [] : [['Content-Type', type] as [string, string]]),
-        ...(authorization === undefined ? [] : [['Authorization', authorization] as [string, string]]),
-        ...extra,
-      ],
-      body,
-      chunked,
-      from: source,
-    })).filter(fitsHeaderLimit);
+    }).map(assembleRequest(route)).filter(fitsHeaderLimit);
   }
 
   function expectDenied(response: RawResponse, request: RawRequest, route: string): void {

@@ -8,7 +8,7 @@ import {
   anyBody, authorizationHeader, basicHeader, contentType, extraHeaders, expectIntrospectionAnswer, expectKeygateErrorShape,
   expectNoToken, expectOAuthErrorShape, formEncode, formRaw, forwardedFor, framing, FRESH_CLIENT_IDS, FRESH_SECRETS,
   fuzzParameters, inCidr, ipHop, junkText, oversizedBody, OTHER_METHODS, type Pair, pathSafe, PROPERTY_TIMEOUT, queryString,
-  quietAddress, rawSend, fitsHeaderLimit, describeRequest, type RawRequest, sourceAddress, StatusTally, strictAddress, wrongSecretFor, decodesTo, headerSafe,
+  quietAddress, rawSend, fitsHeaderLimit, assembleRequest, describeRequest, type RawRequest, sourceAddress, StatusTally, strictAddress, wrongSecretFor, decodesTo, headerSafe,
 } from '../support/fuzz.ts';
 import { basicAuth } from '../support/http.ts';
 import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
@@ -144,18 +144,7 @@ describe.skipIf(!redisAvailable())('fuzz: OAuth routes (Redis)', () => {
     extra: extraHeaders(authorizationHeader(badPair())),
     chunked: framing,
     from,
-  }).map(({ method, query, type, authorization, body, extra, chunked, from: source }) => ({
-    method,
-    path: query === undefined ? route : `${route}?${query}`,
-    headers: [
-      ...(type === undefined ? [] : [['Content-Type', type] as [string, string]]),
-      ...(authorization === undefined ? [] : [['Authorization', authorization] as [string, string]]),
-      ...extra,
-    ],
-    body,
-    chunked,
-    from: source,
-  })).filter(fitsHeaderLimit);
+  }).map(assembleRequest(route)).filter(fitsHeaderLimit);
 
   function expectOAuthRoute(response: Awaited<ReturnType<typeof send>>, request: RawRequest): void {
     if (request.method === 'POST') {

@@ -19,7 +19,7 @@ import { connectDatabase } from '../../src/stores/db.ts';
 import { migrateToLatest } from '../../src/stores/migrate.ts';
 import type { CreateKeyInput, CreatedKey } from '../../src/keys/service.ts';
 import { CLI, REPO_ROOT } from './cli.ts';
-import { basicAuth, type HttpRequest, type HttpResponse } from './http.ts';
+import { basicAuth, encodeBody, type HttpRequest, type HttpResponse } from './http.ts';
 import { freePort, stopChild, waitFor } from './processes.ts';
 
 export const FAULT_PEPPER = '1:fault-suite-pepper-for-integration-tests-0123456789';
@@ -39,15 +39,7 @@ export interface TimedResponse extends HttpResponse {
 /** One request on a fresh connection; rejects with `timeout after N ms` instead of hanging. */
 export function sendWithin(port: number, request: HttpRequest, timeoutMs = 8_000): Promise<TimedResponse> {
   const started = Date.now();
-  let payload: string | Buffer | undefined = request.raw;
-  const headers: Record<string, string> = { ...request.headers };
-  if (request.form) {
-    payload = new URLSearchParams(request.form).toString();
-    headers['content-type'] ??= 'application/x-www-form-urlencoded';
-  } else if (request.json !== undefined) {
-    payload = JSON.stringify(request.json);
-    headers['content-type'] ??= 'application/json';
-  }
+  const { payload, headers } = encodeBody(request);
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method: request.method ?? 'POST', path: request.path, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];

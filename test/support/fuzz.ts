@@ -51,6 +51,34 @@ export interface RawRequest {
   from: string;
 }
 
+/** The parts an arbitrary request is drawn from, before they become a RawRequest. */
+export interface RequestParts {
+  method: string;
+  query: string | undefined;
+  type: string | undefined;
+  authorization: string | undefined;
+  body: Buffer | undefined;
+  extra: [string, string][];
+  chunked: number | undefined;
+  from: string;
+}
+
+/** Drawn parts → the request to `route` (query appended, Content-Type and Authorization first). */
+export function assembleRequest(route: string) {
+  return ({ method, query, type, authorization, body, extra, chunked, from }: RequestParts): RawRequest => ({
+    method,
+    path: query === undefined ? route : `${route}?${query}`,
+    headers: [
+      ...(type === undefined ? [] : [['Content-Type', type] as [string, string]]),
+      ...(authorization === undefined ? [] : [['Authorization', authorization] as [string, string]]),
+      ...extra,
+    ],
+    body,
+    chunked,
+    from,
+  });
+}
+
 export interface RawResponse {
   status: number;
   headers: http.IncomingHttpHeaders;

@@ -22,18 +22,24 @@ export interface HttpRequest {
   from?: string;
 }
 
+/** The request's body bytes and headers: a form or JSON body also sets its Content-Type (unless given). */
+export function encodeBody(request: HttpRequest): { payload: string | Buffer | undefined; headers: Record<string, string> } {
+  const headers: Record<string, string> = { ...request.headers };
+  if (request.form) {
+    headers['content-type'] ??= 'application/x-www-form-urlencoded';
+    return { payload: new URLSearchParams(request.form).toString(), headers };
+  }
+  if (request.json !== undefined) {
+    headers['content-type'] ??= 'application/json';
+    return { payload: JSON.stringify(request.json), headers };
+  }
+  return { payload: request.raw, headers };
+}
+
 export function send(port: number, request: HttpRequest): Promise<HttpResponse> {
   const from = request.from ?? '127.0.0.1';
   const host = from.includes(':') ? '::1' : '127.0.0.1';
-  let payload: string | Buffer | undefined = request.raw;
-  const headers: Record<string, string> = { ...request.headers };
-  if (request.form) {
-    payload = new URLSearchParams(request.form).toString();
-    headers['content-type'] ??= 'application/x-www-form-urlencoded';
-  } else if (request.json !== undefined) {
-    payload = JSON.stringify(request.json);
-    headers['content-type'] ??= 'application/json';
-  }
+  const { payload, headers } = encodeBody(request);
   return new Promise((resolve, reject) => {
     const req = http.request({
       host, port, localAddress: from, method: request.method ?? 'POST', path: request.path, headers, agent: false,
