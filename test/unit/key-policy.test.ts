@@ -147,4 +147,38 @@ describe('checkSecret', () => {
     expect(checkSecret(ring, rotated(new Date(NOW.getTime() + 60_000)), generateClientSecret(), NOW))
       .toBe('secret_mismatch');
   });
+
+  describe('remembering matches per snapshot', () => {
+    it('does not verify the same snapshot twice (snapshots are immutable: the key cache replaces them)', () => {
+      const snapshot = { ...rotated(NOW), previousSecretHash: null };
+      expect(checkSecret(ring, snapshot, current, NOW)).toBe('current');
+      // Proof the second answer comes from the memo: the stored hash no longer matches anything.
+      snapshot.secretHash = '1$changed-in-place';
+      expect(checkSecret(ring, snapshot, current, NOW)).toBe('current');
+      expect(checkSecret(ring, { ...snapshot }, current, NOW)).toBe('secret_mismatch');
+    });
+
+    it('still refuses other secrets after a match', () => {
+      const snapshot = rotated(new Date(NOW.getTime() + 60_000));
+      expect(checkSecret(ring, snapshot, current, NOW)).toBe('current');
+      expect(checkSecret(ring, snapshot, generateClientSecret(), NOW)).toBe('secret_mismatch');
+      expect(checkSecret(ring, snapshot, previous, NOW)).toBe('previous');
+      expect(checkSecret(ring, snapshot, current, NOW)).toBe('current');
+    });
+
+    it('ends a remembered previous secret with its grace period', () => {
+      const graceEnd = new Date(NOW.getTime() + 1000);
+      const snapshot = rotated(graceEnd);
+      expect(checkSecret(ring, snapshot, previous, NOW)).toBe('previous');
+      expect(checkSecret(ring, snapshot, previous, new Date(graceEnd.getTime() - 1))).toBe('previous');
+      expect(checkSecret(ring, snapshot, previous, graceEnd)).toBe('secret_mismatch');
+    });
+
+    it('does not carry a match over to another pepper ring', () => {
+      const snapshot = rotated(NOW);
+      expect(checkSecret(ring, snapshot, current, NOW)).toBe('current');
+      const otherPepper = createPepperRing([{ version: 1, secret: Buffer.from('another-pepper-of-at-least-32-characters') }]);
+      expect(checkSecret(otherPepper, snapshot, current, NOW)).toBe('secret_mismatch');
+    });
+  });
 });

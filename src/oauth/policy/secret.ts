@@ -1,5 +1,6 @@
 // SPEC §2/§3: the secret must be well formed (checksum, no store touched), then match the current
 // secret or the previous one while its rotation grace lasts. Comparisons are constant-time.
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { KeySnapshot } from '../../keys/model.ts';
 import { isWellFormedClientSecret } from '../../crypto/credentials.ts';
 import { verifySecret, type PepperRing } from '../../crypto/secret-hash.ts';
@@ -11,15 +12,48 @@ export function checkSecretFormat(secret: string): 'ok' | 'malformed_secret' {
 /** Which secret matched: tokens remember it, so they end with their secret's grace period. */
 export type SecretMatch = 'current' | 'previous' | 'secret_mismatch';
 
-export function checkSecret(
-  ring: PepperRing,
-  key: Pick<KeySnapshot, 'secretHash' | 'previousSecretHash' | 'previousSecretExpiresAt'>,
-  secret: string,
-  now: Date,
-): SecretMatch {
-  if (verifySecret(ring, key.secretHash, secret)) return 'current';
-  if (isInGrace(key, now) && verifySecret(ring, key.previousSecretHash!, secret)) return 'previous';
+type SecretHashes = Pick<KeySnapshot, 'secretHash' | 'previousSecretHash' | 'previousSecretExpiresAt'>;
+
+/**
+ * Secrets that already matched, as SHA-256 digests, per key snapshot object and pepper ring.
+ * Every request authenticates (introspection: the resource server's key, every time), and an
+ * HMAC with a fresh OpenSSL context costs several times a one-shot SHA-256 (~8 % of
+ * introspection CPU in BENCH_CPU_PROF=1 npm run bench). A snapshot is immutable and any change
+ * to its key (rotation, disabling, deletion) replaces it in the key cache, so what matched one
+ * snapshot keeps matching it; a replaced snapshot takes its memo with it (WeakMap). Only matches
+ * are kept: a wrong secret always takes the HMAC path. The digest of a random 256-bit-class
+ * secret reveals nothing usable, and the pepper sits in the same memory anyway.
+ */
+interface Matched {
+  ring: PepperRing;
+  current?: Buffer;
+  previous?: Buffer;
+}
+const matchedSecrets = new WeakMap<SecretHashes, Matched>();
+
+const sameDigest = (known: Buffer | undefined, digest: Buffer) => known !== undefined && timingSafeEqual(known, digest);
+
+export function checkSecret(ring: PepperRing, key: SecretHashes, secret: string, now: Date): SecretMatch {
+  const digest = hash('sha256', secret, 'buffer');
+  let matched = matchedSecrets.get(key);
+  if (matched?.ring !== ring) matched = undefined;
+  if (sameDigest(matched?.current, digest)) return 'current';
+  const inGrace = isInGrace(key, now);
+  if (inGrace && sameDigest(matched?.previous, digest)) return 'previous';
+
+  if (verifySecret(ring, key.secretHash, secret)) {
+    remember(ring, key, matched, { current: digest });
+    return 'current';
+  }
+  if (inGrace && verifySecret(ring, key.previousSecretHash!, secret)) {
+    remember(ring, key, matched, { previous: digest });
+    return 'previous';
+  }
   return 'secret_mismatch';
+}
+
+function remember(ring: PepperRing, key: SecretHashes, matched: Matched | undefined, digest: Omit<Matched, 'ring'>): void {
+  matchedSecrets.set(key, { ...matched, ...digest, ring });
 }
 
 export function isInGrace(key: Pick<KeySnapshot, 'previousSecretHash' | 'previousSecretExpiresAt'>, now: Date): boolean {
