@@ -1,7 +1,7 @@
 // Credential formats of SPEC §2. Parsing is pure and touches no store, so malformed input
 // is refused before any lookup.
 import { crc32 } from 'node:zlib';
-import { encodeBase62, isBase62, randomBase62 } from './base62.ts';
+import { encodeBase62Number, isBase62, randomBase62 } from './base62.ts';
 
 const CLIENT_ID_PREFIX = 'kg_';
 const CLIENT_ID_BODY = 22; // 128 random bits
@@ -22,7 +22,7 @@ export function generateClientSecret(): string {
 }
 
 function checksumOf(text: string): string {
-  return encodeBase62(BigInt(crc32(text)), SECRET_CHECKSUM);
+  return encodeBase62Number(crc32(text), SECRET_CHECKSUM);
 }
 
 export function isWellFormedClientId(value: string): boolean {

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { encodeBase62, isBase62 } from '../../src/crypto/base62.ts';
+import { encodeBase62, encodeBase62Number, isBase62 } from '../../src/crypto/base62.ts';
 import {
   CLIENT_ID_LENGTH,
   CLIENT_SECRET_LENGTH,
@@ -25,6 +25,15 @@ describe('base62', () => {
 
   it('refuses a value wider than the width', () => {
     expect(() => encodeBase62(62n ** 3n, 3)).toThrow(RangeError);
+  });
+
+  it('encodes a safe integer exactly as the BigInt version does (the secret checksum)', () => {
+    for (const value of [0, 1, 61, 62, 3843, 2 ** 31, 2 ** 32 - 1, 56_800_235_583]) {
+      expect(encodeBase62Number(value, 6)).toBe(encodeBase62(BigInt(value), 6));
+    }
+    expect(() => encodeBase62Number(62 ** 6, 6)).toThrow(RangeError);
+    expect(() => encodeBase62Number(-1, 6)).toThrow(RangeError);
+    expect(() => encodeBase62Number(1.5, 6)).toThrow(RangeError);
   });
 
   it('recognises base62 text only', () => {
