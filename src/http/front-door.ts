@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { RequestRecorder } from './access-log.ts';
 import { errorBody } from './errors.ts';
+import { plainExchange } from './exchange.ts';
 import { openRequestScope, runInRequestScope } from './request-scope.ts';
 import type { Network } from '../oauth/policy/network.ts';
 
@@ -35,8 +36,10 @@ export function createFrontDoor(deps: FrontDoorDeps) {
       if (res.headersSent) {
         res.destroy();
       } else {
-        const body = JSON.stringify(errorBody('internal_error', 'internal error', scope.requestId));
-        res.writeHead(500, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) }).end(body);
+        const exchange = plainExchange(req, res, path);
+        exchange.status = 500;
+        exchange.body = errorBody('internal_error', 'internal error', scope.requestId);
+        exchange.respond();
       }
     } finally {
       deps.recordRequest({ method: 'POST', route: path, status: res.statusCode, startedAt, requestId: scope.requestId, ip: scope.clientIpText });

@@ -60,6 +60,6 @@ export function requestScope(trustedProxies: readonly Network[]): Middleware {
     const scope = openRequestScope(ctx.req, ctx.path, trustedProxies);
     ctx.set('X-Request-Id', scope.requestId);
     ctx.state.scope = scope;
-    await storage.run(scope, next);
+    await runInRequestScope(scope, next);
   };
 }

@@ -30,6 +30,16 @@ describe.skipIf(!redisAvailable())('key last use', () => {
   };
   const flush = () => keygate.runtime.usage.flush();
 
+  /** A new key, used once from `ip` and flushed; its first recorded use. */
+  async function usedOnceFrom(ip: string) {
+    const key = await keygate.createKey(tenantId);
+    expect((await keygate.token(key, { from: ip })).status).toBe(200);
+    await flush();
+    const first = await lastUse(key);
+    expect(first.last_used_ip).toBe(ip);
+    return { key, first };
+  }
+
   /** Asserts `at` is an ISO timestamp inside [from, to]. */
   function expectWithin(at: string | null, from: number, to: number) {
     expect(at).toEqual(expect.any(String));
@@ -71,11 +81,7 @@ describe.skipIf(!redisAvailable())('key last use', () => {
   });
 
   it('a later token from another address moves last_used_at and last_used_ip', async () => {
-    const key = await keygate.createKey(tenantId);
-    expect((await keygate.token(key, { from: '127.0.0.5' })).status).toBe(200);
-    await flush();
-    const first = await lastUse(key);
-    expect(first.last_used_ip).toBe('127.0.0.5');
+    const { key, first } = await usedOnceFrom('127.0.0.5');
 
     const before = Date.now();
     expect((await keygate.token(key, { from: '127.0.0.6' })).status).toBe(200);
@@ -89,11 +95,7 @@ describe.skipIf(!redisAvailable())('key last use', () => {
   });
 
   it('does not write a key again within a minute from the same address (one row update a minute per busy key)', async () => {
-    const key = await keygate.createKey(tenantId);
-    expect((await keygate.token(key, { from: '127.0.0.5' })).status).toBe(200);
-    await flush();
-    const first = await lastUse(key);
-    expect(first.last_used_ip).toBe('127.0.0.5');
+    const { key, first } = await usedOnceFrom('127.0.0.5');
 
     await new Promise((resolve) => setTimeout(resolve, 20)); // so a second write would show a later time
     expect((await keygate.token(key, { from: '127.0.0.5' })).status).toBe(200);
