@@ -22,6 +22,7 @@ import { instrumentTokenStore } from './stores/tokens-instrumented.ts';
 import { createMetrics, exposeKeyCacheSize, timed, type Metrics } from './http/metrics.ts';
 import { createKeyCache } from './keys/key-cache.ts';
 import { createKeyCacheWarmer } from './keys/key-cache-warmer.ts';
+import { createOwnerChain } from './keys/owner-chain.ts';
 import type { KeySnapshot } from './keys/model.ts';
 import { listenForKeyChanges } from './stores/key-changes.ts';
 import { isConnectionFailure, StoreUnavailableError } from './stores/unavailable.ts';
@@ -115,7 +116,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   // Changes made in this process reach this process's cache at once; other replicas hear the
   // database's notification within milliseconds.
   const forgetKeys = (clientId: string) => keyCache?.invalidate(clientId);
-  const identityDeps = { ...stores, tokens, onKeysChanged: forgetKeys, transact };
+  const identityDeps = { ...stores, tokens, onKeysChanged: forgetKeys, transact, roleScopes: config.roleScopes };
   const usage = createUsageRecorder(stores.keys, log);
   const keyService = createKeyService({
     ...stores,
@@ -138,7 +139,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     usage,
     metrics,
     counters,
-    findKey: keyCache ? (clientId) => keyCache.get(clientId) : loadKey,
+    findKey: createOwnerChain(keyCache ? (clientId) => keyCache.get(clientId) : loadKey),
     forgetKeys,
     ...stores,
     async close() {

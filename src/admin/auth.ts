@@ -6,6 +6,8 @@ import { hashToken } from '../crypto/token-hash.ts';
 import { ApiError } from '../http/errors.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
 import type { KeyKind } from '../keys/model.ts';
+import { holdsScope, type Authority } from '../keys/authority.ts';
+import { creatorChainOf } from '../keys/owner-chain.ts';
 import { effectiveScopes, type KeyLookup } from '../oauth/pipeline.ts';
 import { checkNetwork } from '../oauth/policy/network.ts';
 import { checkTokenState } from '../oauth/policy/token-state.ts';
@@ -18,6 +20,8 @@ export interface AdminCaller {
   userId: string | null;
   tenantId: string;
   scopes: ReadonlySet<string>;
+  /** What the caller may grant and whom it may manage (keys/authority.ts). */
+  authority: Authority;
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/-]{16,512}=*)$/;
@@ -35,12 +39,14 @@ export function createBearerAuthenticator(deps: { tokens: TokenStore; lookupKey:
     }
     // A token carries no more than its key holds now (a narrowed key narrows its live tokens).
     const current = new Set(effectiveScopes(key));
+    const scopes = new Set(record.scope.split(' ').filter((s) => current.has(s)));
     return {
       keyId: key.clientId,
       keyKind: key.kind,
       userId: key.userId,
       tenantId: key.tenantId,
-      scopes: new Set(record.scope.split(' ').filter((s) => current.has(s))),
+      scopes,
+      authority: { scopes, networks: key.networks, creatorChain: await creatorChainOf(key, deps.lookupKey) },
     };
   };
 }
@@ -51,14 +57,8 @@ function unauthorized(ctx: Context, message: string, error?: string): ApiError {
   return new ApiError('unauthorized', message);
 }
 
-/** `admin:keys:write` also grants `admin:keys:read`. */
-export function holdsScope(caller: AdminCaller, scope: string): boolean {
-  if (caller.scopes.has(scope)) return true;
-  return scope.endsWith(':read') && caller.scopes.has(`${scope.slice(0, -':read'.length)}:write`);
-}
-
 export function requireScope(ctx: Context, caller: AdminCaller, scope: string): void {
-  if (holdsScope(caller, scope)) return;
+  if (holdsScope(caller.scopes, scope)) return;
   ctx.set('WWW-Authenticate', `Bearer realm="keygate", error="insufficient_scope", scope="${scope}"`);
   throw new ApiError('forbidden', `this token lacks the '${scope}' scope`);
 }

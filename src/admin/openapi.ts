@@ -6,7 +6,7 @@ import { ErrorSchema } from './schemas.ts';
 
 const COMMON_RESPONSES = {
   401: { description: 'no active bearer token from this server', schema: ErrorSchema },
-  403: { description: 'the token lacks the scope this route requires', schema: ErrorSchema },
+  403: { description: 'the token lacks the scope this route requires, or the target holds rights the caller lacks', schema: ErrorSchema },
 };
 
 type Components = Record<string, unknown>;

@@ -1,7 +1,6 @@
 // Request and response shapes of the admin API (SPEC §5). These zod schemas validate requests
 // AND generate the OpenAPI document (openapi.ts): one source of truth.
 import { z } from 'zod';
-import { ADMIN_SCOPES, INTROSPECT_SCOPE } from '../keys/model.ts';
 import { KEY_LIMITS } from '../keys/validation.ts';
 import { MAX_GRACE_SECONDS } from '../keys/changes.ts';
 
@@ -135,10 +134,6 @@ export const ErrorSchema = z.object({
     details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
   }),
 }).meta({ id: 'Error' });
-
-/** Scopes that mean something inside Keygate: only known ones may be granted, only by a holder. */
-export const RESERVED_SCOPES: readonly string[] = [...ADMIN_SCOPES, INTROSPECT_SCOPE];
-export const isReservedScope = (s: string) => s.startsWith('admin:') || s.startsWith('token:');
 
 export const TenantSchema = z.object({
   id: z.uuid(), name: z.string(), parent_id: z.uuid().nullable(), status: z.enum(['active', 'disabled']),

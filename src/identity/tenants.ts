@@ -1,11 +1,14 @@
-// Tenants (SPEC §1): a caller creates child tenants of its own, changes their settings, disables
-// and enables them. Disabling stops every key of the tenant (and of its children) at once and
-// drops their live tokens.
+// Tenants: a caller creates child tenants of its own, changes their settings, disables and enables
+// them. Every rule holds for the whole subtree: a caller sees and manages every tenant below its
+// own; disabling a tenant stops every key below it at once and drops their live tokens; a
+// tenant's key policy is set from above (only a root sets its own) and a child may only be stricter.
 import { isUuid } from './ids.ts';
 import { ApiError } from '../http/errors.ts';
 import { auditChange, type Actor, type Transact, type TxStores } from '../keys/service.ts';
 import type { KeyStore } from '../stores/keys.ts';
 import type { Tenant, TenantSettings, TenantStore } from '../stores/tenants.ts';
+import { failOnFieldErrors } from '../keys/service.ts';
+import { effectivePolicy, loosenings, MAX_TENANT_DEPTH, UNRESTRICTED, type KeyExpiryPolicy } from './tenant-policy.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 
 export interface TenantView {
@@ -58,10 +61,23 @@ export function createTenantService(deps: TenantServiceDeps) {
     return tenant;
   }
 
+  /** The policy that binds a tenant from above: the strictest along its parent's path. */
+  async function boundFromAbove(tenant: Tenant): Promise<KeyExpiryPolicy> {
+    return tenant.parent_id === null ? UNRESTRICTED : effectivePolicy(await deps.tenants.pathTo(tenant.parent_id));
+  }
+
   return {
     async create(input: { name: string } & TenantSettings, actor: TenantActor): Promise<TenantView> {
+      const parentPath = await deps.tenants.pathTo(actor.tenantId);
+      if (parentPath.length >= MAX_TENANT_DEPTH) {
+        throw new ApiError('conflict', `tenants nest at most ${MAX_TENANT_DEPTH} deep; this tenant cannot have children`);
+      }
+      // A new child starts as strict as its parent is bound, and may only be stricter.
+      const bound = effectivePolicy(parentPath);
+      failOnFieldErrors(loosenings(bound, input));
+      const settings = { ...bound, ...input };
       return change(actor, 'tenant.create', async (tx) => {
-        const tenant = await tx.tenants.insert({ ...input, parentId: actor.tenantId });
+        const tenant = await tx.tenants.insert({ ...settings, parentId: actor.tenantId });
         return { result: toTenantView(tenant), tenantId: tenant.id, details: { parent_id: actor.tenantId, name: tenant.name } };
       });
     },
@@ -71,8 +87,13 @@ export function createTenantService(deps: TenantServiceDeps) {
     async show(id: string, actor: Actor): Promise<TenantView> {
       return toTenantView(await requireTenant(id, actor));
     },
-    async update(id: string, settings: TenantSettings, actor: Actor): Promise<TenantView> {
-      await requireTenant(id, actor);
+    async update(id: string, settings: TenantSettings, actor: TenantActor): Promise<TenantView> {
+      const tenant = await requireTenant(id, actor);
+      const policyFields = Object.keys(settings).filter((field) => field !== 'name');
+      if (policyFields.length > 0 && tenant.id === actor.tenantId && tenant.parent_id !== null) {
+        throw new ApiError('forbidden', "a tenant's key policy is set by its parent");
+      }
+      failOnFieldErrors(loosenings(await boundFromAbove(tenant), settings));
       return change(actor, 'tenant.update', async (tx) => {
         const updated = await tx.tenants.update(id, settings);
         return { result: toTenantView(updated!), tenantId: id, details: { fields: Object.keys(settings) } };
@@ -85,9 +106,9 @@ export function createTenantService(deps: TenantServiceDeps) {
         await tx.tenants.setStatus(id, status);
         let dropped = 0;
         if (status === 'disabled') {
-          // Introspection already refuses these tokens (it reads the tenant state); dropping them
-          // keeps them dead if the tenant is enabled again.
-          for (const clientId of await tx.keys.idsForTenants(await tx.tenants.withChildren(id))) {
+          // Introspection already refuses these tokens (it reads the state of every tenant above
+          // the key); dropping them keeps them dead if the tenant is enabled again.
+          for (const clientId of await tx.keys.idsForTenants(await tx.tenants.subtreeIds(id))) {
             dropped += await deps.tokens.destroyAllForKey(clientId);
           }
         }

@@ -1,12 +1,16 @@
-// Users (SPEC §1): people in a tenant with a role. No interactive login: managed here through
-// the admin API. A role change applies to the user's keys at their next token or introspection;
-// disabling or deleting a user stops their user keys and every key they created.
+// Users: people in a tenant with a role. No interactive login: managed here through the admin API.
+// A role change applies to the user's keys at their next token or introspection; disabling or
+// deleting a user stops their user keys and every key they created, down the whole chain. Tokens
+// stopped that way are dropped, so enabling or promoting the user again never revives them. No
+// caller manages a user whose role is stronger than the caller itself (keys/authority.ts).
 import { isUuid } from './ids.ts';
 import { ApiError } from '../http/errors.ts';
 import { auditChange, type Actor, type Transact, type TxStores } from '../keys/service.ts';
 import type { KeyStore } from '../stores/keys.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import type { Role, User, UserStore } from '../stores/users.ts';
+import { refusalToManageRole } from '../keys/authority.ts';
+import { mayCreateKeys, userKeyScopes, type RoleScopes } from './roles.ts';
 
 export interface UserView {
   id: string;
@@ -25,6 +29,7 @@ const toUserView = (u: User): UserView => ({
 });
 
 interface UserServiceDeps {
+  roleScopes: RoleScopes;
   users: UserStore;
   keys: KeyStore;
   tokens: TokenStore;
@@ -50,11 +55,41 @@ export function createUserService(deps: UserServiceDeps) {
     return user;
   }
 
+  function assertMayManageRole(actor: Actor, role: Role): void {
+    const refusal = refusalToManageRole(actor.authority, deps.roleScopes, role);
+    if (refusal) throw new ApiError('forbidden', refusal);
+  }
+
+  /** requireUser, and the caller must be at least as strong as the user's role: 403 if not. */
+  async function requireManageableUser(id: string, actor: Actor): Promise<User> {
+    const user = await requireUser(id, actor);
+    assertMayManageRole(actor, user.role);
+    return user;
+  }
+
+  /** Drops the tokens of the user's own keys and of every key the user created, down the chain. */
+  async function dropTokensOfUser(tx: TxStores, userId: string, options: { ownKeys: readonly string[]; created: boolean }): Promise<number> {
+    const created = options.created ? await tx.keys.descendantIds({ userId }) : [];
+    let dropped = 0;
+    for (const clientId of new Set([...options.ownKeys, ...created])) dropped += await deps.tokens.destroyAllForKey(clientId);
+    return dropped;
+  }
+
+  /** User keys whose effective scopes the role change takes something from. */
+  async function keysNarrowedBy(tx: TxStores, userId: string, from: Role, to: Role): Promise<string[]> {
+    const narrowed = (await tx.keys.scopesOfUserKeys(userId)).filter(({ scopes }) => {
+      const after = new Set(userKeyScopes(deps.roleScopes, to, scopes));
+      return userKeyScopes(deps.roleScopes, from, scopes).some((scope) => !after.has(scope));
+    });
+    return narrowed.map((key) => key.clientId);
+  }
+
   return {
     async create(input: { tenantId: string; email: string; name?: string | null; role: Role }, actor: Actor): Promise<UserView> {
       if (actor.tenantIds && !actor.tenantIds.includes(input.tenantId)) {
         throw new ApiError('validation_failed', 'request body is invalid', [{ field: 'tenant_id', message: 'no such tenant' }]);
       }
+      assertMayManageRole(actor, input.role);
       return change(actor, 'user.create', async (tx) => {
         const user = await tx.users.insert(input);
         if (!user) throw new ApiError('conflict', 'a user with this email already exists in the tenant');
@@ -68,28 +103,38 @@ export function createUserService(deps: UserServiceDeps) {
       return toUserView(await requireUser(id, actor));
     },
     async update(id: string, patch: { name?: string | null; role?: Role }, actor: Actor): Promise<UserView> {
-      const before = await requireUser(id, actor);
+      const before = await requireManageableUser(id, actor);
+      if (patch.role) assertMayManageRole(actor, patch.role);
       return change(actor, 'user.update', async (tx) => {
         const after = (await tx.users.update(id, patch))!;
-        const roleChange = patch.role && patch.role !== before.role ? { role_from: before.role, role_to: patch.role } : {};
-        return { result: toUserView(after), user: after, details: { fields: Object.keys(patch), ...roleChange } };
+        if (!patch.role || patch.role === before.role) {
+          return { result: toUserView(after), user: after, details: { fields: Object.keys(patch) } };
+        }
+        const dropped = await dropTokensOfUser(tx, id, {
+          ownKeys: await keysNarrowedBy(tx, id, before.role, patch.role),
+          created: mayCreateKeys(before.role) && !mayCreateKeys(patch.role),
+        });
+        return { result: toUserView(after), user: after, details: { fields: Object.keys(patch), role_from: before.role, role_to: patch.role, tokens_dropped: dropped } };
       });
     },
     async setStatus(id: string, status: 'active' | 'disabled', actor: Actor): Promise<UserView> {
-      const user = await requireUser(id, actor);
+      const user = await requireManageableUser(id, actor);
       return change(actor, status === 'disabled' ? 'user.disable' : 'user.enable', async (tx) => {
         await tx.users.setStatus(id, status);
-        return { result: toUserView((await tx.users.findById(id))!), user };
+        const details = status === 'disabled'
+          ? { tokens_dropped: await dropTokensOfUser(tx, id, { ownKeys: await tx.keys.idsForUser(id), created: true }) }
+          : {};
+        return { result: toUserView((await tx.users.findById(id))!), user, details };
       });
     },
     /** Deletes the user and their user keys (dropping those keys' tokens first). */
     async delete(id: string, actor: Actor): Promise<void> {
-      const user = await requireUser(id, actor);
+      const user = await requireManageableUser(id, actor);
       await change(actor, 'user.delete', async (tx) => {
         const keyIds = await tx.keys.idsForUser(id);
-        for (const clientId of keyIds) await deps.tokens.destroyAllForKey(clientId);
+        const dropped = await dropTokensOfUser(tx, id, { ownKeys: keyIds, created: true });
         await tx.users.delete(id);
-        return { result: undefined, user, details: { keys_deleted: keyIds } };
+        return { result: undefined, user, details: { keys_deleted: keyIds, tokens_dropped: dropped } };
       });
     },
   };

@@ -8,7 +8,9 @@ import { networksNarrowed, parseNetworkList } from '../oauth/policy/network.ts';
 import { NEVER_FOR_USER_KEYS } from '../identity/roles.ts';
 import type { KeyPatch, KeyRow } from '../stores/keys.ts';
 import { toView } from '../stores/keys.ts';
-import type { KeyView } from './model.ts';
+import { KEY_WRITE_SCOPE, type KeyView } from './model.ts';
+import { refusalsToGrant } from './authority.ts';
+import { effectivePolicy } from '../identity/tenant-policy.ts';
 import type { Actor, CreatedKey, KeyServiceDeps, TxStores } from './service.ts';
 import { failOnFieldErrors } from './service.ts';
 import {
@@ -32,7 +34,8 @@ type Record_ = (action: string, key: Pick<KeyView, 'client_id' | 'tenant_id'>, d
 
 interface ChangeDeps extends KeyServiceDeps {
   change<T>(work: (tx: TxStores, record: Record_) => Promise<T>, actor: Actor): Promise<T>;
-  requireKey(clientId: string, actor: Pick<Actor, 'tenantIds' | 'onlyUserId'>): Promise<KeyView>;
+  requireManageableKey(clientId: string, actor: Actor): Promise<KeyView>;
+  dropTokensWithDescendants(tx: TxStores, keyIds: readonly string[]): Promise<number>;
   withSecret(key: KeyView, clientSecret: string): CreatedKey;
 }
 
@@ -58,8 +61,7 @@ export function createKeyChanges(deps: ChangeDeps) {
     }
     if ('networks' in update) patch.networks = validateNetworks(update.networks ?? [], errors);
     if ('expiresAt' in update) {
-      const tenant = await deps.tenants.findById(tenantId);
-      patch.expires_at = resolveExpiry(update.expiresAt, tenant!, new Date(), errors);
+      patch.expires_at = resolveExpiry(update.expiresAt, effectivePolicy(await deps.tenants.pathTo(tenantId)), new Date(), errors);
     }
     if ('tokenTtlSeconds' in update) {
       validateTokenTtl(update.tokenTtlSeconds, errors);
@@ -75,13 +77,17 @@ export function createKeyChanges(deps: ChangeDeps) {
 
   return {
     async update(clientId: string, update: KeyUpdate, actor: Actor): Promise<KeyView> {
-      const current = await deps.requireKey(clientId, actor);
+      const current = await deps.requireManageableKey(clientId, actor);
       const patch = await validatePatch(update, current.kind === 'user', current.tenant_id);
+      // The key as it would be must still be one this caller could have created.
+      failOnFieldErrors(refusalsToGrant(actor.authority, patch.scopes ?? current.scopes, patch.networks ?? current.networks));
       const after = await deps.change(async (tx, record) => {
         const result = await tx.keys.update(clientId, patch);
         if (!result) throw new ApiError('not_found', 'no such key');
         const narrowed = rightsNarrowed(result.before, result.after);
-        const dropped = narrowed ? await deps.tokens.destroyAllForKey(clientId) : 0;
+        // Keys this one created stop when it loses the right to create keys: their tokens go too.
+        const dropped = lostKeyCreation(result.before, result.after) ? await deps.dropTokensWithDescendants(tx, [clientId])
+          : narrowed ? await deps.tokens.destroyAllForKey(clientId) : 0;
         await record('key.update', current, { fields: Object.keys(patch), narrowed, tokens_dropped: dropped });
         return result.after;
       }, actor);
@@ -93,7 +99,7 @@ export function createKeyChanges(deps: ChangeDeps) {
       if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
         throw new ApiError('validation_failed', 'request body is invalid', [{ field: 'grace_seconds', message: `must be a whole number of seconds, 0–${MAX_GRACE_SECONDS}` }]);
       }
-      const current = await deps.requireKey(clientId, actor);
+      const current = await deps.requireManageableKey(clientId, actor);
       const clientSecret = generateClientSecret();
       const previousExpiresAt = graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null;
       const row = await deps.change(async (tx, record) => {
@@ -108,7 +114,7 @@ export function createKeyChanges(deps: ChangeDeps) {
     },
 
     async revokeTokens(clientId: string, actor: Actor): Promise<number> {
-      const current = await deps.requireKey(clientId, actor);
+      const current = await deps.requireManageableKey(clientId, actor);
       return deps.change(async (_tx, record) => {
         const dropped = await deps.tokens.destroyAllForKey(clientId);
         await record('key.revoke_tokens', current, { tokens_dropped: dropped });
@@ -116,6 +122,10 @@ export function createKeyChanges(deps: ChangeDeps) {
       }, actor);
     },
   };
+}
+
+function lostKeyCreation(before: KeyRow, after: KeyRow): boolean {
+  return before.scopes.includes(KEY_WRITE_SCOPE) && !after.scopes.includes(KEY_WRITE_SCOPE);
 }
 
 /** Fewer scopes, narrower networks or an earlier expiry: anything a live token could now exceed. */

@@ -3,17 +3,17 @@ import type { Network } from '../oauth/policy/network.ts';
 export type KeyKind = 'service' | 'user';
 export type KeyStatus = 'active' | 'disabled';
 
-/** Whether the key's creator may still hold such a key (SPEC §1). */
+/** Whether the key's creator may still create such a key: if not, the key stops (owner rule). */
 export type CreatorState = 'system' | 'active' | 'missing' | 'inactive';
 
 /** Everything the token and introspection paths need to know about one key, read in one query. */
 export interface KeySnapshot {
   clientId: string;
   tenantId: string;
-  /** The tenant and its parent (if any) are active. */
+  /** The tenant and every tenant above it are active: a disabled tenant stops its whole subtree. */
   tenantActive: boolean;
-  /** The tenant's parent: its admins and resource servers may act on this key (SPEC §1). */
-  tenantParentId: string | null;
+  /** Every tenant above the key's own, root first: their admins and resource servers may act on it. */
+  tenantPath: readonly string[];
   kind: KeyKind;
   userId: string | null;
   /** For a user key: its user exists and is active. Always true for service keys. */
@@ -34,7 +34,13 @@ export interface KeySnapshot {
   tokenTtlSeconds: number;
   /** Tokens this key may obtain per minute; null = no per-key limit. */
   rateLimitPerMinute: number | null;
+  /**
+   * The direct creator's standing. Creator keys have creators too: owner-chain.ts follows the
+   * whole chain and reports the weakest link here.
+   */
   creator: CreatorState;
+  /** The key that created this one (null when a user, the CLI or bootstrap did). */
+  createdByKeyId: string | null;
 }
 
 /** A key as the admin API and CLI show it (SPEC §5 shape, snake_case at the edge). */
@@ -68,3 +74,7 @@ export const ADMIN_SCOPES = [
   'admin:tenants:write',
   'admin:audit:read',
 ] as const;
+
+/** Scopes that mean something inside Keygate itself: only known ones may be granted, only by a holder. */
+export const KEYGATE_SCOPES: readonly string[] = [...ADMIN_SCOPES, INTROSPECT_SCOPE];
+export const isKeygateScope = (scope: string): boolean => scope.startsWith('admin:') || scope.startsWith('token:');

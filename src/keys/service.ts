@@ -3,7 +3,7 @@
 // audit record, and every change that takes rights away drops the key's live tokens before it
 // returns.
 import { isUuid } from '../identity/ids.ts';
-import { ADMIN_SCOPES, INTROSPECT_SCOPE, type KeyKind, type KeyStatus, type KeyView } from './model.ts';
+import { KEYGATE_SCOPES, type KeyKind, type KeyStatus, type KeyView } from './model.ts';
 import { formatApiKey, generateClientId, generateClientSecret, isWellFormedClientId } from '../crypto/credentials.ts';
 import { hashSecret, type PepperRing } from '../crypto/secret-hash.ts';
 import { ApiError, type FieldError } from '../http/errors.ts';
@@ -13,6 +13,9 @@ import type { TenantStore } from '../stores/tenants.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import type { UserStore } from '../stores/users.ts';
 import { createKeyChanges } from './changes.ts';
+import { effectivePolicy } from '../identity/tenant-policy.ts';
+import { MAX_CREATOR_CHAIN } from './owner-chain.ts';
+import { refusalsToGrant, refusalToManageKey, type Authority } from './authority.ts';
 import { NEVER_FOR_USER_KEYS } from '../identity/roles.ts';
 import {
   KEY_LIMITS, resolveExpiry, validateDescription, validateName, validateNetworks, validateRateLimit,
@@ -70,6 +73,8 @@ export interface Actor {
   tenantIds?: readonly string[];
   /** A user key acting: it may manage only keys of its own user (SPEC §1: never other keys). */
   onlyUserId?: string;
+  /** What the acting key holds (authority.ts); undefined for the operator's CLI and bootstrap. */
+  authority?: Authority;
   ip?: string | null;
   requestId?: string | null;
 }
@@ -112,7 +117,7 @@ export interface KeyPage {
   counts: KeyCounts;
 }
 
-export const BOOTSTRAP_SCOPES = [...ADMIN_SCOPES, INTROSPECT_SCOPE];
+export const BOOTSTRAP_SCOPES = [...KEYGATE_SCOPES];
 
 export function failOnFieldErrors(errors: FieldError[]): void {
   if (errors.length > 0) throw new ApiError('validation_failed', 'request body is invalid', errors);
@@ -140,6 +145,26 @@ export function createKeyService(deps: KeyServiceDeps) {
     return key;
   }
 
+  /** requireKey, and the caller must be at least as strong as the key (authority.ts): 403 if not. */
+  async function requireManageableKey(clientId: string, actor: Actor): Promise<KeyView> {
+    const key = await requireKey(clientId, actor);
+    const refusal = refusalToManageKey(actor.authority, key);
+    if (refusal) throw new ApiError('forbidden', refusal);
+    return key;
+  }
+
+  /**
+   * Drops the live tokens of `keyIds` and of every key they created, down the whole chain: once
+   * the owner rule has stopped a token, re-enabling the creator must not bring it back.
+   */
+  async function dropTokensWithDescendants(tx: TxStores, keyIds: readonly string[]): Promise<number> {
+    let dropped = 0;
+    for (const clientId of [...keyIds, ...await tx.keys.descendantIds({ keyIds })]) {
+      dropped += await deps.tokens.destroyAllForKey(clientId);
+    }
+    return dropped;
+  }
+
   function withSecret(key: KeyView, clientSecret: string): CreatedKey {
     const apiKey = formatApiKey(key.client_id, clientSecret);
     return {
@@ -158,7 +183,7 @@ export function createKeyService(deps: KeyServiceDeps) {
     };
   }
 
-  const changes = createKeyChanges({ ...deps, change, requireKey, withSecret });
+  const changes = createKeyChanges({ ...deps, change, requireManageableKey, dropTokensWithDescendants, withSecret });
 
   return {
     ...changes,
@@ -166,7 +191,8 @@ export function createKeyService(deps: KeyServiceDeps) {
     async create(input: CreateKeyInput, actor: Actor): Promise<CreatedKey> {
       const now = new Date();
       const errors: FieldError[] = [];
-      const tenant = await deps.tenants.findById(input.tenantId);
+      const tenantPath = await deps.tenants.pathTo(input.tenantId);
+      const tenant = tenantPath.at(-1);
       if (!tenant || (actor.tenantIds && !actor.tenantIds.includes(tenant.id))) {
         throw new ApiError('validation_failed', 'request body is invalid', [{ field: 'tenant_id', message: 'no such tenant' }]);
       }
@@ -176,7 +202,7 @@ export function createKeyService(deps: KeyServiceDeps) {
       const networks = validateNetworks(input.networks, errors);
       validateTokenTtl(input.tokenTtlSeconds, errors);
       validateRateLimit(input.rateLimitPerMinute, errors);
-      const expiresAt = resolveExpiry(input.expiresAt, tenant, now, errors);
+      const expiresAt = resolveExpiry(input.expiresAt, effectivePolicy(tenantPath), now, errors);
       const kind = input.kind ?? (actor.onlyUserId ? 'user' : 'service');
       const userId = kind === 'user' ? input.userId ?? actor.onlyUserId ?? null : null;
       if (actor.onlyUserId && (kind !== 'user' || userId !== actor.onlyUserId)) {
@@ -189,10 +215,16 @@ export function createKeyService(deps: KeyServiceDeps) {
       }
       if (kind === 'user') await validateKeyUser(deps, userId, input.tenantId, errors);
       if (kind === 'service' && input.userId) errors.push({ field: 'user_id', message: 'only user keys act for a user' });
+      errors.push(...refusalsToGrant(actor.authority, scopes, networks));
+      if (actor.authority && !actor.userId && actor.authority.creatorChain.length + 1 >= MAX_CREATOR_CHAIN) {
+        errors.push({ field: '(body)', message: `keys created by keys may be at most ${MAX_CREATOR_CHAIN} deep; create this one with a key nearer the top` });
+      }
       failOnFieldErrors(errors);
 
       const clientSecret = generateClientSecret();
       return change(async (tx, record) => {
+        // Counted under the user's row lock: parallel creates cannot all see room for one more.
+        if (userId !== null) await assertRoomForKey(tx, userId);
         const key = await tx.keys.insert({
           client_id: generateClientId(),
           tenant_id: input.tenantId,
@@ -231,25 +263,26 @@ export function createKeyService(deps: KeyServiceDeps) {
       return {
         data,
         next_cursor: rows.length > limit && last ? encodeCursor({ createdAt: new Date(last.created_at), clientId: last.client_id }) : null,
-        counts: await deps.keys.counts(tenantIds, now),
+        counts: await deps.keys.counts(tenantIds, now, actor.onlyUserId),
       };
     },
 
     async setStatus(clientId: string, status: KeyStatus, actor: Actor): Promise<KeyView> {
-      const before = await requireKey(clientId, actor);
+      const before = await requireManageableKey(clientId, actor);
       await change(async (tx, record) => {
         await tx.keys.setStatus(clientId, status);
-        const dropped = status === 'disabled' ? await deps.tokens.destroyAllForKey(clientId) : 0;
+        const dropped = status === 'disabled' ? await dropTokensWithDescendants(tx, [clientId]) : 0;
         await record(status === 'disabled' ? 'key.disable' : 'key.enable', before, status === 'disabled' ? { tokens_dropped: dropped } : {});
       }, actor);
       return requireKey(clientId, actor);
     },
 
     async delete(clientId: string, actor: Actor): Promise<void> {
-      const before = await requireKey(clientId, actor);
+      const before = await requireManageableKey(clientId, actor);
       await change(async (tx, record) => {
+        const dropped = await dropTokensWithDescendants(tx, [clientId]);
         await tx.keys.delete(clientId);
-        await record('key.delete', before, { tokens_dropped: await deps.tokens.destroyAllForKey(clientId) });
+        await record('key.delete', before, { tokens_dropped: dropped });
       }, actor);
     },
   };
@@ -279,7 +312,11 @@ async function validateKeyUser(deps: KeyServiceDeps, userId: string | null, tena
     return;
   }
   if (user.status !== 'active') errors.push({ field: 'user_id', message: 'the user is disabled' });
-  if (await deps.keys.countForUser(user.id) >= KEY_LIMITS.maxKeysPerUser) {
-    errors.push({ field: 'user_id', message: `a user may hold at most ${KEY_LIMITS.maxKeysPerUser} keys` });
+}
+
+async function assertRoomForKey(tx: TxStores, userId: string): Promise<void> {
+  await tx.users.lockById(userId);
+  if (await tx.keys.countForUser(userId) >= KEY_LIMITS.maxKeysPerUser) {
+    failOnFieldErrors([{ field: 'user_id', message: `a user may hold at most ${KEY_LIMITS.maxKeysPerUser} keys` }]);
   }
 }

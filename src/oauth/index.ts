@@ -23,7 +23,7 @@ import { installProviderSeams } from './internals.ts';
 import { createIntrospectionRoute } from './introspection.ts';
 import { createMetadataRoute } from './metadata.ts';
 import { createTokenMinter } from './mint.ts';
-import { effectiveScopes, tenantMayActOn, type KeyLookup } from './pipeline.ts';
+import { effectiveScopes, mayActOnTokensOf, type KeyLookup } from './pipeline.ts';
 import { createProvider } from './provider.ts';
 import { createClientCredentialsGrant } from './token-grant.ts';
 
@@ -54,7 +54,7 @@ export function createOAuth(deps: OAuthDeps) {
     revocationAllowed: async (callerId, ownerId) => {
       if (callerId === ownerId) return true;
       const [caller, owner] = await Promise.all([lookupKey(callerId), lookupKey(ownerId)]);
-      return !!caller && !!owner && effectiveScopes(caller).includes(INTROSPECT_SCOPE) && tenantMayActOn(caller.tenantId, owner);
+      return !!caller && !!owner && effectiveScopes(caller).includes(INTROSPECT_SCOPE) && mayActOnTokensOf(caller, owner);
     },
   });
   const mintToken = createTokenMinter(provider, (key) => {

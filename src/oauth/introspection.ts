@@ -16,7 +16,7 @@ import { isConnectionFailure } from '../stores/unavailable.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { CLIENT_AUTH_FAILED, sendOAuthError, sendRateLimited } from './oauth-errors.ts';
 import type { AbuseLimits } from './abuse-limits.ts';
-import { authenticateKey, authorizeKey, effectiveScopes, tenantMayActOn, type AuthenticateDeps } from './pipeline.ts';
+import { authenticateKey, authorizeKey, effectiveScopes, mayActOnTokensOf, type AuthenticateDeps } from './pipeline.ts';
 import { checkTokenState } from './policy/token-state.ts';
 import { checkNetwork, parseIp } from './policy/network.ts';
 
@@ -66,7 +66,7 @@ export function createIntrospectionRoute(deps: IntrospectionDeps) {
     // RFC 7662 §2.2: anything not usable right now is simply inactive, with no reason given.
     const active = record && owner
       && checkTokenState(record, owner, now) === 'ok'
-      && tenantMayActOn(caller.tenantId, owner)
+      && mayActOnTokensOf(caller, owner)
       && (!clientIp || checkNetwork(owner.networks, clientIp) === 'ok');
     (active ? answered.active : answered.inactive).inc();
     ctx.body = active ? activeAnswer(record, owner, deps.issuer) : INACTIVE;

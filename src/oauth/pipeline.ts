@@ -74,7 +74,16 @@ export function authorizeKey(key: KeySnapshot, request: AuthorizationRequest): A
   return { ok: true, scopes: scopes.scopes };
 }
 
-/** A tenant acts on its own keys and, as a parent, on its children's (SPEC §1). */
-export function tenantMayActOn(actorTenantId: string, target: Pick<KeySnapshot, 'tenantId' | 'tenantParentId'>): boolean {
-  return actorTenantId === target.tenantId || actorTenantId === target.tenantParentId;
+/** A tenant acts on its own keys and on those of every tenant below it, at any depth. */
+export function tenantMayActOn(actorTenantId: string, target: Pick<KeySnapshot, 'tenantId' | 'tenantPath'>): boolean {
+  return actorTenantId === target.tenantId || target.tenantPath.includes(actorTenantId);
+}
+
+/**
+ * Whether a resource-server key may see (introspect) or revoke tokens of `owner`: owners in its
+ * tenant's subtree; a user key only its own user's keys, like everything else a user key does.
+ */
+export function mayActOnTokensOf(caller: KeySnapshot, owner: KeySnapshot): boolean {
+  if (!tenantMayActOn(caller.tenantId, owner)) return false;
+  return caller.kind !== 'user' || owner.userId === caller.userId;
 }

@@ -34,6 +34,8 @@ export interface AuditFilter {
   targetKeyId?: string;
   actorKeyId?: string;
   actorUserId?: string;
+  /** Only events a user took part in: done by them, or to one of their user keys. */
+  concerningUserId?: string;
   action?: string;
   outcome?: 'success' | 'denied';
   requestId?: string;
@@ -68,6 +70,13 @@ export function createAuditStore(db: Db) {
       if (filter.targetKeyId) query = query.where('target_key_id', '=', filter.targetKeyId);
       if (filter.actorKeyId) query = query.where('actor_key_id', '=', filter.actorKeyId);
       if (filter.actorUserId) query = query.where('actor_user_id', '=', filter.actorUserId);
+      if (filter.concerningUserId) {
+        const userId = filter.concerningUserId;
+        query = query.where((eb) => eb.or([
+          eb('actor_user_id', '=', userId),
+          eb('target_key_id', 'in', eb.selectFrom('api_keys').select('client_id').where('user_id', '=', userId)),
+        ]));
+      }
       if (filter.action) query = query.where('action', '=', filter.action);
       if (filter.outcome) query = query.where('outcome', '=', filter.outcome);
       if (filter.requestId) query = query.where('request_id', '=', filter.requestId);

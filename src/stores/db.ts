@@ -7,6 +7,8 @@ type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 export interface TenantsTable {
   id: Generated<string>;
   parent_id: string | null;
+  /** Every tenant above this one, root first; set by the database on insert, never changed. */
+  ancestors: Generated<string[]>;
   name: string;
   status: Generated<'active' | 'disabled'>;
   allow_never_expiring_keys: Generated<boolean>;

@@ -44,7 +44,6 @@ export interface KeyUsage {
 function selectSnapshots(db: Db) {
   return db.selectFrom('api_keys as k')
     .innerJoin('tenants as t', 't.id', 'k.tenant_id')
-    .leftJoin('tenants as pt', 'pt.id', 't.parent_id')
     .leftJoin('users as ku', 'ku.id', 'k.user_id')
     .leftJoin('users as cu', 'cu.id', 'k.created_by_user_id')
     .leftJoin('api_keys as ck', 'ck.client_id', 'k.created_by_key_id')
@@ -52,7 +51,9 @@ function selectSnapshots(db: Db) {
       'k.client_id', 'k.tenant_id', 'k.kind', 'k.user_id', 'k.scopes', 'k.networks', 'k.expires_at',
       'k.status', 'k.secret_hash', 'k.previous_secret_hash', 'k.previous_secret_expires_at', 'k.secret_generation',
       'k.token_ttl_seconds', 'k.rate_limit_per_minute', 'k.created_by_user_id', 'k.created_by_key_id',
-      't.status as tenant_status', 't.parent_id as tenant_parent_id', 'pt.status as parent_tenant_status',
+      't.ancestors as tenant_ancestors',
+      // A disabled tenant stops every tenant below it, at any depth.
+      sql<boolean>`t.status = 'active' and not exists (select 1 from tenants a where a.id = any(t.ancestors) and a.status <> 'active')`.as('tenant_active'),
       'ku.status as user_status', 'ku.role as user_role',
       'cu.status as creator_user_status', 'cu.role as creator_user_role',
       'ck.status as creator_key_status', 'ck.scopes as creator_key_scopes',
@@ -61,16 +62,25 @@ function selectSnapshots(db: Db) {
 
 type SnapshotRow = Awaited<ReturnType<ReturnType<typeof selectSnapshots>['executeTakeFirstOrThrow']>>;
 
-function toSnapshot(row: SnapshotRow, roleScopes: RoleScopes): KeySnapshot {
+/** Tenant paths never change, and every key of a tenant shares one frozen copy of its path. */
+function createPathInterner() {
+  const paths = new Map<string, readonly string[]>();
+  return (tenantId: string, ancestors: string[]): readonly string[] => {
+    let path = paths.get(tenantId);
+    if (!path) paths.set(tenantId, path = Object.freeze(ancestors));
+    return path;
+  };
+}
+
+function toSnapshot(row: SnapshotRow, roleScopes: RoleScopes, internPath: (tenantId: string, ancestors: string[]) => readonly string[]): KeySnapshot {
   const networks = parseNetworkList(row.networks);
   // Networks are validated on write; an unreadable one is corruption, never "any network".
   if (!networks.ok) throw new Error(`key ${row.client_id} has an unreadable network entry`);
   return {
     clientId: row.client_id,
     tenantId: row.tenant_id,
-    // Disabling a parent tenant stops its children's keys too.
-    tenantActive: row.tenant_status === 'active' && row.parent_tenant_status !== 'disabled',
-    tenantParentId: row.tenant_parent_id,
+    tenantActive: row.tenant_active,
+    tenantPath: internPath(row.tenant_id, row.tenant_ancestors),
     kind: row.kind,
     userId: row.user_id,
     userActive: row.kind === 'service' || row.user_status === 'active',
@@ -86,23 +96,25 @@ function toSnapshot(row: SnapshotRow, roleScopes: RoleScopes): KeySnapshot {
     tokenTtlSeconds: row.token_ttl_seconds,
     rateLimitPerMinute: row.rate_limit_per_minute,
     creator: creatorState(row),
+    createdByKeyId: row.created_by_key_id,
   };
 }
 
 export function createKeyStore(db: Db, roleScopes: RoleScopes) {
   const snapshotQuery = () => selectSnapshots(db);
+  const internPath = createPathInterner();
   return {
     /** One query: the key, its tenant's state and its creator's state (SPEC §3 policy inputs). */
     async findSnapshot(clientId: string): Promise<KeySnapshot | undefined> {
       const row = await snapshotQuery().where('k.client_id', '=', clientId).executeTakeFirst();
-      return row && toSnapshot(row, roleScopes);
+      return row && toSnapshot(row, roleScopes, internPath);
     },
 
     /** Snapshots of every key in client_id order, a page at a time (for warming the key cache). */
     async listSnapshots(afterClientId: string | undefined, limit: number): Promise<KeySnapshot[]> {
       let query = snapshotQuery().orderBy('k.client_id').limit(limit);
       if (afterClientId !== undefined) query = query.where('k.client_id', '>', afterClientId);
-      return (await query.execute()).map((row) => toSnapshot(row, roleScopes));
+      return (await query.execute()).map((row) => toSnapshot(row, roleScopes, internPath));
     },
 
     async insert(row: NewKeyRow): Promise<KeyView> {
@@ -143,8 +155,8 @@ export function createKeyStore(db: Db, roleScopes: RoleScopes) {
       return (await query.execute()).map((row) => toView(row, now));
     },
 
-    /** SPEC §5 `counts` over the given tenants, whatever the list filters. */
-    async counts(tenantIds: readonly string[], now: Date): Promise<KeyCounts> {
+    /** SPEC §5 `counts` over the given tenants (and only `userId`'s keys, when given), whatever the list filters. */
+    async counts(tenantIds: readonly string[], now: Date, userId?: string): Promise<KeyCounts> {
       if (tenantIds.length === 0) return { total: 0, active: 0, disabled: 0, expired: 0, expiring_30d: 0 };
       const soon = new Date(now.getTime() + 30 * 86_400_000);
       const row = await db.selectFrom('api_keys')
@@ -156,6 +168,7 @@ export function createKeyStore(db: Db, roleScopes: RoleScopes) {
           sql<string>`count(*) filter (where expires_at > ${now} and expires_at <= ${soon})`.as('expiring_30d'),
         ])
         .where('tenant_id', 'in', tenantIds)
+        .$if(userId !== undefined, (q) => q.where('user_id', '=', userId!))
         .executeTakeFirstOrThrow();
       return {
         total: Number(row.total),
@@ -224,6 +237,12 @@ export function createKeyStore(db: Db, roleScopes: RoleScopes) {
       return result.numDeletedRows > 0n;
     },
 
+    /** The user keys acting for `userId`, with the scopes each was given. */
+    async scopesOfUserKeys(userId: string): Promise<{ clientId: string; scopes: string[] }[]> {
+      const rows = await db.selectFrom('api_keys').select(['client_id', 'scopes']).where('user_id', '=', userId).execute();
+      return rows.map((row) => ({ clientId: row.client_id, scopes: row.scopes }));
+    },
+
     /** client_ids of the user keys acting for `userId`. */
     async idsForUser(userId: string): Promise<string[]> {
       return (await db.selectFrom('api_keys').select('client_id').where('user_id', '=', userId).execute()).map((r) => r.client_id);
@@ -232,6 +251,24 @@ export function createKeyStore(db: Db, roleScopes: RoleScopes) {
     async idsForTenants(tenantIds: readonly string[]): Promise<string[]> {
       if (tenantIds.length === 0) return [];
       return (await db.selectFrom('api_keys').select('client_id').where('tenant_id', 'in', tenantIds).execute()).map((r) => r.client_id);
+    },
+
+    /**
+     * Every key created, directly or down a chain of keys, by the given keys or by the given user:
+     * the keys that stop with them under the owner rule.
+     */
+    async descendantIds(creators: { keyIds?: readonly string[]; userId?: string }): Promise<string[]> {
+      const keyIds = [...(creators.keyIds ?? [])];
+      if (keyIds.length === 0 && creators.userId === undefined) return [];
+      const rows = await sql<{ client_id: string }>`
+        with recursive made(client_id) as (
+          select client_id from api_keys
+          where created_by_key_id = any(${keyIds}::text[]) or created_by_user_id = ${creators.userId ?? null}::uuid
+          union
+          select k.client_id from api_keys k join made on k.created_by_key_id = made.client_id
+        )
+        select client_id from made`.execute(db);
+      return rows.rows.map((row) => row.client_id);
     },
 
     async countForUser(userId: string): Promise<number> {

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Db, TenantsTable } from './db.ts';
 
 export type Tenant = Selectable<TenantsTable>;
@@ -25,10 +25,21 @@ export function createTenantStore(db: Db) {
     async allIds(): Promise<string[]> {
       return (await db.selectFrom('tenants').select('id').execute()).map((row) => row.id);
     },
-    /** The tenant and its direct children: what a tenant's admin keys may act on (SPEC §1). */
-    async withChildren(id: string): Promise<string[]> {
-      const rows = await db.selectFrom('tenants').select('id').where((eb) => eb.or([eb('id', '=', id), eb('parent_id', '=', id)])).execute();
+    /** The tenant and every tenant below it, at any depth: what a tenant's admins may act on. */
+    async subtreeIds(id: string): Promise<string[]> {
+      const rows = await db.selectFrom('tenants').select('id')
+        .where((eb) => eb.or([eb('id', '=', id), eb('ancestors', '@>', sql<string[]>`array[${id}]::uuid[]`)]))
+        .execute();
       return rows.map((row) => row.id);
+    },
+    /** The tenant and every tenant above it, root first (empty when it does not exist). */
+    async pathTo(id: string): Promise<Tenant[]> {
+      const tenant = await db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!tenant) return [];
+      if (tenant.ancestors.length === 0) return [tenant];
+      const above = await db.selectFrom('tenants').selectAll().where('id', 'in', tenant.ancestors).execute();
+      const byId = new Map(above.map((t) => [t.id, t]));
+      return [...tenant.ancestors.map((ancestorId) => byId.get(ancestorId)!), tenant];
     },
     async count(): Promise<number> {
       const row = await db.selectFrom('tenants').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();

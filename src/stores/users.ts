@@ -16,6 +16,10 @@ export function createUserStore(db: Db) {
     async findById(id: string): Promise<User | undefined> {
       return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
     },
+    /** Locks the user's row until the transaction ends: serialises changes that count their keys. */
+    async lockById(id: string): Promise<User | undefined> {
+      return db.selectFrom('users').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+    },
     async list(tenantIds: readonly string[]): Promise<User[]> {
       if (tenantIds.length === 0) return [];
       return db.selectFrom('users').selectAll().where('tenant_id', 'in', tenantIds).orderBy('created_at').orderBy('id').execute();

@@ -2,7 +2,7 @@
 // keys that follow their user's role, and keys that stop when their creator loses the right.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedKey } from '../../src/keys/service.ts';
-import { adminClient, clientFor, errorBody, type AdminClient } from '../support/admin.ts';
+import { adminClient, ALL_KEYGATE_SCOPES, clientFor, errorBody, type AdminClient } from '../support/admin.ts';
 import { deniedEvents, redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 describe.skipIf(!redisAvailable())('identity model', () => {
@@ -14,7 +14,7 @@ describe.skipIf(!redisAvailable())('identity model', () => {
   beforeAll(async () => {
     keygate = await startKeygate({ tokenStore: 'redis' });
     tenantId = await keygate.newTenant();
-    admin = await adminClient(keygate, tenantId);
+    admin = await adminClient(keygate, tenantId, ALL_KEYGATE_SCOPES);
     introspector = await keygate.createKey(tenantId, { scopes: ['token:introspect'] });
   });
   afterAll(() => keygate?.close());
@@ -170,9 +170,9 @@ describe.skipIf(!redisAvailable())('tenant isolation', () => {
   beforeAll(async () => {
     keygate = await startKeygate({ tokenStore: 'redis' });
     const parentTenant = await keygate.newTenant();
-    parent = await adminClient(keygate, parentTenant);
+    parent = await adminClient(keygate, parentTenant, ALL_KEYGATE_SCOPES);
     home = (await parent.post('/tenants', { name: 'home' })).body.tenant.id;
-    owner = await adminClient(keygate, home);
+    owner = await adminClient(keygate, home, ALL_KEYGATE_SCOPES);
     stranger = await adminClient(keygate, await keygate.newTenant());
     key = (await owner.post('/keys', { name: 'home key', scopes: ['a:read'] })).body;
     userId = (await owner.post('/users', { email: 'resident@example.test', role: 'member' })).body.user.id;

@@ -3,7 +3,7 @@
 // B's cache is. B's cache is warmed before every change so the test cannot pass by missing it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedKey } from '../../src/keys/service.ts';
-import { adminClient, type AdminClient } from '../support/admin.ts';
+import { adminClient, ALL_KEYGATE_SCOPES, type AdminClient } from '../support/admin.ts';
 import type { HttpResponse } from '../support/http.ts';
 import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
 
@@ -29,7 +29,7 @@ describe.skipIf(!redisAvailable())('replicas: changes reach every replica within
     a = await startKeygate({ tokenStore: 'redis' });
     b = await startKeygate({ tokenStore: 'redis' });
     tenantId = await a.newTenant();
-    adminOnA = await adminClient(a, tenantId);
+    adminOnA = await adminClient(a, tenantId, ALL_KEYGATE_SCOPES);
     introspectorKey = await a.createKey(tenantId, { scopes: ['token:introspect'] });
   });
   afterAll(async () => {

@@ -4,6 +4,8 @@ import type { HttpResponse } from './http.ts';
 import type { TestKeygate } from './keygate.ts';
 
 export const ALL_ADMIN_SCOPES = ['admin:keys:read', 'admin:keys:write', 'admin:users:write', 'admin:tenants:write', 'admin:audit:read'];
+/** Every scope Keygate itself gives meaning to: what the bootstrap key holds, and an admin user's role. */
+export const ALL_KEYGATE_SCOPES = [...ALL_ADMIN_SCOPES, 'token:introspect'];
 
 export interface AdminClient {
   key: CreatedKey;

@@ -13,7 +13,7 @@ function key(overrides: Partial<KeySnapshot> = {}): KeySnapshot {
     clientId: 'kg_0000000000000000000001',
     tenantId: 'tenant-a',
     tenantActive: true,
-    tenantParentId: null,
+    tenantPath: [],
     kind: 'service',
     userId: null,
     scopes: ['devices:read'],
@@ -29,6 +29,7 @@ function key(overrides: Partial<KeySnapshot> = {}): KeySnapshot {
     rateLimitPerMinute: null,
     tokenTtlSeconds: 3600,
     creator: 'system',
+    createdByKeyId: null,
     ...overrides,
   };
 }

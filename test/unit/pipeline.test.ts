@@ -3,7 +3,7 @@ import type { KeySnapshot } from '../../src/keys/model.ts';
 import { createPepperRing, hashSecret } from '../../src/crypto/secret-hash.ts';
 import { generateClientId, generateClientSecret } from '../../src/crypto/credentials.ts';
 import { parseIp, parseNetworkList, type IpAddress, type Network } from '../../src/oauth/policy/network.ts';
-import { authenticateKey, authorizeKey, tenantMayActOn, type KeyLookup } from '../../src/oauth/pipeline.ts';
+import { authenticateKey, authorizeKey, mayActOnTokensOf, tenantMayActOn, type KeyLookup } from '../../src/oauth/pipeline.ts';
 
 const NOW = new Date('2025-06-01T12:00:00.000Z');
 const pepperRing = createPepperRing([{ version: 1, secret: Buffer.from('a-test-pepper-of-at-least-32-characters') }]);
@@ -15,7 +15,7 @@ function key(overrides: Partial<KeySnapshot> = {}): KeySnapshot {
     clientId: CLIENT_ID,
     tenantId: 'tenant-a',
     tenantActive: true,
-    tenantParentId: 'tenant-root',
+    tenantPath: ['tenant-root'],
     kind: 'service',
     userId: null,
     scopes: ['devices:read', 'devices:write'],
@@ -31,6 +31,7 @@ function key(overrides: Partial<KeySnapshot> = {}): KeySnapshot {
     rateLimitPerMinute: null,
     tokenTtlSeconds: 3600,
     creator: 'system',
+    createdByKeyId: null,
     ...overrides,
   };
 }
@@ -154,14 +155,14 @@ describe('authorizeKey', () => {
 });
 
 describe('tenantMayActOn', () => {
-  const target = { tenantId: 'tenant-a', tenantParentId: 'tenant-root' };
+  const target = { tenantId: 'tenant-g2', tenantPath: ['tenant-root', 'tenant-c1', 'tenant-g1'] };
 
   it('lets a tenant act on its own keys', () => {
-    expect(tenantMayActOn('tenant-a', target)).toBe(true);
+    expect(tenantMayActOn('tenant-g2', target)).toBe(true);
   });
 
-  it('lets the parent tenant act on its child keys', () => {
-    expect(tenantMayActOn('tenant-root', target)).toBe(true);
+  it('lets every tenant above act on the key, at any depth', () => {
+    expect(['tenant-root', 'tenant-c1', 'tenant-g1'].map((id) => tenantMayActOn(id, target))).toEqual([true, true, true]);
   });
 
   it('refuses any other tenant', () => {
@@ -169,6 +170,27 @@ describe('tenantMayActOn', () => {
   });
 
   it('refuses a sibling when the key tenant has no parent', () => {
-    expect(tenantMayActOn('tenant-b', { tenantId: 'tenant-a', tenantParentId: null })).toBe(false);
+    expect(tenantMayActOn('tenant-b', { tenantId: 'tenant-a', tenantPath: [] })).toBe(false);
+  });
+});
+
+describe('mayActOnTokensOf', () => {
+  const resourceServer = key({ tenantId: 'tenant-root', tenantPath: [] });
+  const owner = key({ tenantId: 'tenant-a', tenantPath: ['tenant-root'], kind: 'user', userId: 'user-1' });
+
+  it('lets a service key act on tokens in its subtree', () => {
+    expect(mayActOnTokensOf(resourceServer, owner)).toBe(true);
+  });
+
+  it('confines a user key to its own user’s keys', () => {
+    const sameUser = key({ tenantId: 'tenant-a', tenantPath: ['tenant-root'], kind: 'user', userId: 'user-1' });
+    const otherUser = key({ tenantId: 'tenant-a', tenantPath: ['tenant-root'], kind: 'user', userId: 'user-2' });
+    expect(mayActOnTokensOf(sameUser, owner)).toBe(true);
+    expect(mayActOnTokensOf(otherUser, owner)).toBe(false);
+    expect(mayActOnTokensOf(sameUser, key({ tenantId: 'tenant-a', tenantPath: ['tenant-root'] }))).toBe(false);
+  });
+
+  it('refuses a key outside the subtree', () => {
+    expect(mayActOnTokensOf(key({ tenantId: 'tenant-a', tenantPath: ['tenant-root'] }), resourceServer)).toBe(false);
   });
 });

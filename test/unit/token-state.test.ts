@@ -8,9 +8,9 @@ const NOW = new Date('2026-01-01T00:00:00Z');
 const nowSeconds = NOW.getTime() / 1000;
 
 const owner = (overrides: Partial<KeySnapshot> = {}): KeySnapshot => ({
-  clientId: 'kg_x', tenantId: 't', tenantActive: true, tenantParentId: null, kind: 'service', userId: null,
+  clientId: 'kg_x', tenantId: 't', tenantActive: true, tenantPath: [], kind: 'service', userId: null,
   scopes: ['a:read'], effectiveScopes: ['a:read'], userActive: true, networks: [], expiresAt: null, status: 'active', secretHash: '1$x',
-  previousSecretHash: null, previousSecretExpiresAt: null, secretGeneration: 3, tokenTtlSeconds: 3600, rateLimitPerMinute: null, creator: 'system',
+  previousSecretHash: null, previousSecretExpiresAt: null, secretGeneration: 3, tokenTtlSeconds: 3600, rateLimitPerMinute: null, creator: 'system', createdByKeyId: null,
   ...overrides,
 });
 const token = (overrides: Partial<TokenRecord> = {}): TokenRecord => ({

@@ -1,0 +1,48 @@
+// The owner rule along the whole creator chain: a key works only while its creator may still create
+// keys, and that creator only while its own creator may, and so on up to a user or the system.
+// Snapshots hold their direct creator's standing; this follows the chain through the (cached) key
+// lookup and remembers the answer per snapshot. A snapshot is replaced whenever any key in its
+// chain changes (a key that created others flushes every cached key), so the memo never outlives
+// the facts it was computed from.
+import type { KeySnapshot } from './model.ts';
+
+/** Longer chains are refused at creation (keys/authority.ts), so a deeper one is corruption: it fails closed. */
+export const MAX_CREATOR_CHAIN = 32;
+
+export type SnapshotLookup = (clientId: string) => Promise<KeySnapshot | undefined>;
+
+const standing = (key: KeySnapshot) => key.creator === 'system' || key.creator === 'active';
+
+export function createOwnerChain(lookup: SnapshotLookup) {
+  const resolved = new WeakMap<KeySnapshot, KeySnapshot>();
+
+  async function resolve(key: KeySnapshot, depth: number): Promise<KeySnapshot> {
+    const known = resolved.get(key);
+    if (known) return known;
+    let result = key;
+    if (key.createdByKeyId !== null && standing(key)) {
+      const creator = depth < MAX_CREATOR_CHAIN ? await lookup(key.createdByKeyId) : undefined;
+      const creatorStands = creator !== undefined && standing(await resolve(creator, depth + 1));
+      if (!creatorStands) result = Object.freeze({ ...key, creator: 'inactive' as const });
+    }
+    resolved.set(key, result);
+    return result;
+  }
+
+  /** `lookup`, with each key's `creator` reflecting its whole creator chain. */
+  return async function findWithOwnerChain(clientId: string): Promise<KeySnapshot | undefined> {
+    const key = await lookup(clientId);
+    return key && resolve(key, 0);
+  };
+}
+
+/** The keys above `key` in its creator chain, nearest first (for "never manage your own creator"). */
+export async function creatorChainOf(key: KeySnapshot, lookup: SnapshotLookup): Promise<string[]> {
+  const chain: string[] = [];
+  let next = key.createdByKeyId;
+  while (next !== null && chain.length < MAX_CREATOR_CHAIN && !chain.includes(next)) {
+    chain.push(next);
+    next = (await lookup(next))?.createdByKeyId ?? null;
+  }
+  return chain;
+}
