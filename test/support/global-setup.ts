@@ -7,14 +7,13 @@ import { importEmbeddedPostgres } from '../../src/embedded/import-embedded-postg
 import type { TestProject } from 'vitest/node';
 import { connectDatabase } from '../../src/stores/db.ts';
 import { migrateToLatest } from '../../src/stores/migrate.ts';
-import { freePort, startRedis, which, type RedisServer } from './processes.ts';
+import { ensureInstalled, freePort, startRedis, type RedisServer } from './processes.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     databaseUrl: string;
-    /** Undefined only outside CI when no redis-server is installed. */
-    redisUrl: string | undefined;
-    redisServerPath: string | undefined;
+    redisUrl: string;
+    redisServerPath: string;
     postgresAdminUrl: string;
   }
 }
@@ -45,23 +44,16 @@ export default async function setup(project: TestProject) {
   await migrateToLatest(db);
   await db.destroy();
 
-  const redisServerPath = which('redis-server');
-  let redis: RedisServer | undefined;
-  if (redisServerPath) {
-    redis = await startRedis(redisServerPath);
-  } else if (process.env.CI === 'true') {
-    throw new Error('redis-server is not installed: in CI the Redis-backed suites must run (apt-get install -y redis-server)');
-  } else {
-    console.warn('Redis-backed suites SKIPPED: redis-server is not installed (apt-get install -y redis-server)');
-  }
+  const redisServerPath = ensureInstalled('redis-server', 'redis-server');
+  const redis: RedisServer = await startRedis(redisServerPath);
 
   project.provide('databaseUrl', databaseUrl);
   project.provide('postgresAdminUrl', `postgres://keygate:${password}@127.0.0.1:${port}/postgres`);
-  project.provide('redisUrl', redis?.url);
+  project.provide('redisUrl', redis.url);
   project.provide('redisServerPath', redisServerPath);
 
   return async () => {
-    await redis?.stop();
+    await redis.stop();
     await postgres.stop();
     rmSync(root, { recursive: true, force: true });
   };

@@ -16,6 +16,22 @@ export function which(binary: string): string | undefined {
   }
 }
 
+/**
+ * The path of a server binary the suites need. Missing: installed from Debian's packages when
+ * running as root, otherwise the run stops at once with the command that fixes it. Never skipped.
+ */
+export function ensureInstalled(binary: string, aptPackage: string): string {
+  const found = which(binary);
+  if (found) return found;
+  const command = `apt-get update && apt-get install -y ${aptPackage}`;
+  if (process.getuid?.() !== 0) throw new Error(`${binary} is not installed; run: sudo sh -c '${command}'`);
+  console.warn(`${binary} is not installed: ${command}`);
+  execFileSync('sh', ['-c', command], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const installed = which(binary);
+  if (!installed) throw new Error(`${binary} is still missing after: ${command}`);
+  return installed;
+}
+
 export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
