@@ -81,6 +81,13 @@ export function createTenantService(deps: TenantServiceDeps) {
         return { result: toTenantView(tenant), tenantId: tenant.id, details: { parent_id: actor.tenantId, name: tenant.name } };
       });
     },
+    /** A tenant with no parent: only the operator's bootstrap makes one, and it is audited too. */
+    async createRoot(name: string, actor: Actor): Promise<TenantView> {
+      return change(actor, 'tenant.create', async (tx) => {
+        const tenant = await tx.tenants.insert({ name });
+        return { result: toTenantView(tenant), tenantId: tenant.id, details: { parent_id: null, name: tenant.name } };
+      });
+    },
     async list(actor: Actor): Promise<TenantView[]> {
       return (await deps.tenants.list(actor.tenantIds ?? (await deps.tenants.allIds()))).map(toTenantView);
     },

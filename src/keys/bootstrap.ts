@@ -3,13 +3,11 @@ import type { Runtime } from '../runtime.ts';
 import { BOOTSTRAP_SCOPES, type CreatedKey } from './service.ts';
 
 /** Undefined when a tenant already exists: bootstrap never runs twice. */
-export async function bootstrap(runtime: Pick<Runtime, 'tenants' | 'keyService'>, tenantName = 'default'): Promise<CreatedKey | undefined> {
+export async function bootstrap(runtime: Pick<Runtime, 'tenants' | 'tenantService' | 'keyService'>, tenantName = 'default'): Promise<CreatedKey | undefined> {
   if ((await runtime.tenants.count()) > 0) return undefined;
-  const tenant = await runtime.tenants.insert({ name: tenantName });
-  return runtime.keyService.create(
-    { tenantId: tenant.id, name: 'bootstrap admin', scopes: BOOTSTRAP_SCOPES },
-    { keyId: null, userId: null, via: 'bootstrap' },
-  );
+  const actor = { keyId: null, userId: null, via: 'bootstrap' };
+  const tenant = await runtime.tenantService.createRoot(tenantName, actor);
+  return runtime.keyService.create({ tenantId: tenant.id, name: 'bootstrap admin', scopes: BOOTSTRAP_SCOPES }, actor);
 }
 
 export function formatBootstrapBanner(created: CreatedKey): string {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, REPO_ROOT, runCli } from '../support/cli.ts';
 import { basicAuth, send } from '../support/http.ts';
 import { freePort, stopChild } from '../support/processes.ts';
+import { clusterDirFor } from '../../src/embedded/reachable.ts';
 
 interface Started {
   child: ChildProcess;
@@ -61,6 +62,13 @@ describe('embedded default (npm start)', () => {
     const introspection = await send(port, { path: '/oauth/introspect', headers: { authorization: basicAuth(clientId, clientSecret) }, form: { token: token.body.access_token } });
     expect(introspection.body).toMatchObject({ active: true, client_id: clientId, scope: 'admin:keys:read' });
 
+    // The first tenant is audited like any other, with who made it.
+    const adminToken = await send(port, { path: '/oauth/token', headers: { authorization: basicAuth(clientId, clientSecret) }, form: { grant_type: 'client_credentials', scope: 'admin:audit:read' } });
+    const audit = await send(port, { method: 'GET', path: '/admin/v1/audit?action=tenant.create', headers: { authorization: `Bearer ${adminToken.body.access_token}` } });
+    expect(audit.body.data).toEqual([expect.objectContaining({
+      action: 'tenant.create', outcome: 'success', actor_key_id: null, details: { via: 'bootstrap', tenant_id: audit.body.data[0].tenant_id, parent_id: null, name: 'default' },
+    })]);
+
     const listed = await runCli(['keys', 'list', '--json'], env);
     expect(listed.code).toBe(0);
     expect(JSON.parse(listed.stdout).data.map((k: { client_id: string }) => k.client_id)).toEqual([clientId]);
@@ -78,5 +86,23 @@ describe('embedded default (npm start)', () => {
     expect(server.output()).not.toContain('bootstrap admin key');
     const again = await send(port, { path: '/oauth/token', headers: { authorization: basicAuth(clientId, clientSecret) }, form: { grant_type: 'client_credentials' } });
     expect(again.status).toBe(200);
+  });
+
+  it('serves from a data directory inside a private (0700) directory, as root too', { timeout: 120_000 }, async () => {
+    const hidden = mkdtempSync(path.join(os.tmpdir(), 'keygate-private-')); // mode 0700, like root's home
+    const privateEnv = { KEYGATE_DATA_DIR: path.join(hidden, 'data'), PORT: String(await freePort()), HOST: '127.0.0.1' };
+    const started = await startServe(privateEnv);
+    try {
+      const output = started.output();
+      if (process.getuid?.() === 0) expect(output).toContain('the cluster lives in a shared directory');
+      const clientId = /client_id:\s+(\S+)/.exec(output)![1]!;
+      const clientSecret = /client_secret:\s+(\S+)/.exec(output)![1]!;
+      const token = await send(Number(privateEnv.PORT), { path: '/oauth/token', headers: { authorization: basicAuth(clientId, clientSecret) }, form: { grant_type: 'client_credentials' } });
+      expect(token.status).toBe(200);
+    } finally {
+      await stopChild(started.child);
+      rmSync(clusterDirFor(privateEnv.KEYGATE_DATA_DIR), { recursive: true, force: true });
+      rmSync(hidden, { recursive: true, force: true });
+    }
   });
 });
