@@ -104,7 +104,8 @@ export const KeyListSchema = z.object({
 export const RevokedTokensSchema = z.object({ revoked_tokens: z.int() }).meta({ id: 'RevokedTokens' });
 
 export const AuditQuery = z.strictObject({
-  key_id: z.string().max(64).optional().describe('target key client_id'),
+  target_key_id: z.string().max(64).optional().describe('the target key’s client_id, as in the event'),
+  key_id: z.string().max(64).optional().describe('older name of target_key_id, still accepted'),
   actor_key_id: z.string().max(64).optional(),
   actor_user_id: z.uuid().optional(),
   action: z.string().max(64).optional(),

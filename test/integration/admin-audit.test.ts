@@ -97,8 +97,14 @@ describe.skipIf(!redisAvailable())('admin API: audit log', () => {
       const deleted = await admin.delete(`/keys/${id}`);
       expect(deleted.status).toBe(204);
 
-      const response = await audit(admin, { key_id: id });
+      const response = await audit(admin, { target_key_id: id });
       expect(response.status).toBe(200);
+      // key_id is the filter's older name, still accepted.
+      expect((await audit(admin, { key_id: id })).body).toEqual(response.body);
+      const disagreeing = await audit(admin, { target_key_id: id, key_id: 'kg_someoneelse' });
+      expect(disagreeing.body).toEqual(errorBody(disagreeing, 'validation_failed', 'query is invalid', [
+        { field: 'key_id', message: 'names another key than target_key_id; give one of them' },
+      ]));
       expect(response.body).toEqual({
         data: [
           change('key.delete', id, deleted, { tokens_dropped: 0 }),
