@@ -10,6 +10,21 @@ import { plainExchange } from './exchange.ts';
 import { openRequestScope, runInRequestScope } from './request-scope.ts';
 import type { Network } from '../oauth/policy/network.ts';
 
+/**
+ * The front door's contract: for each Koa middleware of app.ts, in order, what a hot route gets
+ * instead. A hot route never passes through Koa, so a middleware added to the app would silently
+ * not run for it: test/integration/front-door.test.ts fails until the new middleware is listed
+ * here with what the hot routes do about it.
+ */
+export const HOT_ROUTE_CONTRACT = Object.freeze({
+  enterRequestScope: 'serveHot opens the same request scope (request id, caller IP) with openRequestScope',
+  logRequest: 'serveHot records the request with the same recorder, in a finally block',
+  addSuccessFlag: 'not needed: only /auth/external, which is not a hot route',
+  renderApiError: 'serveHot answers a bug with the same JSON 500 body; OAuth errors are written by the handlers',
+  routeAdmin: 'not needed: no admin route is hot',
+  route: 'the hot route map is the routing',
+});
+
 export type RawHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export interface FrontDoorDeps {
