@@ -105,7 +105,7 @@ export async function writeTokens(redisUrl: string, clientIds: string[], options
           const token = randomBytes(32).toString('base64url');
           const hash = hashToken(token);
           hashes.push(hash);
-          const record = { clientId, scope: 'devices:read devices:write', iat, exp: iat + ttlSeconds, generation };
+          const record = { clientId, scope: 'devices:read devices:write', iat, exp: iat + ttlSeconds, generation, epoch: 0 };
           pipeline.set(REDIS_LAYOUT.tokenKey(hash), encodeRecord(record), 'EX', ttlSeconds);
           if (written++ % sampleEvery === 0) sample.push(token);
         }

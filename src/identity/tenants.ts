@@ -8,6 +8,7 @@ import { auditChange, type Actor, type Transact, type TxStores } from '../keys/s
 import type { KeyStore } from '../stores/keys.ts';
 import type { Tenant, TenantSettings, TenantStore } from '../stores/tenants.ts';
 import { failOnFieldErrors } from '../keys/service.ts';
+import { endLiveTokens } from '../keys/end-tokens.ts';
 import { effectivePolicy, loosenings, MAX_TENANT_DEPTH, UNRESTRICTED, type KeyExpiryPolicy } from './tenant-policy.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 
@@ -109,16 +110,18 @@ export function createTenantService(deps: TenantServiceDeps) {
     async setStatus(id: string, status: 'active' | 'disabled', actor: TenantActor): Promise<TenantView> {
       const tenant = await requireTenant(id, actor);
       if (tenant.id === actor.tenantId) throw new ApiError('conflict', 'a tenant cannot disable or enable itself; its parent can');
+      // A tenant disabled from higher up stays disabled until a tenant that high enables it.
+      const disabler = tenant.disabled_by_tenant_id;
+      if (status === 'active' && disabler !== null && actor.tenantIds && !actor.tenantIds.includes(disabler)) {
+        throw new ApiError('forbidden', 'a tenant above this caller disabled it; only that tenant or one above it can enable it');
+      }
       return change(actor, status === 'disabled' ? 'tenant.disable' : 'tenant.enable', async (tx) => {
-        await tx.tenants.setStatus(id, status);
-        let dropped = 0;
-        if (status === 'disabled') {
-          // Introspection already refuses these tokens (it reads the state of every tenant above
-          // the key); dropping them keeps them dead if the tenant is enabled again.
-          for (const clientId of await tx.keys.idsForTenants(await tx.tenants.subtreeIds(id))) {
-            dropped += await deps.tokens.destroyAllForKey(clientId);
-          }
-        }
+        await tx.tenants.setStatus(id, status, status === 'disabled' ? actor.tenantId : null);
+        // Introspection already refuses these tokens (it reads the state of every tenant above the
+        // key); ending them keeps them dead if the tenant is enabled again.
+        const dropped = status === 'disabled'
+          ? await endLiveTokens(tx, deps.tokens, await tx.keys.idsForTenants(await tx.tenants.subtreeIds(id)))
+          : 0;
         return { result: toTenantView((await tx.tenants.findById(id))!), tenantId: id, details: status === 'disabled' ? { tokens_dropped: dropped } : {} };
       });
     },

@@ -9,7 +9,8 @@ import { auditChange, type Actor, type Transact, type TxStores } from '../keys/s
 import type { KeyStore } from '../stores/keys.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import type { Role, User, UserStore } from '../stores/users.ts';
-import { refusalToManageRole } from '../keys/authority.ts';
+import { refusalToManageRole, refusalToReachNetworks } from '../keys/authority.ts';
+import { endLiveTokens } from '../keys/end-tokens.ts';
 import { mayCreateKeys, userKeyScopes, type RoleScopes } from './roles.ts';
 
 export interface UserView {
@@ -60,20 +61,32 @@ export function createUserService(deps: UserServiceDeps) {
     if (refusal) throw new ApiError('forbidden', refusal);
   }
 
-  /** requireUser, and the caller must be at least as strong as the user's role: 403 if not. */
+  /**
+   * requireUser, and the caller must be at least as strong as the user: every scope of the user's
+   * role, and every network the user's keys may be used from (a role change or an enable hands
+   * those keys power): 403 if not.
+   */
   async function requireManageableUser(id: string, actor: Actor): Promise<User> {
     const user = await requireUser(id, actor);
     assertMayManageRole(actor, user.role);
+    for (const key of await deps.keys.scopesOfUserKeys(user.id)) {
+      const refusal = refusalToReachNetworks(actor.authority, key.networks);
+      if (refusal) throw new ApiError('forbidden', refusal);
+    }
     return user;
   }
 
-  /** Drops the tokens of the user's own keys and of every key the user created, down the chain. */
-  async function dropTokensOfUser(tx: TxStores, userId: string, options: { ownKeys: readonly string[]; created: boolean }): Promise<number> {
-    const created = options.created ? await tx.keys.descendantIds({ userId }) : [];
-    let dropped = 0;
-    for (const clientId of new Set([...options.ownKeys, ...created])) dropped += await deps.tokens.destroyAllForKey(clientId);
-    return dropped;
+  /** Ends the tokens of the user's own keys and, when asked, of every key the user created, down the chain. */
+  async function endTokensOfUser(tx: TxStores, userId: string, options: { ownKeys: readonly string[]; created: boolean }): Promise<number> {
+    const created = options.created ? (await tx.keys.descendants({ userId })).map((key) => key.client_id) : [];
+    return endLiveTokens(tx, deps.tokens, [...options.ownKeys, ...created]);
   }
+
+  /** The row a change just wrote, or 404: a concurrent delete got there first. */
+  const stillThere = (user: User | undefined): User => {
+    if (!user) throw new ApiError('not_found', 'no such user');
+    return user;
+  };
 
   /** User keys whose effective scopes the role change takes something from. */
   async function keysNarrowedBy(tx: TxStores, userId: string, from: Role, to: Role): Promise<string[]> {
@@ -106,11 +119,11 @@ export function createUserService(deps: UserServiceDeps) {
       const before = await requireManageableUser(id, actor);
       if (patch.role) assertMayManageRole(actor, patch.role);
       return change(actor, 'user.update', async (tx) => {
-        const after = (await tx.users.update(id, patch))!;
+        const after = stillThere(await tx.users.update(id, patch));
         if (!patch.role || patch.role === before.role) {
           return { result: toUserView(after), user: after, details: { fields: Object.keys(patch) } };
         }
-        const dropped = await dropTokensOfUser(tx, id, {
+        const dropped = await endTokensOfUser(tx, id, {
           ownKeys: await keysNarrowedBy(tx, id, before.role, patch.role),
           created: mayCreateKeys(before.role) && !mayCreateKeys(patch.role),
         });
@@ -121,10 +134,11 @@ export function createUserService(deps: UserServiceDeps) {
       const user = await requireManageableUser(id, actor);
       return change(actor, status === 'disabled' ? 'user.disable' : 'user.enable', async (tx) => {
         await tx.users.setStatus(id, status);
+        const after = stillThere(await tx.users.findById(id));
         const details = status === 'disabled'
-          ? { tokens_dropped: await dropTokensOfUser(tx, id, { ownKeys: await tx.keys.idsForUser(id), created: true }) }
+          ? { tokens_dropped: await endTokensOfUser(tx, id, { ownKeys: await tx.keys.idsForUser(id), created: true }) }
           : {};
-        return { result: toUserView((await tx.users.findById(id))!), user, details };
+        return { result: toUserView(after), user, details };
       });
     },
     /** Deletes the user and their user keys (dropping those keys' tokens first). */
@@ -132,7 +146,7 @@ export function createUserService(deps: UserServiceDeps) {
       const user = await requireManageableUser(id, actor);
       await change(actor, 'user.delete', async (tx) => {
         const keyIds = await tx.keys.idsForUser(id);
-        const dropped = await dropTokensOfUser(tx, id, { ownKeys: keyIds, created: true });
+        const dropped = await endTokensOfUser(tx, id, { ownKeys: keyIds, created: true });
         await tx.users.delete(id);
         return { result: undefined, user, details: { keys_deleted: keyIds, tokens_dropped: dropped } };
       });

@@ -69,6 +69,23 @@ export function refusalToManageKey(authority: Authority | undefined, target: Man
   return undefined;
 }
 
+/**
+ * Why this caller may not take a key over (learn its new secret by rotating it), or undefined.
+ * Beyond managing it: holding the key's secret must not let the caller, through the key, manage a
+ * key that created the caller, or it could launder its way around the creator rule.
+ */
+export function refusalToTakeOver(target: ManagedKey, targetChain: readonly string[], callerAncestors: readonly ManagedKey[]): string | undefined {
+  const asTarget: Authority = { scopes: new Set(target.scopes), networks: parsed(target.networks), creatorChain: targetChain };
+  const reachable = callerAncestors.find((ancestor) => refusalToManageKey(asTarget, ancestor) === undefined);
+  return reachable ? `its secret could manage ${reachable.client_id}, a key that created this caller` : undefined;
+}
+
+/** Why this caller may not change a user whose keys reach these networks, or undefined. */
+export function refusalToReachNetworks(authority: Authority | undefined, networks: readonly string[]): string | undefined {
+  if (!authority || networksWithin(parsed(networks), authority.networks)) return undefined;
+  return "the user has a key usable from networks outside this caller's own";
+}
+
 /** The Keygate scopes a role carries: what a person with it may do. */
 export function keygateScopesOfRole(roleScopes: RoleScopes, role: Role): string[] {
   return KEYGATE_SCOPES.filter((scope) => roleAllows(roleScopes, role, scope));

@@ -9,7 +9,8 @@ import { NEVER_FOR_USER_KEYS } from '../identity/roles.ts';
 import type { KeyPatch, KeyRow } from '../stores/keys.ts';
 import { toView } from '../stores/keys.ts';
 import { KEY_WRITE_SCOPE, type KeyView } from './model.ts';
-import { refusalsToGrant } from './authority.ts';
+import { refusalsToGrant, refusalToTakeOver } from './authority.ts';
+import { endLiveTokens } from './end-tokens.ts';
 import { effectivePolicy } from '../identity/tenant-policy.ts';
 import type { Actor, CreatedKey, KeyServiceDeps, TxStores } from './service.ts';
 import { failOnFieldErrors } from './service.ts';
@@ -35,7 +36,7 @@ type Record_ = (action: string, key: Pick<KeyView, 'client_id' | 'tenant_id'>, d
 interface ChangeDeps extends KeyServiceDeps {
   change<T>(work: (tx: TxStores, record: Record_) => Promise<T>, actor: Actor): Promise<T>;
   requireManageableKey(clientId: string, actor: Actor): Promise<KeyView>;
-  dropTokensWithDescendants(tx: TxStores, keyIds: readonly string[]): Promise<number>;
+  requireManageableDescendants(clientId: string, actor: Actor): Promise<string[]>;
   withSecret(key: KeyView, clientSecret: string): CreatedKey;
 }
 
@@ -75,19 +76,29 @@ export function createKeyChanges(deps: ChangeDeps) {
     return patch;
   }
 
+  /** Rotating hands the caller the key's secret: refused when that secret could reach the caller's creators. */
+  async function assertMayTakeOver(target: KeyView, actor: Actor): Promise<void> {
+    if (!actor.authority || actor.authority.creatorChain.length === 0 || !actor.keyId) return;
+    const [targetChain, callerAncestors] = await Promise.all([deps.keys.ancestors(target.client_id), deps.keys.ancestors(actor.keyId)]);
+    const refusal = refusalToTakeOver(target, targetChain.map((key) => key.client_id), callerAncestors);
+    if (refusal) throw new ApiError('forbidden', refusal);
+  }
+
   return {
     async update(clientId: string, update: KeyUpdate, actor: Actor): Promise<KeyView> {
       const current = await deps.requireManageableKey(clientId, actor);
       const patch = await validatePatch(update, current.kind === 'user', current.tenant_id);
       // The key as it would be must still be one this caller could have created.
       failOnFieldErrors(refusalsToGrant(actor.authority, patch.scopes ?? current.scopes, patch.networks ?? current.networks));
+      // Taking admin:keys:write away stops every key this one created; giving it back restarts them.
+      const createRightChanges = patch.scopes !== undefined && current.scopes.includes(KEY_WRITE_SCOPE) !== patch.scopes.includes(KEY_WRITE_SCOPE);
+      const descendants = createRightChanges ? await deps.requireManageableDescendants(clientId, actor) : [];
       const after = await deps.change(async (tx, record) => {
         const result = await tx.keys.update(clientId, patch);
         if (!result) throw new ApiError('not_found', 'no such key');
         const narrowed = rightsNarrowed(result.before, result.after);
-        // Keys this one created stop when it loses the right to create keys: their tokens go too.
-        const dropped = lostKeyCreation(result.before, result.after) ? await deps.dropTokensWithDescendants(tx, [clientId])
-          : narrowed ? await deps.tokens.destroyAllForKey(clientId) : 0;
+        const ended = [...(narrowed ? [clientId] : []), ...(lostKeyCreation(result.before, result.after) ? descendants : [])];
+        const dropped = await endLiveTokens(tx, deps.tokens, ended);
         await record('key.update', current, { fields: Object.keys(patch), narrowed, tokens_dropped: dropped });
         return result.after;
       }, actor);
@@ -100,13 +111,14 @@ export function createKeyChanges(deps: ChangeDeps) {
         throw new ApiError('validation_failed', 'request body is invalid', [{ field: 'grace_seconds', message: `must be a whole number of seconds, 0–${MAX_GRACE_SECONDS}` }]);
       }
       const current = await deps.requireManageableKey(clientId, actor);
+      await assertMayTakeOver(current, actor);
       const clientSecret = generateClientSecret();
       const previousExpiresAt = graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null;
       const row = await deps.change(async (tx, record) => {
         const rotated = await tx.keys.rotateSecret(clientId, hashSecret(deps.pepperRing, clientSecret), previousExpiresAt);
         if (!rotated) throw new ApiError('not_found', 'no such key');
         // Without grace, every token so far was minted with the old secret: none may outlive it.
-        const dropped = graceSeconds === 0 ? await deps.tokens.destroyAllForKey(clientId) : 0;
+        const dropped = graceSeconds === 0 ? await endLiveTokens(tx, deps.tokens, [clientId]) : 0;
         await record('key.rotate', current, { grace_seconds: graceSeconds, tokens_dropped: dropped });
         return rotated;
       }, actor);
@@ -115,8 +127,8 @@ export function createKeyChanges(deps: ChangeDeps) {
 
     async revokeTokens(clientId: string, actor: Actor): Promise<number> {
       const current = await deps.requireManageableKey(clientId, actor);
-      return deps.change(async (_tx, record) => {
-        const dropped = await deps.tokens.destroyAllForKey(clientId);
+      return deps.change(async (tx, record) => {
+        const dropped = await endLiveTokens(tx, deps.tokens, [clientId]);
         await record('key.revoke_tokens', current, { tokens_dropped: dropped });
         return dropped;
       }, actor);

@@ -31,6 +31,8 @@ export interface KeySnapshot {
   previousSecretExpiresAt: Date | null;
   /** Rotations so far; tokens carry the generation of the secret that minted them. */
   secretGeneration: number;
+  /** Bumped each time the key's live tokens are ended: a token of an older epoch is dead. */
+  tokenEpoch: number;
   tokenTtlSeconds: number;
   /** Tokens this key may obtain per minute; null = no per-key limit. */
   rateLimitPerMinute: number | null;

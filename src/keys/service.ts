@@ -13,6 +13,7 @@ import type { TenantStore } from '../stores/tenants.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import type { UserStore } from '../stores/users.ts';
 import { createKeyChanges } from './changes.ts';
+import { endLiveTokens } from './end-tokens.ts';
 import { effectivePolicy } from '../identity/tenant-policy.ts';
 import { MAX_CREATOR_CHAIN } from './owner-chain.ts';
 import { refusalsToGrant, refusalToManageKey, type Authority } from './authority.ts';
@@ -154,15 +155,17 @@ export function createKeyService(deps: KeyServiceDeps) {
   }
 
   /**
-   * Drops the live tokens of `keyIds` and of every key they created, down the whole chain: once
-   * the owner rule has stopped a token, re-enabling the creator must not bring it back.
+   * The keys that stop or start again with this one under the owner rule (every key it created,
+   * down the chain). Each must be one the caller may manage: stopping a key's creator is a way
+   * of stopping the key.
    */
-  async function dropTokensWithDescendants(tx: TxStores, keyIds: readonly string[]): Promise<number> {
-    let dropped = 0;
-    for (const clientId of [...keyIds, ...await tx.keys.descendantIds({ keyIds })]) {
-      dropped += await deps.tokens.destroyAllForKey(clientId);
+  async function requireManageableDescendants(clientId: string, actor: Actor): Promise<string[]> {
+    const descendants = await deps.keys.descendants({ keyIds: [clientId] });
+    for (const key of descendants) {
+      const refusal = refusalToManageKey(actor.authority, key);
+      if (refusal) throw new ApiError('forbidden', `it created ${key.client_id}, and ${refusal}`);
     }
-    return dropped;
+    return descendants.map((key) => key.client_id);
   }
 
   function withSecret(key: KeyView, clientSecret: string): CreatedKey {
@@ -183,7 +186,7 @@ export function createKeyService(deps: KeyServiceDeps) {
     };
   }
 
-  const changes = createKeyChanges({ ...deps, change, requireManageableKey, dropTokensWithDescendants, withSecret });
+  const changes = createKeyChanges({ ...deps, change, requireManageableKey, requireManageableDescendants, withSecret });
 
   return {
     ...changes,
@@ -240,8 +243,9 @@ export function createKeyService(deps: KeyServiceDeps) {
           previous_secret_expires_at: null,
           token_ttl_seconds: (input.tokenTtlSeconds as number | undefined) ?? deps.defaultTokenTtlSeconds,
           rate_limit_per_minute: (input.rateLimitPerMinute as number | undefined) ?? null,
+          // Both, when a user key acts: the person and the key each have to keep the right.
           created_by_user_id: actor.userId,
-          created_by_key_id: actor.userId ? null : actor.keyId,
+          created_by_key_id: actor.keyId,
         });
         await record('key.create', key, { scopes, networks, kind });
         return withSecret(key, clientSecret);
@@ -269,9 +273,10 @@ export function createKeyService(deps: KeyServiceDeps) {
 
     async setStatus(clientId: string, status: KeyStatus, actor: Actor): Promise<KeyView> {
       const before = await requireManageableKey(clientId, actor);
+      const descendants = await requireManageableDescendants(clientId, actor);
       await change(async (tx, record) => {
         await tx.keys.setStatus(clientId, status);
-        const dropped = status === 'disabled' ? await dropTokensWithDescendants(tx, [clientId]) : 0;
+        const dropped = status === 'disabled' ? await endLiveTokens(tx, deps.tokens, [clientId, ...descendants]) : 0;
         await record(status === 'disabled' ? 'key.disable' : 'key.enable', before, status === 'disabled' ? { tokens_dropped: dropped } : {});
       }, actor);
       return requireKey(clientId, actor);
@@ -279,8 +284,9 @@ export function createKeyService(deps: KeyServiceDeps) {
 
     async delete(clientId: string, actor: Actor): Promise<void> {
       const before = await requireManageableKey(clientId, actor);
+      const descendants = await requireManageableDescendants(clientId, actor);
       await change(async (tx, record) => {
-        const dropped = await dropTokensWithDescendants(tx, [clientId]);
+        const dropped = await endLiveTokens(tx, deps.tokens, [clientId, ...descendants]);
         await tx.keys.delete(clientId);
         await record('key.delete', before, { tokens_dropped: dropped });
       }, actor);
@@ -298,7 +304,9 @@ function decodeCursor(text: string): KeyCursor {
   try {
     const [createdAt, clientId] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [string, string];
     const date = new Date(createdAt);
-    if (typeof clientId !== 'string' || Number.isNaN(date.getTime())) throw new Error('bad cursor');
+    // Only what this server hands out: a key's creation time, which Postgres can compare.
+    const year = date.getUTCFullYear();
+    if (typeof clientId !== 'string' || Number.isNaN(date.getTime()) || year < 2000 || year > 9999) throw new Error('bad cursor');
     return { createdAt: date, clientId };
   } catch {
     throw new ApiError('validation_failed', 'query is invalid', [{ field: 'cursor', message: 'not a cursor this server issued' }]);
@@ -315,7 +323,10 @@ async function validateKeyUser(deps: KeyServiceDeps, userId: string | null, tena
 }
 
 async function assertRoomForKey(tx: TxStores, userId: string): Promise<void> {
-  await tx.users.lockById(userId);
+  const user = await tx.users.lockById(userId);
+  // Checked again under the lock: the user may have been deleted or disabled meanwhile.
+  if (!user) failOnFieldErrors([{ field: 'user_id', message: 'user keys need an existing user of the same tenant' }]);
+  if (user!.status !== 'active') failOnFieldErrors([{ field: 'user_id', message: 'the user is disabled' }]);
   if (await tx.keys.countForUser(userId) >= KEY_LIMITS.maxKeysPerUser) {
     failOnFieldErrors([{ field: 'user_id', message: `a user may hold at most ${KEY_LIMITS.maxKeysPerUser} keys` }]);
   }

@@ -51,6 +51,7 @@ export function createAdapterFactory(deps: {
         iat: payload.iat!,
         exp: payload.exp!,
         generation: Number((payload.extra as { g?: number } | undefined)?.g ?? 0),
+        epoch: Number((payload.extra as { e?: number } | undefined)?.e ?? 0),
       }));
     },
     async find(token) {
@@ -62,7 +63,7 @@ export function createAdapterFactory(deps: {
         scope: record.scope || undefined,
         iat: record.iat,
         exp: record.exp,
-        extra: { g: record.generation },
+        extra: { g: record.generation, e: record.epoch },
       };
     },
     async destroy(token) {

@@ -14,13 +14,13 @@ export interface MintedToken {
 export type TokenMinter = (key: KeySnapshot, scopes: readonly string[], secretGeneration: number) => Promise<MintedToken>;
 
 // The library persists a token's `extra` claims, computed by the `extraTokenClaims` hook from the
-// token instance alone; this map hands the hook the secret generation of the token being minted.
-const generations = new WeakMap<object, number>();
+// token instance alone; this map hands the hook the secret generation and the key's token epoch
+// of the token being minted.
+const stamps = new WeakMap<object, { g: number; e: number }>();
 
-/** `extraTokenClaims` for provider.ts: the secret generation, stored with the token as `g`. */
-export function generationClaim(token: object): { g: number } | undefined {
-  const g = generations.get(token);
-  return g === undefined ? undefined : { g };
+/** `extraTokenClaims` for provider.ts: secret generation `g` and token epoch `e`, stored with the token. */
+export function generationClaim(token: object): { g: number; e: number } | undefined {
+  return stamps.get(token);
 }
 
 /** `onMinted` learns of every token issued (last-use tracking); it must not throw. */
@@ -29,12 +29,14 @@ export function createTokenMinter(provider: Provider, onMinted: (key: KeySnapsho
     const client = await provider.Client.find(key.clientId);
     if (!client) throw new Error('key vanished while minting');
     const iat = Math.floor(Date.now() / 1000);
-    const exp = iat + key.tokenTtlSeconds;
+    // A token never outlives its key: extending an expired key must not bring its tokens back.
+    const keyEnds = key.expiresAt === null ? Infinity : Math.floor(key.expiresAt.getTime() / 1000);
+    const exp = Math.min(iat + key.tokenTtlSeconds, keyEnds);
     const scope = scopes.join(' ');
     const token = new provider.ClientCredentials({ client, scope, iat, exp } as never);
-    generations.set(token, secretGeneration);
+    stamps.set(token, { g: secretGeneration, e: key.tokenEpoch });
     const accessToken = await token.save();
     onMinted(key);
-    return { accessToken, expiresIn: key.tokenTtlSeconds, expiresAt: new Date(exp * 1000), scope };
+    return { accessToken, expiresIn: exp - iat, expiresAt: new Date(exp * 1000), scope };
   };
 }

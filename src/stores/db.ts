@@ -12,6 +12,8 @@ export interface TenantsTable {
   name: string;
   status: Generated<'active' | 'disabled'>;
   allow_never_expiring_keys: Generated<boolean>;
+  /** The tenant whose admins disabled this one (null: enabled, or disabled by the operator). */
+  disabled_by_tenant_id: Generated<string | null>;
   max_key_lifetime_days: number | null;
   created_at: Generated<Date>;
   updated_at: Timestamp;
@@ -43,6 +45,8 @@ export interface ApiKeysTable {
   previous_secret_hash: string | null;
   previous_secret_expires_at: Date | null;
   secret_generation: Generated<number>;
+  /** Bumped whenever the key's live tokens are ended; tokens carry the epoch they were minted in. */
+  token_epoch: Generated<number>;
   token_ttl_seconds: number;
   rate_limit_per_minute: number | null;
   created_by_user_id: string | null;

@@ -7,9 +7,12 @@ import { mayCreateKeys, userKeyScopes, type Role, type RoleScopes } from '../ide
 
 export type KeyRow = Selectable<ApiKeysTable>;
 
+/** How far `ancestors` walks up a creator chain: past any chain the service lets exist. */
+const MAX_CHAIN_WALK = 64;
+
 /** Keys per usage UPDATE: bounds how many rows one statement locks. */
 const USAGE_CHUNK = 5000;
-export type NewKeyRow = Omit<KeyRow, 'status' | 'secret_generation' | 'created_at' | 'updated_at' | 'last_used_at' | 'last_used_ip'>;
+export type NewKeyRow = Omit<KeyRow, 'status' | 'secret_generation' | 'token_epoch' | 'created_at' | 'updated_at' | 'last_used_at' | 'last_used_ip'>;
 
 export interface KeyListFilter {
   tenantIds?: readonly string[];
@@ -49,7 +52,7 @@ function selectSnapshots(db: Db) {
     .leftJoin('api_keys as ck', 'ck.client_id', 'k.created_by_key_id')
     .select([
       'k.client_id', 'k.tenant_id', 'k.kind', 'k.user_id', 'k.scopes', 'k.networks', 'k.expires_at',
-      'k.status', 'k.secret_hash', 'k.previous_secret_hash', 'k.previous_secret_expires_at', 'k.secret_generation',
+      'k.status', 'k.secret_hash', 'k.previous_secret_hash', 'k.previous_secret_expires_at', 'k.secret_generation', 'k.token_epoch',
       'k.token_ttl_seconds', 'k.rate_limit_per_minute', 'k.created_by_user_id', 'k.created_by_key_id',
       't.ancestors as tenant_ancestors',
       // A disabled tenant stops every tenant below it, at any depth.
@@ -93,6 +96,7 @@ function toSnapshot(row: SnapshotRow, roleScopes: RoleScopes, internPath: (tenan
     previousSecretHash: row.previous_secret_hash,
     previousSecretExpiresAt: row.previous_secret_expires_at,
     secretGeneration: row.secret_generation,
+    tokenEpoch: row.token_epoch,
     tokenTtlSeconds: row.token_ttl_seconds,
     rateLimitPerMinute: row.rate_limit_per_minute,
     creator: creatorState(row),
@@ -237,10 +241,10 @@ export function createKeyStore(db: Db, roleScopes: RoleScopes) {
       return result.numDeletedRows > 0n;
     },
 
-    /** The user keys acting for `userId`, with the scopes each was given. */
-    async scopesOfUserKeys(userId: string): Promise<{ clientId: string; scopes: string[] }[]> {
-      const rows = await db.selectFrom('api_keys').select(['client_id', 'scopes']).where('user_id', '=', userId).execute();
-      return rows.map((row) => ({ clientId: row.client_id, scopes: row.scopes }));
+    /** The user keys acting for `userId`, with the scopes and networks each was given. */
+    async scopesOfUserKeys(userId: string): Promise<{ clientId: string; scopes: string[]; networks: string[] }[]> {
+      const rows = await db.selectFrom('api_keys').select(['client_id', 'scopes', 'networks']).where('user_id', '=', userId).execute();
+      return rows.map((row) => ({ clientId: row.client_id, scopes: row.scopes, networks: row.networks }));
     },
 
     /** client_ids of the user keys acting for `userId`. */
@@ -257,18 +261,38 @@ export function createKeyStore(db: Db, roleScopes: RoleScopes) {
      * Every key created, directly or down a chain of keys, by the given keys or by the given user:
      * the keys that stop with them under the owner rule.
      */
-    async descendantIds(creators: { keyIds?: readonly string[]; userId?: string }): Promise<string[]> {
+    async descendants(creators: { keyIds?: readonly string[]; userId?: string }): Promise<Pick<KeyRow, 'client_id' | 'scopes' | 'networks'>[]> {
       const keyIds = [...(creators.keyIds ?? [])];
       if (keyIds.length === 0 && creators.userId === undefined) return [];
-      const rows = await sql<{ client_id: string }>`
+      const rows = await sql<Pick<KeyRow, 'client_id' | 'scopes' | 'networks'>>`
         with recursive made(client_id) as (
           select client_id from api_keys
           where created_by_key_id = any(${keyIds}::text[]) or created_by_user_id = ${creators.userId ?? null}::uuid
           union
           select k.client_id from api_keys k join made on k.created_by_key_id = made.client_id
         )
-        select client_id from made`.execute(db);
-      return rows.rows.map((row) => row.client_id);
+        select k.client_id, k.scopes, k.networks from made join api_keys k using (client_id)`.execute(db);
+      return rows.rows;
+    },
+
+    /** The keys above this one in its creator chain, nearest first (bounded: chains are refused deeper). */
+    async ancestors(clientId: string): Promise<Pick<KeyRow, 'client_id' | 'scopes' | 'networks'>[]> {
+      const rows = await sql<Pick<KeyRow, 'client_id' | 'scopes' | 'networks'>>`
+        with recursive up(client_id, created_by_key_id, depth) as (
+          select client_id, created_by_key_id, 0 from api_keys where client_id = ${clientId}
+          union all
+          select k.client_id, k.created_by_key_id, up.depth + 1 from api_keys k join up on k.client_id = up.created_by_key_id
+          where up.depth < ${MAX_CHAIN_WALK}
+        )
+        select k.client_id, k.scopes, k.networks from up join api_keys k using (client_id) where up.depth > 0 order by up.depth`.execute(db);
+      return rows.rows;
+    },
+
+    /** Ends every live token of these keys: tokens minted in an earlier epoch are never honoured. */
+    async bumpTokenEpoch(clientIds: readonly string[]): Promise<void> {
+      if (clientIds.length === 0) return;
+      await db.updateTable('api_keys').set((eb) => ({ token_epoch: eb('token_epoch', '+', 1) }))
+        .where('client_id', 'in', clientIds).execute();
     },
 
     async countForUser(userId: string): Promise<number> {
@@ -291,22 +315,23 @@ interface CreatorColumns {
 }
 
 /**
- * A key created through the admin API by a service key depends on that key keeping the right to
- * create keys: still there, not disabled, still holding admin:keys:write. Its expiry is not a
- * loss of rights (an expiring bootstrap key must not take every key it made down with it).
+ * A key created through the admin API depends on its creators keeping the right to create keys:
+ * the person (deleted, disabled or demoted below manager = no longer allowed), and the key that
+ * made it (still there, not disabled, still holding admin:keys:write). A user key acting records
+ * both. A creating key's expiry is not a loss of rights (an expiring bootstrap key must not take
+ * every key it made down with it).
  */
 function creatorState(row: CreatorColumns): CreatorState {
+  const states: CreatorState[] = [];
   if (row.created_by_user_id) {
-    if (row.creator_user_status === null) return 'missing';
-    // SPEC §1: deleted, disabled or demoted below manager = no longer allowed to create keys.
-    return row.creator_user_status === 'active' && mayCreateKeys(row.creator_user_role!) ? 'active' : 'inactive';
+    states.push(row.creator_user_status === null ? 'missing'
+      : row.creator_user_status === 'active' && mayCreateKeys(row.creator_user_role!) ? 'active' : 'inactive');
   }
   if (row.created_by_key_id) {
-    if (row.creator_key_status === null) return 'missing';
-    const mayCreate = row.creator_key_status === 'active' && (row.creator_key_scopes ?? []).includes(KEY_WRITE_SCOPE);
-    return mayCreate ? 'active' : 'inactive';
+    states.push(row.creator_key_status === null ? 'missing'
+      : row.creator_key_status === 'active' && (row.creator_key_scopes ?? []).includes(KEY_WRITE_SCOPE) ? 'active' : 'inactive');
   }
-  return 'system';
+  return states.find((state) => state !== 'active') ?? (states.length > 0 ? 'active' : 'system');
 }
 
 export function toView(row: KeyRow, now: Date): KeyView {

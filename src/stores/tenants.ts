@@ -48,8 +48,9 @@ export function createTenantStore(db: Db) {
     async update(id: string, settings: TenantSettings): Promise<Tenant | undefined> {
       return db.updateTable('tenants').set({ ...settings, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirst();
     },
-    async setStatus(id: string, status: 'active' | 'disabled'): Promise<void> {
-      await db.updateTable('tenants').set({ status, updated_at: new Date() }).where('id', '=', id).execute();
+    /** `disabledBy`: the tenant whose admins disabled it (null when enabling, or for the operator). */
+    async setStatus(id: string, status: 'active' | 'disabled', disabledBy: string | null = null): Promise<void> {
+      await db.updateTable('tenants').set({ status, disabled_by_tenant_id: disabledBy, updated_at: new Date() }).where('id', '=', id).execute();
     },
   };
 }

@@ -10,6 +10,8 @@ export interface TokenRecord {
   exp: number;
   /** Generation of the key secret that minted the token (see policy/token-state.ts). */
   generation: number;
+  /** The key's token epoch when the token was minted (see policy/token-state.ts). */
+  epoch: number;
 }
 
 export interface TokenStore {
@@ -32,25 +34,29 @@ export function secondsLeft(record: TokenRecord, nowMs: number): number {
 }
 
 /**
- * Compact wire form `generation|iat|lifetime|client_id|scope` (SPEC §8: a live token ≤ 300 bytes
- * of Redis). Scope goes last because it is the only free-form part: it may hold any character.
- * A record in any other form (an earlier layout) decodes as nothing, so its token is inactive.
+ * Compact wire form `generation[.epoch]|iat|lifetime|client_id|scope` (a live token must cost at
+ * most 300 bytes of Redis). Epoch 0 is left out, so records of keys whose tokens were never ended
+ * read the same before and after epochs existed. Scope goes last because it is the only
+ * free-form part: it may hold any character. A record in any other form decodes as nothing, so
+ * its token is inactive.
  */
 export function encodeRecord(record: TokenRecord): string {
-  return `${record.generation}|${record.iat}|${record.exp - record.iat}|${record.clientId}|${record.scope}`;
+  const stamp = record.epoch === 0 ? `${record.generation}` : `${record.generation}.${record.epoch}`;
+  return `${stamp}|${record.iat}|${record.exp - record.iat}|${record.clientId}|${record.scope}`;
 }
 
-const RECORD = /^(\d{1,15})\|(\d{1,15})\|(\d{1,15})\|([^|]+)\|/;
+const RECORD = /^(\d{1,15})(?:\.(\d{1,15}))?\|(\d{1,15})\|(\d{1,15})\|([^|]+)\|/;
 
 export function decodeRecord(text: string): TokenRecord | undefined {
   const match = RECORD.exec(text);
   if (!match) return undefined;
-  const iat = Number(match[2]);
+  const iat = Number(match[3]);
   return {
     generation: Number(match[1]),
+    epoch: Number(match[2] ?? 0),
     iat,
-    exp: iat + Number(match[3]),
-    clientId: match[4]!,
+    exp: iat + Number(match[4]),
+    clientId: match[5]!,
     scope: text.slice(match[0].length),
   };
 }

@@ -344,4 +344,135 @@ describe.skipIf(!redisAvailable())('admin authorization', () => {
     }
     expect((await admin.get(`/keys?user_id=${user.id}&limit=200`)).body.data).toHaveLength(20);
   });
+
+  describe('what an attacker’s review found', () => {
+    let admin: AdminClient;
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    beforeAll(async () => {
+      admin = await adminClient(keygate, tenantId, ALL_KEYGATE_SCOPES);
+    });
+
+    /** Mints tokens in 24 loops while `stop` runs, then `start`s again: returns how many came back to life. */
+    async function revivedAfter(key: CreatedKey, stop: () => Promise<HttpResponse>, start: () => Promise<HttpResponse>): Promise<number> {
+      const tokens: string[] = [];
+      let running = true;
+      const loops = Array.from({ length: 24 }, async () => {
+        while (running) {
+          const response = await keygate.token(key);
+          if (response.status === 200) tokens.push(response.body.access_token);
+        }
+      });
+      await sleep(100);
+      expect((await stop()).status).toBe(200);
+      running = false;
+      await Promise.all(loops);
+      expect((await start()).status).toBe(200);
+      expect(tokens.length).toBeGreaterThan(0);
+      return (await Promise.all(tokens.map(isActive))).filter(Boolean).length;
+    }
+
+    it('a token minted while its key was being disabled stays dead after enable', async () => {
+      const key = (await admin.post('/keys', { name: 'racy', scopes: ['devices:read'] })).body as CreatedKey;
+      const path = `/keys/${key.key.client_id}`;
+      expect(await revivedAfter(key, () => admin.post(`${path}/disable`), () => admin.post(`${path}/enable`))).toBe(0);
+    });
+
+    it('a token minted while its user was being disabled stays dead after enable', async () => {
+      const user = (await admin.post('/users', { email: 'racy-user@example.test', role: 'member' })).body.user;
+      const key = (await admin.post('/keys', { name: 'racy user key', kind: 'user', user_id: user.id, scopes: ['devices:read'] })).body as CreatedKey;
+      expect(await revivedAfter(key, () => admin.post(`/users/${user.id}/disable`), () => admin.post(`/users/${user.id}/enable`))).toBe(0);
+    });
+
+    it('a token minted while its tenant was being disabled stays dead after enable', async () => {
+      const child = (await admin.post('/tenants', { name: 'racy child' })).body.tenant.id;
+      const key = (await admin.post('/keys', { name: 'racy tenant key', scopes: ['devices:read'], tenant_id: child })).body as CreatedKey;
+      expect(await revivedAfter(key, () => admin.post(`/tenants/${child}/disable`), () => admin.post(`/tenants/${child}/enable`))).toBe(0);
+    });
+
+    it('a weaker key cannot stop, strip or restart a stronger key through the key that created it', async () => {
+      const weak = await adminClient(keygate, tenantId, ['admin:keys:write']);
+      const creator = await madeBy(admin, ['admin:keys:write']);
+      const strongChild = (await creator.post('/keys', { name: 'D', scopes: ['admin:keys:write'] })).body as CreatedKey;
+      expect((await admin.patch(`/keys/${strongChild.key.client_id}`, { scopes: ALL_KEYGATE_SCOPES })).status).toBe(200);
+      const id = creator.key.key.client_id;
+      const message = `it created ${strongChild.key.client_id}, and the key holds scopes this caller lacks: admin:users:write admin:tenants:write admin:audit:read token:introspect`;
+      forbidden(await weak.post(`/keys/${id}/disable`), message);
+      forbidden(await weak.delete(`/keys/${id}`), message);
+      forbidden(await weak.patch(`/keys/${id}`, { scopes: ['devices:read'] }), message);
+      expect((await admin.post(`/keys/${id}/disable`)).status).toBe(200);
+      forbidden(await weak.post(`/keys/${id}/enable`), message);
+      expect((await keygate.token(strongChild)).status).toBe(401);
+    });
+
+    it('a key made by a user key cannot take over the user key that made it, and stops with it', async () => {
+      const manager = (await admin.post('/users', { email: 'maker@example.test', role: 'manager' })).body.user;
+      const first = (await admin.post('/keys', { name: 'UK1', kind: 'user', user_id: manager.id, scopes: ['admin:keys:write', 'devices:read'] })).body as CreatedKey;
+      const asFirst = clientFor(keygate, first, await tokenOf(first));
+      const second = await madeBy(asFirst, ['admin:keys:write']);
+      forbidden(await second.post(`/keys/${first.key.client_id}/rotate`, { grace_seconds: 0 }), 'a key cannot manage a key that created it');
+      const third = (await second.post('/keys', { name: 'UK3', scopes: ['devices:read'] })).body as CreatedKey;
+      const thirdToken = await tokenOf(third);
+      expect((await admin.post(`/keys/${first.key.client_id}/disable`)).status).toBe(200);
+      expect((await keygate.token(third)).status).toBe(401);
+      expect(await isActive(thirdToken)).toBe(false);
+    });
+
+    it('a key cannot launder its way to its creator by rotating a peer and acting through it', async () => {
+      const creator = await adminClient(keygate, tenantId, ['admin:keys:write']);
+      const made = await madeBy(creator, ['admin:keys:write']);
+      const peer = await keygate.createKey(tenantId, { scopes: ['admin:keys:write'] });
+      forbidden(await made.post(`/keys/${peer.key.client_id}/rotate`, { grace_seconds: 0 }),
+        `its secret could manage ${creator.key.key.client_id}, a key that created this caller`);
+      const own = (await made.post('/keys', { name: 'mine', scopes: ['admin:keys:write'] })).body as CreatedKey;
+      expect((await made.post(`/keys/${own.key.client_id}/rotate`, { grace_seconds: 0 })).status).toBe(200);
+    });
+
+    it('a token never outlives its key, so extending an expired key does not revive it', async () => {
+      const key = (await admin.post('/keys', { name: 'short', scopes: ['devices:read'], expires_at: new Date(Date.now() + 2000).toISOString() })).body as CreatedKey;
+      const minted = await keygate.token(key);
+      expect(minted.body.expires_in).toBeLessThanOrEqual(2);
+      await sleep(2500);
+      expect((await admin.patch(`/keys/${key.key.client_id}`, { expires_at: new Date(Date.now() + 86_400_000).toISOString() })).status).toBe(200);
+      expect(await isActive(minted.body.access_token)).toBe(false);
+    });
+
+    it('answers races against a user’s deletion with 404 or 400, never a 5xx', async () => {
+      for (let round = 0; round < 5; round++) {
+        const user = (await admin.post('/users', { email: `doomed-${round}@example.test`, role: 'member' })).body.user;
+        const responses = await Promise.all([
+          admin.delete(`/users/${user.id}`),
+          admin.post(`/users/${user.id}/disable`),
+          admin.patch(`/users/${user.id}`, { role: 'viewer' }),
+          admin.post('/keys', { name: 'late', kind: 'user', user_id: user.id, scopes: ['devices:read'] }),
+        ]);
+        expect(responses.filter((r) => r.status >= 500).map((r) => r.text)).toEqual([]);
+      }
+    });
+
+    it('refuses a list cursor from outside any key’s lifetime with 400', async () => {
+      const cursor = Buffer.from(JSON.stringify(['-271821-04-20T00:00:00.000Z', 'kg_x'])).toString('base64url');
+      const response = await admin.get(`/keys?cursor=${cursor}`);
+      expect(response.body).toEqual(errorBody(response, 'validation_failed', 'query is invalid', [{ field: 'cursor', message: 'not a cursor this server issued' }]));
+    });
+
+    it('a tenant disabled from above stays disabled until a tenant that high enables it', async () => {
+      const middle = (await admin.post('/tenants', { name: 'middle' })).body.tenant.id;
+      const middleAdmin = await adminClient(keygate, middle, ALL_KEYGATE_SCOPES);
+      const leaf = (await middleAdmin.post('/tenants', { name: 'leaf' })).body.tenant.id;
+      expect((await admin.post(`/tenants/${leaf}/disable`)).status).toBe(200);
+      forbidden(await middleAdmin.post(`/tenants/${leaf}/enable`), 'a tenant above this caller disabled it; only that tenant or one above it can enable it');
+      expect((await admin.post(`/tenants/${leaf}/enable`)).status).toBe(200);
+      expect((await middleAdmin.post(`/tenants/${leaf}/disable`)).status).toBe(200);
+      expect((await middleAdmin.post(`/tenants/${leaf}/enable`)).status).toBe(200);
+    });
+
+    it('a caller bound to a network cannot promote a user whose keys work from anywhere', async () => {
+      const fencedKey = await keygate.createKey(tenantId, { scopes: ALL_KEYGATE_SCOPES, networks: ['127.0.0.0/8'] });
+      const fenced = clientFor(keygate, fencedKey, await tokenOf(fencedKey));
+      const member = (await admin.post('/users', { email: 'unfenced@example.test', role: 'member' })).body.user;
+      expect((await admin.post('/keys', { name: 'open', kind: 'user', user_id: member.id, scopes: ['admin:keys:write'] })).status).toBe(201);
+      forbidden(await fenced.patch(`/users/${member.id}`, { role: 'manager' }), "the user has a key usable from networks outside this caller's own");
+    });
+  });
 });

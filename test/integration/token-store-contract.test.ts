@@ -14,7 +14,7 @@ let counter = 0;
 const unique = (prefix: string) => `${prefix}${process.pid}x${Date.now()}x${(counter += 1)}`;
 const record = (clientId: string, ttl = 60): TokenRecord => {
   const iat = Math.floor(Date.now() / 1000);
-  return { clientId, scope: 'a:read b:write', iat, exp: iat + ttl, generation: 1 };
+  return { clientId, scope: 'a:read b:write', iat, exp: iat + ttl, generation: 1, epoch: 0 };
 };
 
 for (const [name, create] of stores) {
@@ -60,7 +60,7 @@ for (const [name, create] of stores) {
     it('does not keep a record past its expiry', () => withStore(async (store) => {
       const hash = unique('h');
       const now = Math.floor(Date.now() / 1000);
-      await store.save(hash, { clientId: unique('kg_c'), scope: '', iat: now - 10, exp: now + 1, generation: 1 });
+      await store.save(hash, { clientId: unique('kg_c'), scope: '', iat: now - 10, exp: now + 1, generation: 1, epoch: 0 });
       expect(await store.find(hash)).toBeDefined();
       await new Promise((r) => setTimeout(r, 2100));
       expect(await store.find(hash)).toBeUndefined();

@@ -26,6 +26,7 @@ function key(overrides: Partial<KeySnapshot> = {}): KeySnapshot {
     previousSecretHash: null,
     previousSecretExpiresAt: null,
     secretGeneration: 1,
+    tokenEpoch: 0,
     rateLimitPerMinute: null,
     tokenTtlSeconds: 3600,
     creator: 'system',

@@ -50,6 +50,6 @@ describe('instrumentTokenStore', () => {
 
   it('lets a bug through as itself', async () => {
     const bug = new TypeError('x is not a function');
-    await expect(instrumentTokenStore(failingWith(bug), createMetrics()).save('h', { clientId: 'kg_x', scope: '', iat: 1, exp: 2, generation: 1 })).rejects.toBe(bug);
+    await expect(instrumentTokenStore(failingWith(bug), createMetrics()).save('h', { clientId: 'kg_x', scope: '', iat: 1, exp: 2, generation: 1, epoch: 0 })).rejects.toBe(bug);
   });
 });

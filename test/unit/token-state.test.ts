@@ -10,11 +10,11 @@ const nowSeconds = NOW.getTime() / 1000;
 const owner = (overrides: Partial<KeySnapshot> = {}): KeySnapshot => ({
   clientId: 'kg_x', tenantId: 't', tenantActive: true, tenantPath: [], kind: 'service', userId: null,
   scopes: ['a:read'], effectiveScopes: ['a:read'], userActive: true, networks: [], expiresAt: null, status: 'active', secretHash: '1$x',
-  previousSecretHash: null, previousSecretExpiresAt: null, secretGeneration: 3, tokenTtlSeconds: 3600, rateLimitPerMinute: null, creator: 'system', createdByKeyId: null,
+  previousSecretHash: null, previousSecretExpiresAt: null, secretGeneration: 3, tokenEpoch: 0, tokenTtlSeconds: 3600, rateLimitPerMinute: null, creator: 'system', createdByKeyId: null,
   ...overrides,
 });
 const token = (overrides: Partial<TokenRecord> = {}): TokenRecord => ({
-  clientId: 'kg_x', scope: 'a:read', iat: nowSeconds - 10, exp: nowSeconds + 100, generation: 3, ...overrides,
+  clientId: 'kg_x', scope: 'a:read', iat: nowSeconds - 10, exp: nowSeconds + 100, generation: 3, epoch: 0, ...overrides,
 });
 
 describe('checkTokenState', () => {
@@ -35,6 +35,10 @@ describe('checkTokenState', () => {
   it('refuses a token from two rotations ago even during a grace period', () => {
     const rotated = { previousSecretHash: '1$old', previousSecretExpiresAt: new Date(NOW.getTime() + 1000) };
     expect(checkTokenState(token({ generation: 1 }), owner(rotated), NOW)).toBe('secret_rotated');
+  });
+  it('is token_ended once the key’s token epoch has moved on, whatever else holds', () => {
+    expect(checkTokenState(token({ epoch: 0 }), owner({ tokenEpoch: 1 }), NOW)).toBe('token_ended');
+    expect(checkTokenState(token({ epoch: 1 }), owner({ tokenEpoch: 1 }), NOW)).toBe('ok');
   });
 });
 
