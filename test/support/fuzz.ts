@@ -404,12 +404,23 @@ export const forwardedFor = (hop: fc.Arbitrary<string> = ipHop): fc.Arbitrary<st
   { weight: 1, arbitrary: junkText.map(headerSafe) },
 );
 
-/** Independent reading of a client_ip / X-Forwarded-For hop: a plain address, no zone, IPv4-mapped → IPv4. */
+const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const FOUR_OCTETS = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
+
+/**
+ * Independent reading of a client_ip / X-Forwarded-For hop: a plain address, no zone, IPv4-mapped →
+ * IPv4. IPv4-compatible `::a.b.c.d` stays IPv6 (ipaddr.js alone would read it as IPv4-mapped).
+ */
 export function strictAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   const t = text.trim();
   if (t.includes('%')) return undefined;
-  if (/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(t)) return ipaddr.IPv4.parse(t);
+  if (FOUR_OCTETS.test(t)) return ipaddr.IPv4.parse(t);
   if (!t.includes(':') || !ipaddr.IPv6.isValid(t)) return undefined;
+  if (t.startsWith('::') && t.includes('.') && t.lastIndexOf(':') === 1) {
+    if (!FOUR_OCTETS.test(t.slice(2))) return undefined;
+    const [a, b, c, d] = t.slice(2).split('.').map(Number) as [number, number, number, number];
+    return ipaddr.IPv6.parse(`::${(a * 256 + b).toString(16)}:${(c * 256 + d).toString(16)}`);
+  }
   return ipaddr.process(t);
 }
 
