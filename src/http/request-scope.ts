@@ -12,8 +12,12 @@ import { resolveCaller } from './client-ip.ts';
 export interface RequestScope {
   requestId: string;
   path: string;
+  /** The caller for network rules; undefined when unknown (every rule then fails closed). */
   clientIp: IpAddress | undefined;
-  /** Client IP as text for audit records and `last_used_ip`. */
+  /**
+   * The address as text for audit records, logs, `last_used_ip` and the failure limits. Behind a
+   * trusted proxy whose X-Forwarded-For cannot be read it is that proxy, while `clientIp` is unknown.
+   */
   clientIpText: string | null;
   memo: Map<string, Promise<unknown>>;
   /** Why the token endpoint refused this request, set from inside oidc-provider (oauth/internals.ts). */

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClientId, generateClientSecret } from '../../src/crypto/credentials.ts';
 import type { CreatedKey } from '../../src/keys/service.ts';
 import { basicAuth } from '../support/http.ts';
-import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { deniedEvents, redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 const RATE_LIMITED = { error: 'rate_limited', error_description: 'too many requests; retry after the time in Retry-After' };
 
@@ -71,5 +71,36 @@ describe.skipIf(!redisAvailable())('abuse limits', () => {
     const metrics = await keygate.send({ method: 'GET', path: '/metrics' });
     expect(metrics.text).toMatch(/keygate_requests_denied_total\{action="limit",reason="client_failures"\} [1-9]/);
     expect(metrics.text).toMatch(/keygate_requests_denied_total\{action="limit",reason="key_issuance"\} [1-9]/);
+  });
+});
+
+describe.skipIf(!redisAvailable())('abuse limits behind a trusted proxy', () => {
+  const PROXY = '127.0.4.1';
+  let keygate: TestKeygate;
+  let tenantId: string;
+
+  beforeAll(async () => {
+    keygate = await startKeygate({ tokenStore: 'redis', trustedProxies: `${PROXY}/32`, authFailuresPerIp: 3 });
+    tenantId = await keygate.newTenant();
+  });
+  afterAll(() => keygate?.close());
+
+  it('an attacker whose X-Forwarded-For hop is garbage is still counted, against the proxy, and locked out', async () => {
+    const key = await keygate.createKey(tenantId);
+    const attempt = (secret: string) => keygate.send({
+      path: '/oauth/token', from: PROXY, form: { grant_type: 'client_credentials' },
+      headers: { authorization: basicAuth(key.key.client_id, secret), 'x-forwarded-for': 'garbage' },
+    });
+    for (let i = 0; i < 3; i++) expect((await attempt(generateClientSecret())).status).toBe(401);
+    const locked = await attempt(key.client_secret);
+    expect(locked.status).toBe(429);
+    expect(locked.body).toEqual(RATE_LIMITED);
+    const events = (await deniedEvents(keygate, key.key.client_id)).map((e) => ({ reason: e.reason, ip: e.ip }));
+    expect(events).toEqual([
+      { reason: 'rate_limited', ip: PROXY },
+      { reason: 'secret_mismatch', ip: PROXY },
+      { reason: 'secret_mismatch', ip: PROXY },
+      { reason: 'secret_mismatch', ip: PROXY },
+    ]);
   });
 });

@@ -424,6 +424,23 @@ export function strictAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefin
   return ipaddr.process(t);
 }
 
+/**
+ * Independent reading of one X-Forwarded-For hop: strictAddress, after dropping the port of
+ * `a.b.c.d:port` and the brackets (and port) of `[v6]` / `[v6]:port`.
+ */
+export function strictHop(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  const t = text.trim();
+  const v4 = /^([\d.]+):(\d+)$/.exec(t);
+  if (v4) return v4[2]!.length <= 5 && Number(v4[2]) <= 65_535 && FOUR_OCTETS.test(v4[1]!) ? ipaddr.IPv4.parse(v4[1]!) : undefined;
+  const v6 = /^\[([^\]]*)\](?::(\d+))?$/.exec(t);
+  if (v6) {
+    const port = v6[2];
+    if (port !== undefined && (port.length > 5 || Number(port) > 65_535)) return undefined;
+    return v6[1]!.includes(':') && v6[1] === v6[1]!.trim() ? strictAddress(v6[1]!) : undefined;
+  }
+  return strictAddress(t);
+}
+
 export function inCidr(address: ipaddr.IPv4 | ipaddr.IPv6 | undefined, cidr: string): boolean {
   if (!address) return false;
   const range = ipaddr.parseCIDR(cidr);
