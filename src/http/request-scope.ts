@@ -19,6 +19,8 @@ export interface RequestScope {
    * trusted proxy whose X-Forwarded-For cannot be read it is that proxy, while `clientIp` is unknown.
    */
   clientIpText: string | null;
+  /** The address behind `clientIpText`: what the failure limits count against. */
+  sourceIp: IpAddress | undefined;
   memo: Map<string, Promise<unknown>>;
   /** Why the token endpoint refused this request, set from inside oidc-provider (oauth/internals.ts). */
   tokenDenial: DenialReason | undefined;
@@ -51,7 +53,7 @@ export function openRequestScope(req: IncomingMessage, path: string, trustedProx
   const requestId = typeof incoming === 'string' && INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID();
   const forwardedFor = req.headers['x-forwarded-for'];
   const caller = resolveCaller(req.socket, typeof forwardedFor === 'string' && forwardedFor !== '' ? forwardedFor : undefined, trustedProxies);
-  return { requestId, path, clientIp: caller.ip, clientIpText: caller.text, memo: new Map(), tokenDenial: undefined, secretGeneration: undefined, retryAfterSeconds: undefined };
+  return { requestId, path, clientIp: caller.ip, clientIpText: caller.text, sourceIp: caller.source, memo: new Map(), tokenDenial: undefined, secretGeneration: undefined, retryAfterSeconds: undefined };
 }
 
 /** Runs `work` with `scope` as the current request scope. */

@@ -17,7 +17,7 @@ import type { KeySnapshot } from '../keys/model.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import { INTROSPECT_SCOPE } from '../keys/model.ts';
 import { createAdapterFactory } from './adapter.ts';
-import { createDenialRecorder } from './denial-audit.ts';
+import { createDenialRecorder, createLimitCrossingRecorder } from './denial-audit.ts';
 import { createApiKeyAuthorizeRoute, createExternalAuthRoute } from './exchanges.ts';
 import { installProviderSeams } from './internals.ts';
 import { createIntrospectionRoute } from './introspection.ts';
@@ -64,17 +64,14 @@ export function createOAuth(deps: OAuthDeps) {
   });
   const limits = createAbuseLimits({
     counters: deps.counters,
-    config: { failuresPerClient: deps.authFailures.perClient, failuresPerIp: deps.authFailures.perIp, windowSeconds: deps.authFailures.windowSeconds },
+    config: {
+      failuresPerClientSource: deps.authFailures.perClientAndSource,
+      failuresPerSource: deps.authFailures.perSource,
+      windowSeconds: deps.authFailures.windowSeconds,
+    },
     metrics: deps.metrics,
     log: deps.log,
-    async onCrossed({ limit, clientId, ip }) {
-      const scope = currentRequestScope();
-      deps.log.warn({ limit, clientId, ip }, 'abuse limit reached');
-      await deps.audit.record({
-        action: 'token.issue', outcome: 'denied', reason: 'rate_limited', targetKeyId: clientId ?? null, actorKeyId: clientId ?? null,
-        ip, requestId: scope?.requestId ?? null, details: { limit, route: scope?.path },
-      });
-    },
+    onCrossed: createLimitCrossingRecorder(deps.audit, deps.log, lookupKey),
   });
   const recordDenial = createDenialRecorder(deps.audit, deps.log, deps.metrics, limits);
   installProviderSeams(provider, {
@@ -91,8 +88,8 @@ export function createOAuth(deps: OAuthDeps) {
     lookupKey,
     /** Hands the raw request to oidc-provider, which writes the response itself. */
     async forwardToProvider(req: IncomingMessage, res: ServerResponse): Promise<void> {
-      // An address over its failure limit is refused before its request is even parsed.
-      const check = limits.checkAuthentication(undefined, currentRequestScope()?.clientIpText ?? null);
+      // A source over its failure limit is refused before its request is even parsed.
+      const check = limits.checkAuthentication(undefined, currentRequestScope()?.sourceIp);
       if (!check.ok) {
         const reply = plainExchange(req, res, currentRequestScope()?.path ?? '');
         sendRateLimited(reply, check.retryAfterSeconds);

@@ -51,6 +51,17 @@ export function parseNetwork(text: string): Network | undefined {
   return { text: `${base.toString()}/${prefix}`, range: [base, prefix] };
 }
 
+/**
+ * The smallest block one subscriber is given, as text: an IPv4 address itself, an IPv6 address's
+ * /64 (`2001:db8:1:2::/64`; RFC 4291 §2.5.4 puts interface identifiers in the low 64 bits, and
+ * RFC 6177 gives a site at least a /64, so every address in it may be one party's).
+ */
+export function subscriberBlock(ip: IpAddress): string {
+  if (ip.kind() === 'ipv4') return ip.toString();
+  const [a, b, c, d] = (ip as ipaddr.IPv6).parts as [number, number, number, number];
+  return `${new ipaddr.IPv6([a, b, c, d, 0, 0, 0, 0]).toString()}/64`;
+}
+
 export type NetworkListParse = { ok: true; networks: Network[] } | { ok: false; invalid: string };
 
 export function parseNetworkList(items: readonly string[]): NetworkListParse {
