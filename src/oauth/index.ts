@@ -6,12 +6,15 @@ import type { Logger } from 'pino';
 import type { PepperRing } from '../crypto/secret-hash.ts';
 import { currentRequestScope, memoizeInRequest } from '../http/request-scope.ts';
 import { plainExchange } from '../http/exchange.ts';
+import { readRawBody } from '../http/body.ts';
+import { withBufferedBody } from '../http/buffered-request.ts';
+import { ApiError } from '../http/errors.ts';
 import type { UsageRecorder } from '../keys/usage.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Config } from '../config.ts';
 import type { WindowCounters } from '../stores/counters.ts';
 import { createAbuseLimits } from './abuse-limits.ts';
-import { sendRateLimited } from './oauth-errors.ts';
+import { sendOAuthError, sendRateLimited } from './oauth-errors.ts';
 import type { AuditStore } from '../stores/audit.ts';
 import type { KeySnapshot } from '../keys/model.ts';
 import type { TokenStore } from '../stores/tokens.ts';
@@ -86,16 +89,25 @@ export function createOAuth(deps: OAuthDeps) {
   const exchangeDeps = { lookupKey, pepperRing: deps.pepperRing, mintToken, recordDenial, limits };
   return {
     lookupKey,
-    /** Hands the raw request to oidc-provider, which writes the response itself. */
+    /** Reads the body under Keygate's limit, then hands the request to oidc-provider, which writes the response itself. */
     async forwardToProvider(req: IncomingMessage, res: ServerResponse): Promise<void> {
-      // A source over its failure limit is refused before its request is even parsed.
+      const reply = plainExchange(req, res, currentRequestScope()?.path ?? '');
+      // A source over its failure limit is refused before its request is even read.
       const check = limits.checkAuthentication(undefined, currentRequestScope()?.sourceIp);
       if (!check.ok) {
-        const reply = plainExchange(req, res, currentRequestScope()?.path ?? '');
         sendRateLimited(reply, check.retryAfterSeconds);
         return reply.respond();
       }
-      await providerCallback(req, res);
+      let body: Buffer;
+      try {
+        body = await readRawBody(req);
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        // As /oauth/introspect answers it: RFC 6749 §5.2 shape, the status says what was wrong.
+        sendOAuthError(reply, error.status, 'invalid_request', error.message);
+        return reply.respond();
+      }
+      await providerCallback(withBufferedBody(req, body), res);
     },
     introspect: createIntrospectionRoute({ lookupKey, pepperRing: deps.pepperRing, tokens: deps.tokens, issuer: deps.issuer, recordDenial, metrics: deps.metrics, limits }),
     authorizeApiKey: createApiKeyAuthorizeRoute(exchangeDeps),
