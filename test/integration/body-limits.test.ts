@@ -1,9 +1,10 @@
-// Hostile request bodies: every route reads at most 16 KiB (413 above it, whether the size is
+// Hostile request bodies. Every route reads at most 16 KiB (413 above it, whether the size is
 // declared or the body is chunked), including the two routes oidc-provider serves, whose own limit
-// is larger.
+// is larger. JSON bodies nest at most 32 deep (400), so nothing recursive ever walks deeper.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedKey } from '../../src/keys/service.ts';
+import { adminClient, errorBody, type AdminClient } from '../support/admin.ts';
 import { basicAuth } from '../support/http.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
@@ -90,5 +91,65 @@ describe('body limits on the OAuth routes', () => {
         + 'Content-Type: application/x-www-form-urlencoded\r\n';
       expect(await declareOnly(keygate.port, head, 1024 * 1024)).toEqual({ status: 413, body: TOO_LARGE });
     });
+  });
+});
+
+describe('deeply nested JSON', () => {
+  let keygate: TestKeygate;
+  let admin: AdminClient;
+
+  beforeAll(async () => {
+    keygate = await startKeygate({ tokenStore: 'memory' });
+    admin = await adminClient(keygate, await keygate.newTenant());
+  });
+  afterAll(() => keygate?.close());
+
+  /** `depth` arrays, one inside the other. */
+  const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  const TOO_DEEP = 'body nests deeper than 32 levels';
+
+  it('POST /admin/v1/keys with scopes nested 5,000 deep: 400, not a stack overflow', async () => {
+    const response = await keygate.send({
+      path: '/admin/v1/keys', headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' },
+      raw: `{"name":"x","scopes":${nested(5000)}}`,
+    });
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual(errorBody(response, 'invalid_request', TOO_DEEP));
+  });
+
+  it('PATCH /admin/v1/keys/{id} with an object nested 2,500 deep: 400', async () => {
+    const response = await keygate.send({
+      method: 'PATCH', path: `/admin/v1/keys/${admin.key.key.client_id}`,
+      headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' },
+      raw: `${'{"a":'.repeat(2500)}1${'}'.repeat(2500)}`,
+    });
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual(errorBody(response, 'invalid_request', TOO_DEEP));
+  });
+
+  it('/api/v1/auth/authorize with an apiKey nested 5,000 deep: 400', async () => {
+    const response = await keygate.send({
+      path: '/api/v1/auth/authorize', headers: { 'content-type': 'application/json' }, raw: `{"grantType":"api_key","apiKey":${nested(5000)}}`,
+    });
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual(errorBody(response, 'invalid_request', TOO_DEEP));
+  });
+
+  it('/auth/external with a clientId nested 5,000 deep: 400 in its envelope', async () => {
+    const response = await keygate.send({
+      path: '/auth/external', headers: { 'content-type': 'application/json' }, raw: `{"clientId":${nested(5000)},"accessKey":"x"}`,
+    });
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual({ success: false, ...errorBody(response, 'invalid_request', TOO_DEEP) });
+  });
+
+  it('32 levels are read (and then validated), 33 are refused', async () => {
+    const send = (depth: number) => keygate.send({
+      path: '/auth/external', headers: { 'content-type': 'application/json' }, raw: `{"clientId":${nested(depth - 1)},"accessKey":"x"}`,
+    });
+    const atBound = await send(32);
+    expect(atBound.body).toEqual({ success: false, ...errorBody(atBound, 'validation_failed', 'request body is invalid', [{ field: 'clientId', message: 'must be a non-empty string' }]) });
+    const overBound = await send(33);
+    expect(overBound.body).toEqual({ success: false, ...errorBody(overBound, 'invalid_request', TOO_DEEP) });
   });
 });
