@@ -40,8 +40,9 @@ export function installProviderSeams(provider: Provider, seams: ProviderSeams): 
   //    Client authentication on the token and revocation routes starts here (the library's
   //    client_auth.js looks the presented id up before it looks at the secret), so the failure
   //    limits are checked here: for known and unknown ids alike, before anything is looked up,
-  //    a 429 never tells whether an id exists. Revocation reads the token's owner through
-  //    lookupKey (provider.ts), never through this.
+  //    so a 429 never tells whether an id exists (test/integration/abuse-limits.test.ts).
+  //    Revocation reads the token's owner through lookupKey (provider.ts), never through this,
+  //    so only the presented id is checked.
   const libraryFind = provider.Client.find.bind(provider.Client);
   const built = new Map<string, Awaited<ReturnType<typeof libraryFind>>>();
   provider.Client.find = async function findClient(clientId: string) {
