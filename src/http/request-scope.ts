@@ -15,11 +15,11 @@ export interface RequestScope {
   /** The caller for network rules; undefined when unknown (every rule then fails closed). */
   clientIp: IpAddress | undefined;
   /**
-   * The address as text for audit records, logs, `last_used_ip` and the failure limits. Behind a
-   * trusted proxy whose X-Forwarded-For cannot be read it is that proxy, while `clientIp` is unknown.
+   * The address as text for audit records, logs and `last_used_ip`. Behind a trusted proxy whose
+   * X-Forwarded-For cannot be read it is that proxy, while `clientIp` is unknown.
    */
   clientIpText: string | null;
-  /** The address behind `clientIpText`: what the failure limits count against. */
+  /** The address `clientIpText` names, parsed: what the failure limits count against. */
   sourceIp: IpAddress | undefined;
   memo: Map<string, Promise<unknown>>;
   /** Why the token endpoint refused this request, set from inside oidc-provider (oauth/internals.ts). */

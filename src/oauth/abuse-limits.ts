@@ -55,7 +55,7 @@ export function failureSource(ip: IpAddress | undefined): string | null {
   return ip === undefined ? null : subscriberBlock(ip);
 }
 
-/** Lockouts one process remembers at most at once (~150 bytes each). */
+/** Lockouts one process remembers at most at once. */
 export const LOCKOUTS_MAX_ENTRIES = 100_000;
 
 export function createAbuseLimits(deps: {

@@ -46,7 +46,7 @@ export function createRedisCounters(redis: Redis | Cluster): WindowCounters {
   };
 }
 
-/** Counters kept at most at once in memory: ~100 bytes each, so about 10 MB when full. */
+/** Counts kept in memory at most at once. */
 export const MEMORY_COUNTERS_MAX_ENTRIES = 100_000;
 
 export function createMemoryCounters(options: { maxEntries?: number; now?: () => number } = {}): WindowCounters {
