@@ -35,8 +35,8 @@ export const ENVIRONMENT = {
   KEYGATE_TRUSTED_PROXIES: { doc: 'Comma-separated addresses or CIDRs of reverse proxies whose `X-Forwarded-For` is believed.', default: '(none)', schema: optionalText },
   KEYGATE_SECRET_PEPPER: { doc: 'HMAC pepper for stored secrets: `2:<new>,1:<old>` (first is current) or one value (= version 1), ≥ 32 characters each. Required with `DATABASE_URL`.', default: '(generated into the data dir when embedded)', schema: optionalText },
   KEYGATE_TOKEN_TTL_SECONDS: { doc: 'Default access-token lifetime for new keys, in seconds (60–86400).', default: '3600', schema: integer(60, 86_400, 3600) },
-  KEYGATE_AUTH_FAILURES_PER_CLIENT: { doc: 'Failed authentications per client id per window before it gets 429 (even with the right secret).', default: '10', schema: integer(1, 1_000_000, 10) },
-  KEYGATE_AUTH_FAILURES_PER_IP: { doc: 'Failed authentications per caller IP per window before it gets 429.', default: '100', schema: integer(1, 1_000_000, 100) },
+  KEYGATE_AUTH_FAILURES_PER_CLIENT: { doc: 'Failed authentications naming one client id from one source (an IPv4 address, or an IPv6 /64) per window before that client id gets 429 from that source, even with the right secret. The same client id from any other source is not affected.', default: '10', schema: integer(1, 1_000_000, 10) },
+  KEYGATE_AUTH_FAILURES_PER_IP: { doc: 'Failed authentications from one source (an IPv4 address, or an IPv6 /64), whatever client ids they name, per window before every request from it gets 429.', default: '100', schema: integer(1, 1_000_000, 100) },
   KEYGATE_AUTH_FAILURE_WINDOW_SECONDS: { doc: 'Length of the failed-authentication window, in seconds.', default: '60', schema: integer(1, 86_400, 60) },
   KEYGATE_MIGRATE_ON_START: { doc: '`true` runs migrations when the server starts (always on for embedded Postgres).', default: 'false', schema: z.enum(['true', 'false']).default('false') },
   KEYGATE_ROLE_SCOPES: { doc: 'JSON object: role → scope patterns (`*`, `*:read`, exact, `!exclude`). Replaces the default mapping for the roles it names.', default: '(see Identity model)', schema: optionalText },
@@ -60,7 +60,7 @@ export interface Config {
   tokenTtlSeconds: number;
   migrateOnStart: boolean;
   /** Failed-authentication limits (oauth/abuse-limits.ts). */
-  authFailures: { perClient: number; perIp: number; windowSeconds: number };
+  authFailures: { perClientAndSource: number; perSource: number; windowSeconds: number };
   /** Role → scope patterns (identity/roles.ts). */
   roleScopes: RoleScopes;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -98,8 +98,8 @@ export function loadConfig(env: Env = process.env): Config {
     migrateOnStart: read('KEYGATE_MIGRATE_ON_START') === 'true' || databaseUrl === undefined,
     roleScopes: parseRoleScopes(read('KEYGATE_ROLE_SCOPES')),
     authFailures: Object.freeze({
-      perClient: read('KEYGATE_AUTH_FAILURES_PER_CLIENT'),
-      perIp: read('KEYGATE_AUTH_FAILURES_PER_IP'),
+      perClientAndSource: read('KEYGATE_AUTH_FAILURES_PER_CLIENT'),
+      perSource: read('KEYGATE_AUTH_FAILURES_PER_IP'),
       windowSeconds: read('KEYGATE_AUTH_FAILURE_WINDOW_SECONDS'),
     }),
     logLevel: read('LOG_LEVEL'),

@@ -68,7 +68,28 @@ export async function readJsonObject(ctx: Context): Promise<Record<string, unkno
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ApiError('invalid_request', 'body must be a JSON object');
   }
+  if (nestsDeeperThan(value, JSON_MAX_DEPTH)) throw new ApiError('invalid_request', `body nests deeper than ${JSON_MAX_DEPTH} levels`);
   return value as Record<string, unknown>;
+}
+
+/**
+ * No JSON body Keygate takes nests more than a few levels. Deeper ones are refused here, before
+ * validation and its error paths walk them recursively (a 16 KiB body holds thousands of levels,
+ * enough to overflow the stack). JSON.parse itself does not recurse.
+ */
+export const JSON_MAX_DEPTH = 32;
+
+/** Whether `value` has objects or arrays nested more than `max` deep (the body itself is depth 1). */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  // A stack of its own: this is the walk that must not recurse.
+  const pending: [unknown, number][] = [[value, 1]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** application/x-www-form-urlencoded → single-valued params; a repeated parameter is an error (RFC 6749 §3.1). */

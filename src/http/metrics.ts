@@ -21,6 +21,10 @@ export function createMetrics() {
       name: 'keygate_requests_denied_total', help: 'Denied token and introspection requests, by action and reason',
       labelNames: ['action', 'reason'] as const, registers: [registry],
     }),
+    authLockouts: new client.Counter({
+      name: 'keygate_auth_lockouts_total', help: 'Failed-authentication lockouts started (once per window each), by limit',
+      labelNames: ['limit'] as const, registers: [registry],
+    }),
     introspections: new client.Counter({
       name: 'keygate_introspections_total', help: 'Introspection answers, by result', labelNames: ['result'] as const, registers: [registry],
     }),

@@ -12,9 +12,15 @@ import { resolveCaller } from './client-ip.ts';
 export interface RequestScope {
   requestId: string;
   path: string;
+  /** The caller for network rules; undefined when unknown (every rule then fails closed). */
   clientIp: IpAddress | undefined;
-  /** Client IP as text for audit records and `last_used_ip`. */
+  /**
+   * The address as text for audit records, logs and `last_used_ip`. Behind a trusted proxy whose
+   * X-Forwarded-For cannot be read it is that proxy, while `clientIp` is unknown.
+   */
   clientIpText: string | null;
+  /** The address `clientIpText` names, parsed: what the failure limits count against. */
+  sourceIp: IpAddress | undefined;
   memo: Map<string, Promise<unknown>>;
   /** Why the token endpoint refused this request, set from inside oidc-provider (oauth/internals.ts). */
   tokenDenial: DenialReason | undefined;
@@ -47,7 +53,7 @@ export function openRequestScope(req: IncomingMessage, path: string, trustedProx
   const requestId = typeof incoming === 'string' && INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID();
   const forwardedFor = req.headers['x-forwarded-for'];
   const caller = resolveCaller(req.socket, typeof forwardedFor === 'string' && forwardedFor !== '' ? forwardedFor : undefined, trustedProxies);
-  return { requestId, path, clientIp: caller.ip, clientIpText: caller.text, memo: new Map(), tokenDenial: undefined, secretGeneration: undefined, retryAfterSeconds: undefined };
+  return { requestId, path, clientIp: caller.ip, clientIpText: caller.text, sourceIp: caller.source, memo: new Map(), tokenDenial: undefined, secretGeneration: undefined, retryAfterSeconds: undefined };
 }
 
 /** Runs `work` with `scope` as the current request scope. */

@@ -1,28 +1,62 @@
-// Abuse limits (SPEC §3): failed authentications per client id and per caller IP, and a per-key
-// issuance rate. Failures are counted in the shared counters; a client id or IP over its limit is
-// remembered in this process until its window ends, so the check costs no store round trip on the
-// hot path. Another replica learns of the lockout at its next failure for the same id or IP:
-// at most one extra attempt per replica and window is judged before the lockout applies there.
+// Abuse limits: failed authentications per source and per (client id, source), and each key's own
+// issuance rate.
+//
+// There is no limit per client id alone. Secrets are 256 random bits, so a per-id lockout adds
+// nothing against guessing; it only let anyone who knows an id lock its owner out. Failures count
+// against where they come from: a source is an IPv4 address or an IPv6 /64 (one subscriber's
+// allocation, which an attacker owns whole). A request from another source, with the right
+// secret, is never refused because of them.
+//
+// Failures are counted in the shared counters; a pair or source over its limit is remembered in
+// this process until its window ends, so the check costs no store round trip on the hot path.
+// Another replica learns of the lockout at its next failure for the same pair or source: at most
+// one extra attempt per replica and window is judged before the lockout applies there.
+//
+// The lockouts remembered here are bounded (LOCKOUTS_MAX_ENTRIES). At the bound, expired ones
+// go first; only a map full of live lockouts loses its oldest. That costs the dropped lockout at
+// most one extra attempt: the count behind it is still at or over its limit for the rest of the
+// window, so the next failure locks it again, exactly as on a replica that never saw the lockout.
+// Redis never drops a count early (each expires on its own). The embedded in-memory counters are
+// bounded the same way as this map; a lockout loses its count only when both maps have filled with
+// newer live entries in the same window, and then its count starts again from zero.
 import type { Logger } from 'pino';
 import type { Metrics } from '../http/metrics.ts';
 import type { KeySnapshot } from '../keys/model.ts';
+import { isWellFormedClientId } from '../crypto/credentials.ts';
 import type { WindowCounters } from '../stores/counters.ts';
+import { ExpiringMap } from '../stores/expiring-map.ts';
+import { subscriberBlock, type IpAddress } from './policy/network.ts';
 
 export interface AbuseLimitConfig {
-  /** Failed authentications per client id per window before it is locked out. */
-  failuresPerClient: number;
-  /** Failed authentications per caller IP per window. */
-  failuresPerIp: number;
+  /** Failed authentications naming one client id from one source, per window, before that pair is refused. */
+  failuresPerClientSource: number;
+  /** Failed authentications from one source, whatever ids they name, per window, before the source is refused. */
+  failuresPerSource: number;
   windowSeconds: number;
 }
 
-export type LimitCheck = { ok: true } | { ok: false; retryAfterSeconds: number; limit: 'client_failures' | 'ip_failures' | 'key_issuance' };
+export type FailureLimit = 'client_source_failures' | 'source_failures';
+export type LimitName = FailureLimit | 'key_issuance';
+
+export type LimitCheck = { ok: true } | { ok: false; retryAfterSeconds: number; limit: LimitName };
 
 export interface LimitCrossing {
-  limit: 'client_failures' | 'ip_failures' | 'key_issuance';
+  limit: LimitName;
+  /** The client id of the crossed pair, or of the key whose issuance limit was crossed. */
   clientId: string | undefined;
-  ip: string | null;
+  /** The source counted (an IPv4 address or an IPv6 /64); null for a key's issuance limit. */
+  source: string | null;
+  /** What the crossing request was doing (an audit action), passed through as given. */
+  action: string;
 }
+
+/** What failures from `ip` are counted against: the IPv4 address itself, or the IPv6 /64. */
+export function failureSource(ip: IpAddress | undefined): string | null {
+  return ip === undefined ? null : subscriberBlock(ip);
+}
+
+/** Lockouts one process remembers at most at once. */
+export const LOCKOUTS_MAX_ENTRIES = 100_000;
 
 export function createAbuseLimits(deps: {
   counters: WindowCounters;
@@ -31,61 +65,77 @@ export function createAbuseLimits(deps: {
   log: Logger;
   /** Called once per window when a limit is first crossed (audited, rate-limited by construction). */
   onCrossed(crossing: LimitCrossing): Promise<void>;
+  /** For tests: a smaller bound and a clock (ms since the epoch). */
+  lockoutsMaxEntries?: number;
+  now?: () => number;
 }) {
-  const lockedUntil = new Map<string, number>();
-  const lock = (name: string, seconds: number) => {
-    if (lockedUntil.size > 100_000) lockedUntil.clear();
-    lockedUntil.set(name, Date.now() + seconds * 1000);
-  };
+  const now = deps.now ?? Date.now;
+  // Lockout name → the end of its window (ms since the epoch), which is also when it expires.
+  const lockedUntil = new ExpiringMap<number>(deps.lockoutsMaxEntries ?? LOCKOUTS_MAX_ENTRIES, now);
+  const lock = (name: string, until: number) => lockedUntil.set(name, until, until);
   const remaining = (name: string) => {
     const until = lockedUntil.get(name);
-    if (until === undefined) return 0;
-    if (until <= Date.now()) {
-      lockedUntil.delete(name);
-      return 0;
-    }
-    return Math.ceil((until - Date.now()) / 1000);
+    return until === undefined ? 0 : Math.max(1, Math.ceil((until - now()) / 1000));
   };
-  const denied = (limit: Exclude<LimitCheck, { ok: true }>['limit'], retryAfterSeconds: number): LimitCheck => {
+  const denied = (limit: LimitName, retryAfterSeconds: number): LimitCheck => {
     deps.metrics.tokensDenied.inc({ action: 'limit', reason: limit });
     return { ok: false, retryAfterSeconds, limit };
   };
+  const sourceName = (source: string) => `f:s:${source}`;
+  // Only well-formed ids are counted (denial-audit.ts records no other), so only they are checked:
+  // anything else could be any text a caller typed.
+  const pairName = (clientId: string | undefined, source: string) =>
+    clientId !== undefined && isWellFormedClientId(clientId) ? `f:cs:${clientId}:${source}` : undefined;
 
   return {
-    /** Before any credential is looked at. */
-    checkAuthentication(clientId: string | undefined, ip: string | null): LimitCheck {
-      const ipWait = ip ? remaining(`f:ip:${ip}`) : 0;
-      if (ipWait > 0) return denied('ip_failures', ipWait);
-      const clientWait = clientId ? remaining(`f:c:${clientId}`) : 0;
-      if (clientWait > 0) return denied('client_failures', clientWait);
+    /** Before any credential is looked at, for known and unknown client ids alike. */
+    checkAuthentication(clientId: string | undefined, ip: IpAddress | undefined): LimitCheck {
+      const source = failureSource(ip);
+      if (source === null) return { ok: true };
+      const sourceWait = remaining(sourceName(source));
+      if (sourceWait > 0) return denied('source_failures', sourceWait);
+      const pair = pairName(clientId, source);
+      const pairWait = pair === undefined ? 0 : remaining(pair);
+      if (pairWait > 0) return denied('client_source_failures', pairWait);
       return { ok: true };
     },
 
-    async recordFailure(clientId: string | undefined, ip: string | null): Promise<void> {
-      const { failuresPerClient, failuresPerIp, windowSeconds } = deps.config;
-      const [byClient, byIp] = await Promise.all([
-        clientId ? deps.counters.hit(`f:c:${clientId}`, windowSeconds) : undefined,
-        ip ? deps.counters.hit(`f:ip:${ip}`, windowSeconds) : undefined,
+    /** One failed authentication naming `clientId` (if well formed) from `ip`, during `action`. */
+    async recordFailure(clientId: string | undefined, ip: IpAddress | undefined, action: string): Promise<void> {
+      const source = failureSource(ip);
+      if (source === null) return;
+      const { failuresPerClientSource, failuresPerSource, windowSeconds } = deps.config;
+      const pair = pairName(clientId, source);
+      const [byPair, bySource] = await Promise.all([
+        pair === undefined ? undefined : deps.counters.hit(pair, windowSeconds),
+        deps.counters.hit(sourceName(source), windowSeconds),
       ]);
-      if (byClient && byClient.count >= failuresPerClient) {
-        lock(`f:c:${clientId}`, byClient.resetInSeconds);
-        if (byClient.count === failuresPerClient) await deps.onCrossed({ limit: 'client_failures', clientId, ip });
+      if (byPair && byPair.count >= failuresPerClientSource) {
+        lock(pair!, byPair.resetsAt);
+        if (byPair.count === failuresPerClientSource) await crossed({ limit: 'client_source_failures', clientId, source, action });
       }
-      if (byIp && byIp.count >= failuresPerIp) {
-        lock(`f:ip:${ip}`, byIp.resetInSeconds);
-        if (byIp.count === failuresPerIp) await deps.onCrossed({ limit: 'ip_failures', clientId, ip });
+      if (bySource.count >= failuresPerSource) {
+        lock(sourceName(source), bySource.resetsAt);
+        if (bySource.count === failuresPerSource) await crossed({ limit: 'source_failures', clientId: undefined, source, action });
       }
     },
 
     /** Counts one issuance against the key's own per-minute limit, if it has one. */
-    async takeIssuance(key: KeySnapshot, ip: string | null): Promise<LimitCheck> {
+    async takeIssuance(key: KeySnapshot): Promise<LimitCheck> {
       if (key.rateLimitPerMinute === null) return { ok: true };
       const { count, resetInSeconds } = await deps.counters.hit(`i:${key.clientId}`, 60);
       if (count <= key.rateLimitPerMinute) return { ok: true };
-      if (count === key.rateLimitPerMinute + 1) await deps.onCrossed({ limit: 'key_issuance', clientId: key.clientId, ip });
+      if (count === key.rateLimitPerMinute + 1) {
+        await deps.onCrossed({ limit: 'key_issuance', clientId: key.clientId, source: null, action: 'token.issue' });
+      }
       return denied('key_issuance', resetInSeconds);
     },
   };
+
+  async function crossed(crossing: LimitCrossing & { limit: FailureLimit }): Promise<void> {
+    deps.metrics.authLockouts.inc({ limit: crossing.limit });
+    await deps.onCrossed(crossing);
+  }
 }
 
 export type AbuseLimits = ReturnType<typeof createAbuseLimits>;

@@ -1,13 +1,14 @@
 // Every denied token or introspection request leaves one audit record and one log line with
-// its reason and caller IP (SPEC §3). The response never says more than "authentication failed".
+// its reason and caller IP, and so does every abuse limit when it is first crossed in a window.
+// The response never says more than "authentication failed".
 import type { Logger } from 'pino';
 import type { AuditStore } from '../stores/audit.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { KeySnapshot } from '../keys/model.ts';
 import { isWellFormedClientId } from '../crypto/credentials.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
-import { AUTHENTICATION_FAILURES, type DenialReason } from './pipeline.ts';
-import type { AbuseLimits } from './abuse-limits.ts';
+import { AUTHENTICATION_FAILURES, type DenialReason, type KeyLookup } from './pipeline.ts';
+import type { AbuseLimits, LimitCrossing } from './abuse-limits.ts';
 
 export type DeniedAction = 'token.issue' | 'token.introspect';
 
@@ -43,6 +44,31 @@ export function createDenialRecorder(audit: AuditStore, log: Logger, metrics: Me
       requestId: scope?.requestId ?? null,
       details: { route },
     });
-    if (AUTHENTICATION_FAILURES.has(reason)) await limits.recordFailure(targetKeyId ?? undefined, scope?.clientIpText ?? null);
+    if (AUTHENTICATION_FAILURES.has(reason)) await limits.recordFailure(targetKeyId ?? undefined, scope?.sourceIp, action);
+  };
+}
+
+/**
+ * The record of a limit's first crossing in a window. It belongs to the tenant of the key the
+ * crossing pair names, so that tenant's admins see the attack on their key; an id that names no
+ * key (and a source's own limit) belongs to no tenant.
+ */
+export function createLimitCrossingRecorder(audit: AuditStore, log: Logger, lookupKey: KeyLookup) {
+  return async function recordLimitCrossing({ limit, clientId, source, action }: LimitCrossing): Promise<void> {
+    const scope = currentRequestScope();
+    const key = clientId === undefined ? undefined : await lookupKey(clientId);
+    log.warn({ limit, clientId, source, ip: scope?.clientIpText, requestId: scope?.requestId }, 'abuse limit reached');
+    await audit.record({
+      action,
+      outcome: 'denied',
+      reason: 'rate_limited',
+      tenantId: key?.tenantId ?? null,
+      actorKeyId: clientId ?? null,
+      actorUserId: key?.userId ?? null,
+      targetKeyId: clientId ?? null,
+      ip: scope?.clientIpText ?? null,
+      requestId: scope?.requestId ?? null,
+      details: { limit, route: scope?.path, ...(source === null ? {} : { source }) },
+    });
   };
 }

@@ -27,8 +27,7 @@ function rateLimited(ctx: Context, retryAfterSeconds: number): never {
 /** Steps 1–6 of the pipeline with every scope of the key (these routes take no scope). */
 async function exchange(deps: ExchangeDeps, ctx: Context, clientId: string, secret: string): Promise<Exchange> {
   const now = new Date();
-  const ip = currentRequestScope()?.clientIpText ?? null;
-  const limit = deps.limits.checkAuthentication(clientId, ip);
+  const limit = deps.limits.checkAuthentication(clientId, currentRequestScope()?.sourceIp);
   if (!limit.ok) rateLimited(ctx, limit.retryAfterSeconds);
   const authentication = await authenticateKey(deps, clientId, secret, now);
   let key: KeySnapshot | undefined = authentication.key;
@@ -37,7 +36,7 @@ async function exchange(deps: ExchangeDeps, ctx: Context, clientId: string, secr
     key = authentication.key;
     const authorization = authorizeKey(key, { ip: currentRequestScope()?.clientIp, requestedScopes: [], now });
     if (authorization.ok) {
-      const issuance = await deps.limits.takeIssuance(key, ip);
+      const issuance = await deps.limits.takeIssuance(key);
       if (!issuance.ok) rateLimited(ctx, issuance.retryAfterSeconds);
       return { ok: true, token: await deps.mintToken(key, authorization.scopes, authentication.secretGeneration) };
     }

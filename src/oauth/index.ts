@@ -6,18 +6,21 @@ import type { Logger } from 'pino';
 import type { PepperRing } from '../crypto/secret-hash.ts';
 import { currentRequestScope, memoizeInRequest } from '../http/request-scope.ts';
 import { plainExchange } from '../http/exchange.ts';
+import { readRawBody } from '../http/body.ts';
+import { withBufferedBody } from '../http/buffered-request.ts';
+import { ApiError } from '../http/errors.ts';
 import type { UsageRecorder } from '../keys/usage.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Config } from '../config.ts';
 import type { WindowCounters } from '../stores/counters.ts';
 import { createAbuseLimits } from './abuse-limits.ts';
-import { sendRateLimited } from './oauth-errors.ts';
+import { sendOAuthError, sendRateLimited } from './oauth-errors.ts';
 import type { AuditStore } from '../stores/audit.ts';
 import type { KeySnapshot } from '../keys/model.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import { INTROSPECT_SCOPE } from '../keys/model.ts';
 import { createAdapterFactory } from './adapter.ts';
-import { createDenialRecorder } from './denial-audit.ts';
+import { createDenialRecorder, createLimitCrossingRecorder } from './denial-audit.ts';
 import { createApiKeyAuthorizeRoute, createExternalAuthRoute } from './exchanges.ts';
 import { installProviderSeams } from './internals.ts';
 import { createIntrospectionRoute } from './introspection.ts';
@@ -64,17 +67,14 @@ export function createOAuth(deps: OAuthDeps) {
   });
   const limits = createAbuseLimits({
     counters: deps.counters,
-    config: { failuresPerClient: deps.authFailures.perClient, failuresPerIp: deps.authFailures.perIp, windowSeconds: deps.authFailures.windowSeconds },
+    config: {
+      failuresPerClientSource: deps.authFailures.perClientAndSource,
+      failuresPerSource: deps.authFailures.perSource,
+      windowSeconds: deps.authFailures.windowSeconds,
+    },
     metrics: deps.metrics,
     log: deps.log,
-    async onCrossed({ limit, clientId, ip }) {
-      const scope = currentRequestScope();
-      deps.log.warn({ limit, clientId, ip }, 'abuse limit reached');
-      await deps.audit.record({
-        action: 'token.issue', outcome: 'denied', reason: 'rate_limited', targetKeyId: clientId ?? null, actorKeyId: clientId ?? null,
-        ip, requestId: scope?.requestId ?? null, details: { limit, route: scope?.path },
-      });
-    },
+    onCrossed: createLimitCrossingRecorder(deps.audit, deps.log, lookupKey),
   });
   const recordDenial = createDenialRecorder(deps.audit, deps.log, deps.metrics, limits);
   installProviderSeams(provider, {
@@ -89,16 +89,25 @@ export function createOAuth(deps: OAuthDeps) {
   const exchangeDeps = { lookupKey, pepperRing: deps.pepperRing, mintToken, recordDenial, limits };
   return {
     lookupKey,
-    /** Hands the raw request to oidc-provider, which writes the response itself. */
+    /** Reads the body under Keygate's limit, then hands the request to oidc-provider, which writes the response itself. */
     async forwardToProvider(req: IncomingMessage, res: ServerResponse): Promise<void> {
-      // An address over its failure limit is refused before its request is even parsed.
-      const check = limits.checkAuthentication(undefined, currentRequestScope()?.clientIpText ?? null);
+      const reply = plainExchange(req, res, currentRequestScope()?.path ?? '');
+      // A source over its failure limit is refused before its request is even read.
+      const check = limits.checkAuthentication(undefined, currentRequestScope()?.sourceIp);
       if (!check.ok) {
-        const reply = plainExchange(req, res, currentRequestScope()?.path ?? '');
         sendRateLimited(reply, check.retryAfterSeconds);
         return reply.respond();
       }
-      await providerCallback(req, res);
+      let body: Buffer;
+      try {
+        body = await readRawBody(req);
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        // As /oauth/introspect answers it: RFC 6749 §5.2 shape, the status says what was wrong.
+        sendOAuthError(reply, error.status, 'invalid_request', error.message);
+        return reply.respond();
+      }
+      await providerCallback(withBufferedBody(req, body), res);
     },
     introspect: createIntrospectionRoute({ lookupKey, pepperRing: deps.pepperRing, tokens: deps.tokens, issuer: deps.issuer, recordDenial, metrics: deps.metrics, limits }),
     authorizeApiKey: createApiKeyAuthorizeRoute(exchangeDeps),

@@ -1,4 +1,4 @@
-// The ONLY file that changes oidc-provider's behaviour beyond its configuration (STYLE habit 6).
+// The ONLY file that changes oidc-provider's behaviour beyond its configuration.
 // The library version is pinned exactly in package.json; test/integration/provider-seam.test.ts
 // covers each seam below.
 import type Provider from 'oidc-provider';
@@ -37,9 +37,16 @@ export function installProviderSeams(provider: Provider, seams: ProviderSeams): 
   //    with many keys is every request. A key's client metadata depends on its client_id alone
   //    (adapter.ts), so a built Client stays valid while the key exists: existence is re-checked
   //    through the key cache on every call, the build is reused.
+  //    Client authentication on the token and revocation routes starts here (the library's
+  //    client_auth.js looks the presented id up before it looks at the secret), so the failure
+  //    limits are checked here: for known and unknown ids alike, before anything is looked up,
+  //    so a 429 never tells whether an id exists (test/integration/abuse-limits.test.ts).
+  //    Revocation reads the token's owner through lookupKey (provider.ts), never through this,
+  //    so only the presented id is checked.
   const libraryFind = provider.Client.find.bind(provider.Client);
   const built = new Map<string, Awaited<ReturnType<typeof libraryFind>>>();
   provider.Client.find = async function findClient(clientId: string) {
+    refuseOverFailureLimit(typeof clientId === 'string' ? clientId : undefined);
     if (typeof clientId !== 'string' || !isWellFormedClientId(clientId)) return undefined;
     if (!(await guardStores(() => seams.lookupKey(clientId)))) return undefined;
     let client = built.get(clientId);
@@ -52,16 +59,18 @@ export function installProviderSeams(provider: Provider, seams: ProviderSeams): 
     return client;
   } as typeof provider.Client.find;
 
-  // 1. Secrets are verified against stored HMACs (SPEC §2). The library resolves the client
-  //    first (adapter.ts, which refuses malformed ids without a lookup), then calls this.
+  function refuseOverFailureLimit(clientId: string | undefined): void {
+    const scope = currentRequestScope();
+    const check = seams.limits.checkAuthentication(clientId, scope?.sourceIp);
+    if (check.ok) return;
+    if (scope) scope.retryAfterSeconds = check.retryAfterSeconds;
+    throw rateLimitedError();
+  }
+
+  // 1. Secrets are verified against stored HMACs. The library resolves the client first (the
+  //    find above, which has checked the failure limits), then calls this.
   provider.Client.prototype.compareClientSecret = async function compareClientSecret(presented: string) {
     const scope = currentRequestScope();
-    // A client id over its failure limit gets 429 whatever it presents: no oracle for guesses.
-    const check = seams.limits.checkAuthentication(this.clientId, scope?.clientIpText ?? null);
-    if (!check.ok) {
-      if (scope) scope.retryAfterSeconds = check.retryAfterSeconds;
-      throw rateLimitedError();
-    }
     if (checkSecretFormat(presented) !== 'ok') throw oauthErrorFor('malformed_secret');
     const key = await guardStores(() => seams.lookupKey(this.clientId));
     if (!key) throw oauthErrorFor('unknown_key');

@@ -96,7 +96,7 @@ async function authenticateIntrospector(
     sendOAuthError(ctx, presented.status, presented.error, presented.status === 401 ? CLIENT_AUTH_FAILED : presented.message);
     return undefined;
   }
-  const limit = deps.limits.checkAuthentication(presented.clientId, currentRequestScope()?.clientIpText ?? null);
+  const limit = deps.limits.checkAuthentication(presented.clientId, currentRequestScope()?.sourceIp);
   if (!limit.ok) {
     sendRateLimited(ctx, limit.retryAfterSeconds);
     return undefined;

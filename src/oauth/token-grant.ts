@@ -27,7 +27,7 @@ export function createClientCredentialsGrant(deps: { lookupKey: KeyLookup; mintT
     });
     if (!outcome.ok) throw oauthErrorFor(outcome.reason, outcome.missing);
     const scope = currentRequestScope();
-    const issuance = await deps.limits.takeIssuance(key, scope?.clientIpText ?? null);
+    const issuance = await deps.limits.takeIssuance(key);
     if (!issuance.ok) {
       if (scope) scope.retryAfterSeconds = issuance.retryAfterSeconds;
       throw rateLimitedError();

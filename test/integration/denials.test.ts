@@ -202,6 +202,24 @@ describe.skipIf(!redisAvailable())('caller IP behind a trusted proxy (Redis)', (
     expect(event).toMatchObject({ reason: 'ip_not_allowed', ip: '203.0.113.50' });
   });
 
+  it('an unparsable hop never passes a network rule written for the proxy, and is audited against the proxy', async () => {
+    const proxyOnly = await keygate.createKey(key.key.tenant_id, { networks: [`${PROXY}/32`] });
+    const response = await keygate.send({
+      path: '/oauth/token',
+      from: PROXY,
+      headers: { authorization: basicAuth(proxyOnly.key.client_id, proxyOnly.client_secret), 'x-forwarded-for': 'garbage' },
+      form: { grant_type: 'client_credentials' },
+    });
+    expect(response.status).toBe(401);
+    expect(response.body).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
+    const [event] = await deniedEvents(keygate, proxyOnly.key.client_id);
+    expect(event).toMatchObject({ reason: 'ip_not_allowed', ip: PROXY });
+  });
+
+  it('reads a hop with a port, as some proxies append it', async () => {
+    expect((await viaProxy('198.51.100.7:50123')).status).toBe(200);
+  });
+
   it('still ignores the header from a peer that is not a trusted proxy', async () => {
     const response = await keygate.send({
       path: '/oauth/token',

@@ -8,7 +8,7 @@ import {
   anyBody, authorizationHeader, basicHeader, contentType, extraHeaders, expectIntrospectionAnswer, expectKeygateErrorShape,
   expectNoToken, expectOAuthErrorShape, formEncode, formRaw, forwardedFor, framing, FRESH_CLIENT_IDS, FRESH_SECRETS,
   fuzzParameters, inCidr, ipHop, junkText, oversizedBody, OTHER_METHODS, type Pair, pathSafe, PROPERTY_TIMEOUT, queryString,
-  quietAddress, rawSend, fitsHeaderLimit, assembleRequest, describeRequest, type RawRequest, sourceAddress, StatusTally, strictAddress, wrongSecretFor, decodesTo, headerSafe,
+  quietAddress, rawSend, fitsHeaderLimit, assembleRequest, describeRequest, type RawRequest, sourceAddress, StatusTally, strictAddress, strictHop, wrongSecretFor, decodesTo, headerSafe,
 } from '../support/fuzz.ts';
 import { basicAuth } from '../support/http.ts';
 import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
@@ -418,10 +418,8 @@ describe.skipIf(!redisAvailable())('fuzz: OAuth routes (Redis)', () => {
   // X-Forwarded-For behind the trusted proxy (127.102/16, 10/8)
 
   it('X-Forwarded-For from a trusted proxy: a token only when the first untrusted hop from the right is inside the key networks', async () => {
-    const trusted = (text: string) => {
-      const address = strictAddress(text);
-      return inCidr(address, `127.${PROXY_BLOCK}.0.0/16`) || inCidr(address, '10.0.0.0/8');
-    };
+    const trusted = (address: ReturnType<typeof strictHop>) =>
+      inCidr(address, `127.${PROXY_BLOCK}.0.0/16`) || inCidr(address, '10.0.0.0/8');
     const hop = fc.oneof(
       { weight: 3, arbitrary: fc.nat({ max: 255 }).map((n) => `192.0.2.${n}`) },
       { weight: 1, arbitrary: fc.constantFrom('2001:db8::1', '::ffff:192.0.2.7', '2001:db8:ffff::9') },
@@ -441,19 +439,19 @@ describe.skipIf(!redisAvailable())('fuzz: OAuth routes (Redis)', () => {
       tally.add(response.status);
       // nginx real_ip_recursive over the header as received (Node joins repeated headers with ', ').
       const hops = values.length === 0 ? [] : values.join(', ').split(',');
-      let caller: string | undefined = proxy;
+      let caller: ReturnType<typeof strictHop> = strictAddress(proxy);
       let clean = true;
       for (let i = hops.length - 1; i >= 0; i--) {
-        const text = hops[i]!;
-        if (!strictAddress(text)) {
+        const hop = strictHop(hops[i]!);
+        if (!hop) {
           caller = undefined;
           clean = false;
           break;
         }
-        caller = text.trim();
-        if (!trusted(text)) break;
+        caller = hop;
+        if (!trusted(hop)) break;
       }
-      const allowed = caller !== undefined && ALLOWED_NETWORKS.some((n) => inCidr(strictAddress(caller!), n));
+      const allowed = caller !== undefined && ALLOWED_NETWORKS.some((n) => inCidr(caller, n));
       if (response.status === 200) {
         expect(allowed, `a token for caller ${String(caller)} (X-Forwarded-For: ${JSON.stringify(values)})`).toBe(true);
       } else {

@@ -404,13 +404,41 @@ export const forwardedFor = (hop: fc.Arbitrary<string> = ipHop): fc.Arbitrary<st
   { weight: 1, arbitrary: junkText.map(headerSafe) },
 );
 
-/** Independent reading of a client_ip / X-Forwarded-For hop: a plain address, no zone, IPv4-mapped → IPv4. */
+const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const FOUR_OCTETS = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
+
+/**
+ * Independent reading of a client_ip / X-Forwarded-For hop: a plain address, no zone, IPv4-mapped →
+ * IPv4. IPv4-compatible `::a.b.c.d` stays IPv6 (ipaddr.js alone would read it as IPv4-mapped).
+ */
 export function strictAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   const t = text.trim();
   if (t.includes('%')) return undefined;
-  if (/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(t)) return ipaddr.IPv4.parse(t);
+  if (FOUR_OCTETS.test(t)) return ipaddr.IPv4.parse(t);
   if (!t.includes(':') || !ipaddr.IPv6.isValid(t)) return undefined;
+  if (t.startsWith('::') && t.includes('.') && t.lastIndexOf(':') === 1) {
+    if (!FOUR_OCTETS.test(t.slice(2))) return undefined;
+    const [a, b, c, d] = t.slice(2).split('.').map(Number) as [number, number, number, number];
+    return ipaddr.IPv6.parse(`::${(a * 256 + b).toString(16)}:${(c * 256 + d).toString(16)}`);
+  }
   return ipaddr.process(t);
+}
+
+/**
+ * Independent reading of one X-Forwarded-For hop: strictAddress, after dropping the port of
+ * `a.b.c.d:port` and the brackets (and port) of `[v6]` / `[v6]:port`.
+ */
+export function strictHop(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  const t = text.trim();
+  const v4 = /^([\d.]+):(\d+)$/.exec(t);
+  if (v4) return v4[2]!.length <= 5 && Number(v4[2]) <= 65_535 && FOUR_OCTETS.test(v4[1]!) ? ipaddr.IPv4.parse(v4[1]!) : undefined;
+  const v6 = /^\[([^\]]*)\](?::(\d+))?$/.exec(t);
+  if (v6) {
+    const port = v6[2];
+    if (port !== undefined && (port.length > 5 || Number(port) > 65_535)) return undefined;
+    return v6[1]!.includes(':') && v6[1] === v6[1]!.trim() ? strictAddress(v6[1]!) : undefined;
+  }
+  return strictAddress(t);
 }
 
 export function inCidr(address: ipaddr.IPv4 | ipaddr.IPv6 | undefined, cidr: string): boolean {

@@ -20,6 +20,8 @@ export interface HttpRequest {
   raw?: string | Buffer;
   /** Client socket address: '127.0.0.5', '::1', … */
   from?: string;
+  /** Sends the body with Transfer-Encoding: chunked, in 1 KiB chunks, instead of a Content-Length. */
+  chunked?: boolean;
 }
 
 /** The request's body bytes and headers: a form or JSON body also sets its Content-Type (unless given). */
@@ -40,6 +42,7 @@ export function send(port: number, request: HttpRequest): Promise<HttpResponse> 
   const from = request.from ?? '127.0.0.1';
   const host = from.includes(':') ? '::1' : '127.0.0.1';
   const { payload, headers } = encodeBody(request);
+  if (request.chunked) headers['transfer-encoding'] = 'chunked';
   return new Promise((resolve, reject) => {
     const req = http.request({
       host, port, localAddress: from, method: request.method ?? 'POST', path: request.path, headers, agent: false,
@@ -58,7 +61,10 @@ export function send(port: number, request: HttpRequest): Promise<HttpResponse> 
       });
     });
     req.on('error', reject);
-    req.end(payload);
+    if (!request.chunked || payload === undefined) return void req.end(payload);
+    const bytes = Buffer.from(payload);
+    for (let offset = 0; offset < bytes.length; offset += 1024) req.write(bytes.subarray(offset, offset + 1024));
+    req.end();
   });
 }
 

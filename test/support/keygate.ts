@@ -17,11 +17,12 @@ export interface KeygateOptions {
   tokenStore: 'redis' | 'memory';
   trustedProxies?: string;
   /**
-   * Failed-authentication limits. Suites share one Redis and send many deliberate failures from
-   * 127.0.0.1, so they default to effectively unlimited; the abuse-limit suite sets real ones.
+   * Failed-authentication limits, per (client id, source) and per source. Suites share one Redis
+   * and send many deliberate failures from 127.0.0.1, so they default to effectively unlimited;
+   * the abuse-limit suite sets real ones.
    */
-  authFailuresPerClient?: number;
-  authFailuresPerIp?: number;
+  authFailuresPerClientSource?: number;
+  authFailuresPerSource?: number;
   /** REDIS_URL for `tokenStore: 'redis'` instead of the run's Redis (a cluster, a sentinel, …). */
   redisUrl?: string;
   /** Logs at level 'trace' into this stream instead of nowhere. */
@@ -60,8 +61,8 @@ export async function startKeygate(options: KeygateOptions): Promise<TestKeygate
     KEYGATE_SECRET_PEPPER: TEST_PEPPER,
     KEYGATE_ISSUER: ISSUER,
     KEYGATE_TRUSTED_PROXIES: options.trustedProxies,
-    KEYGATE_AUTH_FAILURES_PER_CLIENT: String(options.authFailuresPerClient ?? 1_000_000),
-    KEYGATE_AUTH_FAILURES_PER_IP: String(options.authFailuresPerIp ?? 1_000_000),
+    KEYGATE_AUTH_FAILURES_PER_CLIENT: String(options.authFailuresPerClientSource ?? 1_000_000),
+    KEYGATE_AUTH_FAILURES_PER_IP: String(options.authFailuresPerSource ?? 1_000_000),
     LOG_LEVEL: options.logDestination ? 'trace' : 'silent',
   });
   const log = options.logDestination ? createLogger('trace', options.logDestination) : createLogger('silent');

@@ -39,6 +39,22 @@ describe('parseIp', () => {
     expect(parsed?.toString()).toBe('203.0.113.7');
   });
 
+  it('keeps IPv4-compatible IPv6 (::a.b.c.d) as IPv6', () => {
+    const parsed = parseIp('::203.0.113.7');
+    expect(parsed?.kind()).toBe('ipv6');
+    expect(parsed?.toString()).toBe('::cb00:7107');
+  });
+
+  it('reads every spelling of an IPv4-compatible address as the same IPv6 address', () => {
+    expect(['::203.0.113.7', '0::203.0.113.7', '0:0:0:0:0:0:203.0.113.7', '::cb00:7107'].map((t) => parseIp(t)?.toString()))
+      .toEqual(['::cb00:7107', '::cb00:7107', '::cb00:7107', '::cb00:7107']);
+  });
+
+  it('rejects an IPv4-compatible address whose IPv4 part is not four decimal octets', () => {
+    expect(parseIp('::256.0.0.1')).toBeUndefined();
+    expect(parseIp('::01.2.3.4')).toBeUndefined();
+  });
+
   it('trims surrounding whitespace', () => {
     expect(parseIp(' 10.0.0.1 ')?.toString()).toBe('10.0.0.1');
   });
@@ -85,6 +101,14 @@ describe('parseNetwork', () => {
 
   it('reads a single IPv4-mapped IPv6 address as /32', () => {
     expect(parseNetwork('::ffff:10.0.0.1')?.text).toBe('10.0.0.1/32');
+  });
+
+  it('reads an IPv4-compatible IPv6 CIDR as an IPv6 network', () => {
+    expect(parseNetwork('::10.0.0.0/104')?.text).toBe('::a00:0/104');
+  });
+
+  it('reads a single IPv4-compatible IPv6 address as /128', () => {
+    expect(parseNetwork('::203.0.113.7')?.text).toBe('::cb00:7107/128');
   });
 
   it('accepts the edge prefixes', () => {
@@ -159,6 +183,15 @@ describe('checkNetwork', () => {
 
   it('matches an IPv4-mapped IPv6 address against an IPv4 rule', () => {
     expect(checkNetwork(networks('203.0.113.0/24'), ip('::ffff:203.0.113.7'))).toBe('ok');
+  });
+
+  it('never matches an IPv4-compatible IPv6 address against an IPv4 rule', () => {
+    expect(checkNetwork(networks('203.0.113.0/24'), ip('::203.0.113.7'))).toBe('ip_not_allowed');
+    expect(checkNetwork(networks('0.0.0.0/0'), ip('::203.0.113.7'))).toBe('ip_not_allowed');
+  });
+
+  it('never matches an IPv4 address against an IPv4-compatible IPv6 rule', () => {
+    expect(checkNetwork(networks('::203.0.113.0/120'), ip('203.0.113.7'))).toBe('ip_not_allowed');
   });
 
   it('never matches an IPv4 address against an IPv6 rule', () => {

@@ -1,5 +1,7 @@
-// Network allowlists (SPEC §1, §3): IPv4 and IPv6 addresses or CIDRs; IPv4-mapped IPv6
-// (`::ffff:a.b.c.d`) is treated as the IPv4 address it carries.
+// Network allowlists: IPv4 and IPv6 addresses or CIDRs. IPv4-mapped IPv6 (`::ffff:a.b.c.d`,
+// RFC 4291 §2.5.5.2) is the IPv4 address it carries: a dual-stack socket reports IPv4 callers so.
+// IPv4-compatible IPv6 (`::a.b.c.d`, deprecated by RFC 4291 §2.5.5.1) is an IPv6 address like any
+// other and never matches an IPv4 rule.
 import ipaddr from 'ipaddr.js';
 
 export interface Network {
@@ -17,7 +19,18 @@ export function parseIp(text: string): IpAddress | undefined {
   // ipaddr.isValid also accepts odd IPv4 forms ("1", "0x7f.1"); only the four-part form is an address here.
   if (!trimmed.includes(':') && !ipaddr.IPv4.isValidFourPartDecimal(trimmed)) return undefined;
   if (trimmed.includes('%')) return undefined; // zone ids never name a remote caller
+  // ipaddr.js reads `::a.b.c.d` as `::ffff:a.b.c.d`, which ipaddr.process would then fold into IPv4.
+  const compatible = IPV4_COMPATIBLE.exec(trimmed);
+  if (compatible) return ipv4Compatible(compatible[1]!);
   return ipaddr.process(trimmed);
+}
+
+const IPV4_COMPATIBLE = /^::(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
+
+function ipv4Compatible(ipv4Text: string): ipaddr.IPv6 | undefined {
+  if (!ipaddr.IPv4.isValidFourPartDecimal(ipv4Text)) return undefined;
+  const [a, b, c, d] = ipaddr.IPv4.parse(ipv4Text).octets as [number, number, number, number];
+  return new ipaddr.IPv6([0, 0, 0, 0, 0, 0, (a << 8) | b, (c << 8) | d]);
 }
 
 export function parseNetwork(text: string): Network | undefined {
@@ -38,6 +51,17 @@ export function parseNetwork(text: string): Network | undefined {
   return { text: `${base.toString()}/${prefix}`, range: [base, prefix] };
 }
 
+/**
+ * The smallest block one subscriber is given, as text: an IPv4 address itself, an IPv6 address's
+ * /64 (`2001:db8:1:2::/64`; RFC 4291 §2.5.4 puts interface identifiers in the low 64 bits, and
+ * RFC 6177 gives a site at least a /64, so every address in it may be one party's).
+ */
+export function subscriberBlock(ip: IpAddress): string {
+  if (ip.kind() === 'ipv4') return ip.toString();
+  const [a, b, c, d] = (ip as ipaddr.IPv6).parts as [number, number, number, number];
+  return `${new ipaddr.IPv6([a, b, c, d, 0, 0, 0, 0]).toString()}/64`;
+}
+
 export type NetworkListParse = { ok: true; networks: Network[] } | { ok: false; invalid: string };
 
 export function parseNetworkList(items: readonly string[]): NetworkListParse {
@@ -55,7 +79,7 @@ export function isInNetworks(networks: readonly Network[], ip: IpAddress): boole
   return networks.some(({ range }) => range[0].kind() === ip.kind() && ip.match(range));
 }
 
-/** SPEC §3: an empty allowlist means any network. */
+/** An empty allowlist means any network. */
 export function checkNetwork(networks: readonly Network[], ip: IpAddress | undefined): 'ok' | 'ip_not_allowed' {
   if (networks.length === 0) return 'ok';
   return ip && isInNetworks(networks, ip) ? 'ok' : 'ip_not_allowed';
