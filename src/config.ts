@@ -1,7 +1,7 @@
 // The only place that reads the environment (STYLE §5). Each field documents its unit and default;
 // a bad value stops the process with a message naming the variable (SPEC §7).
 import { z } from 'zod';
-import { parseNetworkList, type Network } from './oauth/policy/network.ts';
+import { parseNetworkList, type Network } from './shared/network.ts';
 import { createPepperRing, type Pepper, type PepperRing } from './crypto/secret-hash.ts';
 import { DEFAULT_ROLE_SCOPES, ROLES, type RoleScopes } from './identity/roles.ts';
 import { parseRedisUrl } from './stores/redis-connection.ts';

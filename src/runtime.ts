@@ -6,7 +6,8 @@ import type { Config } from './config.ts';
 import { ConfigError, parsePepperRing } from './config.ts';
 import type { PepperRing } from './crypto/secret-hash.ts';
 import { loadOrCreateLocalPepper } from './embedded/pepper.ts';
-import { createKeyService, type KeyService, type Transact } from './keys/service.ts';
+import { createKeyService, type KeyService } from './keys/service.ts';
+import { type Transact } from './keys/audited-change.ts';
 import { createUsageRecorder, type UsageRecorder } from './keys/usage.ts';
 import { createTenantService, type TenantService } from './identity/tenants.ts';
 import { createUserService, type UserService } from './identity/users.ts';
@@ -19,13 +20,14 @@ import { createMemoryTokenStore } from './stores/tokens-memory.ts';
 import { createRedisTokenStore } from './stores/tokens-redis.ts';
 import type { TokenStore } from './stores/tokens.ts';
 import { instrumentTokenStore } from './stores/tokens-instrumented.ts';
-import { createMetrics, exposeKeyCacheSize, timed, type Metrics } from './http/metrics.ts';
+import { createMetrics, exposeKeyCacheSize, timed, type Metrics } from './shared/metrics.ts';
 import { createKeyCache } from './keys/key-cache.ts';
 import { createKeyCacheWarmer } from './keys/key-cache-warmer.ts';
 import { createOwnerChain } from './keys/owner-chain.ts';
+import { createSnapshotReader } from './keys/snapshot.ts';
 import type { KeySnapshot } from './keys/model.ts';
 import { listenForKeyChanges } from './stores/key-changes.ts';
-import { isConnectionFailure, StoreUnavailableError } from './stores/unavailable.ts';
+import { isConnectionFailure, StoreUnavailableError } from './shared/store-failures.ts';
 import { createMemoryCounters, createRedisCounters, type WindowCounters } from './stores/counters.ts';
 import { connectRedis } from './stores/redis-connection.ts';
 import { createUserStore, type UserStore } from './stores/users.ts';
@@ -86,21 +88,22 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   const counters = config.redisUrl ? createRedisCounters(connectRedis(config.redisUrl)) : createMemoryCounters();
   const tokens = instrumentTokenStore(config.redisUrl ? createRedisTokenStore(config.redisUrl) : createMemoryTokenStore(), metrics);
   const storesOn = (handle: Db) => ({
-    keys: createKeyStore(handle, config.roleScopes),
+    keys: createKeyStore(handle),
     tenants: createTenantStore(handle),
     users: createUserStore(handle),
     audit: createAuditStore(handle),
   });
   const stores = storesOn(db);
   const transact: Transact = (work) => db.transaction().execute((trx) => work(storesOn(trx)));
-  const loadKey = (clientId: string) => timed(metrics, 'postgres', 'find_key', () => stores.keys.findSnapshot(clientId))
+  const snapshots = createSnapshotReader(stores.keys, config.roleScopes);
+  const loadKey = (clientId: string) => timed(metrics, 'postgres', 'find_key', () => snapshots.find(clientId))
     .catch((error: unknown) => {
       throw isConnectionFailure(error) ? new StoreUnavailableError('postgres', 'find_key', { cause: error }) : error;
     });
   const keyCache = options.cacheKeys
     ? createKeyCache({
       load: loadKey,
-      loadPage: (after, limit) => timed(metrics, 'postgres', 'list_keys', () => stores.keys.listSnapshots(after, limit)),
+      loadPage: (after, limit) => timed(metrics, 'postgres', 'list_keys', () => snapshots.listPage(after, limit)),
       onLookup: (result) => metrics.keyCache.inc({ result }),
     })
     : undefined;

@@ -1,5 +1,5 @@
 import { currentRequestScope } from '../http/request-scope.ts';
-import type { Actor } from '../keys/service.ts';
+import type { Actor } from '../keys/audited-change.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import type { AdminCaller } from './auth.ts';
 

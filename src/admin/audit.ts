@@ -1,7 +1,7 @@
 // /admin/v1/audit — who did what to which key, from where and when (SPEC §5).
 import type { AuditStore } from '../stores/audit.ts';
 import type { TenantStore } from '../stores/tenants.ts';
-import { ApiError } from '../http/errors.ts';
+import { KeygateError } from '../shared/errors.ts';
 import { route, type AdminRoute } from './router.ts';
 import { AuditListSchema, AuditQuery, ErrorSchema } from './schemas.ts';
 
@@ -37,7 +37,7 @@ export function auditRoutes(deps: { audit: AuditStore; tenants: TenantStore }): 
 /** `target_key_id`, or its older name `key_id`; both at once must agree. */
 function targetKeyOf(query: { target_key_id?: string; key_id?: string }): string | undefined {
   if (query.target_key_id !== undefined && query.key_id !== undefined && query.target_key_id !== query.key_id) {
-    throw new ApiError('validation_failed', 'query is invalid', [{ field: 'key_id', message: 'names another key than target_key_id; give one of them' }]);
+    throw new KeygateError('validation_failed', 'query is invalid', [{ field: 'key_id', message: 'names another key than target_key_id; give one of them' }]);
   }
   return query.target_key_id ?? query.key_id;
 }

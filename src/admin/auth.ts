@@ -3,13 +3,13 @@
 // key's networks: a token is no more usable than the key behind it.
 import type { Context } from 'koa';
 import { hashToken } from '../crypto/token-hash.ts';
-import { ApiError } from '../http/errors.ts';
+import { KeygateError } from '../shared/errors.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
 import type { KeyKind } from '../keys/model.ts';
 import { holdsScope, type Authority } from '../keys/authority.ts';
 import { creatorChainOf } from '../keys/owner-chain.ts';
 import { effectiveScopes, type KeyLookup } from '../oauth/pipeline.ts';
-import { checkNetwork } from '../oauth/policy/network.ts';
+import { checkNetwork } from '../shared/network.ts';
 import { checkTokenState } from '../oauth/policy/token-state.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 
@@ -51,14 +51,14 @@ export function createBearerAuthenticator(deps: { tokens: TokenStore; lookupKey:
   };
 }
 
-function unauthorized(ctx: Context, message: string, error?: string): ApiError {
+function unauthorized(ctx: Context, message: string, error?: string): KeygateError {
   // RFC 6750 §3: a bearer challenge, with the error code when a token was presented.
   ctx.set('WWW-Authenticate', error ? `Bearer realm="keygate", error="${error}"` : 'Bearer realm="keygate"');
-  return new ApiError('unauthorized', message);
+  return new KeygateError('unauthorized', message);
 }
 
 export function requireScope(ctx: Context, caller: AdminCaller, scope: string): void {
   if (holdsScope(caller.scopes, scope)) return;
   ctx.set('WWW-Authenticate', `Bearer realm="keygate", error="insufficient_scope", scope="${scope}"`);
-  throw new ApiError('forbidden', `this token lacks the '${scope}' scope`);
+  throw new KeygateError('forbidden', `this token lacks the '${scope}' scope`);
 }

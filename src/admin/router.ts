@@ -3,7 +3,7 @@
 import type { Context } from 'koa';
 import type { z } from 'zod';
 import { readJsonObject } from '../http/body.ts';
-import { ApiError, type FieldError } from '../http/errors.ts';
+import { KeygateError, type FieldError } from '../shared/errors.ts';
 import { requireScope, type AdminCaller } from './auth.ts';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -76,9 +76,9 @@ function nulField(value: unknown, path: string): string | undefined {
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const field = nulField(value, '');
-  if (field !== undefined) throw new ApiError('validation_failed', `${what} is invalid`, [{ field, message: 'must not contain NUL characters' }]);
+  if (field !== undefined) throw new KeygateError('validation_failed', `${what} is invalid`, [{ field, message: 'must not contain NUL characters' }]);
   const result = schema.safeParse(value);
-  if (!result.success) throw new ApiError('validation_failed', `${what} is invalid`, toFieldErrors(result.error));
+  if (!result.success) throw new KeygateError('validation_failed', `${what} is invalid`, toFieldErrors(result.error));
   return result.data;
 }
 
@@ -96,11 +96,11 @@ export function createAdminRouter(routes: readonly AdminRoute[], authenticate: (
   const templateOf = (path: string) => compiled.find((c) => c.pattern.test(path))?.route.path;
   return { templateOf, dispatch: async function dispatch(ctx: Context, path: string): Promise<void> {
     const matches = compiled.map((c) => ({ c, m: c.pattern.exec(path) })).filter((x) => x.m);
-    if (matches.length === 0) throw new ApiError('not_found', 'no such route');
+    if (matches.length === 0) throw new KeygateError('not_found', 'no such route');
     const found = matches.find((x) => x.c.route.method === ctx.method);
     if (!found) {
       ctx.set('Allow', matches.map((x) => x.c.route.method).join(', '));
-      throw new ApiError('method_not_allowed', `${ctx.method} is not allowed here`);
+      throw new KeygateError('method_not_allowed', `${ctx.method} is not allowed here`);
     }
     const { route, names } = found.c;
     const caller = await authenticate(ctx);

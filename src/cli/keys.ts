@@ -1,8 +1,9 @@
 // `keygate keys …`: the key lifecycle from a terminal, against the same store as the server.
-import { ApiError } from '../http/errors.ts';
+import { KeygateError } from '../shared/errors.ts';
 import { INTROSPECT_SCOPE, type KeyKind, type KeyStatus, type KeyView } from '../keys/model.ts';
 import type { KeyUpdate } from '../keys/changes.ts';
-import type { Actor, CreatedKey } from '../keys/service.ts';
+import type { Actor } from '../keys/audited-change.ts';
+import type { CreatedKey } from '../keys/types.ts';
 import type { Runtime } from '../runtime.ts';
 import { parseDuration } from './duration.ts';
 
@@ -18,7 +19,7 @@ async function resolveTenant(runtime: Runtime, flags: Flags): Promise<string> {
   const given = text(flags, 'tenant');
   if (given) return given;
   const first = await runtime.tenants.findFirst();
-  if (!first) throw new ApiError('not_found', 'no tenant yet: run `keygate bootstrap` first, or pass --tenant');
+  if (!first) throw new KeygateError('not_found', 'no tenant yet: run `keygate bootstrap` first, or pass --tenant');
   return first.id;
 }
 
@@ -95,13 +96,13 @@ export async function keysCommand(runtime: Runtime, action: string | undefined, 
       return print(json ? JSON.stringify({ deleted: id }) : `deleted ${id}`);
     }
     default:
-      throw new ApiError('invalid_request', `unknown keys command '${action ?? ''}': use create, list, show, update, rotate, disable, enable or delete`);
+      throw new KeygateError('invalid_request', `unknown keys command '${action ?? ''}': use create, list, show, update, rotate, disable, enable or delete`);
   }
 }
 
 function requireId(args: string[]): string {
   const [id] = args;
-  if (!id) throw new ApiError('invalid_request', 'give the key client_id');
+  if (!id) throw new KeygateError('invalid_request', 'give the key client_id');
   return id;
 }
 

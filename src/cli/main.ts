@@ -2,7 +2,7 @@
 // `npx keygate` or `npm run keygate --`.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
-import { ApiError } from '../http/errors.ts';
+import { KeygateError } from '../shared/errors.ts';
 import { bootstrap, formatBootstrapBanner } from '../keys/bootstrap.ts';
 import { createLogger } from '../logger.ts';
 import { openRuntime } from '../runtime.ts';
@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'bootstrap': {
         const created = await bootstrap(runtime, values['tenant-name']);
-        if (!created) throw new ApiError('conflict', 'already bootstrapped: a tenant exists');
+        if (!created) throw new KeygateError('conflict', 'already bootstrapped: a tenant exists');
         print(values.json ? JSON.stringify({ ...created.key, client_secret: created.client_secret, api_key: created.api_key, key_file: created.key_file }) : formatBootstrapBanner(created));
         return 0;
       }
@@ -65,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
         await keysCommand(runtime, action, action ? rest : [], values as Flags, print);
         return 0;
       default:
-        throw new ApiError('invalid_request', `unknown command '${command}'\n${USAGE}`);
+        throw new KeygateError('invalid_request', `unknown command '${command}'\n${USAGE}`);
     }
   } finally {
     await runtime.close();
@@ -74,9 +74,9 @@ async function main(argv: string[]): Promise<number> {
 
 function describe(error: unknown): { message: string; code: number } {
   if (error instanceof ConfigError) return { message: `configuration error: ${error.message}`, code: 2 };
-  if (error instanceof ApiError) {
+  if (error instanceof KeygateError) {
     const details = error.details?.map((d) => `\n  ${d.field}: ${d.message}`).join('') ?? '';
-    return { message: `error (${error.code}): ${error.message}${details}`, code: error.status === 404 ? 3 : 2 };
+    return { message: `error (${error.code}): ${error.message}${details}`, code: error.code === 'not_found' ? 3 : 2 };
   }
   if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
     return { message: `${error.message}\n${USAGE}`, code: 2 };

@@ -2,7 +2,7 @@
 // raw path, so ids and tokens never reach a metric label; the log holds no headers or bodies.
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import type { Metrics } from './metrics.ts';
+import type { Metrics } from '../shared/metrics.ts';
 
 export interface CompletedRequest {
   method: string;

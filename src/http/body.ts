@@ -2,14 +2,14 @@
 import { parse as parseQuery } from 'node:querystring';
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
-import { ApiError } from './errors.ts';
+import { KeygateError } from '../shared/errors.ts';
 
 /** Bodies above this are refused with 413 before being read in full. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
 export function readRawBody(req: IncomingMessage, limit = BODY_LIMIT_BYTES): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (declared > limit) return Promise.reject(new ApiError('payload_too_large', `body exceeds ${limit} bytes`));
+  if (declared > limit) return Promise.reject(new KeygateError('payload_too_large', `body exceeds ${limit} bytes`));
   // Plain 'data' events rather than an async iterator: this runs on every introspection.
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -24,7 +24,7 @@ export function readRawBody(req: IncomingMessage, limit = BODY_LIMIT_BYTES): Pro
       if (received > limit) {
         req.off('data', onData);
         req.resume(); // drain the rest unread, so the connection stays usable for the answer
-        fail(new ApiError('payload_too_large', `body exceeds ${limit} bytes`));
+        fail(new KeygateError('payload_too_large', `body exceeds ${limit} bytes`));
         return;
       }
       chunks.push(chunk);
@@ -52,23 +52,23 @@ function decodeUtf8(raw: Buffer): string {
   try {
     return strictUtf8.decode(raw);
   } catch {
-    throw new ApiError('invalid_request', 'body is not valid UTF-8');
+    throw new KeygateError('invalid_request', 'body is not valid UTF-8');
   }
 }
 
 export async function readJsonObject(ctx: Context): Promise<Record<string, unknown>> {
-  if (!ctx.is('application/json')) throw new ApiError('unsupported_media_type', 'Content-Type must be application/json');
+  if (!ctx.is('application/json')) throw new KeygateError('unsupported_media_type', 'Content-Type must be application/json');
   const text = decodeUtf8(await readRawBody(ctx.req));
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new ApiError('invalid_request', 'body is not valid JSON');
+    throw new KeygateError('invalid_request', 'body is not valid JSON');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ApiError('invalid_request', 'body must be a JSON object');
+    throw new KeygateError('invalid_request', 'body must be a JSON object');
   }
-  if (nestsDeeperThan(value, JSON_MAX_DEPTH)) throw new ApiError('invalid_request', `body nests deeper than ${JSON_MAX_DEPTH} levels`);
+  if (nestsDeeperThan(value, JSON_MAX_DEPTH)) throw new KeygateError('invalid_request', `body nests deeper than ${JSON_MAX_DEPTH} levels`);
   return value as Record<string, unknown>;
 }
 

@@ -2,7 +2,7 @@
 // X-Forwarded-For read, from the right, skipping trusted proxies (nginx real_ip_recursive).
 // Koa's `proxy = true` would believe the left-most entry, which any client can forge.
 import type { Socket } from 'node:net';
-import { isInNetworks, parseIp, type IpAddress, type Network } from '../oauth/policy/network.ts';
+import { isInNetworks, parseIp, type IpAddress, type Network } from '../shared/network.ts';
 
 export interface ResolvedCaller {
   /** The caller for network rules; undefined when it cannot be determined, so that every rule fails closed. */

@@ -1,10 +1,12 @@
-// One closed list of error codes and one status map (STYLE habit 3) for every non-OAuth route.
-// Body: {"error": {"code", "message", "request_id", "details"?}}; 5xx bodies carry no internals.
+// Keygate's errors at the HTTP edge, for every non-OAuth route: one status per error code, and
+// one body, {"error": {"code", "message", "request_id", "details"?}}. 5xx bodies carry no internals.
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { isConnectionFailure } from '../stores/unavailable.ts';
+import { KeygateError, type ErrorCode, type FieldError } from '../shared/errors.ts';
+import { isConnectionFailure } from '../shared/store-failures.ts';
 
-export const ERROR_STATUS = {
+/** The HTTP status of each error code: the one map from Keygate's errors to HTTP. */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   invalid_request: 400,
   validation_failed: 400,
   unauthorized: 401,
@@ -17,27 +19,9 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,
-} as const;
+};
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
-
-export interface FieldError {
-  field: string;
-  message: string;
-}
-
-export class ApiError extends Error {
-  readonly code: ErrorCode;
-  readonly details: FieldError[] | undefined;
-  constructor(code: ErrorCode, message: string, details?: FieldError[]) {
-    super(message);
-    this.code = code;
-    this.details = details;
-  }
-  get status(): number {
-    return ERROR_STATUS[this.code];
-  }
-}
+export const statusOf = (error: KeygateError): number => ERROR_STATUS[error.code];
 
 export function errorBody(code: ErrorCode, message: string, requestId: string, details?: FieldError[]) {
   return { error: { code, message, request_id: requestId, ...(details ? { details } : {}) } };
@@ -49,8 +33,8 @@ export function renderApiErrors(log: Logger): Middleware {
       await next();
     } catch (err) {
       const requestId: string = ctx.state.scope?.requestId ?? 'unknown';
-      if (err instanceof ApiError) {
-        ctx.status = err.status;
+      if (err instanceof KeygateError) {
+        ctx.status = statusOf(err);
         ctx.body = errorBody(err.code, err.message, requestId, err.details);
         return;
       }

@@ -8,7 +8,7 @@ import type { RequestRecorder } from './access-log.ts';
 import { errorBody } from './errors.ts';
 import { plainExchange } from './exchange.ts';
 import { openRequestScope, runInRequestScope } from './request-scope.ts';
-import type { Network } from '../oauth/policy/network.ts';
+import type { Network } from '../shared/network.ts';
 
 /**
  * The front door's contract: for each Koa middleware of app.ts, in order, what a hot route gets

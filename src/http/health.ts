@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import type { Metrics } from './metrics.ts';
+import type { Metrics } from '../shared/metrics.ts';
 
 export function healthz(ctx: Context): void {
   ctx.body = { status: 'ok' };

@@ -5,8 +5,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Middleware } from 'koa';
-import type { IpAddress, Network } from '../oauth/policy/network.ts';
-import type { DenialReason } from '../oauth/pipeline.ts';
+import type { IpAddress, Network } from '../shared/network.ts';
+import type { DenialReason } from '../shared/denial-reasons.ts';
 import { resolveCaller } from './client-ip.ts';
 
 export interface RequestScope {

@@ -1,6 +1,6 @@
 // Key-expiry policy down the tenant tree: a tenant's policy binds its whole subtree, and a child
 // may only be stricter. The policy that applies to a key is the strictest along its tenant's path.
-import type { FieldError } from '../http/errors.ts';
+import type { FieldError } from '../shared/errors.ts';
 
 export interface KeyExpiryPolicy {
   allow_never_expiring_keys: boolean;

@@ -3,11 +3,10 @@
 // own; disabling a tenant stops every key below it at once and drops their live tokens; a
 // tenant's key policy is set from above (only a root sets its own) and a child may only be stricter.
 import { isUuid } from './ids.ts';
-import { ApiError } from '../http/errors.ts';
-import { auditChange, type Actor, type Transact, type TxStores } from '../keys/service.ts';
+import { KeygateError, failOnFieldErrors } from '../shared/errors.ts';
+import { auditedChange, type Actor, type Transact, type TxStores } from '../keys/audited-change.ts';
 import type { KeyStore } from '../stores/keys.ts';
 import type { Tenant, TenantSettings, TenantStore } from '../stores/tenants.ts';
-import { failOnFieldErrors } from '../keys/service.ts';
 import { endLiveTokens } from '../keys/end-tokens.ts';
 import { effectivePolicy, loosenings, MAX_TENANT_DEPTH, UNRESTRICTED, type KeyExpiryPolicy } from './tenant-policy.ts';
 import type { TokenStore } from '../stores/tokens.ts';
@@ -45,20 +44,18 @@ interface TenantServiceDeps {
 }
 
 export function createTenantService(deps: TenantServiceDeps) {
-  /** A change and its audit record in one transaction; key caches forget after commit. */
-  async function change<T>(actor: Actor, action: string, work: (tx: TxStores) => Promise<{ result: T; tenantId: string; details?: Record<string, unknown> }>): Promise<T> {
-    const result = await deps.transact(async (tx) => {
+  /** A change to a tenant and its audit record, in one transaction. */
+  function change<T>(actor: Actor, action: string, work: (tx: TxStores) => Promise<{ result: T; tenantId: string; details?: Record<string, unknown> }>): Promise<T> {
+    return auditedChange(deps, actor, async (tx, record) => {
       const done = await work(tx);
-      await auditChange(tx.audit, action, actor, done.tenantId, null, { tenant_id: done.tenantId, ...done.details });
+      await record({ action, tenantId: done.tenantId, details: { tenant_id: done.tenantId, ...done.details } });
       return done.result;
     });
-    deps.onKeysChanged?.('*');
-    return result;
   }
 
   async function requireTenant(id: string, actor: Actor): Promise<Tenant> {
     const tenant = isUuid(id) && (!actor.tenantIds || actor.tenantIds.includes(id)) ? await deps.tenants.findById(id) : undefined;
-    if (!tenant) throw new ApiError('not_found', 'no such tenant');
+    if (!tenant) throw new KeygateError('not_found', 'no such tenant');
     return tenant;
   }
 
@@ -71,7 +68,7 @@ export function createTenantService(deps: TenantServiceDeps) {
     async create(input: { name: string } & TenantSettings, actor: TenantActor): Promise<TenantView> {
       const parentPath = await deps.tenants.pathTo(actor.tenantId);
       if (parentPath.length >= MAX_TENANT_DEPTH) {
-        throw new ApiError('conflict', `tenants nest at most ${MAX_TENANT_DEPTH} deep; this tenant cannot have children`);
+        throw new KeygateError('conflict', `tenants nest at most ${MAX_TENANT_DEPTH} deep; this tenant cannot have children`);
       }
       // A new child starts as strict as its parent is bound, and may only be stricter.
       const bound = effectivePolicy(parentPath);
@@ -99,7 +96,7 @@ export function createTenantService(deps: TenantServiceDeps) {
       const tenant = await requireTenant(id, actor);
       const policyFields = Object.keys(settings).filter((field) => field !== 'name');
       if (policyFields.length > 0 && tenant.id === actor.tenantId && tenant.parent_id !== null) {
-        throw new ApiError('forbidden', "a tenant's key policy is set by its parent");
+        throw new KeygateError('forbidden', "a tenant's key policy is set by its parent");
       }
       failOnFieldErrors(loosenings(await boundFromAbove(tenant), settings));
       return change(actor, 'tenant.update', async (tx) => {
@@ -109,11 +106,11 @@ export function createTenantService(deps: TenantServiceDeps) {
     },
     async setStatus(id: string, status: 'active' | 'disabled', actor: TenantActor): Promise<TenantView> {
       const tenant = await requireTenant(id, actor);
-      if (tenant.id === actor.tenantId) throw new ApiError('conflict', 'a tenant cannot disable or enable itself; its parent can');
+      if (tenant.id === actor.tenantId) throw new KeygateError('conflict', 'a tenant cannot disable or enable itself; its parent can');
       // A tenant disabled from higher up stays disabled until a tenant that high enables it.
       const disabler = tenant.disabled_by_tenant_id;
       if (status === 'active' && disabler !== null && actor.tenantIds && !actor.tenantIds.includes(disabler)) {
-        throw new ApiError('forbidden', 'a tenant above this caller disabled it; only that tenant or one above it can enable it');
+        throw new KeygateError('forbidden', 'a tenant above this caller disabled it; only that tenant or one above it can enable it');
       }
       return change(actor, status === 'disabled' ? 'tenant.disable' : 'tenant.enable', async (tx) => {
         await tx.tenants.setStatus(id, status, status === 'disabled' ? actor.tenantId : null);

@@ -4,8 +4,8 @@
 // stopped that way are dropped, so enabling or promoting the user again never revives them. No
 // caller manages a user whose role is stronger than the caller itself (keys/authority.ts).
 import { isUuid } from './ids.ts';
-import { ApiError } from '../http/errors.ts';
-import { auditChange, type Actor, type Transact, type TxStores } from '../keys/service.ts';
+import { KeygateError } from '../shared/errors.ts';
+import { auditedChange, type Actor, type Transact, type TxStores } from '../keys/audited-change.ts';
 import type { KeyStore } from '../stores/keys.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import type { Role, User, UserStore } from '../stores/users.ts';
@@ -39,26 +39,24 @@ interface UserServiceDeps {
 }
 
 export function createUserService(deps: UserServiceDeps) {
-  /** A change and its audit record in one transaction; key caches forget after commit. */
-  async function change<T>(actor: Actor, action: string, work: (tx: TxStores) => Promise<{ result: T; user: Pick<User, 'id' | 'tenant_id'>; details?: Record<string, unknown> }>): Promise<T> {
-    const result = await deps.transact(async (tx) => {
+  /** A change to a user and its audit record, in one transaction. */
+  function change<T>(actor: Actor, action: string, work: (tx: TxStores) => Promise<{ result: T; user: Pick<User, 'id' | 'tenant_id'>; details?: Record<string, unknown> }>): Promise<T> {
+    return auditedChange(deps, actor, async (tx, record) => {
       const done = await work(tx);
-      await auditChange(tx.audit, action, actor, done.user.tenant_id, null, { user_id: done.user.id, ...done.details });
+      await record({ action, tenantId: done.user.tenant_id, details: { user_id: done.user.id, ...done.details } });
       return done.result;
     });
-    deps.onKeysChanged?.('*');
-    return result;
   }
 
   async function requireUser(id: string, actor: Actor): Promise<User> {
     const user = isUuid(id) ? await deps.users.findById(id) : undefined;
-    if (!user || (actor.tenantIds && !actor.tenantIds.includes(user.tenant_id))) throw new ApiError('not_found', 'no such user');
+    if (!user || (actor.tenantIds && !actor.tenantIds.includes(user.tenant_id))) throw new KeygateError('not_found', 'no such user');
     return user;
   }
 
   function assertMayManageRole(actor: Actor, role: Role): void {
     const refusal = refusalToManageRole(actor.authority, deps.roleScopes, role);
-    if (refusal) throw new ApiError('forbidden', refusal);
+    if (refusal) throw new KeygateError('forbidden', refusal);
   }
 
   /**
@@ -71,7 +69,7 @@ export function createUserService(deps: UserServiceDeps) {
     assertMayManageRole(actor, user.role);
     for (const key of await deps.keys.scopesOfUserKeys(user.id)) {
       const refusal = refusalToReachNetworks(actor.authority, key.networks);
-      if (refusal) throw new ApiError('forbidden', refusal);
+      if (refusal) throw new KeygateError('forbidden', refusal);
     }
     return user;
   }
@@ -84,7 +82,7 @@ export function createUserService(deps: UserServiceDeps) {
 
   /** The row a change just wrote, or 404: a concurrent delete got there first. */
   const stillThere = (user: User | undefined): User => {
-    if (!user) throw new ApiError('not_found', 'no such user');
+    if (!user) throw new KeygateError('not_found', 'no such user');
     return user;
   };
 
@@ -100,12 +98,12 @@ export function createUserService(deps: UserServiceDeps) {
   return {
     async create(input: { tenantId: string; email: string; name?: string | null; role: Role }, actor: Actor): Promise<UserView> {
       if (actor.tenantIds && !actor.tenantIds.includes(input.tenantId)) {
-        throw new ApiError('validation_failed', 'request body is invalid', [{ field: 'tenant_id', message: 'no such tenant' }]);
+        throw new KeygateError('validation_failed', 'request body is invalid', [{ field: 'tenant_id', message: 'no such tenant' }]);
       }
       assertMayManageRole(actor, input.role);
       return change(actor, 'user.create', async (tx) => {
         const user = await tx.users.insert(input);
-        if (!user) throw new ApiError('conflict', 'a user with this email already exists in the tenant');
+        if (!user) throw new KeygateError('conflict', 'a user with this email already exists in the tenant');
         return { result: toUserView(user), user, details: { role: user.role } };
       });
     },
@@ -145,6 +143,9 @@ export function createUserService(deps: UserServiceDeps) {
     async delete(id: string, actor: Actor): Promise<void> {
       const user = await requireManageableUser(id, actor);
       await change(actor, 'user.delete', async (tx) => {
+        // The user's row first, then their keys: the order every other user change takes its
+        // locks in, so two changes to one user wait for each other instead of deadlocking.
+        stillThere(await tx.users.lockById(id));
         const keyIds = await tx.keys.idsForUser(id);
         const dropped = await endTokensOfUser(tx, id, { ownKeys: keyIds, created: true });
         await tx.users.delete(id);

@@ -5,8 +5,8 @@
 // compared: holding admin:keys:write already lets a caller mint a key with any of them, so
 // managing such a key gives it nothing it did not have.
 import { roleAllows, type Role, type RoleScopes } from '../identity/roles.ts';
-import type { FieldError } from '../http/errors.ts';
-import { isNetworkWithin, parseNetworkList, type Network } from '../oauth/policy/network.ts';
+import type { FieldError } from '../shared/errors.ts';
+import { isNetworkWithin, parseNetworkList, type Network } from '../shared/network.ts';
 import { isKeygateScope, KEYGATE_SCOPES } from './model.ts';
 
 /** What an acting principal holds right now. The operator's CLI has none: it is not limited. */

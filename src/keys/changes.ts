@@ -3,17 +3,17 @@
 // live tokens before the call returns.
 import { generateClientSecret } from '../crypto/credentials.ts';
 import { hashSecret } from '../crypto/secret-hash.ts';
-import { ApiError, type FieldError } from '../http/errors.ts';
-import { networksNarrowed, parseNetworkList } from '../oauth/policy/network.ts';
+import { KeygateError, type FieldError, failOnFieldErrors } from '../shared/errors.ts';
+import { networksNarrowed, parseNetworkList } from '../shared/network.ts';
 import { NEVER_FOR_USER_KEYS } from '../identity/roles.ts';
 import type { KeyPatch, KeyRow } from '../stores/keys.ts';
-import { toView } from '../stores/keys.ts';
+import { toView } from './view.ts';
 import { KEY_WRITE_SCOPE, type KeyView } from './model.ts';
 import { refusalsToGrant, refusalToTakeOver } from './authority.ts';
 import { endLiveTokens } from './end-tokens.ts';
 import { effectivePolicy } from '../identity/tenant-policy.ts';
-import type { Actor, CreatedKey, KeyServiceDeps, TxStores } from './service.ts';
-import { failOnFieldErrors } from './service.ts';
+import type { Actor, TxStores } from './audited-change.ts';
+import type { CreatedKey, KeyServiceDeps } from './types.ts';
 import {
   resolveExpiry, validateDescription, validateName, validateNetworks, validateRateLimit, validateScopes, validateTokenTtl,
 } from './validation.ts';
@@ -31,10 +31,11 @@ export interface KeyUpdate {
   rateLimitPerMinute?: unknown;
 }
 
-type Record_ = (action: string, key: Pick<KeyView, 'client_id' | 'tenant_id'>, details?: Record<string, unknown>) => Promise<void>;
+/** Audits a change to one key, in the change's transaction. */
+export type RecordKeyChange = (action: string, key: Pick<KeyView, 'client_id' | 'tenant_id'>, details?: Record<string, unknown>) => Promise<void>;
 
 interface ChangeDeps extends KeyServiceDeps {
-  change<T>(work: (tx: TxStores, record: Record_) => Promise<T>, actor: Actor): Promise<T>;
+  change<T>(work: (tx: TxStores, record: RecordKeyChange) => Promise<T>, actor: Actor): Promise<T>;
   requireManageableKey(clientId: string, actor: Actor): Promise<KeyView>;
   requireManageableDescendants(clientId: string, actor: Actor): Promise<string[]>;
   withSecret(key: KeyView, clientSecret: string): CreatedKey;
@@ -81,7 +82,7 @@ export function createKeyChanges(deps: ChangeDeps) {
     if (!actor.authority || actor.authority.creatorChain.length === 0 || !actor.keyId) return;
     const [targetChain, callerAncestors] = await Promise.all([deps.keys.ancestors(target.client_id), deps.keys.ancestors(actor.keyId)]);
     const refusal = refusalToTakeOver(target, targetChain.map((key) => key.client_id), callerAncestors);
-    if (refusal) throw new ApiError('forbidden', refusal);
+    if (refusal) throw new KeygateError('forbidden', refusal);
   }
 
   return {
@@ -95,7 +96,7 @@ export function createKeyChanges(deps: ChangeDeps) {
       const descendants = createRightChanges ? await deps.requireManageableDescendants(clientId, actor) : [];
       const after = await deps.change(async (tx, record) => {
         const result = await tx.keys.update(clientId, patch);
-        if (!result) throw new ApiError('not_found', 'no such key');
+        if (!result) throw new KeygateError('not_found', 'no such key');
         const narrowed = rightsNarrowed(result.before, result.after);
         const ended = [...(narrowed ? [clientId] : []), ...(lostKeyCreation(result.before, result.after) ? descendants : [])];
         const dropped = await endLiveTokens(tx, deps.tokens, ended);
@@ -108,7 +109,7 @@ export function createKeyChanges(deps: ChangeDeps) {
     /** New secret, shown once; the old one works for `graceSeconds` more (0 = refused now, with its tokens). */
     async rotate(clientId: string, graceSeconds: number, actor: Actor): Promise<CreatedKey & { previous_secret_expires_at: string | null }> {
       if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
-        throw new ApiError('validation_failed', 'request body is invalid', [{ field: 'grace_seconds', message: `must be a whole number of seconds, 0–${MAX_GRACE_SECONDS}` }]);
+        throw new KeygateError('validation_failed', 'request body is invalid', [{ field: 'grace_seconds', message: `must be a whole number of seconds, 0–${MAX_GRACE_SECONDS}` }]);
       }
       const current = await deps.requireManageableKey(clientId, actor);
       await assertMayTakeOver(current, actor);
@@ -116,7 +117,7 @@ export function createKeyChanges(deps: ChangeDeps) {
       const previousExpiresAt = graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null;
       const row = await deps.change(async (tx, record) => {
         const rotated = await tx.keys.rotateSecret(clientId, hashSecret(deps.pepperRing, clientSecret), previousExpiresAt);
-        if (!rotated) throw new ApiError('not_found', 'no such key');
+        if (!rotated) throw new KeygateError('not_found', 'no such key');
         // Without grace, every token so far was minted with the old secret: none may outlive it.
         const dropped = graceSeconds === 0 ? await endLiveTokens(tx, deps.tokens, [clientId]) : 0;
         await record('key.rotate', current, { grace_seconds: graceSeconds, tokens_dropped: dropped });

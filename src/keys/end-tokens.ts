@@ -3,7 +3,7 @@
 // cached copy of the key while the change was committing; a later enable, promotion or widening
 // never revives them. The stored tokens are dropped too, to free their memory.
 import type { TokenStore } from '../stores/tokens.ts';
-import type { TxStores } from './service.ts';
+import type { TxStores } from './audited-change.ts';
 
 /** Returns how many stored tokens were dropped. */
 export async function endLiveTokens(tx: Pick<TxStores, 'keys'>, tokens: TokenStore, clientIds: Iterable<string>): Promise<number> {

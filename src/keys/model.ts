@@ -1,4 +1,4 @@
-import type { Network } from '../oauth/policy/network.ts';
+import type { Network } from '../shared/network.ts';
 
 export type KeyKind = 'service' | 'user';
 export type KeyStatus = 'active' | 'disabled';

@@ -6,13 +6,16 @@ import { isUuid } from '../identity/ids.ts';
 import { KEYGATE_SCOPES, type KeyKind, type KeyStatus, type KeyView } from './model.ts';
 import { formatApiKey, generateClientId, generateClientSecret, isWellFormedClientId } from '../crypto/credentials.ts';
 import { hashSecret, type PepperRing } from '../crypto/secret-hash.ts';
-import { ApiError, type FieldError } from '../http/errors.ts';
+import { KeygateError, type FieldError, failOnFieldErrors } from '../shared/errors.ts';
 import type { AuditStore } from '../stores/audit.ts';
 import type { KeyCounts, KeyCursor, KeyListFilter, KeyStore } from '../stores/keys.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import type { UserStore } from '../stores/users.ts';
-import { createKeyChanges } from './changes.ts';
+import { auditedChange, type Actor, type TxStores } from './audited-change.ts';
+import { createKeyChanges, type RecordKeyChange } from './changes.ts';
+import { toView } from './view.ts';
+import type { CreatedKey, CreateKeyInput, KeyPage, KeyServiceDeps } from './types.ts';
 import { endLiveTokens } from './end-tokens.ts';
 import { effectivePolicy } from '../identity/tenant-policy.ts';
 import { MAX_CREATOR_CHAIN } from './owner-chain.ts';
@@ -23,126 +26,26 @@ import {
   validateScopes, validateTokenTtl,
 } from './validation.ts';
 
-export interface KeyServiceDeps {
-  keys: KeyStore;
-  tenants: TenantStore;
-  users: UserStore;
-  audit: AuditStore;
-  tokens: TokenStore;
-  pepperRing: PepperRing;
-  issuer: string;
-  /** Token lifetime for keys created without one, seconds. */
-  defaultTokenTtlSeconds: number;
-  /** Told after every change, so this process's key cache forgets it at once ('*' = every key). */
-  onKeysChanged?: (clientId: string) => void;
-  /** Runs `work` in one database transaction: a change and its audit record commit together. */
-  transact: Transact;
-}
-
-/** Stores bound to one transaction. */
-export interface TxStores {
-  keys: KeyStore;
-  audit: AuditStore;
-  users: UserStore;
-  tenants: TenantStore;
-}
-
-export type Transact = <T>(work: (tx: TxStores) => Promise<T>) => Promise<T>;
-
-/** One audit record for an admin change, written in the change's own transaction. */
-export async function auditChange(audit: AuditStore, action: string, actor: Actor, tenantId: string | null, targetKeyId: string | null, details: Record<string, unknown>): Promise<void> {
-  await audit.record({
-    action,
-    outcome: 'success',
-    tenantId,
-    actorKeyId: actor.keyId,
-    actorUserId: actor.userId,
-    targetKeyId,
-    ip: actor.ip ?? null,
-    requestId: actor.requestId ?? null,
-    details: { via: actor.via, ...details },
-  });
-}
-
-/** Who is acting, for `created_by`, the audit log and tenant boundaries. */
-export interface Actor {
-  keyId: string | null;
-  userId: string | null;
-  /** `cli`, `bootstrap`, `admin-api` or `test`. */
-  via: string;
-  /** Tenants this actor may touch; undefined = every tenant (the CLI runs with database rights). */
-  tenantIds?: readonly string[];
-  /** A user key acting: it may manage only keys of its own user (SPEC §1: never other keys). */
-  onlyUserId?: string;
-  /** What the acting key holds (authority.ts); undefined for the operator's CLI and bootstrap. */
-  authority?: Authority;
-  ip?: string | null;
-  requestId?: string | null;
-}
-
-export interface CreateKeyInput {
-  tenantId: string;
-  name: unknown;
-  description?: unknown;
-  kind?: KeyKind;
-  userId?: string | null;
-  scopes: unknown;
-  networks?: unknown;
-  /** undefined = default lifetime; null = never expires. */
-  expiresAt?: Date | null;
-  tokenTtlSeconds?: unknown;
-  rateLimitPerMinute?: unknown;
-}
-
-export interface KeyFile {
-  client_id: string;
-  client_secret: string;
-  api_key: string;
-  token_url: string;
-  issuer: string;
-  scopes: string[];
-  expires_at: string | null;
-}
-
-/** Shown exactly once (SPEC §2). */
-export interface CreatedKey {
-  key: KeyView;
-  client_secret: string;
-  api_key: string;
-  key_file: KeyFile;
-}
-
-export interface KeyPage {
-  data: KeyView[];
-  next_cursor: string | null;
-  counts: KeyCounts;
-}
-
 export const BOOTSTRAP_SCOPES = [...KEYGATE_SCOPES];
 
-export function failOnFieldErrors(errors: FieldError[]): void {
-  if (errors.length > 0) throw new ApiError('validation_failed', 'request body is invalid', errors);
-}
 
 export function createKeyService(deps: KeyServiceDeps) {
   /**
-   * A key change and its audit record in one transaction; live tokens it ends are dropped inside
-   * it, before commit (a crash then leaves fewer tokens, never an unaudited change). This
-   * process's cache forgets after commit; a key may be the creator of others, so it forgets all.
+   * A key change and its audit record in one transaction; live tokens it ends are ended inside
+   * it, before commit (a crash then leaves fewer tokens, never an unaudited change).
    */
-  async function change<T>(work: (tx: TxStores, record: (action: string, key: Pick<KeyView, 'client_id' | 'tenant_id'>, details?: Record<string, unknown>) => Promise<void>) => Promise<T>, actor: Actor): Promise<T> {
-    const result = await deps.transact((tx) => work(tx, (action, key, details = {}) =>
-      auditChange(tx.audit, action, actor, key.tenant_id, key.client_id, details)));
-    deps.onKeysChanged?.('*');
-    return result;
+  function change<T>(work: (tx: TxStores, record: RecordKeyChange) => Promise<T>, actor: Actor): Promise<T> {
+    return auditedChange(deps, actor, (tx, record) => work(tx, (action, key, details = {}) =>
+      record({ action, tenantId: key.tenant_id, targetKeyId: key.client_id, details })));
   }
 
   /** 404 for a key that does not exist or lies outside the actor's tenants: the same answer. */
   async function requireKey(clientId: string, actor: Pick<Actor, 'tenantIds' | 'onlyUserId'>): Promise<KeyView> {
-    const key = isWellFormedClientId(clientId) ? await deps.keys.findView(clientId, new Date()) : undefined;
+    const row = isWellFormedClientId(clientId) ? await deps.keys.find(clientId) : undefined;
+    const key = row && toView(row, new Date());
     const outside = key && ((actor.tenantIds && !actor.tenantIds.includes(key.tenant_id))
       || (actor.onlyUserId !== undefined && key.user_id !== actor.onlyUserId));
-    if (!key || outside) throw new ApiError('not_found', 'no such key');
+    if (!key || outside) throw new KeygateError('not_found', 'no such key');
     return key;
   }
 
@@ -150,7 +53,7 @@ export function createKeyService(deps: KeyServiceDeps) {
   async function requireManageableKey(clientId: string, actor: Actor): Promise<KeyView> {
     const key = await requireKey(clientId, actor);
     const refusal = refusalToManageKey(actor.authority, key);
-    if (refusal) throw new ApiError('forbidden', refusal);
+    if (refusal) throw new KeygateError('forbidden', refusal);
     return key;
   }
 
@@ -163,7 +66,7 @@ export function createKeyService(deps: KeyServiceDeps) {
     const descendants = await deps.keys.descendants({ keyIds: [clientId] });
     for (const key of descendants) {
       const refusal = refusalToManageKey(actor.authority, key);
-      if (refusal) throw new ApiError('forbidden', `it created ${key.client_id}, and ${refusal}`);
+      if (refusal) throw new KeygateError('forbidden', `it created ${key.client_id}, and ${refusal}`);
     }
     return descendants.map((key) => key.client_id);
   }
@@ -197,7 +100,7 @@ export function createKeyService(deps: KeyServiceDeps) {
       const tenantPath = await deps.tenants.pathTo(input.tenantId);
       const tenant = tenantPath.at(-1);
       if (!tenant || (actor.tenantIds && !actor.tenantIds.includes(tenant.id))) {
-        throw new ApiError('validation_failed', 'request body is invalid', [{ field: 'tenant_id', message: 'no such tenant' }]);
+        throw new KeygateError('validation_failed', 'request body is invalid', [{ field: 'tenant_id', message: 'no such tenant' }]);
       }
       validateName(input.name, errors);
       validateDescription(input.description, errors);
@@ -228,7 +131,7 @@ export function createKeyService(deps: KeyServiceDeps) {
       return change(async (tx, record) => {
         // Counted under the user's row lock: parallel creates cannot all see room for one more.
         if (userId !== null) await assertRoomForKey(tx, userId);
-        const key = await tx.keys.insert({
+        const key = toView(await tx.keys.insert({
           client_id: generateClientId(),
           tenant_id: input.tenantId,
           kind,
@@ -246,7 +149,7 @@ export function createKeyService(deps: KeyServiceDeps) {
           // Both, when a user key acts: the person and the key each have to keep the right.
           created_by_user_id: actor.userId,
           created_by_key_id: actor.keyId,
-        });
+        }), new Date());
         await record('key.create', key, { scopes, networks, kind });
         return withSecret(key, clientSecret);
       }, actor);
@@ -261,7 +164,8 @@ export function createKeyService(deps: KeyServiceDeps) {
       const tenantIds = filter.tenantIds ? filter.tenantIds.filter((id) => visible.includes(id)) : visible;
       const limit = page.limit ?? 50;
       const userId = actor.onlyUserId ?? filter.userId;
-      const rows = await deps.keys.list({ ...filter, tenantIds, userId }, now, { after: page.cursor ? decodeCursor(page.cursor) : undefined, limit: limit + 1 });
+      const rows = (await deps.keys.list({ ...filter, tenantIds, userId }, now, { after: page.cursor ? decodeCursor(page.cursor) : undefined, limit: limit + 1 }))
+        .map((row) => toView(row, now));
       const data = rows.slice(0, limit);
       const last = data.at(-1);
       return {
@@ -309,7 +213,7 @@ function decodeCursor(text: string): KeyCursor {
     if (typeof clientId !== 'string' || Number.isNaN(date.getTime()) || year < 2000 || year > 9999) throw new Error('bad cursor');
     return { createdAt: date, clientId };
   } catch {
-    throw new ApiError('validation_failed', 'query is invalid', [{ field: 'cursor', message: 'not a cursor this server issued' }]);
+    throw new KeygateError('validation_failed', 'query is invalid', [{ field: 'cursor', message: 'not a cursor this server issued' }]);
   }
 }
 

@@ -1,7 +1,7 @@
 // Rules for key fields (SPEC §1), shared by the CLI and the admin API. Pure: returns field errors.
-import type { FieldError } from '../http/errors.ts';
-import { parseNetworkList } from '../oauth/policy/network.ts';
-import { isValidScopeToken } from '../oauth/policy/scopes.ts';
+import type { FieldError } from '../shared/errors.ts';
+import { parseNetworkList } from '../shared/network.ts';
+import { isValidScopeToken } from '../shared/scope-token.ts';
 
 export const KEY_LIMITS = Object.freeze({
   nameMaxLength: 255,

@@ -20,12 +20,12 @@
 // bounded the same way as this map; a lockout loses its count only when both maps have filled with
 // newer live entries in the same window, and then its count starts again from zero.
 import type { Logger } from 'pino';
-import type { Metrics } from '../http/metrics.ts';
+import type { Metrics } from '../shared/metrics.ts';
 import type { KeySnapshot } from '../keys/model.ts';
 import { isWellFormedClientId } from '../crypto/credentials.ts';
 import type { WindowCounters } from '../stores/counters.ts';
 import { ExpiringMap } from '../stores/expiring-map.ts';
-import { subscriberBlock, type IpAddress } from './policy/network.ts';
+import { subscriberBlock, type IpAddress } from '../shared/network.ts';
 
 export interface AbuseLimitConfig {
   /** Failed authentications naming one client id from one source, per window, before that pair is refused. */

@@ -3,7 +3,7 @@
 // The response never says more than "authentication failed".
 import type { Logger } from 'pino';
 import type { AuditStore } from '../stores/audit.ts';
-import type { Metrics } from '../http/metrics.ts';
+import type { Metrics } from '../shared/metrics.ts';
 import type { KeySnapshot } from '../keys/model.ts';
 import { isWellFormedClientId } from '../crypto/credentials.ts';
 import { currentRequestScope } from '../http/request-scope.ts';

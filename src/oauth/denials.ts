@@ -2,7 +2,7 @@
 // every authentication or key-state failure is the same `invalid_client`.
 import { errors } from 'oidc-provider';
 import type { DenialReason } from './pipeline.ts';
-import { isConnectionFailure } from '../stores/unavailable.ts';
+import { isConnectionFailure } from '../shared/store-failures.ts';
 
 const reasons = new WeakMap<Error, DenialReason>();
 

@@ -3,7 +3,7 @@
 import type { Context, Middleware } from 'koa';
 import { parseApiKey } from '../crypto/credentials.ts';
 import { readJsonObject } from '../http/body.ts';
-import { ApiError } from '../http/errors.ts';
+import { KeygateError } from '../shared/errors.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
 import type { DenialRecorder } from './denial-audit.ts';
 import type { AbuseLimits } from './abuse-limits.ts';
@@ -21,7 +21,7 @@ type Exchange = { ok: true; token: MintedToken } | { ok: false };
 
 function rateLimited(ctx: Context, retryAfterSeconds: number): never {
   ctx.set('Retry-After', String(retryAfterSeconds));
-  throw new ApiError('rate_limited', 'too many requests; retry after the time in Retry-After');
+  throw new KeygateError('rate_limited', 'too many requests; retry after the time in Retry-After');
 }
 
 /** Steps 1–6 of the pipeline with every scope of the key (these routes take no scope). */
@@ -51,7 +51,7 @@ async function exchange(deps: ExchangeDeps, ctx: Context, clientId: string, secr
 function requireString(body: Record<string, unknown>, field: string): string {
   const value = body[field];
   if (typeof value !== 'string' || value === '') {
-    throw new ApiError('validation_failed', 'request body is invalid', [{ field, message: 'must be a non-empty string' }]);
+    throw new KeygateError('validation_failed', 'request body is invalid', [{ field, message: 'must be a non-empty string' }]);
   }
   return value;
 }
@@ -59,7 +59,7 @@ function requireString(body: Record<string, unknown>, field: string): string {
 function rejectUnknownFields(body: Record<string, unknown>, allowed: readonly string[]): void {
   const unknown = Object.keys(body).filter((field) => !allowed.includes(field));
   if (unknown.length > 0) {
-    throw new ApiError('validation_failed', 'request body is invalid', unknown.map((field) => ({ field, message: 'unknown field' })));
+    throw new KeygateError('validation_failed', 'request body is invalid', unknown.map((field) => ({ field, message: 'unknown field' })));
   }
 }
 
@@ -72,11 +72,11 @@ export function createApiKeyAuthorizeRoute(deps: ExchangeDeps) {
     const body = await readJsonObject(ctx);
     rejectUnknownFields(body, ['grantType', 'apiKey']);
     if (requireString(body, 'grantType') !== 'api_key') {
-      throw new ApiError('validation_failed', 'request body is invalid', [{ field: 'grantType', message: "must be 'api_key'" }]);
+      throw new KeygateError('validation_failed', 'request body is invalid', [{ field: 'grantType', message: "must be 'api_key'" }]);
     }
     const parts = parseApiKey(requireString(body, 'apiKey')) ?? { clientId: '', clientSecret: '' };
     const result = await exchange(deps, ctx, parts.clientId, parts.clientSecret);
-    if (!result.ok) throw new ApiError('unauthorized', INVALID_KEY);
+    if (!result.ok) throw new KeygateError('unauthorized', INVALID_KEY);
     ctx.body = {
       data: {
         tokenType: 'bearer',
@@ -94,7 +94,7 @@ export function createExternalAuthRoute(deps: ExchangeDeps) {
     const body = await readJsonObject(ctx);
     rejectUnknownFields(body, ['clientId', 'accessKey']);
     const result = await exchange(deps, ctx, requireString(body, 'clientId'), requireString(body, 'accessKey'));
-    if (!result.ok) throw new ApiError('unauthorized', INVALID_KEY);
+    if (!result.ok) throw new KeygateError('unauthorized', INVALID_KEY);
     ctx.body = {
       success: true,
       data: {

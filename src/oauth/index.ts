@@ -8,10 +8,10 @@ import { currentRequestScope, memoizeInRequest } from '../http/request-scope.ts'
 import { plainExchange } from '../http/exchange.ts';
 import { readRawBody } from '../http/body.ts';
 import { withBufferedBody } from '../http/buffered-request.ts';
-import { ApiError } from '../http/errors.ts';
+import { KeygateError } from '../shared/errors.ts';
+import { statusOf } from '../http/errors.ts';
 import type { UsageRecorder } from '../keys/usage.ts';
-import type { Metrics } from '../http/metrics.ts';
-import type { Config } from '../config.ts';
+import type { Metrics } from '../shared/metrics.ts';
 import type { WindowCounters } from '../stores/counters.ts';
 import { createAbuseLimits } from './abuse-limits.ts';
 import { sendOAuthError, sendRateLimited } from './oauth-errors.ts';
@@ -41,7 +41,8 @@ export interface OAuthDeps {
   usage: UsageRecorder;
   metrics: Metrics;
   counters: WindowCounters;
-  authFailures: Config['authFailures'];
+  /** Failed authentications allowed per window: per (client id, source) and per source. */
+  authFailures: { perClientAndSource: number; perSource: number; windowSeconds: number };
   log: Logger;
 }
 
@@ -102,9 +103,9 @@ export function createOAuth(deps: OAuthDeps) {
       try {
         body = await readRawBody(req);
       } catch (error) {
-        if (!(error instanceof ApiError)) throw error;
+        if (!(error instanceof KeygateError)) throw error;
         // As /oauth/introspect answers it: RFC 6749 §5.2 shape, the status says what was wrong.
-        sendOAuthError(reply, error.status, 'invalid_request', error.message);
+        sendOAuthError(reply, statusOf(error), 'invalid_request', error.message);
         return reply.respond();
       }
       await providerCallback(withBufferedBody(req, body), res);

@@ -9,12 +9,12 @@ import { presentedClientId } from './client-credentials.ts';
 import { KEY_CACHE_MAX_ENTRIES } from '../keys/key-cache.ts';
 import { denialReasonOf, guardStores, oauthErrorFor, rateLimitedError, UNAVAILABLE_DESCRIPTION } from './denials.ts';
 import type { AbuseLimits } from './abuse-limits.ts';
-import { isConnectionFailure } from '../stores/unavailable.ts';
+import { isConnectionFailure } from '../shared/store-failures.ts';
 import type { DenialRecorder } from './denial-audit.ts';
 import type { KeyLookup } from './pipeline.ts';
 import { checkSecret, checkSecretFormat, matchedGeneration } from './policy/secret.ts';
 import { checkKeyState } from './policy/key-state.ts';
-import { checkNetwork } from './policy/network.ts';
+import { checkNetwork } from '../shared/network.ts';
 import type { GrantContext } from './token-grant.ts';
 
 export interface ProviderSeams {

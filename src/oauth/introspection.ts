@@ -6,19 +6,20 @@ import type { Exchange } from '../http/exchange.ts';
 import { INTROSPECT_SCOPE, type KeySnapshot } from '../keys/model.ts';
 import { hashToken } from '../crypto/token-hash.ts';
 import { readForm } from '../http/body.ts';
-import { ApiError } from '../http/errors.ts';
+import { KeygateError } from '../shared/errors.ts';
+import { statusOf } from '../http/errors.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
 import type { TokenRecord, TokenStore } from '../stores/tokens.ts';
 import { presentedCredentials } from './client-credentials.ts';
 import type { DenialRecorder } from './denial-audit.ts';
 import { UNAVAILABLE_DESCRIPTION } from './denials.ts';
-import { isConnectionFailure } from '../stores/unavailable.ts';
-import type { Metrics } from '../http/metrics.ts';
+import { isConnectionFailure } from '../shared/store-failures.ts';
+import type { Metrics } from '../shared/metrics.ts';
 import { CLIENT_AUTH_FAILED, sendOAuthError, sendRateLimited } from './oauth-errors.ts';
 import type { AbuseLimits } from './abuse-limits.ts';
 import { authenticateKey, authorizeKey, effectiveScopes, mayActOnTokensOf, type AuthenticateDeps } from './pipeline.ts';
 import { checkTokenState } from './policy/token-state.ts';
-import { checkNetwork, parseIp } from './policy/network.ts';
+import { checkNetwork, parseIp } from '../shared/network.ts';
 
 export interface IntrospectionDeps extends AuthenticateDeps {
   tokens: TokenStore;
@@ -79,8 +80,8 @@ async function readFormOrFail(ctx: Exchange): Promise<Record<string, string> | u
     if (form.ok) return form.params;
     sendOAuthError(ctx, 400, 'invalid_request', form.message);
   } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    sendOAuthError(ctx, error.status, 'invalid_request', error.message);
+    if (!(error instanceof KeygateError)) throw error;
+    sendOAuthError(ctx, statusOf(error), 'invalid_request', error.message);
   }
   return undefined;
 }

@@ -2,22 +2,15 @@
 // OAuth token endpoint (through oidc-provider's hooks, see client-hooks.ts and token-grant.ts)
 // and the two API-key exchanges. Each step returns data; the edges turn reasons into errors.
 import type { KeySnapshot } from '../keys/model.ts';
+import type { DenialReason } from '../shared/denial-reasons.ts';
 import { isWellFormedClientId } from '../crypto/credentials.ts';
 import type { PepperRing } from '../crypto/secret-hash.ts';
 import { checkKeyState, type KeyStateOutcome } from './policy/key-state.ts';
-import { checkNetwork, type IpAddress } from './policy/network.ts';
+import { checkNetwork, type IpAddress } from '../shared/network.ts';
 import { grantScopes } from './policy/scopes.ts';
 import { checkSecret, checkSecretFormat, matchedGeneration } from './policy/secret.ts';
 
-export type DenialReason =
-  | 'malformed_secret'
-  | 'unknown_key'
-  | 'secret_mismatch'
-  | Exclude<KeyStateOutcome, 'ok'>
-  | 'ip_not_allowed'
-  | 'scope_not_granted'
-  | 'not_introspector'
-  | 'rate_limited';
+export type { DenialReason };
 
 /** Reasons that count towards the failed-authentication limits: wrong or unknown credentials. */
 export const AUTHENTICATION_FAILURES: ReadonlySet<DenialReason> = new Set(['malformed_secret', 'unknown_key', 'secret_mismatch']);

@@ -3,7 +3,7 @@
 // memory for the embedded default (bounded; each entry expires at its window's end).
 import type { Cluster, Redis } from 'ioredis';
 import { ExpiringMap } from './expiring-map.ts';
-import { StoreUnavailableError } from './unavailable.ts';
+import { StoreUnavailableError } from '../shared/store-failures.ts';
 
 export interface WindowCount {
   count: number;

@@ -1,9 +1,7 @@
-// SQL for API keys. Rows become domain objects here so no caller sees a database row.
+// SQL for API keys: rows in, rows out. What a row means (a key's policy state, its API view) is
+// decided in keys/, above this file.
 import { sql, type Selectable } from 'kysely';
 import type { ApiKeysTable, Db } from './db.ts';
-import { KEY_WRITE_SCOPE, type CreatorState, type KeyKind, type KeySnapshot, type KeyStatus, type KeyView } from '../keys/model.ts';
-import { parseNetworkList } from '../oauth/policy/network.ts';
-import { mayCreateKeys, userKeyScopes, type Role, type RoleScopes } from '../identity/roles.ts';
 
 export type KeyRow = Selectable<ApiKeysTable>;
 
@@ -16,8 +14,8 @@ export type NewKeyRow = Omit<KeyRow, 'status' | 'secret_generation' | 'token_epo
 
 export interface KeyListFilter {
   tenantIds?: readonly string[];
-  status?: KeyStatus | 'expired';
-  kind?: KeyKind;
+  status?: 'active' | 'disabled' | 'expired';
+  kind?: 'service' | 'user';
   userId?: string;
   /** Keys whose expiry falls within this many seconds from now. */
   expiringWithinSeconds?: number;
@@ -44,7 +42,7 @@ export interface KeyUsage {
   ip: string | null;
 }
 
-function selectSnapshots(db: Db) {
+function selectKeyStates(db: Db) {
   return db.selectFrom('api_keys as k')
     .innerJoin('tenants as t', 't.id', 'k.tenant_id')
     .leftJoin('users as ku', 'ku.id', 'k.user_id')
@@ -63,76 +61,33 @@ function selectSnapshots(db: Db) {
     ]);
 }
 
-type SnapshotRow = Awaited<ReturnType<ReturnType<typeof selectSnapshots>['executeTakeFirstOrThrow']>>;
+/** One key with everything its policy depends on: its tenant's, user's and creators' state. */
+export type KeyStateRow = Awaited<ReturnType<ReturnType<typeof selectKeyStates>['executeTakeFirstOrThrow']>>;
 
-/** Tenant paths never change, and every key of a tenant shares one frozen copy of its path. */
-function createPathInterner() {
-  const paths = new Map<string, readonly string[]>();
-  return (tenantId: string, ancestors: string[]): readonly string[] => {
-    let path = paths.get(tenantId);
-    if (!path) paths.set(tenantId, path = Object.freeze(ancestors));
-    return path;
-  };
-}
-
-function toSnapshot(row: SnapshotRow, roleScopes: RoleScopes, internPath: (tenantId: string, ancestors: string[]) => readonly string[]): KeySnapshot {
-  const networks = parseNetworkList(row.networks);
-  // Networks are validated on write; an unreadable one is corruption, never "any network".
-  if (!networks.ok) throw new Error(`key ${row.client_id} has an unreadable network entry`);
+export function createKeyStore(db: Db) {
   return {
-    clientId: row.client_id,
-    tenantId: row.tenant_id,
-    tenantActive: row.tenant_active,
-    tenantPath: internPath(row.tenant_id, row.tenant_ancestors),
-    kind: row.kind,
-    userId: row.user_id,
-    userActive: row.kind === 'service' || row.user_status === 'active',
-    scopes: row.scopes,
-    effectiveScopes: row.kind === 'user' && row.user_role ? userKeyScopes(roleScopes, row.user_role, row.scopes) : row.scopes,
-    networks: networks.networks,
-    expiresAt: row.expires_at,
-    status: row.status,
-    secretHash: row.secret_hash,
-    previousSecretHash: row.previous_secret_hash,
-    previousSecretExpiresAt: row.previous_secret_expires_at,
-    secretGeneration: row.secret_generation,
-    tokenEpoch: row.token_epoch,
-    tokenTtlSeconds: row.token_ttl_seconds,
-    rateLimitPerMinute: row.rate_limit_per_minute,
-    creator: creatorState(row),
-    createdByKeyId: row.created_by_key_id,
-  };
-}
-
-export function createKeyStore(db: Db, roleScopes: RoleScopes) {
-  const snapshotQuery = () => selectSnapshots(db);
-  const internPath = createPathInterner();
-  return {
-    /** One query: the key, its tenant's state and its creator's state (SPEC §3 policy inputs). */
-    async findSnapshot(clientId: string): Promise<KeySnapshot | undefined> {
-      const row = await snapshotQuery().where('k.client_id', '=', clientId).executeTakeFirst();
-      return row && toSnapshot(row, roleScopes, internPath);
+    /** One query: the key, its tenant's state, its user's and its creators' (the policy inputs). */
+    async findState(clientId: string): Promise<KeyStateRow | undefined> {
+      return selectKeyStates(db).where('k.client_id', '=', clientId).executeTakeFirst();
     },
 
-    /** Snapshots of every key in client_id order, a page at a time (for warming the key cache). */
-    async listSnapshots(afterClientId: string | undefined, limit: number): Promise<KeySnapshot[]> {
-      let query = snapshotQuery().orderBy('k.client_id').limit(limit);
+    /** The state of every key in client_id order, a page at a time (for warming the key cache). */
+    async listStates(afterClientId: string | undefined, limit: number): Promise<KeyStateRow[]> {
+      let query = selectKeyStates(db).orderBy('k.client_id').limit(limit);
       if (afterClientId !== undefined) query = query.where('k.client_id', '>', afterClientId);
-      return (await query.execute()).map((row) => toSnapshot(row, roleScopes, internPath));
+      return query.execute();
     },
 
-    async insert(row: NewKeyRow): Promise<KeyView> {
-      const inserted = await db.insertInto('api_keys').values(row).returningAll().executeTakeFirstOrThrow();
-      return toView(inserted, new Date());
+    async insert(row: NewKeyRow): Promise<KeyRow> {
+      return db.insertInto('api_keys').values(row).returningAll().executeTakeFirstOrThrow();
     },
 
-    async findView(clientId: string, now: Date): Promise<KeyView | undefined> {
-      const row = await db.selectFrom('api_keys').selectAll().where('client_id', '=', clientId).executeTakeFirst();
-      return row && toView(row, now);
+    async find(clientId: string): Promise<KeyRow | undefined> {
+      return db.selectFrom('api_keys').selectAll().where('client_id', '=', clientId).executeTakeFirst();
     },
 
     /** Keys in creation order; `after` continues from the last key of a previous page. */
-    async list(filter: KeyListFilter, now: Date, page: { after?: KeyCursor; limit?: number } = {}): Promise<KeyView[]> {
+    async list(filter: KeyListFilter, now: Date, page: { after?: KeyCursor; limit?: number } = {}): Promise<KeyRow[]> {
       if (filter.tenantIds?.length === 0) return [];
       let query = db.selectFrom('api_keys').selectAll().orderBy('created_at').orderBy('client_id');
       if (filter.tenantIds) query = query.where('tenant_id', 'in', filter.tenantIds);
@@ -156,7 +111,7 @@ export function createKeyStore(db: Db, roleScopes: RoleScopes) {
         ]));
       }
       if (page.limit) query = query.limit(page.limit);
-      return (await query.execute()).map((row) => toView(row, now));
+      return query.execute();
     },
 
     /** SPEC §5 `counts` over the given tenants (and only `userId`'s keys, when given), whatever the list filters. */
@@ -228,7 +183,7 @@ export function createKeyStore(db: Db, roleScopes: RoleScopes) {
     },
 
     /** Returns false when no such key exists. */
-    async setStatus(clientId: string, status: KeyStatus): Promise<boolean> {
+    async setStatus(clientId: string, status: 'active' | 'disabled'): Promise<boolean> {
       const result = await db.updateTable('api_keys')
         .set({ status, updated_at: sql<Date>`now()` })
         .where('client_id', '=', clientId)
@@ -304,55 +259,3 @@ export function createKeyStore(db: Db, roleScopes: RoleScopes) {
 }
 
 export type KeyStore = ReturnType<typeof createKeyStore>;
-
-interface CreatorColumns {
-  created_by_user_id: string | null;
-  created_by_key_id: string | null;
-  creator_user_status: string | null;
-  creator_user_role: Role | null;
-  creator_key_status: string | null;
-  creator_key_scopes: string[] | null;
-}
-
-/**
- * A key created through the admin API depends on its creators keeping the right to create keys:
- * the person (deleted, disabled or demoted below manager = no longer allowed), and the key that
- * made it (still there, not disabled, still holding admin:keys:write). A user key acting records
- * both. A creating key's expiry is not a loss of rights (an expiring bootstrap key must not take
- * every key it made down with it).
- */
-function creatorState(row: CreatorColumns): CreatorState {
-  const states: CreatorState[] = [];
-  if (row.created_by_user_id) {
-    states.push(row.creator_user_status === null ? 'missing'
-      : row.creator_user_status === 'active' && mayCreateKeys(row.creator_user_role!) ? 'active' : 'inactive');
-  }
-  if (row.created_by_key_id) {
-    states.push(row.creator_key_status === null ? 'missing'
-      : row.creator_key_status === 'active' && (row.creator_key_scopes ?? []).includes(KEY_WRITE_SCOPE) ? 'active' : 'inactive');
-  }
-  return states.find((state) => state !== 'active') ?? (states.length > 0 ? 'active' : 'system');
-}
-
-export function toView(row: KeyRow, now: Date): KeyView {
-  const expired = row.expires_at !== null && row.expires_at.getTime() <= now.getTime();
-  return {
-    client_id: row.client_id,
-    name: row.name,
-    description: row.description,
-    kind: row.kind,
-    tenant_id: row.tenant_id,
-    user_id: row.user_id,
-    scopes: row.scopes,
-    networks: row.networks,
-    expires_at: row.expires_at?.toISOString() ?? null,
-    status: expired ? 'expired' : row.status,
-    token_ttl_seconds: row.token_ttl_seconds,
-    rate_limit_per_minute: row.rate_limit_per_minute,
-    created_by: row.created_by_user_id ?? row.created_by_key_id ?? 'system',
-    created_at: row.created_at.toISOString(),
-    updated_at: new Date(row.updated_at).toISOString(),
-    last_used_at: row.last_used_at?.toISOString() ?? null,
-    last_used_ip: row.last_used_ip,
-  };
-}

@@ -1,9 +1,9 @@
 // The token store as the rest of the app sees it: every call timed for /metrics, and a store that
 // cannot be reached reported as StoreUnavailableError (the routes answer 503, never a false
 // "active"). Any other error is a bug: it stays itself, so it is a 500 with its stack in the log.
-import { timed, type Metrics } from '../http/metrics.ts';
+import { timed, type Metrics } from '../shared/metrics.ts';
 import type { TokenStore } from './tokens.ts';
-import { isConnectionFailure, StoreUnavailableError } from './unavailable.ts';
+import { isConnectionFailure, StoreUnavailableError } from '../shared/store-failures.ts';
 
 export function instrumentTokenStore(store: TokenStore, metrics: Metrics): TokenStore {
   const time = async <T>(operation: string, work: () => Promise<T>) => {

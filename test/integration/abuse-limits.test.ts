@@ -3,7 +3,7 @@
 // as an attacker would send it, from its own loopback addresses.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClientId, generateClientSecret } from '../../src/crypto/credentials.ts';
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 import { basicAuth, type HttpResponse } from '../support/http.ts';
 import { deniedEvents, redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
 

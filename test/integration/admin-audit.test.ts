@@ -3,7 +3,7 @@
 // the promise that nothing able to authenticate is ever written to the log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClientSecret } from '../../src/crypto/credentials.ts';
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 import { adminClient, errorBody, type AdminClient } from '../support/admin.ts';
 import { basicAuth, type HttpResponse } from '../support/http.ts';
 import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';

@@ -2,7 +2,7 @@
 // stop or out-see a stronger one, and the refusal. Every rule holds for whole subtrees and whole
 // creator chains, and a token made inactive stays dead.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 import { adminClient, ALL_ADMIN_SCOPES, ALL_KEYGATE_SCOPES, clientFor, errorBody, type AdminClient } from '../support/admin.ts';
 import { basicAuth, type HttpResponse } from '../support/http.ts';
 import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';

@@ -3,7 +3,7 @@
 // is larger. JSON bodies nest at most 32 deep (400), so nothing recursive ever walks deeper.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 import { adminClient, errorBody, type AdminClient } from '../support/admin.ts';
 import { basicAuth } from '../support/http.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';

@@ -2,7 +2,7 @@
 // the key exists, and an audit record with the reason and the caller IP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClientId, generateClientSecret } from '../../src/crypto/credentials.ts';
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 import { basicAuth } from '../support/http.ts';
 import { deniedEvents, redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
 

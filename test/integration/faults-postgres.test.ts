@@ -10,7 +10,7 @@
 // from Postgres and answers 503 temporarily_unavailable. Tokens already issued live in Redis, but
 // introspection authenticates its caller's key, so it answers 503 too (never active, never inactive).
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 import { connectDatabase, type Db } from '../../src/stores/db.ts';
 import { ALL_ADMIN_SCOPES } from '../support/admin.ts';
 import {

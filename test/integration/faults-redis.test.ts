@@ -5,7 +5,7 @@
 // on its own. Redis runs without persistence, so the restarted Redis is empty: tokens issued
 // before the outage are gone and introspect as inactive. Postgres is the run's (never stopped).
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 import { basicAuth } from '../support/http.ts';
 import { ALL_ADMIN_SCOPES } from '../support/admin.ts';
 import {

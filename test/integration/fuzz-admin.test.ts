@@ -4,7 +4,7 @@
 // JSON success; never a 5xx, never a reset, never a success without a usable admin token.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 import type { User } from '../../src/stores/users.ts';
 import { adminClient, ALL_ADMIN_SCOPES, type AdminClient } from '../support/admin.ts';
 import {

@@ -5,7 +5,7 @@
 // and never a token for bad credentials.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 import { authorizationServerMetadata } from '../../src/oauth/metadata.ts';
 import {
   anyBody, authorizationHeader, contentType, describeRequest, expectKeygateErrorShape, expectNoToken, extraHeaders,

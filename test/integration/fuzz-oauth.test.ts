@@ -3,7 +3,7 @@
 // 5xx, never a reset connection, and never a token (nor a revocation) for bad credentials.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 import {
   anyBody, authorizationHeader, basicHeader, contentType, extraHeaders, expectIntrospectionAnswer, expectKeygateErrorShape,
   expectNoToken, expectOAuthErrorShape, formEncode, formRaw, forwardedFor, framing, FRESH_CLIENT_IDS, FRESH_SECRETS,

@@ -1,7 +1,7 @@
 // Issue #4's seed workflows, end to end over HTTP: tenants with children, users with roles, user
 // keys that follow their user's role, and keys that stop when their creator loses the right.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 import { adminClient, ALL_KEYGATE_SCOPES, clientFor, errorBody, type AdminClient } from '../support/admin.ts';
 import { deniedEvents, redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
 

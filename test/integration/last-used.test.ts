@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClientSecret } from '../../src/crypto/credentials.ts';
 import type { KeyView } from '../../src/keys/model.ts';
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
+import { toView } from '../../src/keys/view.ts';
 import { adminClient, type AdminClient } from '../support/admin.ts';
 import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
 import { waitFor } from '../support/processes.ts';
@@ -23,7 +24,7 @@ describe.skipIf(!redisAvailable())('key last use', () => {
   afterAll(() => keygate?.close());
 
   /** What Postgres holds for the key right now. */
-  const stored = async (key: CreatedKey): Promise<KeyView> => (await keygate.runtime.keys.findView(key.key.client_id, new Date()))!;
+  const stored = async (key: CreatedKey): Promise<KeyView> => toView((await keygate.runtime.keys.find(key.key.client_id))!, new Date());
   const lastUse = async (key: CreatedKey) => {
     const view = await stored(key);
     return { last_used_at: view.last_used_at, last_used_ip: view.last_used_ip };

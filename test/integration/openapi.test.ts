@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { adminRoutes } from '../../src/admin/index.ts';
 import type { AdminRoute } from '../../src/admin/router.ts';
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 import { adminClient, errorBody, type AdminClient } from '../support/admin.ts';
 import type { HttpResponse } from '../support/http.ts';
 import { ISSUER, redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
@@ -32,7 +32,7 @@ describe.skipIf(!redisAvailable())('admin API: OpenAPI document', () => {
     unscoped = await adminClient(keygate, tenantId, ['devices:read']);
     // The same declarations the server was built from (src/app.ts), over this server's runtime.
     const { runtime } = keygate;
-    routes = adminRoutes({ ...runtime, issuer: runtime.config.issuer, lookupKey: (id) => runtime.keys.findSnapshot(id) });
+    routes = adminRoutes({ ...runtime, issuer: runtime.config.issuer, lookupKey: (id) => runtime.findKey(id) });
     served = await keygate.send({ method: 'GET', path: '/admin/v1/openapi.json' });
     doc = served.body;
   });

@@ -2,7 +2,7 @@
 // reachable, the library's own behaviours Keygate replaces stay replaced, and its request
 // validation still answers in RFC 6749 JSON.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 import { basicAuth } from '../support/http.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateClientSecret } from '../../src/crypto/credentials.ts';
 import { hashToken } from '../../src/crypto/token-hash.ts';
 import { REDIS_LAYOUT } from '../../src/stores/tokens-redis.ts';
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 import { basicAuth } from '../support/http.ts';
 import { ISSUER, startKeygate, type TestKeygate } from '../support/keygate.ts';
 import { freePort, stopChild, waitFor } from '../support/processes.ts';

@@ -2,7 +2,7 @@
 // replica A (or by an operator's SQL) reaches replica B within 1 second (SPEC §4), however warm
 // B's cache is. B's cache is warmed before every change so the test cannot pass by missing it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 import { adminClient, ALL_KEYGATE_SCOPES, type AdminClient } from '../support/admin.ts';
 import type { HttpResponse } from '../support/http.ts';
 import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';

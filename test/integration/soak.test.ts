@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 import { CLI, REPO_ROOT } from '../support/cli.ts';
 import { basicAuth } from '../support/http.ts';
 import { TEST_PEPPER, redisAvailable } from '../support/keygate.ts';

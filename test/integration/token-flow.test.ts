@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth } from '../support/http.ts';
 import { ISSUER, redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 
 describe.skipIf(!redisAvailable())('token flow (Redis)', () => {
   let keygate: TestKeygate;

@@ -1,5 +1,5 @@
 // Admin API calls over real HTTP with a bearer token this server issued.
-import type { CreatedKey } from '../../src/keys/service.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 import type { HttpResponse } from './http.ts';
 import type { TestKeygate } from './keygate.ts';
 

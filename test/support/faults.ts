@@ -17,7 +17,7 @@ import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { startServer } from '../../src/server.ts';
 import { connectDatabase } from '../../src/stores/db.ts';
 import { migrateToLatest } from '../../src/stores/migrate.ts';
-import type { CreateKeyInput, CreatedKey } from '../../src/keys/service.ts';
+import type { CreateKeyInput, CreatedKey } from '../../src/keys/types.ts';
 import { CLI, REPO_ROOT } from './cli.ts';
 import { basicAuth, encodeBody, type HttpRequest, type HttpResponse } from './http.ts';
 import { freePort, stopChild, waitFor } from './processes.ts';

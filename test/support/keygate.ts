@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { startServer } from '../../src/server.ts';
-import type { CreateKeyInput, CreatedKey } from '../../src/keys/service.ts';
+import type { CreateKeyInput, CreatedKey } from '../../src/keys/types.ts';
 import type { Role, User } from '../../src/stores/users.ts';
 import { basicAuth, send, type HttpRequest, type HttpResponse } from './http.ts';
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { generateClientId } from '../../src/crypto/credentials.ts';
-import { createMetrics } from '../../src/http/metrics.ts';
+import { createMetrics } from '../../src/shared/metrics.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createAbuseLimits, failureSource } from '../../src/oauth/abuse-limits.ts';
-import { parseIp, type IpAddress } from '../../src/oauth/policy/network.ts';
+import { parseIp, type IpAddress } from '../../src/shared/network.ts';
 import { createMemoryCounters } from '../../src/stores/counters.ts';
 
 // Window boundaries are multiples of the window length since the epoch: start on one.

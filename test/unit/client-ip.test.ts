@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { resolveClientIp } from '../../src/http/client-ip.ts';
-import { parseNetworkList, type Network } from '../../src/oauth/policy/network.ts';
+import { parseNetworkList, type Network } from '../../src/shared/network.ts';
 
 function networks(...items: string[]): Network[] {
   const parsed = parseNetworkList(items);

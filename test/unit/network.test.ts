@@ -6,7 +6,7 @@ import {
   parseNetworkList,
   type IpAddress,
   type Network,
-} from '../../src/oauth/policy/network.ts';
+} from '../../src/shared/network.ts';
 
 function ip(text: string): IpAddress {
   const parsed = parseIp(text);

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import type { KeySnapshot } from '../../src/keys/model.ts';
 import { createPepperRing, hashSecret } from '../../src/crypto/secret-hash.ts';
 import { generateClientId, generateClientSecret } from '../../src/crypto/credentials.ts';
-import { parseIp, parseNetworkList, type IpAddress, type Network } from '../../src/oauth/policy/network.ts';
+import { parseIp, parseNetworkList, type IpAddress, type Network } from '../../src/shared/network.ts';
 import { authenticateKey, authorizeKey, mayActOnTokensOf, tenantMayActOn, type KeyLookup } from '../../src/oauth/pipeline.ts';
 
 const NOW = new Date('2025-06-01T12:00:00.000Z');

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { grantScopes, isValidScopeToken, parseScopeParam } from '../../src/oauth/policy/scopes.ts';
+import { grantScopes, parseScopeParam } from '../../src/oauth/policy/scopes.ts';
+import { isValidScopeToken } from '../../src/shared/scope-token.ts';
 
 describe('parseScopeParam', () => {
   it('is empty for undefined', () => {

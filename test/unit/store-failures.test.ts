@@ -1,10 +1,10 @@
 // Only a store that cannot be reached is "unavailable" (503); anything else is a bug and stays one
 // (500, with its stack in the log) instead of hiding behind a retryable answer.
 import { describe, expect, it } from 'vitest';
-import { createMetrics } from '../../src/http/metrics.ts';
+import { createMetrics } from '../../src/shared/metrics.ts';
 import { instrumentTokenStore } from '../../src/stores/tokens-instrumented.ts';
 import type { TokenStore } from '../../src/stores/tokens.ts';
-import { isConnectionFailure, StoreUnavailableError } from '../../src/stores/unavailable.ts';
+import { isConnectionFailure, StoreUnavailableError } from '../../src/shared/store-failures.ts';
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
 const named = (message: string, name: string) => Object.assign(new Error(message), { name });

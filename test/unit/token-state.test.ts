@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { KeySnapshot } from '../../src/keys/model.ts';
 import { checkTokenState } from '../../src/oauth/policy/token-state.ts';
 import type { TokenRecord } from '../../src/stores/tokens.ts';
-import { networksNarrowed, parseNetworkList } from '../../src/oauth/policy/network.ts';
+import { networksNarrowed, parseNetworkList } from '../../src/shared/network.ts';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 const nowSeconds = NOW.getTime() / 1000;

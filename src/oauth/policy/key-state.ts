@@ -1,8 +1,9 @@
 // SPEC §3 policy, second step: the key itself may issue tokens right now. The same check runs
 // again at introspection time (SPEC §4), so a disabled key's live tokens are inactive at once.
 import type { KeySnapshot } from '../../keys/model.ts';
+import type { DenialReason } from '../../shared/denial-reasons.ts';
 
-export type KeyStateOutcome = 'ok' | 'key_disabled' | 'key_expired' | 'owner_not_authorized' | 'user_disabled' | 'tenant_disabled';
+export type KeyStateOutcome = 'ok' | Extract<DenialReason, 'key_disabled' | 'key_expired' | 'owner_not_authorized' | 'user_disabled' | 'tenant_disabled'>;
 
 export function checkKeyState(key: KeySnapshot, now: Date): KeyStateOutcome {
   if (key.status !== 'active') return 'key_disabled';

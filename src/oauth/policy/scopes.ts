@@ -1,12 +1,6 @@
 // Scope rules of SPEC §3: no requested scope = every effective scope of the key; a requested
 // scope the key lacks is refused (oidc-provider would drop it silently).
 
-/** RFC 6749 §3.3 scope-token characters; a single scope is at most 128 of them. */
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
-
-export function isValidScopeToken(scope: string): boolean {
-  return SCOPE_TOKEN.test(scope);
-}
 
 /** Splits a space-delimited scope parameter; undefined or blank = nothing requested. */
 export function parseScopeParam(param: string | undefined): string[] {

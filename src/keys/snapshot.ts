@@ -1,0 +1,81 @@
+// A key's stored state turned into what the token and introspection paths check (KeySnapshot):
+// its tenant path, its effective scopes (a user key: ∩ its user's role), its parsed networks and
+// its direct creator's standing (owner-chain.ts follows the rest of the chain).
+import type { KeyStateRow, KeyStore } from '../stores/keys.ts';
+import { parseNetworkList } from '../shared/network.ts';
+import { mayCreateKeys, userKeyScopes, type RoleScopes } from '../identity/roles.ts';
+import { KEY_WRITE_SCOPE, type CreatorState, type KeySnapshot } from './model.ts';
+
+/** Tenant paths never change, and every key of a tenant shares one frozen copy of its path. */
+function createPathInterner() {
+  const paths = new Map<string, readonly string[]>();
+  return (tenantId: string, ancestors: string[]): readonly string[] => {
+    let path = paths.get(tenantId);
+    if (!path) paths.set(tenantId, path = Object.freeze(ancestors));
+    return path;
+  };
+}
+
+/**
+ * A key created through the admin API depends on its creators keeping the right to create keys:
+ * the person (deleted, disabled or demoted below manager = no longer allowed), and the key that
+ * made it (still there, not disabled, still holding admin:keys:write). A user key acting records
+ * both. A creating key's expiry is not a loss of rights (an expiring bootstrap key must not take
+ * every key it made down with it).
+ */
+function creatorState(row: KeyStateRow): CreatorState {
+  const states: CreatorState[] = [];
+  if (row.created_by_user_id) {
+    states.push(row.creator_user_status === null ? 'missing'
+      : row.creator_user_status === 'active' && mayCreateKeys(row.creator_user_role!) ? 'active' : 'inactive');
+  }
+  if (row.created_by_key_id) {
+    states.push(row.creator_key_status === null ? 'missing'
+      : row.creator_key_status === 'active' && (row.creator_key_scopes ?? []).includes(KEY_WRITE_SCOPE) ? 'active' : 'inactive');
+  }
+  return states.find((state) => state !== 'active') ?? (states.length > 0 ? 'active' : 'system');
+}
+
+export function createSnapshotReader(keys: Pick<KeyStore, 'findState' | 'listStates'>, roleScopes: RoleScopes) {
+  const internPath = createPathInterner();
+
+  function toSnapshot(row: KeyStateRow): KeySnapshot {
+    const networks = parseNetworkList(row.networks);
+    // Networks are validated on write; an unreadable one is corruption, never "any network".
+    if (!networks.ok) throw new Error(`key ${row.client_id} has an unreadable network entry`);
+    return {
+      clientId: row.client_id,
+      tenantId: row.tenant_id,
+      tenantActive: row.tenant_active,
+      tenantPath: internPath(row.tenant_id, row.tenant_ancestors),
+      kind: row.kind,
+      userId: row.user_id,
+      userActive: row.kind === 'service' || row.user_status === 'active',
+      scopes: row.scopes,
+      effectiveScopes: row.kind === 'user' && row.user_role ? userKeyScopes(roleScopes, row.user_role, row.scopes) : row.scopes,
+      networks: networks.networks,
+      expiresAt: row.expires_at,
+      status: row.status,
+      secretHash: row.secret_hash,
+      previousSecretHash: row.previous_secret_hash,
+      previousSecretExpiresAt: row.previous_secret_expires_at,
+      secretGeneration: row.secret_generation,
+      tokenEpoch: row.token_epoch,
+      tokenTtlSeconds: row.token_ttl_seconds,
+      rateLimitPerMinute: row.rate_limit_per_minute,
+      creator: creatorState(row),
+      createdByKeyId: row.created_by_key_id,
+    };
+  }
+
+  return {
+    async find(clientId: string): Promise<KeySnapshot | undefined> {
+      const row = await keys.findState(clientId);
+      return row && toSnapshot(row);
+    },
+    /** Every key in client_id order, a page at a time (for warming the key cache). */
+    async listPage(afterClientId: string | undefined, limit: number): Promise<KeySnapshot[]> {
+      return (await keys.listStates(afterClientId, limit)).map(toSnapshot);
+    },
+  };
+}

@@ -1,0 +1,53 @@
+// The key service's inputs and outputs, apart from the service itself.
+import type { PepperRing } from '../crypto/secret-hash.ts';
+import type { KeyCounts } from '../stores/keys.ts';
+import type { TokenStore } from '../stores/tokens.ts';
+import type { AuditedChangeDeps, TxStores } from './audited-change.ts';
+import type { KeyKind, KeyView } from './model.ts';
+
+export interface KeyServiceDeps extends AuditedChangeDeps, TxStores {
+  tokens: TokenStore;
+  pepperRing: PepperRing;
+  issuer: string;
+  /** Token lifetime for keys created without one, seconds. */
+  defaultTokenTtlSeconds: number;
+}
+
+export interface CreateKeyInput {
+  tenantId: string;
+  name: unknown;
+  description?: unknown;
+  kind?: KeyKind;
+  userId?: string | null;
+  scopes: unknown;
+  networks?: unknown;
+  /** undefined = default lifetime; null = never expires. */
+  expiresAt?: Date | null;
+  tokenTtlSeconds?: unknown;
+  rateLimitPerMinute?: unknown;
+}
+
+export interface KeyFile {
+  client_id: string;
+  client_secret: string;
+  api_key: string;
+  token_url: string;
+  issuer: string;
+  scopes: string[];
+  expires_at: string | null;
+}
+
+/** Shown exactly once: only an HMAC of the secret is kept. */
+export interface CreatedKey {
+  key: KeyView;
+  client_secret: string;
+  api_key: string;
+  key_file: KeyFile;
+}
+
+export interface KeyPage {
+  data: KeyView[];
+  next_cursor: string | null;
+  counts: KeyCounts;
+}
+
