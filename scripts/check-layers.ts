@@ -22,8 +22,10 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   root: ['*'],
 };
 
-// Files directly in src/ that most layers import: they are `shared`, so they may import only shared.
-export const SHARED_ROOT_FILES: readonly string[] = ['config.ts', 'config-reference.ts', 'logger.ts'];
+// Files directly in src/ that any layer may import: they are `shared`, so they may import only
+// shared. The other root files (config.ts, runtime.ts, app.ts, server.ts…) compose the layers:
+// they may import anything, and nothing below them imports them.
+export const SHARED_ROOT_FILES: readonly string[] = ['logger.ts'];
 
 export type Violation =
   | { kind: 'layer'; file: string; line: number; target: string; fromLayer: string; toLayer: string; typeOnly: boolean }

@@ -27,8 +27,7 @@ describe('checkLayers', () => {
   it('passes a tree whose every import goes down the layers', () => {
     const root = tree({
       'src/shared/text.ts': 'export const upper = (s: string) => s.toUpperCase();\n',
-      'src/config.ts': "import { upper } from './shared/text.ts';\nexport const config = upper('x');\n",
-      'src/logger.ts': "import { config } from './config.ts';\nexport const log = () => config;\n",
+      'src/logger.ts': "import { upper } from './shared/text.ts';\nexport const log = () => upper('x');\n",
       'src/crypto/hash.ts': "import { upper } from '../shared/text.ts';\nexport const hash = upper;\n",
       'src/stores/audit.ts': "import { hash } from '../crypto/hash.ts';\nimport { log } from '../logger.ts';\nexport const audit = () => [hash, log];\n",
       'src/keys/model.ts': "import type { User } from '../identity/users.ts';\nexport type Key = { owner: User };\n",
@@ -68,13 +67,17 @@ describe('checkLayers', () => {
     ]);
   });
 
-  it('treats config.ts, config-reference.ts and logger.ts as shared, and the other root files as free', () => {
+  it('treats logger.ts as shared, the other root files as free, and no layer may import them', () => {
     const root = tree({
-      'src/stores/redis.ts': 'export const url = 1;\n',
-      'src/config.ts': "import { url } from './stores/redis.ts';\nexport const config = url;\n",
-      'src/runtime.ts': "import { url } from './stores/redis.ts';\nimport { config } from './config.ts';\nexport const runtime = [url, config];\n",
+      'src/stores/redis.ts': "import { config } from '../config.ts';\nexport const url = config;\n",
+      'src/config.ts': "import { url } from './stores/redis.ts';\nexport const config = 1;\nexport const u = url;\n",
+      'src/logger.ts': "import { url } from './stores/redis.ts';\nexport const log = url;\n",
     });
-    expect(messages(root)).toEqual(['src/config.ts:1 imports src/stores/redis.ts (layer shared may not import layer stores)']);
+    expect(messages(root)).toEqual([
+      'src/logger.ts:1 imports src/stores/redis.ts (layer shared may not import layer stores)',
+      'src/stores/redis.ts:1 imports src/config.ts (layer stores may not import layer root)',
+      'import cycle: src/config.ts:1 -> src/stores/redis.ts:1 -> src/config.ts',
+    ]);
   });
 
   it('fails an import cycle a -> b -> a and prints it', () => {
