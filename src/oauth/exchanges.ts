@@ -1,5 +1,5 @@
-// The two API-key exchanges of our seed vendors (SPEC §3, routes 2 and 3). They run the same
-// pipeline as /oauth/token and mint the same token; only the envelope differs.
+// The two API-key exchanges the consoles Keygate replaces offer. They run the same token policy as
+// /oauth/token (pipeline.ts) and mint the same token; only the envelope differs.
 import type { Context, Middleware } from 'koa';
 import { parseApiKey } from '../crypto/credentials.ts';
 import { readJsonObject } from '../http/body.ts';
@@ -8,8 +8,7 @@ import { currentRequestScope } from '../http/request-scope.ts';
 import type { DenialRecorder } from './denial-audit.ts';
 import type { AbuseLimits } from './abuse-limits.ts';
 import type { MintedToken, TokenMinter } from './mint.ts';
-import { authenticateKey, authorizeKey, type AuthenticateDeps, type DenialReason } from './pipeline.ts';
-import type { KeySnapshot } from '../keys/model.ts';
+import { runTokenPolicy, type AuthenticateDeps } from './pipeline.ts';
 
 export interface ExchangeDeps extends AuthenticateDeps {
   mintToken: TokenMinter;
@@ -24,27 +23,16 @@ function rateLimited(ctx: Context, retryAfterSeconds: number): never {
   throw new KeygateError('rate_limited', 'too many requests; retry after the time in Retry-After');
 }
 
-/** Steps 1–6 of the pipeline with every scope of the key (these routes take no scope). */
+/** The whole token policy with every scope of the key (these routes take no scope parameter). */
 async function exchange(deps: ExchangeDeps, ctx: Context, clientId: string, secret: string): Promise<Exchange> {
-  const now = new Date();
-  const limit = deps.limits.checkAuthentication(clientId, currentRequestScope()?.sourceIp);
-  if (!limit.ok) rateLimited(ctx, limit.retryAfterSeconds);
-  const authentication = await authenticateKey(deps, clientId, secret, now);
-  let key: KeySnapshot | undefined = authentication.key;
-  let reason: DenialReason;
-  if (authentication.ok) {
-    key = authentication.key;
-    const authorization = authorizeKey(key, { ip: currentRequestScope()?.clientIp, requestedScopes: [], now });
-    if (authorization.ok) {
-      const issuance = await deps.limits.takeIssuance(key);
-      if (!issuance.ok) rateLimited(ctx, issuance.retryAfterSeconds);
-      return { ok: true, token: await deps.mintToken(key, authorization.scopes, authentication.secretGeneration) };
-    }
-    reason = authorization.reason;
-  } else {
-    reason = authentication.reason;
-  }
-  await deps.recordDenial({ action: 'token.issue', reason, clientId, key, route: ctx.path });
+  const scope = currentRequestScope();
+  const outcome = await runTokenPolicy(deps, {
+    clientId, secret, ip: scope?.clientIp, source: scope?.sourceIp, now: new Date(), requestedScopes: [], purpose: 'token',
+  });
+  if (outcome.ok) return { ok: true, token: await deps.mintToken(outcome.key, outcome.scopes, outcome.secretGeneration) };
+  // Limits are audited once per window when first crossed (abuse-limits.ts), not per request.
+  if (outcome.retryAfterSeconds !== undefined) rateLimited(ctx, outcome.retryAfterSeconds);
+  await deps.recordDenial({ action: 'token.issue', reason: outcome.reason, clientId, key: outcome.key, route: ctx.path });
   return { ok: false };
 }
 

@@ -11,10 +11,7 @@ import { denialReasonOf, guardStores, oauthErrorFor, rateLimitedError, UNAVAILAB
 import type { AbuseLimits } from './abuse-limits.ts';
 import { isConnectionFailure } from '../shared/store-failures.ts';
 import type { DenialRecorder } from './denial-audit.ts';
-import type { KeyLookup } from './pipeline.ts';
-import { checkSecret, checkSecretFormat, matchedGeneration } from './policy/secret.ts';
-import { checkKeyState } from './policy/key-state.ts';
-import { checkNetwork } from '../shared/network.ts';
+import { authenticateClient, type KeyLookup } from './pipeline.ts';
 import type { GrantContext } from './token-grant.ts';
 
 export interface ProviderSeams {
@@ -67,22 +64,15 @@ export function installProviderSeams(provider: Provider, seams: ProviderSeams): 
     throw rateLimitedError();
   }
 
-  // 1. Secrets are verified against stored HMACs. The library resolves the client first (the
-  //    find above, which has checked the failure limits), then calls this.
+  // 1. Client authentication. The library resolves the client first (the find above, which ran
+  //    step 1, the failure limits), then calls this with the presented secret.
   provider.Client.prototype.compareClientSecret = async function compareClientSecret(presented: string) {
+    // Steps 2–10 of the token policy (pipeline.ts): every route behind this hook (token,
+    // revocation) needs a usable key from an allowed network; a disabled key must not revoke.
     const scope = currentRequestScope();
-    if (checkSecretFormat(presented) !== 'ok') throw oauthErrorFor('malformed_secret');
-    const key = await guardStores(() => seams.lookupKey(this.clientId));
-    if (!key) throw oauthErrorFor('unknown_key');
-    const now = new Date();
-    const match = checkSecret(seams.pepperRing, key, presented, now);
-    if (match === 'secret_mismatch') throw oauthErrorFor('secret_mismatch');
-    // Every route behind this hook (token, revocation) needs a usable key from an allowed network:
-    // a disabled key must not revoke, either. The token grant re-checks the same, then scopes.
-    const state = checkKeyState(key, now);
-    if (state !== 'ok') throw oauthErrorFor(state);
-    if (checkNetwork(key.networks, scope?.clientIp) !== 'ok') throw oauthErrorFor('ip_not_allowed');
-    if (scope) scope.secretGeneration = matchedGeneration(key, match);
+    const authentication = await guardStores(() => authenticateClient(seams, { clientId: this.clientId, secret: presented, ip: scope?.clientIp, now: new Date() }));
+    if (!authentication.ok) throw oauthErrorFor(authentication.reason);
+    if (scope) scope.secretGeneration = authentication.secretGeneration;
     return true;
   };
 

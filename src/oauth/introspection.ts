@@ -17,7 +17,7 @@ import { isConnectionFailure } from '../shared/store-failures.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import { CLIENT_AUTH_FAILED, sendOAuthError, sendRateLimited } from './oauth-errors.ts';
 import type { AbuseLimits } from './abuse-limits.ts';
-import { authenticateKey, authorizeKey, effectiveScopes, mayActOnTokensOf, type AuthenticateDeps } from './pipeline.ts';
+import { effectiveScopes, mayActOnTokensOf, runTokenPolicy, type AuthenticateDeps } from './pipeline.ts';
 import { checkTokenState } from './policy/token-state.ts';
 import { checkNetwork, parseIp } from '../shared/network.ts';
 
@@ -97,28 +97,21 @@ async function authenticateIntrospector(
     sendOAuthError(ctx, presented.status, presented.error, presented.status === 401 ? CLIENT_AUTH_FAILED : presented.message);
     return undefined;
   }
-  const limit = deps.limits.checkAuthentication(presented.clientId, currentRequestScope()?.sourceIp);
-  if (!limit.ok) {
-    sendRateLimited(ctx, limit.retryAfterSeconds);
+  const scope = currentRequestScope();
+  const outcome = await runTokenPolicy(deps, {
+    clientId: presented.clientId, secret: presented.clientSecret, ip: scope?.clientIp, source: scope?.sourceIp, now: new Date(),
+    requestedScopes: [INTROSPECT_SCOPE], purpose: 'introspect',
+  });
+  if (outcome.ok) return outcome.key;
+  if (outcome.retryAfterSeconds !== undefined) {
+    sendRateLimited(ctx, outcome.retryAfterSeconds);
     return undefined;
-  }
-  const now = new Date();
-  const authentication = await authenticateKey(deps, presented.clientId, presented.clientSecret, now);
-  let reason = authentication.ok ? undefined : authentication.reason;
-  if (authentication.ok) {
-    const authorization = authorizeKey(authentication.key, {
-      ip: currentRequestScope()?.clientIp,
-      requestedScopes: [INTROSPECT_SCOPE],
-      now,
-    });
-    if (authorization.ok) return authentication.key;
-    reason = authorization.reason === 'scope_not_granted' ? 'not_introspector' : authorization.reason;
   }
   await deps.recordDenial({
     action: 'token.introspect',
-    reason: reason!,
+    reason: outcome.reason,
     clientId: presented.clientId,
-    key: authentication.key,
+    key: outcome.key,
     route: ctx.path,
   });
   sendOAuthError(ctx, 401, 'invalid_client', CLIENT_AUTH_FAILED);

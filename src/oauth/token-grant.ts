@@ -1,10 +1,10 @@
 // The client_credentials grant handler (RFC 6749 §4.4), registered in place of the library's
-// own so SPEC §3 applies: no scope = every effective scope, an unknown scope is an error, and
-// key state and caller network are checked before anything is minted.
+// own: no scope = every effective scope, and a requested scope the key lacks is an error (the
+// library would drop it silently).
 import type { KeySnapshot } from '../keys/model.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
 import type { KeyLookup } from './pipeline.ts';
-import { authorizeKey } from './pipeline.ts';
+import { grantRequestedScopes } from './pipeline.ts';
 import { oauthErrorFor, rateLimitedError } from './denials.ts';
 import type { AbuseLimits } from './abuse-limits.ts';
 import { parseScopeParam } from './policy/scopes.ts';
@@ -17,23 +17,21 @@ export interface GrantContext {
 
 export function createClientCredentialsGrant(deps: { lookupKey: KeyLookup; mintToken: TokenMinter; limits: AbuseLimits }) {
   return async function clientCredentialsGrant(ctx: GrantContext): Promise<void> {
+    // Steps 1–10 ran in the client-authentication hooks of this same request (internals.ts),
+    // which left the matched secret's generation behind; this is steps 11 and 12.
+    const scope = currentRequestScope();
+    const generation = scope?.secretGeneration;
+    if (generation === undefined) throw new Error('client authentication did not record the matched secret');
     const key: KeySnapshot | undefined = await deps.lookupKey(ctx.oidc.client!.clientId);
     if (!key) throw oauthErrorFor('unknown_key'); // deleted between authentication and now
     const scopeParam = ctx.oidc.params?.scope;
-    const outcome = authorizeKey(key, {
-      ip: currentRequestScope()?.clientIp,
-      requestedScopes: parseScopeParam(typeof scopeParam === 'string' ? scopeParam : undefined),
-      now: new Date(),
-    });
+    const outcome = grantRequestedScopes(key, parseScopeParam(typeof scopeParam === 'string' ? scopeParam : undefined));
     if (!outcome.ok) throw oauthErrorFor(outcome.reason, outcome.missing);
-    const scope = currentRequestScope();
     const issuance = await deps.limits.takeIssuance(key);
     if (!issuance.ok) {
       if (scope) scope.retryAfterSeconds = issuance.retryAfterSeconds;
       throw rateLimitedError();
     }
-    const generation = scope?.secretGeneration;
-    if (generation === undefined) throw new Error('client authentication did not record the matched secret');
     const token = await deps.mintToken(key, outcome.scopes, generation);
     ctx.body = {
       access_token: token.accessToken,

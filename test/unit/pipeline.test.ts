@@ -3,7 +3,11 @@ import type { KeySnapshot } from '../../src/keys/model.ts';
 import { createPepperRing, hashSecret } from '../../src/crypto/secret-hash.ts';
 import { generateClientId, generateClientSecret } from '../../src/crypto/credentials.ts';
 import { parseIp, parseNetworkList, type IpAddress, type Network } from '../../src/shared/network.ts';
-import { authenticateKey, authorizeKey, mayActOnTokensOf, tenantMayActOn, type KeyLookup } from '../../src/oauth/pipeline.ts';
+import { authenticateClient, grantRequestedScopes, mayActOnTokensOf, runTokenPolicy, tenantMayActOn, type KeyLookup } from '../../src/oauth/pipeline.ts';
+import { createAbuseLimits } from '../../src/oauth/abuse-limits.ts';
+import { createMemoryCounters } from '../../src/stores/counters.ts';
+import { createMetrics } from '../../src/shared/metrics.ts';
+import { createLogger } from '../../src/logger.ts';
 
 const NOW = new Date('2025-06-01T12:00:00.000Z');
 const pepperRing = createPepperRing([{ version: 1, secret: Buffer.from('a-test-pepper-of-at-least-32-characters') }]);
@@ -59,99 +63,119 @@ function lookupOf(...keys: KeySnapshot[]): KeyLookup & { calls: number } {
   return lookup;
 }
 
-describe('authenticateKey', () => {
+describe('authenticateClient (steps 2–10)', () => {
+  const inside = ip('203.0.113.7');
+  const outside = ip('198.51.100.9');
+  const restricted = networks('203.0.113.0/24');
+  const presented = (overrides: { clientId?: string; secret?: string; ip?: IpAddress } = {}) =>
+    ({ clientId: CLIENT_ID, secret: SECRET, ip: inside, now: NOW, ...overrides });
+
   it('refuses a malformed secret without looking the key up', async () => {
     const lookupKey = lookupOf(key());
-    const result = await authenticateKey({ lookupKey, pepperRing }, CLIENT_ID, 'not-a-secret', NOW);
-    expect(result).toEqual({ ok: false, reason: 'malformed_secret' });
+    expect(await authenticateClient({ lookupKey, pepperRing }, presented({ secret: 'not-a-secret' }))).toEqual({ ok: false, reason: 'malformed_secret' });
     expect(lookupKey.calls).toBe(0);
   });
 
   it('reports a malformed secret before a malformed client id', async () => {
     const lookupKey = lookupOf();
-    const result = await authenticateKey({ lookupKey, pepperRing }, 'nope', 'not-a-secret', NOW);
-    expect(result).toEqual({ ok: false, reason: 'malformed_secret' });
+    expect(await authenticateClient({ lookupKey, pepperRing }, presented({ clientId: 'nope', secret: 'not-a-secret' }))).toEqual({ ok: false, reason: 'malformed_secret' });
     expect(lookupKey.calls).toBe(0);
   });
 
   it('treats a malformed client id as unknown without looking it up', async () => {
     const lookupKey = lookupOf(key({ clientId: 'nope' }));
-    const result = await authenticateKey({ lookupKey, pepperRing }, 'nope', SECRET, NOW);
-    expect(result).toEqual({ ok: false, reason: 'unknown_key' });
+    expect(await authenticateClient({ lookupKey, pepperRing }, presented({ clientId: 'nope' }))).toEqual({ ok: false, reason: 'unknown_key' });
     expect(lookupKey.calls).toBe(0);
   });
 
   it('refuses a well-formed client id that no key has', async () => {
     const lookupKey = lookupOf(key());
-    const result = await authenticateKey({ lookupKey, pepperRing }, generateClientId(), SECRET, NOW);
-    expect(result).toEqual({ ok: false, reason: 'unknown_key' });
+    expect(await authenticateClient({ lookupKey, pepperRing }, presented({ clientId: generateClientId() }))).toEqual({ ok: false, reason: 'unknown_key' });
     expect(lookupKey.calls).toBe(1);
   });
 
   it('refuses a well-formed secret that does not match, returning the key', async () => {
     const stored = key();
-    const result = await authenticateKey({ lookupKey: lookupOf(stored), pepperRing }, CLIENT_ID, generateClientSecret(), NOW);
-    expect(result).toEqual({ ok: false, reason: 'secret_mismatch', key: stored });
+    expect(await authenticateClient({ lookupKey: lookupOf(stored), pepperRing }, presented({ secret: generateClientSecret() })))
+      .toEqual({ ok: false, reason: 'secret_mismatch', key: stored });
   });
 
-  it('accepts the right secret, returning the key', async () => {
-    const stored = key();
+  it('accepts the right secret from an allowed network, returning the key and the secret generation', async () => {
+    const stored = key({ networks: restricted });
     const lookupKey = lookupOf(stored);
-    const result = await authenticateKey({ lookupKey, pepperRing }, CLIENT_ID, SECRET, NOW);
-    expect(result).toEqual({ ok: true, key: stored, secretGeneration: 1 });
+    expect(await authenticateClient({ lookupKey, pepperRing }, presented())).toEqual({ ok: true, key: stored, secretGeneration: 1 });
     expect(lookupKey.calls).toBe(1);
   });
 
-  it('does not judge the key state', async () => {
+  it('checks the secret before the key state: a wrong secret for a disabled key is a mismatch', async () => {
     const stored = key({ status: 'disabled' });
-    const result = await authenticateKey({ lookupKey: lookupOf(stored), pepperRing }, CLIENT_ID, SECRET, NOW);
-    expect(result).toEqual({ ok: true, key: stored, secretGeneration: 1 });
+    expect(await authenticateClient({ lookupKey: lookupOf(stored), pepperRing }, presented({ secret: generateClientSecret() })))
+      .toEqual({ ok: false, reason: 'secret_mismatch', key: stored });
+  });
+
+  it('checks the key state before the network', async () => {
+    const stored = key({ status: 'disabled', networks: restricted });
+    expect(await authenticateClient({ lookupKey: lookupOf(stored), pepperRing }, presented({ ip: outside }))).toEqual({ ok: false, reason: 'key_disabled', key: stored });
+  });
+
+  it('refuses a caller outside the key networks, and an unknown caller', async () => {
+    const stored = key({ networks: restricted });
+    expect(await authenticateClient({ lookupKey: lookupOf(stored), pepperRing }, presented({ ip: outside }))).toEqual({ ok: false, reason: 'ip_not_allowed', key: stored });
+    expect(await authenticateClient({ lookupKey: lookupOf(stored), pepperRing }, { ...presented(), ip: undefined })).toEqual({ ok: false, reason: 'ip_not_allowed', key: stored });
   });
 });
 
-describe('authorizeKey', () => {
-  const inside = ip('203.0.113.7');
-  const outside = ip('198.51.100.9');
-  const restricted = networks('203.0.113.0/24');
-
+describe('grantRequestedScopes (step 11)', () => {
   it('grants every scope of the key when none is requested', () => {
-    expect(authorizeKey(key(), { ip: inside, requestedScopes: [], now: NOW }))
-      .toEqual({ ok: true, scopes: ['devices:read', 'devices:write'] });
-  });
-
-  it('grants the requested scopes from an allowed network', () => {
-    const result = authorizeKey(key({ networks: restricted }), { ip: inside, requestedScopes: ['devices:read'], now: NOW });
-    expect(result).toEqual({ ok: true, scopes: ['devices:read'] });
-  });
-
-  it('refuses a caller outside the key networks', () => {
-    const result = authorizeKey(key({ networks: restricted }), { ip: outside, requestedScopes: [], now: NOW });
-    expect(result).toEqual({ ok: false, reason: 'ip_not_allowed' });
-  });
-
-  it('refuses an unknown caller when the key has networks', () => {
-    const result = authorizeKey(key({ networks: restricted }), { ip: undefined, requestedScopes: [], now: NOW });
-    expect(result).toEqual({ ok: false, reason: 'ip_not_allowed' });
+    expect(grantRequestedScopes(key(), [])).toEqual({ ok: true, scopes: ['devices:read', 'devices:write'] });
   });
 
   it('refuses a scope the key lacks, listing it', () => {
-    const result = authorizeKey(key(), { ip: inside, requestedScopes: ['devices:read', 'admin:*'], now: NOW });
-    expect(result).toEqual({ ok: false, reason: 'scope_not_granted', missing: ['admin:*'] });
+    expect(grantRequestedScopes(key(), ['devices:read', 'admin:*'])).toEqual({ ok: false, reason: 'scope_not_granted', missing: ['admin:*'] });
+  });
+});
+
+describe('runTokenPolicy (steps 1–12)', () => {
+  const source = ip('203.0.113.7');
+  const limitsFor = (failuresPerClientSource: number) => createAbuseLimits({
+    counters: createMemoryCounters(),
+    config: { failuresPerClientSource, failuresPerSource: 1_000_000, windowSeconds: 60 },
+    metrics: createMetrics(),
+    log: createLogger('silent'),
+    onCrossed: async () => {},
+  });
+  const request = (overrides: Partial<Parameters<typeof runTokenPolicy>[1]> = {}) => ({
+    clientId: CLIENT_ID, secret: SECRET, ip: source, source, now: NOW, requestedScopes: [] as string[], purpose: 'token' as const, ...overrides,
   });
 
-  it('checks the key state before the network', () => {
-    const result = authorizeKey(key({ status: 'disabled', networks: restricted }), { ip: outside, requestedScopes: [], now: NOW });
-    expect(result).toEqual({ ok: false, reason: 'key_disabled' });
+  it('checks the failure limits first: a locked (client, source) is refused before its secret is looked at', async () => {
+    const limits = limitsFor(1);
+    await limits.recordFailure(CLIENT_ID, source, 'token.issue');
+    const lookupKey = lookupOf(key());
+    const outcome = await runTokenPolicy({ lookupKey, pepperRing, limits }, request());
+    expect(outcome).toMatchObject({ ok: false, reason: 'rate_limited' });
+    expect(lookupKey.calls).toBe(0);
   });
 
-  it('checks the key state before the scopes', () => {
-    const result = authorizeKey(key({ expiresAt: NOW }), { ip: inside, requestedScopes: ['admin:*'], now: NOW });
-    expect(result).toEqual({ ok: false, reason: 'key_expired' });
+  it('checks the network before the scopes', async () => {
+    const stored = key({ networks: networks('10.0.0.0/8') });
+    expect(await runTokenPolicy({ lookupKey: lookupOf(stored), pepperRing, limits: limitsFor(10) }, request({ requestedScopes: ['admin:*'] })))
+      .toEqual({ ok: false, reason: 'ip_not_allowed', key: stored });
   });
 
-  it('checks the network before the scopes', () => {
-    const result = authorizeKey(key({ networks: restricted }), { ip: outside, requestedScopes: ['admin:*'], now: NOW });
-    expect(result).toEqual({ ok: false, reason: 'ip_not_allowed' });
+  it('refuses a scope the key lacks; for introspection that is not_introspector', async () => {
+    const stored = key();
+    const deps = { lookupKey: lookupOf(stored), pepperRing, limits: limitsFor(10) };
+    expect(await runTokenPolicy(deps, request({ requestedScopes: ['admin:*'] }))).toEqual({ ok: false, reason: 'scope_not_granted', key: stored, missing: ['admin:*'] });
+    expect(await runTokenPolicy(deps, request({ requestedScopes: ['token:introspect'], purpose: 'introspect' }))).toEqual({ ok: false, reason: 'not_introspector', key: stored });
+  });
+
+  it('counts issuance last, for tokens only', async () => {
+    const stored = key({ rateLimitPerMinute: 1 });
+    const deps = { lookupKey: lookupOf(stored), pepperRing, limits: limitsFor(10) };
+    expect(await runTokenPolicy(deps, request())).toEqual({ ok: true, key: stored, scopes: ['devices:read', 'devices:write'], secretGeneration: 1 });
+    expect(await runTokenPolicy(deps, request())).toMatchObject({ ok: false, reason: 'rate_limited', key: stored });
+    expect(await runTokenPolicy(deps, request({ requestedScopes: ['devices:read'], purpose: 'introspect' }))).toMatchObject({ ok: true });
   });
 });
 
