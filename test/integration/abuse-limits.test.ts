@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClientId, generateClientSecret } from '../../src/crypto/credentials.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
 import { basicAuth, type HttpResponse } from '../support/http.ts';
-import { deniedEvents, redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { deniedEvents, startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 const RATE_LIMITED = { error: 'rate_limited', error_description: 'too many requests; retry after the time in Retry-After' };
 const INVALID_CLIENT = { error: 'invalid_client', error_description: 'client authentication failed' };
@@ -30,7 +30,7 @@ function comparable(response: HttpResponse) {
   };
 }
 
-describe.skipIf(!redisAvailable())('abuse limits', () => {
+describe('abuse limits', () => {
   let keygate: TestKeygate;
   let tenantId: string;
 
@@ -200,7 +200,7 @@ describe.skipIf(!redisAvailable())('abuse limits', () => {
   });
 });
 
-describe.skipIf(!redisAvailable())('abuse limits behind a trusted proxy', () => {
+describe('abuse limits behind a trusted proxy', () => {
   const PROXY = '127.0.4.1';
   let keygate: TestKeygate;
   let tenantId: string;

@@ -6,13 +6,13 @@ import { generateClientSecret } from '../../src/crypto/credentials.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
 import { adminClient, errorBody, type AdminClient } from '../support/admin.ts';
 import { basicAuth, type HttpResponse } from '../support/http.ts';
-import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Event = Record<string, any>;
 
-describe.skipIf(!redisAvailable())('admin API: audit log', () => {
+describe('admin API: audit log', () => {
   let keygate: TestKeygate;
   let tenantId: string;
   let admin: AdminClient;

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedKey } from '../../src/keys/types.ts';
 import { adminClient, ALL_ADMIN_SCOPES, ALL_KEYGATE_SCOPES, clientFor, errorBody, type AdminClient } from '../support/admin.ts';
 import { basicAuth, type HttpResponse } from '../support/http.ts';
-import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
-describe.skipIf(!redisAvailable())('admin authorization', () => {
+describe('admin authorization', () => {
   let keygate: TestKeygate;
   let tenantId: string;
   let introspector: CreatedKey;

@@ -2,9 +2,9 @@
 // that narrowing a key ends its live tokens within the same request.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, errorBody, type AdminClient } from '../support/admin.ts';
-import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
-describe.skipIf(!redisAvailable())('admin API: keys', () => {
+describe('admin API: keys', () => {
   let keygate: TestKeygate;
   let tenantId: string;
   let admin: AdminClient;

@@ -2,12 +2,12 @@
 // refused and the tokens it minted are inactive; the new secret works throughout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, errorBody, type AdminClient } from '../support/admin.ts';
-import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe.skipIf(!redisAvailable())('admin API: rotation', () => {
+describe('admin API: rotation', () => {
   let keygate: TestKeygate;
   let admin: AdminClient;
   let introspector: CreatedKey;

@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
 import { basicAuth } from '../support/http.ts';
-import { redisAvailable, startKeygate, TEST_PEPPER, type TestKeygate } from '../support/keygate.ts';
+import { startKeygate, TEST_PEPPER, type TestKeygate } from '../support/keygate.ts';
 
-describe.skipIf(!redisAvailable())('keygate CLI against DATABASE_URL and REDIS_URL', () => {
+describe('keygate CLI against DATABASE_URL and REDIS_URL', () => {
   let keygate: TestKeygate;
   let tenant: string;
   let env: Record<string, string | undefined>;

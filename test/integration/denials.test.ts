@@ -4,12 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClientId, generateClientSecret } from '../../src/crypto/credentials.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
 import { basicAuth } from '../support/http.ts';
-import { deniedEvents, redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { deniedEvents, startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 const INVALID_CLIENT = { error: 'invalid_client', error_description: 'client authentication failed' };
 const TEST_ACTOR = { keyId: null, userId: null, via: 'test' };
 
-describe.skipIf(!redisAvailable())('token denials (Redis)', () => {
+describe('token denials (Redis)', () => {
   let keygate: TestKeygate;
   let tenantId: string;
 
@@ -169,7 +169,7 @@ describe.skipIf(!redisAvailable())('token denials (Redis)', () => {
   });
 });
 
-describe.skipIf(!redisAvailable())('caller IP behind a trusted proxy (Redis)', () => {
+describe('caller IP behind a trusted proxy (Redis)', () => {
   let keygate: TestKeygate;
   let key: CreatedKey;
   const PROXY = '127.0.0.9';

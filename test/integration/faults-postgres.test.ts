@@ -23,7 +23,7 @@ const serviceUnavailable = (response: TimedResponse) => ({
   error: { code: 'service_unavailable', message: 'a backing store is unavailable; retry shortly', request_id: response.headers['x-request-id'] },
 });
 
-describe.skipIf(!inject('redisUrl'))('fault: Postgres goes down and comes back', () => {
+describe('fault: Postgres goes down and comes back', () => {
   let postgres: OwnPostgres;
   let keygate: FaultKeygate;
   let tenantId: string;

@@ -44,7 +44,7 @@ interface Outcome {
   at: number;
 }
 
-describe.skipIf(!inject('redisUrl'))('fault: a replica is killed (SIGKILL) mid-load', () => {
+describe('fault: a replica is killed (SIGKILL) mid-load', () => {
   let runtime: Runtime;
   let db: Db;
   let a: KeygateProcess;

@@ -13,7 +13,7 @@ import {
   PROPERTY_TIMEOUT, queryString, quietAddress, rawSend, type RawRequest, type RawResponse, sourceAddress, StatusTally,
   textWithInvalidUtf8,
 } from '../support/fuzz.ts';
-import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 const TEST_ACTOR = { keyId: null, userId: null, via: 'test' };
 const BLOCK = 107;
@@ -52,7 +52,7 @@ const BODY_FIELDS = ['name', 'description', 'kind', 'user_id', 'tenant_id', 'sco
   'rate_limit_per_minute', 'grace_seconds', 'allow_never_expiring_keys', 'max_key_lifetime_days', 'email', 'role', 'status', 'client_id',
   'secret_hash', 'created_by', '__proto__', 'constructor'];
 
-describe.skipIf(!redisAvailable())('fuzz: admin API /admin/v1 (Redis)', () => {
+describe('fuzz: admin API /admin/v1 (Redis)', () => {
   let keygate: TestKeygate;
   let tenantId: string;
   let childId: string;

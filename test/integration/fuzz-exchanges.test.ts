@@ -13,7 +13,7 @@ import {
   PROPERTY_TIMEOUT, queryString, quietAddress, rawSend, type RawRequest, type RawResponse, sourceAddress, StatusTally, textWithInvalidUtf8,
   wrongSecretFor,
 } from '../support/fuzz.ts';
-import { ISSUER, redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { ISSUER, startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 const TEST_ACTOR = { keyId: null, userId: null, via: 'test' };
 const BLOCK = 105;
@@ -22,7 +22,7 @@ const AUTHORIZE = '/api/v1/auth/authorize';
 const EXTERNAL = '/auth/external';
 const EXCHANGE_FIELDS = ['grantType', 'apiKey', 'clientId', 'accessKey', 'grant_type', 'api_key', 'client_id', 'client_secret', 'scope', '__proto__', 'constructor'];
 
-describe.skipIf(!redisAvailable())('fuzz: API-key exchanges, public routes, unknown paths (Redis)', () => {
+describe('fuzz: API-key exchanges, public routes, unknown paths (Redis)', () => {
   let keygate: TestKeygate;
   let tenantId: string;
   let authorizeVictims: CreatedKey[];

@@ -11,7 +11,7 @@ import {
   quietAddress, rawSend, fitsHeaderLimit, assembleRequest, describeRequest, type RawRequest, sourceAddress, StatusTally, strictAddress, strictHop, wrongSecretFor, decodesTo, headerSafe,
 } from '../support/fuzz.ts';
 import { basicAuth } from '../support/http.ts';
-import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 const TEST_ACTOR = { keyId: null, userId: null, via: 'test' };
 /** This suite's loopback block (127.101/16); 127.102/16 is its trusted proxy. */
@@ -23,7 +23,7 @@ const OAUTH_PARAMS = ['grant_type', 'scope', 'client_id', 'client_secret', 'reso
 const ALLOWED_NETWORKS = ['192.0.2.0/24', '2001:db8::/32'];
 const KEY_SCOPES = ['devices:read', 'devices:write', 'fleet:admin'];
 
-describe.skipIf(!redisAvailable())('fuzz: OAuth routes (Redis)', () => {
+describe('fuzz: OAuth routes (Redis)', () => {
   let keygate: TestKeygate;
   let tenantId: string;
   /** Keys whose client_id is presented with wrong secrets (each gets locked out after a few). */

@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedKey } from '../../src/keys/types.ts';
 import { adminClient, ALL_KEYGATE_SCOPES, clientFor, errorBody, type AdminClient } from '../support/admin.ts';
-import { deniedEvents, redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { deniedEvents, startKeygate, type TestKeygate } from '../support/keygate.ts';
 
-describe.skipIf(!redisAvailable())('identity model', () => {
+describe('identity model', () => {
   let keygate: TestKeygate;
   let tenantId: string;
   let admin: AdminClient;
@@ -158,7 +158,7 @@ describe.skipIf(!redisAvailable())('identity model', () => {
   });
 });
 
-describe.skipIf(!redisAvailable())('tenant isolation', () => {
+describe('tenant isolation', () => {
   let keygate: TestKeygate;
   let home: string;
   let owner: AdminClient;

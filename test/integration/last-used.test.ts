@@ -8,10 +8,10 @@ import type { KeyView } from '../../src/keys/model.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
 import { toView } from '../../src/keys/view.ts';
 import { adminClient, type AdminClient } from '../support/admin.ts';
-import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 import { waitFor } from '../support/processes.ts';
 
-describe.skipIf(!redisAvailable())('key last use', () => {
+describe('key last use', () => {
   let keygate: TestKeygate;
   let tenantId: string;
   let admin: AdminClient;

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClientSecret } from '../../src/crypto/credentials.ts';
 import { basicAuth, type HttpRequest, type HttpResponse } from '../support/http.ts';
-import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 import { waitFor } from '../support/processes.ts';
 
 describe('log redaction', () => {
@@ -16,7 +16,7 @@ describe('log redaction', () => {
   let keygate: TestKeygate;
 
   beforeAll(async () => {
-    keygate = await startKeygate({ tokenStore: redisAvailable() ? 'redis' : 'memory', logDestination: { write: (line: string) => void lines.push(line) } });
+    keygate = await startKeygate({ tokenStore: 'redis', logDestination: { write: (line: string) => void lines.push(line) } });
     const send = async (route: string, request: HttpRequest) => {
       if (request.headers?.authorization) credentials.set(`authorization for ${route} #${sent.length}`, request.headers.authorization);
       const response = await keygate.send(request);

@@ -8,14 +8,14 @@ import type { AdminRoute } from '../../src/admin/router.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
 import { adminClient, errorBody, type AdminClient } from '../support/admin.ts';
 import type { HttpResponse } from '../support/http.ts';
-import { ISSUER, redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { ISSUER, startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 type Json = Record<string, any>;
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT';
 
 const METHODS: Method[] = ['GET', 'POST', 'PATCH', 'DELETE', 'PUT'];
 
-describe.skipIf(!redisAvailable())('admin API: OpenAPI document', () => {
+describe('admin API: OpenAPI document', () => {
   let keygate: TestKeygate;
   let tenantId: string;
   let admin: AdminClient;

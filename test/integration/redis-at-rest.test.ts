@@ -4,9 +4,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hashToken } from '../../src/crypto/token-hash.ts';
 import { REDIS_LAYOUT } from '../../src/stores/tokens-redis.ts';
-import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
-describe.skipIf(!redisAvailable())('token state at rest in Redis', () => {
+describe('token state at rest in Redis', () => {
   let keygate: TestKeygate;
   let redis: Redis;
 

@@ -80,7 +80,7 @@ async function startCluster(binary: string, dir: string): Promise<TestCluster> {
   return { nodes, stop };
 }
 
-describe.skipIf(!inject('redisServerPath'))('token flow on a Redis Cluster', () => {
+describe('token flow on a Redis Cluster', () => {
   let dir: string;
   let cluster: TestCluster | undefined;
   let keygate: TestKeygate;

@@ -14,7 +14,7 @@ import { freePort, stopChild, waitFor } from '../support/processes.ts';
 const PASSWORD = 'sentinel-test-password';
 const MASTER_NAME = 'mymaster';
 
-describe.skipIf(!inject('redisServerPath'))('token flow through Redis Sentinel', () => {
+describe('token flow through Redis Sentinel', () => {
   const children: ChildProcess[] = [];
   const clients: Redis[] = [];
   let dir: string;

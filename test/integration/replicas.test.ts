@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedKey } from '../../src/keys/types.ts';
 import { adminClient, ALL_KEYGATE_SCOPES, type AdminClient } from '../support/admin.ts';
 import type { HttpResponse } from '../support/http.ts';
-import { redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 /** Polls `probe` until `done` holds; returns how long it took, failing after 1 s. */
 async function within1s(probe: () => Promise<HttpResponse>, done: (r: HttpResponse) => boolean): Promise<number> {
@@ -18,7 +18,7 @@ async function within1s(probe: () => Promise<HttpResponse>, done: (r: HttpRespon
   }
 }
 
-describe.skipIf(!redisAvailable())('replicas: changes reach every replica within 1 second', () => {
+describe('replicas: changes reach every replica within 1 second', () => {
   let a: TestKeygate;
   let b: TestKeygate;
   let tenantId: string;

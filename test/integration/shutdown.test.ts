@@ -12,7 +12,7 @@ import { createLogger } from '../../src/logger.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { CLI, REPO_ROOT } from '../support/cli.ts';
 import { basicAuth } from '../support/http.ts';
-import { redisAvailable, TEST_PEPPER } from '../support/keygate.ts';
+import { TEST_PEPPER } from '../support/keygate.ts';
 import { freePort, stopChild } from '../support/processes.ts';
 
 const LOOPS = 20;
@@ -72,7 +72,7 @@ function startServe(env: Record<string, string>): Promise<{ child: ChildProcess;
   });
 }
 
-describe.skipIf(!redisAvailable())('SIGTERM under load (keygate serve as a process)', () => {
+describe('SIGTERM under load (keygate serve as a process)', () => {
   let runtime: Runtime;
   let key: CreatedKey;
   let server: { child: ChildProcess; output: () => string } | undefined;

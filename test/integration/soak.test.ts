@@ -15,7 +15,7 @@ import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
 import { CLI, REPO_ROOT } from '../support/cli.ts';
 import { basicAuth } from '../support/http.ts';
-import { TEST_PEPPER, redisAvailable } from '../support/keygate.ts';
+import { TEST_PEPPER } from '../support/keygate.ts';
 import { freePort, stopChild, waitFor } from '../support/processes.ts';
 
 const SOAK_SECONDS = Number(process.env.SOAK_SECONDS ?? 100);
@@ -36,7 +36,7 @@ function post(port: number, path: string, headers: Record<string, string>, body:
 
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 
-describe.skipIf(!redisAvailable())(`soak (${SOAK_SECONDS} s)`, () => {
+describe(`soak (${SOAK_SECONDS} s)`, () => {
   let runtime: Runtime;
   let server: ChildProcess;
   let port: number;

@@ -2,10 +2,10 @@
 // routes, a resource-server key introspects them, and revocation, disabling and deletion end them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth } from '../support/http.ts';
-import { ISSUER, redisAvailable, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { ISSUER, startKeygate, type TestKeygate } from '../support/keygate.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
 
-describe.skipIf(!redisAvailable())('token flow (Redis)', () => {
+describe('token flow (Redis)', () => {
   let keygate: TestKeygate;
   let tenantId: string;
   let introspector: CreatedKey;

@@ -48,10 +48,6 @@ export interface TestKeygate {
   close(): Promise<void>;
 }
 
-export function redisAvailable(): boolean {
-  return inject('redisUrl') !== undefined;
-}
-
 export async function startKeygate(options: KeygateOptions): Promise<TestKeygate> {
   const redisUrl = options.redisUrl ?? inject('redisUrl');
   if (options.tokenStore === 'redis' && !redisUrl) throw new Error('this suite needs Redis');
