@@ -34,23 +34,30 @@ export function pinSelf(core: number | undefined): void {
 }
 
 export function affinityOf(pid: number): string {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('Cpus_allowed_list:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Cpus_allowed_list:'));
   return line?.split(':')[1]?.trim() ?? '?';
 }
 
 /** taskset execs the command, so the PID returned is the command's own. */
-export function startChild(name: string, command: string, args: string[], options: {
-  core: number | undefined;
-  env?: NodeJS.ProcessEnv;
-  onStdoutLine?: (line: string) => void;
-}): Child {
-  const [file, argv] = options.core !== undefined && TASKSET
-    ? [TASKSET, ['-c', String(options.core), command, ...args]]
-    : [command, args];
+export function startChild(
+  name: string,
+  command: string,
+  args: string[],
+  options: {
+    core: number | undefined;
+    env?: NodeJS.ProcessEnv;
+    onStdoutLine?: (line: string) => void;
+  },
+): Child {
+  const [file, argv] = options.core !== undefined && TASKSET ? [TASKSET, ['-c', String(options.core), command, ...args]] : [command, args];
   const child = spawn(file, argv, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   let partial = '';
-  const keep = (chunk: Buffer) => { tail = (tail + chunk.toString('utf8')).slice(-4000); };
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString('utf8')).slice(-4000);
+  };
   child.stdout!.on('data', (chunk: Buffer) => {
     keep(chunk);
     if (!options.onStdoutLine) return;

@@ -11,7 +11,7 @@ export interface Profiler {
 }
 
 export async function connectProfiler(inspectorPort: number): Promise<Profiler> {
-  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json() as { webSocketDebuggerUrl: string }[];
+  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
   const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl);
   await new Promise((resolve, reject) => {
     socket.addEventListener('open', resolve, { once: true });
@@ -23,17 +23,18 @@ export async function connectProfiler(inspectorPort: number): Promise<Profiler> 
     const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
     if (message.id !== undefined) pending.get(message.id)?.(message.result);
   });
-  const send = (method: string, params: object = {}) => new Promise<unknown>((resolve) => {
-    const id = ++nextId;
-    pending.set(id, resolve);
-    socket.send(JSON.stringify({ id, method, params }));
-  });
+  const send = (method: string, params: object = {}) =>
+    new Promise<unknown>((resolve) => {
+      const id = ++nextId;
+      pending.set(id, resolve);
+      socket.send(JSON.stringify({ id, method, params }));
+    });
   await send('Profiler.enable');
   await send('Profiler.setSamplingInterval', { interval: 1000 }); // µs, as node --cpu-prof
   return {
     start: async () => void (await send('Profiler.start')),
     async stop(file) {
-      const { profile } = await send('Profiler.stop') as { profile: unknown };
+      const { profile } = (await send('Profiler.stop')) as { profile: unknown };
       writeFileSync(file, JSON.stringify(profile));
     },
     close: () => socket.close(),

@@ -36,31 +36,40 @@ export interface KeygateServer {
  * `inspectorPort`: opens the inspector on 127.0.0.1:<port> (bench/inspector.ts drives the profiler).
  * `nodeFlags` (BENCH_SERVER_NODE_FLAGS) go to the server's node, e.g. --max-old-space-size=128.
  */
-export async function startKeygate(stores: Stores, core: number | undefined, options: {
-  inspectorPort?: number | undefined;
-  nodeFlags?: string[];
-} = {}): Promise<KeygateServer> {
+export async function startKeygate(
+  stores: Stores,
+  core: number | undefined,
+  options: {
+    inspectorPort?: number | undefined;
+    nodeFlags?: string[];
+  } = {},
+): Promise<KeygateServer> {
   const port = await freePort();
   const warnings: string[] = [];
   const inspect = options.inspectorPort ? [`--inspect=127.0.0.1:${options.inspectorPort}`] : [];
   // The shipped heap flags first; BENCH_SERVER_NODE_FLAGS after them win.
-  const child = startChild('keygate', process.execPath, [...SERVER_NODE_FLAGS, ...(options.nodeFlags ?? []), ...inspect, path.join(ROOT, 'src/cli/main.ts'), 'serve'], {
-    core,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'production',
-      DATABASE_URL: stores.databaseUrl,
-      REDIS_URL: stores.redisUrl,
-      KEYGATE_SECRET_PEPPER: PEPPER,
-      KEYGATE_ISSUER: `http://127.0.0.1:${port}`,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
+  const child = startChild(
+    'keygate',
+    process.execPath,
+    [...SERVER_NODE_FLAGS, ...(options.nodeFlags ?? []), ...inspect, path.join(ROOT, 'src/cli/main.ts'), 'serve'],
+    {
+      core,
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'production',
+        DATABASE_URL: stores.databaseUrl,
+        REDIS_URL: stores.redisUrl,
+        KEYGATE_SECRET_PEPPER: PEPPER,
+        KEYGATE_ISSUER: `http://127.0.0.1:${port}`,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+      },
+      onStdoutLine: (line) => {
+        if (line.trim() && warnings.length < 1000) warnings.push(line);
+      },
     },
-    onStdoutLine: (line) => {
-      if (line.trim() && warnings.length < 1000) warnings.push(line);
-    },
-  });
+  );
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitFor('keygate /readyz', async () => (await fetch(`${baseUrl}/readyz`)).ok, 60_000, child);
   return { child, baseUrl, warnings };

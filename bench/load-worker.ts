@@ -40,8 +40,10 @@ function percentile(sorted: Float64Array, p: number): number {
 
 function summarise(result: PacedResult, loadCpuPercent: number): LoadResult {
   const sorted = Float64Array.from(result.latencies).sort();
-  const count = (test: (code: number) => boolean) => Object.entries(result.statusCodes)
-    .filter(([code]) => test(Number(code))).reduce((sum, [, n]) => sum + n, 0);
+  const count = (test: (code: number) => boolean) =>
+    Object.entries(result.statusCodes)
+      .filter(([code]) => test(Number(code)))
+      .reduce((sum, [, n]) => sum + n, 0);
   const requests = count(() => true);
   return {
     durationSeconds: result.durationSeconds,

@@ -2,9 +2,7 @@
 // servers' core, while this process samples the server's RSS and everyone's CPU time.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  childPidsOf, coreTicks, cpuTicksOf, exited, memoryOf, startChild, stopChild, TICKS_PER_SECOND,
-} from './children.ts';
+import { childPidsOf, coreTicks, cpuTicksOf, exited, memoryOf, startChild, stopChild, TICKS_PER_SECOND } from './children.ts';
 
 export interface LoadSpec {
   url: string;
@@ -131,9 +129,7 @@ export async function runScenario(options: {
     };
   }
   const serverCoreBusy = options.serverCore === undefined ? undefined : cores[`cpu${options.serverCore}`]?.busyPercent;
-  const foreignPercent = serverCoreBusy === undefined
-    ? undefined
-    : Math.max(0, serverCoreBusy - Object.values(cpuPercent).reduce((a, b) => a + b, 0));
+  const foreignPercent = serverCoreBusy === undefined ? undefined : Math.max(0, serverCoreBusy - Object.values(cpuPercent).reduce((a, b) => a + b, 0));
   return { ...result, serverRssPeak: rssPeak, cpuPercent, cores, foreignPercent };
 }
 

@@ -20,12 +20,15 @@ export interface PacedResult {
   latencies: number[];
 }
 
-export async function paced(url: string, options: {
-  rate: number;
-  seconds: number;
-  connections: number;
-  next: () => PacedRequest;
-}): Promise<PacedResult> {
+export async function paced(
+  url: string,
+  options: {
+    rate: number;
+    seconds: number;
+    connections: number;
+    next: () => PacedRequest;
+  },
+): Promise<PacedResult> {
   const { hostname, port } = new URL(url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
   const result: PacedResult = { durationSeconds: options.seconds, statusCodes: {}, errors: 0, timeouts: 0, latencies: [] };
@@ -59,7 +62,7 @@ export async function paced(url: string, options: {
     void done.then(() => inFlight.delete(done));
   };
 
-  for (let i = 0; i < total;) {
+  for (let i = 0; i < total; ) {
     const now = performance.now();
     // Every request that is due by now goes out now (timers fire late by a millisecond or so).
     while (i < total && started + i * intervalMs <= now) send(started + i++ * intervalMs);

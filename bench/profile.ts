@@ -50,9 +50,13 @@ export function summariseProfile(file: string, top = 25): ProfileSummary {
   return {
     busyMs: Math.round(busyUs / 1000),
     idleMs: Math.round(idleUs / 1000),
-    topFunctions: [...byFunction.values()].sort((a, b) => b.us - a.us).slice(0, top)
+    topFunctions: [...byFunction.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, top)
       .map((f) => ({ name: f.name, where: f.where, selfMs: Math.round(f.us / 1000), percentOfBusy: pct(f.us) })),
-    byPackage: [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15)
+    byPackage: [...byPackage.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 15)
       .map(([name, us]) => ({ name, selfMs: Math.round(us / 1000), percentOfBusy: pct(us) })),
   };
 }

@@ -32,7 +32,7 @@ export function medianRound(rounds: Measured[]): Measured {
  */
 export function cpuMicrosPerRequest(r: Measured): number {
   const percent = (r.cpuPercent.server ?? 0) + (r.cpuPercent.redis ?? 0) + (r.cpuPercent.postgres ?? 0);
-  return (percent / 100) * 1e6 / Math.max(1, r.requestsPerSecond);
+  return ((percent / 100) * 1e6) / Math.max(1, r.requestsPerSecond);
 }
 
 /** Median over rounds of a / b (throughput, or requests per CPU-second), each pair run back to back. */
@@ -48,7 +48,21 @@ export function ratio(name: string, value: number, min: number): Check {
 }
 
 export function printTable(rows: Record<string, Measured>, rounds: number): void {
-  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'server CPU', 'redis CPU', 'pg CPU', 'CPU µs/req', 'others', 'load CPU', 'server RSS'];
+  const head = [
+    'scenario',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'non-2xx',
+    'server CPU',
+    'redis CPU',
+    'pg CPU',
+    'CPU µs/req',
+    'others',
+    'load CPU',
+    'server RSS',
+  ];
   const cells = Object.entries(rows).map(([name, r]) => [
     name,
     fmt(r.requestsPerSecond),
@@ -69,12 +83,16 @@ export function printTable(rows: Record<string, Measured>, rounds: number): void
   console.log(line(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of cells) console.log(line(row));
-  console.log(`(${rounds > 1 ? `median of ${rounds} rounds by req/s; ` : ''}CPU: % of one core in the measured run; CPU µs/req: server+Redis+Postgres CPU per request; others: CPU other `
-    + 'processes of this machine took on the servers\' core; RSS: peak VmRSS of the server in the scenario)');
+  console.log(
+    `(${rounds > 1 ? `median of ${rounds} rounds by req/s; ` : ''}CPU: % of one core in the measured run; CPU µs/req: server+Redis+Postgres CPU per request; others: CPU other `
+      + "processes of this machine took on the servers' core; RSS: peak VmRSS of the server in the scenario)",
+  );
   for (const [name, r] of Object.entries(rows)) {
     const steal = Math.max(0, ...Object.values(r.cores).map((c) => c.stealPercent));
     if ((r.foreignPercent ?? 0) > 10 || steal > 5 || r.attempts > 1) {
-      console.log(`  NOISE ${name}: ${r.foreignPercent ?? '?'}% of the servers' core went to processes outside this bench, steal up to ${steal}% (attempt kept: least noisy of ${r.attempts})`);
+      console.log(
+        `  NOISE ${name}: ${r.foreignPercent ?? '?'}% of the servers' core went to processes outside this bench, steal up to ${steal}% (attempt kept: least noisy of ${r.attempts})`,
+      );
     }
   }
   for (const [name, r] of Object.entries(rows)) console.log(`  ${name}: ${r.what}`);
@@ -92,15 +110,24 @@ export function printStatements(statements: StatementStats[]): void {
   if (statements.length === 0) return;
   console.log('\nPostgres over the whole run (pg_stat_statements, seeding included): calls, mean plan ms, mean exec ms, total ms');
   for (const s of statements) {
-    console.log(`  ${fmt(s.calls).padStart(9)} ${s.meanPlanMs.toFixed(3).padStart(7)} ${s.meanExecMs.toFixed(3).padStart(7)} ${fmt(s.totalMs).padStart(7)}  ${s.query}`);
+    console.log(
+      `  ${fmt(s.calls).padStart(9)} ${s.meanPlanMs.toFixed(3).padStart(7)} ${s.meanExecMs.toFixed(3).padStart(7)} ${fmt(s.totalMs).padStart(7)}  ${s.query}`,
+    );
   }
 }
 
 export function printProfiles(rows: Record<string, Measured>): void {
   for (const [name, { profile: p }] of Object.entries(rows)) {
     if (!p) continue;
-    console.log(`\nCPU profile of Keygate in ${name} (busy ${fmt(p.busyMs)} ms, idle ${fmt(p.idleMs)} ms; a profiled server is slower: compare no numbers from this run)`);
-    console.log(`  by package: ${p.byPackage.slice(0, 10).map((x) => `${x.name} ${x.percentOfBusy}%`).join(', ')}`);
+    console.log(
+      `\nCPU profile of Keygate in ${name} (busy ${fmt(p.busyMs)} ms, idle ${fmt(p.idleMs)} ms; a profiled server is slower: compare no numbers from this run)`,
+    );
+    console.log(
+      `  by package: ${p.byPackage
+        .slice(0, 10)
+        .map((x) => `${x.name} ${x.percentOfBusy}%`)
+        .join(', ')}`,
+    );
     for (const f of p.topFunctions.slice(0, 15)) console.log(`  ${f.percentOfBusy.toFixed(1).padStart(5)}%  ${f.name}  ${f.where}`);
   }
 }

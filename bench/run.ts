@@ -37,13 +37,14 @@ let postgres: Service | undefined;
 let redis: Service | undefined;
 let cleaning: Promise<void> | undefined;
 /** Servers and load generators first (Keygate drains against live stores), then the stores. */
-const cleanup = () => (cleaning ??= (async () => {
-  await stopAllChildren(new Set(redis ? [redis.pid] : []));
-  await runtime?.close().catch(() => {});
-  await redis?.stop().catch(() => {});
-  await postgres?.stop().catch(() => {});
-  rmSync(tempDir, { recursive: true, force: true });
-})());
+const cleanup = () =>
+  (cleaning ??= (async () => {
+    await stopAllChildren(new Set(redis ? [redis.pid] : []));
+    await runtime?.close().catch(() => {});
+    await redis?.stop().catch(() => {});
+    await postgres?.stop().catch(() => {});
+    rmSync(tempDir, { recursive: true, force: true });
+  })());
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     console.error(`bench: ${signal}: stopping everything it started`);
@@ -60,8 +61,10 @@ deadline.unref();
 
 async function main(): Promise<number> {
   pinSelf(LOAD_CORE);
-  console.log(`bench: ${options.scale ? 'scale mode, ' : ''}${options.connections} connections, warm-up ${options.warmupSeconds} s, `
-    + `measure ${options.durationSeconds} s per scenario, ${options.rounds} round(s)`);
+  console.log(
+    `bench: ${options.scale ? 'scale mode, ' : ''}${options.connections} connections, warm-up ${options.warmupSeconds} s, `
+      + `measure ${options.durationSeconds} s per scenario, ${options.rounds} round(s)`,
+  );
   const world = await setUp();
   const { session } = world;
   await measureDefaults(world);
@@ -92,7 +95,10 @@ async function setUp() {
   postgres = await startPostgres(tempDir, SERVER_CORE, LOAD_CORE);
   redis = await startRedis(SERVER_CORE);
   const stores = { databaseUrl: postgres.url, redisUrl: redis.url };
-  const watched: Watched[] = [{ name: 'redis', pid: redis.pid }, { name: 'postgres', pid: postgres.pid, tree: true }];
+  const watched: Watched[] = [
+    { name: 'redis', pid: redis.pid },
+    { name: 'postgres', pid: postgres.pid, tree: true },
+  ];
 
   runtime = await openSeedRuntime(stores);
   await enableStatementStats(runtime).catch(() => {});
@@ -109,25 +115,41 @@ async function setUp() {
   const liveTokens = shuffle(await issueTokens(keygate.baseUrl, keys, LIVE_TOKENS_PER_KEY));
   console.log(`issued ${liveTokens.length} live tokens through POST /oauth/token in ${secondsSince(step)} s`);
   const affinities = {
-    keygate: affinityOf(keygate.child.pid), redis: affinityOf(redis.pid), postgres: affinityOf(postgres.pid), orchestrator: affinityOf(process.pid),
+    keygate: affinityOf(keygate.child.pid),
+    redis: affinityOf(redis.pid),
+    postgres: affinityOf(postgres.pid),
+    orchestrator: affinityOf(process.pid),
   };
   const session = createSession({
-    options, tempDir, resultsDir: RESULTS_DIR, serverCore: SERVER_CORE, loadCore: LOAD_CORE, stores, watched, keygate, profiler,
+    options,
+    tempDir,
+    resultsDir: RESULTS_DIR,
+    serverCore: SERVER_CORE,
+    loadCore: LOAD_CORE,
+    stores,
+    watched,
+    keygate,
+    profiler,
   });
   return { session, keygate, profiler, keys, introspector: introspector!, liveTokens, affinities, redisUrl: redis.url, stores };
 }
 
 type World = Awaited<ReturnType<typeof setUp>>;
 
-const introspectLive = (world: World, name: string, tokens: string[], what: string) =>
-  (url: string) => scenarios.introspection(name, url, world.introspector, tokens, what, true);
+const introspectLive = (world: World, name: string, tokens: string[], what: string) => (url: string) =>
+  scenarios.introspection(name, url, world.introspector, tokens, what, true);
 const issue = (name: string, keys: Credential[]) => (url: string) => scenarios.tokenIssuance(name, url, shuffle([...keys]));
 
 /** The six scenarios (each round), then both Keygate paths at a fixed offered load. */
 async function measureDefaults(world: World): Promise<void> {
   const { session, liveTokens, keys } = world;
   const unknown = scenarios.unknownTokens(10_000);
-  const live = introspectLive(world, 'introspect-live', liveTokens, `${liveTokens.length.toLocaleString('en')} live tokens of ${KEYS.toLocaleString('en')} keys`);
+  const live = introspectLive(
+    world,
+    'introspect-live',
+    liveTokens,
+    `${liveTokens.length.toLocaleString('en')} live tokens of ${KEYS.toLocaleString('en')} keys`,
+  );
   for (let round = 1; round <= options.rounds; round++) {
     if (options.rounds > 1) console.log(`round ${round} of ${options.rounds}`);
     // Each ratio's pair runs back to back, so drift on this noisy machine hits both alike.
@@ -140,7 +162,9 @@ async function measureDefaults(world: World): Promise<void> {
   }
   if (options.latencyRate > 0) {
     const at = (scenario: scenarios.Scenario): scenarios.Scenario => ({
-      ...scenario, name: `${scenario.name}@${options.latencyRate}/s`, what: `${scenario.what}; paced at ${options.latencyRate} req/s`,
+      ...scenario,
+      name: `${scenario.name}@${options.latencyRate}/s`,
+      what: `${scenario.what}; paced at ${options.latencyRate} req/s`,
     });
     await session.keygate((url) => at(live(url)), options.latencyRate);
     await session.keygate((url) => at(issue('token', keys)(url)), options.latencyRate);
@@ -151,8 +175,10 @@ async function measureDefaults(world: World): Promise<void> {
 async function measureScale(world: World): Promise<ScaleData> {
   const scale = await growToScale(runtime!, world.redisUrl, world.keygate.baseUrl, world.keys, options);
   const n = (x: number) => x.toLocaleString('en');
-  console.log(`scale: ${n(scale.keys.length)} keys (bulk insert ${scale.seconds.insertKeys.toFixed(1)} s), `
-    + `${n(scale.redis.tokensWritten)} live tokens (Redis pipeline ${scale.seconds.writeTokens.toFixed(1)} s)`);
+  console.log(
+    `scale: ${n(scale.keys.length)} keys (bulk insert ${scale.seconds.insertKeys.toFixed(1)} s), `
+      + `${n(scale.redis.tokensWritten)} live tokens (Redis pipeline ${scale.seconds.writeTokens.toFixed(1)} s)`,
+  );
   // A replica (re)started in front of the scaled data, as after a fleet restart: its key cache
   // warms at start-up (src/keys/key-cache-warmer.ts) before both paths are measured again.
   world.profiler?.close();
@@ -164,8 +190,14 @@ async function measureScale(world: World): Promise<ScaleData> {
   world.session.useKeygate(world.keygate, world.profiler);
   const entries = await waitForKeyCache(world.keygate.baseUrl, scale.keys.length, 180_000);
   console.log(`restarted Keygate: ready, and its key cache holds ${n(entries)} keys, ${secondsSince(step)} s after start`);
-  await world.session.keygate(introspectLive(world, 'introspect-live-scale', scale.tokens,
-    `${n(scale.tokens.length)} of ${n(scale.redis.tokensWritten)} live tokens of ${n(scale.keys.length)} keys`));
+  await world.session.keygate(
+    introspectLive(
+      world,
+      'introspect-live-scale',
+      scale.tokens,
+      `${n(scale.tokens.length)} of ${n(scale.redis.tokensWritten)} live tokens of ${n(scale.keys.length)} keys`,
+    ),
+  );
   await world.session.keygate(issue('token-scale', scale.keys));
   return scale;
 }
@@ -186,11 +218,15 @@ function secondsSince(start: number): number {
   return Math.round((performance.now() - start) / 100) / 10;
 }
 
-main().then(
-  (code) => { process.exitCode = code; },
-  (error: unknown) => {
-    if (cleaning) return; // interrupted: what failed is the shutdown under it
-    console.error(`bench: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
-    process.exitCode = 1;
-  },
-).finally(() => cleanup().then(() => clearTimeout(deadline)));
+main()
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      if (cleaning) return; // interrupted: what failed is the shutdown under it
+      console.error(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      process.exitCode = 1;
+    },
+  )
+  .finally(() => cleanup().then(() => clearTimeout(deadline)));

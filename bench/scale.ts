@@ -24,10 +24,16 @@ export interface ScaleData {
   seconds: { insertKeys: number; writeTokens: number };
 }
 
-export async function growToScale(runtime: Runtime, redisUrl: string, baseUrl: string, realKeys: Credential[], options: {
-  scaleKeys: number;
-  scaleTokens: number;
-}): Promise<ScaleData> {
+export async function growToScale(
+  runtime: Runtime,
+  redisUrl: string,
+  baseUrl: string,
+  realKeys: Credential[],
+  options: {
+    scaleKeys: number;
+    scaleTokens: number;
+  },
+): Promise<ScaleData> {
   let started = performance.now();
   const bulk = await insertKeys(runtime, realKeys[0]!.clientId, options.scaleKeys - realKeys.length);
   await sql`analyze api_keys`.execute(runtime.db);
@@ -36,9 +42,16 @@ export async function growToScale(runtime: Runtime, redisUrl: string, baseUrl: s
 
   started = performance.now();
   const perKey = Math.ceil(options.scaleTokens / keys.length);
-  const written = await writeTokens(redisUrl, keys.map((k) => k.clientId), {
-    perKey, ttlSeconds: 3600, generation: bulk.secretGeneration, sampleEvery: 5,
-  });
+  const written = await writeTokens(
+    redisUrl,
+    keys.map((k) => k.clientId),
+    {
+      perKey,
+      ttlSeconds: 3600,
+      generation: bulk.secretGeneration,
+      sampleEvery: 5,
+    },
+  );
   const writeSeconds = (performance.now() - started) / 1000;
   const tokens = shuffle(written.sample);
 
@@ -59,7 +72,12 @@ export async function growToScale(runtime: Runtime, redisUrl: string, baseUrl: s
     keys,
     tokens,
     redis: {
-      tokensWritten: written.written, usedMemoryDelta: delta, bytesPerToken: delta / written.written, oneRecordBytes, redisVersion, indexEncoding,
+      tokensWritten: written.written,
+      usedMemoryDelta: delta,
+      bytesPerToken: delta / written.written,
+      oneRecordBytes,
+      redisVersion,
+      indexEncoding,
     },
     seconds: { insertKeys: insertSeconds, writeTokens: writeSeconds },
   };

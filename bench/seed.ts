@@ -19,8 +19,11 @@ export interface Credential {
   authorization: string;
 }
 
-const credential = (clientId: string, secret: string): Credential =>
-  ({ clientId, secret, authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}` });
+const credential = (clientId: string, secret: string): Credential => ({
+  clientId,
+  secret,
+  authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+});
 
 const ACTOR = { keyId: null, userId: null, via: 'bench' };
 
@@ -62,7 +65,7 @@ export async function issueTokens(baseUrl: string, keys: Credential[], perKey: n
       headers: { authorization: key.authorization, 'content-type': 'application/x-www-form-urlencoded' },
       body: 'grant_type=client_credentials',
     });
-    const body = await response.json() as { access_token?: string };
+    const body = (await response.json()) as { access_token?: string };
     if (!response.ok || !body.access_token) throw new Error(`token request failed: ${response.status} ${JSON.stringify(body)}`);
     tokens.push(body.access_token);
   });
@@ -82,13 +85,17 @@ export interface BulkTokens {
  * src/stores/tokens-redis.ts (REDIS_LAYOUT: the record under the token's hash with the token's TTL,
  * and the key's index bucket for that expiry). run.ts checks the result through the store and over HTTP.
  */
-export async function writeTokens(redisUrl: string, clientIds: string[], options: {
-  perKey: number;
-  ttlSeconds: number;
-  /** The keys' secret_generation: a token minted with an older secret is not live. */
-  generation: number;
-  sampleEvery: number;
-}): Promise<BulkTokens> {
+export async function writeTokens(
+  redisUrl: string,
+  clientIds: string[],
+  options: {
+    perKey: number;
+    ttlSeconds: number;
+    /** The keys' secret_generation: a token minted with an older secret is not live. */
+    generation: number;
+    sampleEvery: number;
+  },
+): Promise<BulkTokens> {
   const { perKey, ttlSeconds, generation, sampleEvery } = options;
   const redis = new Redis(redisUrl);
   try {

@@ -31,11 +31,23 @@ export async function startPostgres(root: string, core: number | undefined, rest
     persistent: false,
     createPostgresUser: process.getuid?.() === 0,
     postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
-      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-      '-c', 'max_connections=100',
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=100',
       // Per-statement planning and execution time, for the report (bench/pg-stats.ts).
-      '-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track_planning=on',
+      '-c',
+      'shared_preload_libraries=pg_stat_statements',
+      '-c',
+      'pg_stat_statements.track_planning=on',
     ],
     onLog: () => {},
     onError: () => {},
@@ -60,9 +72,9 @@ export async function startRedis(core: number | undefined): Promise<Service> {
   const binary = which('redis-server');
   if (!binary) throw new Error('redis-server is not installed (apt-get install -y redis-server)');
   const port = await freePort();
-  const child = startChild('redis', binary, [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes',
-  ], { core });
+  const child = startChild('redis', binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
+    core,
+  });
   await waitFor('redis-server', () => redisPing(port), 15_000, child);
   return { url: `redis://127.0.0.1:${port}`, pid: child.pid, stop: () => stopChild(child) };
 }
@@ -77,4 +89,3 @@ function redisPing(port: number): Promise<boolean> {
     socket.once('error', () => resolve(false));
   });
 }
-

@@ -52,8 +52,11 @@ export function createSession(setup: SessionSetup) {
     const result = await runScenario({
       name: scenario.name,
       spec: {
-        ...scenario.spec, rate: target.rate, connections: options.connections,
-        warmupSeconds: options.warmupSeconds, durationSeconds: options.durationSeconds,
+        ...scenario.spec,
+        rate: target.rate,
+        connections: options.connections,
+        warmupSeconds: options.warmupSeconds,
+        durationSeconds: options.durationSeconds,
       },
       tempDir: setup.tempDir,
       loadCore: setup.loadCore,
@@ -86,9 +89,11 @@ export function createSession(setup: SessionSetup) {
     }
     const measured: Measured = { ...best!, what: scenario.what, attempts };
     (results[scenario.name] ??= []).push(measured);
-    console.log(`${Math.round(measured.requestsPerSecond)} req/s, p50 ${measured.latencyMs.p50.toFixed(2)} ms, p99 ${measured.latencyMs.p99.toFixed(2)} ms, `
-      + `${measured.non2xx} non-2xx, ${measured.errors + measured.timeouts} errors; server CPU ${measured.cpuPercent.server}%`
-      + (measured.foreignPercent === undefined ? '' : `, others ${measured.foreignPercent}%`));
+    console.log(
+      `${Math.round(measured.requestsPerSecond)} req/s, p50 ${measured.latencyMs.p50.toFixed(2)} ms, p99 ${measured.latencyMs.p99.toFixed(2)} ms, `
+        + `${measured.non2xx} non-2xx, ${measured.errors + measured.timeouts} errors; server CPU ${measured.cpuPercent.server}%`
+        + (measured.foreignPercent === undefined ? '' : `, others ${measured.foreignPercent}%`),
+    );
     if (measured.serverMetrics) console.log(`    ${describe(measured.serverMetrics)}`);
     return measured;
   }
@@ -122,7 +127,11 @@ export function createSession(setup: SessionSetup) {
 export type Session = ReturnType<typeof createSession>;
 
 function describe(m: ServerMetrics): string {
-  const cache = Object.entries(m.keyCache).map(([k, v]) => `${k} ${v}`).join(', ');
-  const stores = Object.entries(m.stores).map(([op, s]) => `${op} ${s.meanMs} ms ×${s.calls}`).join(', ');
+  const cache = Object.entries(m.keyCache)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  const stores = Object.entries(m.stores)
+    .map(([op, s]) => `${op} ${s.meanMs} ms ×${s.calls}`)
+    .join(', ');
   return `server's /metrics: key cache ${cache || 'n/a'}; store calls (mean, event-loop wait included) ${stores || 'n/a'}`;
 }

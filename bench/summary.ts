@@ -6,8 +6,18 @@ import path from 'node:path';
 import type { BenchOptions } from './options.ts';
 import type { StatementStats } from './pg-stats.ts';
 import {
-  cpuMicrosPerRequest, failureRate, MB, medianRatio, medianRound, printChecks, printProfiles, printStatements, printTable, ratio,
-  writeResult, type Check,
+  cpuMicrosPerRequest,
+  failureRate,
+  MB,
+  medianRatio,
+  medianRound,
+  printChecks,
+  printProfiles,
+  printStatements,
+  printTable,
+  ratio,
+  writeResult,
+  type Check,
 } from './report.ts';
 import type { ScaleData } from './scale.ts';
 import type { Measured } from './session.ts';
@@ -50,22 +60,30 @@ export function summarise(run: RunFacts): number {
     rssCheck(`server RSS peak under load (${run.keys.toLocaleString('en')} keys)`, rssPeak(keygateRuns.filter((n) => !n.includes('scale')))),
   ];
   printChecks('SPEC §8', checks);
-  console.log(`  note: with ${options.connections} connections and no think time, mean latency = ${options.connections} / throughput `
-    + `(Little's law), so p99 ≤ 10 ms needs well over ${Math.round(options.connections / 0.01)} req/s; `
-    + `the ceiling itself had p99 ${r('ceiling').latencyMs.p99.toFixed(1)} ms. The @rate rows show latency at a fixed offered load.`);
+  console.log(
+    `  note: with ${options.connections} connections and no think time, mean latency = ${options.connections} / throughput `
+      + `(Little's law), so p99 ≤ 10 ms needs well over ${Math.round(options.connections / 0.01)} req/s; `
+      + `the ceiling itself had p99 ${r('ceiling').latencyMs.p99.toFixed(1)} ms. The @rate rows show latency at a fixed offered load.`,
+  );
 
   const scaleChecks = run.scale
-    ? [...checkScale(run.scale, r, run.keys, p99), rssCheck(`server RSS peak under load (${run.scale.keys.length.toLocaleString('en')} keys)`,
-      rssPeak(keygateRuns.filter((n) => n.includes('scale'))))]
+    ? [
+        ...checkScale(run.scale, r, run.keys, p99),
+        rssCheck(`server RSS peak under load (${run.scale.keys.length.toLocaleString('en')} keys)`, rssPeak(keygateRuns.filter((n) => n.includes('scale')))),
+      ]
     : [];
   if (run.scale) {
     const { redis } = run.scale;
-    printChecks(`SPEC §8 scale (${redis.tokensWritten.toLocaleString('en')} live tokens in Redis ${redis.redisVersion}; `
-      + `MEMORY USAGE of one record alone: ${redis.oneRecordBytes} B; per-key index buckets encoded as ${redis.indexEncoding})`, scaleChecks);
+    printChecks(
+      `SPEC §8 scale (${redis.tokensWritten.toLocaleString('en')} live tokens in Redis ${redis.redisVersion}; `
+        + `MEMORY USAGE of one record alone: ${redis.oneRecordBytes} B; per-key index buckets encoded as ${redis.indexEncoding})`,
+      scaleChecks,
+    );
   }
 
-  const failures = Object.entries(all).flatMap(([name, rounds]) => rounds.filter((x) => failureRate(x) > 0.01)
-    .map((x) => `${name}: ${(failureRate(x) * 100).toFixed(2)}% errors/non-2xx`));
+  const failures = Object.entries(all).flatMap(([name, rounds]) =>
+    rounds.filter((x) => failureRate(x) > 0.01).map((x) => `${name}: ${(failureRate(x) * 100).toFixed(2)}% errors/non-2xx`),
+  );
   const a = run.affinities;
   const pinned = a
     ? 'taskset: Keygate, baseline servers, Postgres (postmaster + backends) and redis-server on core 0; load generator (autocannon, own process) '
@@ -110,8 +128,11 @@ function checkScale(scale: ScaleData, r: (name: string) => Measured, keys: numbe
     p99('introspect-live-scale'),
     p99('token-scale'),
     {
-      name: 'Redis memory per live token (used_memory delta / count)', value: scale.redis.bytesPerToken, unit: 'B',
-      target: '≤ 300', pass: scale.redis.bytesPerToken <= 300,
+      name: 'Redis memory per live token (used_memory delta / count)',
+      value: scale.redis.bytesPerToken,
+      unit: 'B',
+      target: '≤ 300',
+      pass: scale.redis.bytesPerToken <= 300,
     },
   ];
 }
@@ -129,7 +150,12 @@ function machine(nproc: number) {
     // not a git checkout
   }
   return {
-    nproc, cpuModel: model, node: process.version, kernel: os.release(), memoryBytes: os.totalmem(),
-    loadAverageAtEnd: os.loadavg(), git: { commit, uncommittedFilesUnderSrc: srcChanges },
+    nproc,
+    cpuModel: model,
+    node: process.version,
+    kernel: os.release(),
+    memoryBytes: os.totalmem(),
+    loadAverageAtEnd: os.loadavg(),
+    git: { commit, uncommittedFilesUnderSrc: srcChanges },
   };
 }

@@ -17,7 +17,23 @@ import { PROVIDER_ROUTES } from './oauth/provider.ts';
 import { pingDatabase } from './stores/db.ts';
 import type { Runtime } from './runtime.ts';
 
-export type AppDeps = Pick<Runtime, 'config' | 'db' | 'keys' | 'tenants' | 'tokens' | 'audit' | 'pepperRing' | 'usage' | 'keyService' | 'tenantService' | 'userService' | 'metrics' | 'findKey' | 'counters'> & { log: Logger };
+export type AppDeps = Pick<
+  Runtime,
+  | 'config'
+  | 'db'
+  | 'keys'
+  | 'tenants'
+  | 'tokens'
+  | 'audit'
+  | 'pepperRing'
+  | 'usage'
+  | 'keyService'
+  | 'tenantService'
+  | 'userService'
+  | 'metrics'
+  | 'findKey'
+  | 'counters'
+> & { log: Logger };
 
 export interface App {
   koa: Koa;
@@ -71,8 +87,7 @@ export function createApp(deps: AppDeps): App {
     '/api/v1/auth/authorize': { POST: oauth.authorizeApiKey },
     '/auth/external': { POST: oauth.authorizeExternal },
   };
-  const routeOf = (path: string) =>
-    (Object.prototype.hasOwnProperty.call(routes, path) ? path : undefined) ?? adminApi.templateOf(path) ?? 'unmatched';
+  const routeOf = (path: string) => (Object.hasOwn(routes, path) ? path : undefined) ?? adminApi.templateOf(path) ?? 'unmatched';
 
   app.use(requestScope(deps.config.trustedProxies));
   app.use(accessLog(recordRequest, routeOf));

@@ -10,37 +10,89 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 const optionalText = z.string().trim().min(1).optional();
 const integer = (min: number, max: number, fallback: number) =>
-  z.string().trim().regex(/^\d+$/, 'must be a whole number').optional()
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .optional()
     .transform((v) => (v === undefined ? fallback : Number(v)))
     .pipe(z.number().int().min(min).max(max));
 
 /** A URL redis-connection.ts can connect to: one node, Sentinel or Cluster. */
-const redisUrl = z.string().trim().optional().superRefine((value, ctx) => {
-  if (value === undefined) return;
-  try {
-    parseRedisUrl(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-  }
-});
+const redisUrl = z
+  .string()
+  .trim()
+  .optional()
+  .superRefine((value, ctx) => {
+    if (value === undefined) return;
+    try {
+      parseRedisUrl(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  });
 
 /** Environment variable name → its schema. The README configuration table is generated from this. */
 export const ENVIRONMENT = {
   PORT: { doc: 'TCP port the HTTP server listens on.', default: '3000', schema: integer(0, 65535, 3000) },
   HOST: { doc: 'Address to bind; `::` listens on IPv6 and IPv4.', default: '0.0.0.0', schema: z.string().trim().min(1).default('0.0.0.0') },
-  DATABASE_URL: { doc: 'Postgres connection URL. Unset: embedded Postgres under `KEYGATE_DATA_DIR`.', default: '(embedded)', schema: z.url({ protocol: /^postgres(ql)?$/ }).optional() },
-  REDIS_URL: { doc: 'Redis for token state: `redis://` or `rediss://` (one node), `redis+sentinel://[:password@]host:port,…/<master>[?db=N]`, `redis+cluster://[:password@]host:port,…`. Unset: in-memory store, single process only.', default: '(in-memory)', schema: redisUrl },
-  KEYGATE_ISSUER: { doc: 'Public base URL of this server; the OAuth `iss` and the base of `token_url`.', default: 'http://localhost:$PORT', schema: z.url({ protocol: /^https?$/ }).optional() },
-  KEYGATE_DATA_DIR: { doc: 'Directory for embedded Postgres data and the generated local pepper.', default: './.data', schema: z.string().trim().min(1).default('./.data') },
-  KEYGATE_TRUSTED_PROXIES: { doc: 'Comma-separated addresses or CIDRs of reverse proxies whose `X-Forwarded-For` is believed.', default: '(none)', schema: optionalText },
-  KEYGATE_SECRET_PEPPER: { doc: 'HMAC pepper for stored secrets: `2:<new>,1:<old>` (first is current) or one value (= version 1), ≥ 32 characters each. Required with `DATABASE_URL`.', default: '(generated into the data dir when embedded)', schema: optionalText },
+  DATABASE_URL: {
+    doc: 'Postgres connection URL. Unset: embedded Postgres under `KEYGATE_DATA_DIR`.',
+    default: '(embedded)',
+    schema: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  },
+  REDIS_URL: {
+    doc: 'Redis for token state: `redis://` or `rediss://` (one node), `redis+sentinel://[:password@]host:port,…/<master>[?db=N]`, `redis+cluster://[:password@]host:port,…`. Unset: in-memory store, single process only.',
+    default: '(in-memory)',
+    schema: redisUrl,
+  },
+  KEYGATE_ISSUER: {
+    doc: 'Public base URL of this server; the OAuth `iss` and the base of `token_url`.',
+    default: 'http://localhost:$PORT',
+    schema: z.url({ protocol: /^https?$/ }).optional(),
+  },
+  KEYGATE_DATA_DIR: {
+    doc: 'Directory for embedded Postgres data and the generated local pepper.',
+    default: './.data',
+    schema: z.string().trim().min(1).default('./.data'),
+  },
+  KEYGATE_TRUSTED_PROXIES: {
+    doc: 'Comma-separated addresses or CIDRs of reverse proxies whose `X-Forwarded-For` is believed.',
+    default: '(none)',
+    schema: optionalText,
+  },
+  KEYGATE_SECRET_PEPPER: {
+    doc: 'HMAC pepper for stored secrets: `2:<new>,1:<old>` (first is current) or one value (= version 1), ≥ 32 characters each. Required with `DATABASE_URL`.',
+    default: '(generated into the data dir when embedded)',
+    schema: optionalText,
+  },
   KEYGATE_TOKEN_TTL_SECONDS: { doc: 'Default access-token lifetime for new keys, in seconds (60–86400).', default: '3600', schema: integer(60, 86_400, 3600) },
-  KEYGATE_AUTH_FAILURES_PER_CLIENT: { doc: 'Failed authentications naming one client id from one source (an IPv4 address, or an IPv6 /64) per window before that client id gets 429 from that source, even with the right secret. The same client id from any other source is not affected.', default: '10', schema: integer(1, 1_000_000, 10) },
-  KEYGATE_AUTH_FAILURES_PER_IP: { doc: 'Failed authentications from one source (an IPv4 address, or an IPv6 /64), whatever client ids they name, per window before every request from it gets 429.', default: '100', schema: integer(1, 1_000_000, 100) },
+  KEYGATE_AUTH_FAILURES_PER_CLIENT: {
+    doc: 'Failed authentications naming one client id from one source (an IPv4 address, or an IPv6 /64) per window before that client id gets 429 from that source, even with the right secret. The same client id from any other source is not affected.',
+    default: '10',
+    schema: integer(1, 1_000_000, 10),
+  },
+  KEYGATE_AUTH_FAILURES_PER_IP: {
+    doc: 'Failed authentications from one source (an IPv4 address, or an IPv6 /64), whatever client ids they name, per window before every request from it gets 429.',
+    default: '100',
+    schema: integer(1, 1_000_000, 100),
+  },
   KEYGATE_AUTH_FAILURE_WINDOW_SECONDS: { doc: 'Length of the failed-authentication window, in seconds.', default: '60', schema: integer(1, 86_400, 60) },
-  KEYGATE_MIGRATE_ON_START: { doc: '`true` runs migrations when the server starts (always on for embedded Postgres).', default: 'false', schema: z.enum(['true', 'false']).default('false') },
-  KEYGATE_ROLE_SCOPES: { doc: 'JSON object: role → scope patterns (`*`, `*:read`, exact, `!exclude`). Replaces the default mapping for the roles it names.', default: '(see Identity model)', schema: optionalText },
-  LOG_LEVEL: { doc: 'pino log level. Logs are JSON lines; secrets, tokens and `Authorization` headers are redacted.', default: 'info', schema: z.enum(LOG_LEVELS).default('info') },
+  KEYGATE_MIGRATE_ON_START: {
+    doc: '`true` runs migrations when the server starts (always on for embedded Postgres).',
+    default: 'false',
+    schema: z.enum(['true', 'false']).default('false'),
+  },
+  KEYGATE_ROLE_SCOPES: {
+    doc: 'JSON object: role → scope patterns (`*`, `*:read`, exact, `!exclude`). Replaces the default mapping for the roles it names.',
+    default: '(see Identity model)',
+    schema: optionalText,
+  },
+  LOG_LEVEL: {
+    doc: 'pino log level. Logs are JSON lines; secrets, tokens and `Authorization` headers are redacted.',
+    default: 'info',
+    schema: z.enum(LOG_LEVELS).default('info'),
+  },
 } as const;
 
 export interface Config {

@@ -3,11 +3,30 @@
 import pino, { type Logger } from 'pino';
 
 export const REDACTED_PATHS = [
-  'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization',
-  'client_secret', '*.client_secret', 'clientSecret', '*.clientSecret',
-  'api_key', '*.api_key', 'apiKey', '*.apiKey', 'accessKey', '*.accessKey',
-  'access_token', '*.access_token', 'accessToken', '*.accessToken', 'token', '*.token',
-  'password', '*.password', 'pepper', '*.pepper',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'client_secret',
+  '*.client_secret',
+  'clientSecret',
+  '*.clientSecret',
+  'api_key',
+  '*.api_key',
+  'apiKey',
+  '*.apiKey',
+  'accessKey',
+  '*.accessKey',
+  'access_token',
+  '*.access_token',
+  'accessToken',
+  '*.accessToken',
+  'token',
+  '*.token',
+  'password',
+  '*.password',
+  'pepper',
+  '*.pepper',
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

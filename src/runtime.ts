@@ -7,7 +7,7 @@ import { ConfigError, parsePepperRing } from './config.ts';
 import type { PepperRing } from './crypto/secret-hash.ts';
 import { loadOrCreateLocalPepper } from './embedded/pepper.ts';
 import { createKeyService, type KeyService } from './keys/service.ts';
-import { type Transact } from './keys/audited-change.ts';
+import type { Transact } from './keys/audited-change.ts';
 import { createUsageRecorder, type UsageRecorder } from './keys/usage.ts';
 import { createTenantService, type TenantService } from './identity/tenants.ts';
 import { createUserService, type UserService } from './identity/users.ts';
@@ -96,26 +96,32 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   const stores = storesOn(db);
   const transact: Transact = (work) => db.transaction().execute((trx) => work(storesOn(trx)));
   const snapshots = createSnapshotReader(stores.keys, config.roleScopes);
-  const loadKey = (clientId: string) => timed(metrics, 'postgres', 'find_key', () => snapshots.find(clientId))
-    .catch((error: unknown) => {
+  const loadKey = (clientId: string) =>
+    timed(metrics, 'postgres', 'find_key', () => snapshots.find(clientId)).catch((error: unknown) => {
       throw isConnectionFailure(error) ? new StoreUnavailableError('postgres', 'find_key', { cause: error }) : error;
     });
   const keyCache = options.cacheKeys
     ? createKeyCache({
-      load: loadKey,
-      loadPage: (after, limit) => timed(metrics, 'postgres', 'list_keys', () => snapshots.listPage(after, limit)),
-      onLookup: (result) => metrics.keyCache.inc({ result }),
-    })
+        load: loadKey,
+        loadPage: (after, limit) => timed(metrics, 'postgres', 'list_keys', () => snapshots.listPage(after, limit)),
+        onLookup: (result) => metrics.keyCache.inc({ result }),
+      })
     : undefined;
   if (keyCache) exposeKeyCacheSize(metrics, () => keyCache.size);
   const warmer = keyCache && createKeyCacheWarmer(keyCache, log);
-  const changeFeed = keyCache && await listenForKeyChanges(databaseUrl, {
-    onChange: (clientId) => keyCache.invalidate(clientId),
-    onLiveChange: (live) => {
-      keyCache.setTrusted(live);
-      if (live) warmer?.warmSoon();
-    },
-  }, log);
+  const changeFeed =
+    keyCache
+    && (await listenForKeyChanges(
+      databaseUrl,
+      {
+        onChange: (clientId) => keyCache.invalidate(clientId),
+        onLiveChange: (live) => {
+          keyCache.setTrusted(live);
+          if (live) warmer?.warmSoon();
+        },
+      },
+      log,
+    ));
   // Changes made in this process reach this process's cache at once; other replicas hear the
   // database's notification within milliseconds.
   const forgetKeys = (clientId: string) => keyCache?.invalidate(clientId);

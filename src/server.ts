@@ -35,23 +35,24 @@ export async function startServer(runtime: Runtime, port = runtime.config.port, 
   return {
     server,
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve, reject) => {
-      // Every response from now on ends its connection (Node closes the socket after it), so a
-      // keep-alive client sees `Connection: close` and connects anew — to a closed port.
-      draining = true;
-      for (const res of unanswered) if (!res.headersSent) res.setHeader('Connection', 'close');
-      unanswered.clear();
-      // Stop listening only. http.Server#close would also destroy every idle keep-alive socket
-      // right now — including one whose next request is already on the wire, unread: its client
-      // gets a reset for a request it sent before we stopped. So idle sockets get a short grace
-      // to deliver that request (answered in full, with `Connection: close`); those still idle
-      // after it are closed, and again until the last connection is gone.
-      const sweep = setInterval(() => server.closeIdleConnections(), IDLE_GRACE_MS);
-      net.Server.prototype.close.call(server, (error?: Error) => {
-        clearInterval(sweep);
-        if (error) reject(error);
-        else resolve();
-      });
-    }),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        // Every response from now on ends its connection (Node closes the socket after it), so a
+        // keep-alive client sees `Connection: close` and connects anew — to a closed port.
+        draining = true;
+        for (const res of unanswered) if (!res.headersSent) res.setHeader('Connection', 'close');
+        unanswered.clear();
+        // Stop listening only. http.Server#close would also destroy every idle keep-alive socket
+        // right now — including one whose next request is already on the wire, unread: its client
+        // gets a reset for a request it sent before we stopped. So idle sockets get a short grace
+        // to deliver that request (answered in full, with `Connection: close`); those still idle
+        // after it are closed, and again until the last connection is gone.
+        const sweep = setInterval(() => server.closeIdleConnections(), IDLE_GRACE_MS);
+        net.Server.prototype.close.call(server, (error?: Error) => {
+          clearInterval(sweep);
+          if (error) reject(error);
+          else resolve();
+        });
+      }),
   };
 }

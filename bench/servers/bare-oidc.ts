@@ -7,13 +7,15 @@ import { listen } from './listen.ts';
 
 const port = Number(process.env.PORT ?? 0);
 const provider = new Provider(`http://127.0.0.1:${port}`, {
-  clients: [{
-    client_id: process.env.BARE_CLIENT_ID!,
-    client_secret: process.env.BARE_CLIENT_SECRET!,
-    grant_types: ['client_credentials'],
-    redirect_uris: [],
-    response_types: [],
-  }],
+  clients: [
+    {
+      client_id: process.env.BARE_CLIENT_ID!,
+      client_secret: process.env.BARE_CLIENT_SECRET!,
+      grant_types: ['client_credentials'],
+      redirect_uris: [],
+      response_types: [],
+    },
+  ],
   features: { clientCredentials: { enabled: true } },
   jwks: { keys: [generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as never] },
 });

@@ -26,4 +26,3 @@ export function durationSeconds(text: string): number {
   const match = /^(\d+)([smhd]?)$/.exec(text)!;
   return Number(match[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as '' | 's' | 'm' | 'h' | 'd'];
 }
-

@@ -8,7 +8,10 @@ import { AuditListSchema, AuditQuery, ErrorSchema } from './schemas.ts';
 export function auditRoutes(deps: { audit: AuditStore; tenants: TenantStore }): AdminRoute[] {
   return [
     route({
-      method: 'GET', path: '/audit', scope: 'admin:audit:read', summary: 'Audit events of the caller’s tenants, newest first',
+      method: 'GET',
+      path: '/audit',
+      scope: 'admin:audit:read',
+      summary: 'Audit events of the caller’s tenants, newest first',
       query: AuditQuery,
       responses: { 200: { description: 'a page of events', schema: AuditListSchema }, 400: { description: 'invalid query', schema: ErrorSchema } },
       async handle(_ctx, { query, caller }) {

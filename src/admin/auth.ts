@@ -31,10 +31,9 @@ export function createBearerAuthenticator(deps: { tokens: TokenStore; lookupKey:
     const match = BEARER.exec(ctx.get('authorization'));
     if (!match) throw unauthorized(ctx, 'a bearer token from this server is required');
     const record = await deps.tokens.find(hashToken(match[1]!));
-    const key = record && await deps.lookupKey(record.clientId);
+    const key = record && (await deps.lookupKey(record.clientId));
     const now = new Date();
-    if (!record || !key || checkTokenState(record, key, now) !== 'ok'
-      || checkNetwork(key.networks, currentRequestScope()?.clientIp) !== 'ok') {
+    if (!record || !key || checkTokenState(record, key, now) !== 'ok' || checkNetwork(key.networks, currentRequestScope()?.clientIp) !== 'ok') {
       throw unauthorized(ctx, 'the bearer token is not active', 'invalid_token');
     }
     // A token carries no more than its key holds now (a narrowed key narrows its live tokens).

@@ -36,22 +36,25 @@ export function createAdminApi(deps: AdminDeps) {
   const routes = adminRoutes(deps);
   const document = buildOpenApiDocument(routes, deps.issuer);
   const router = createAdminRouter(routes, createBearerAuthenticator(deps));
-  return Object.assign(async function adminApi(ctx: Context): Promise<void> {
-    const path = ctx.path.slice(ADMIN_PREFIX.length);
-    ctx.set('Cache-Control', 'no-store');
-    if (path === '/openapi.json' && ctx.method === 'GET') {
-      ctx.body = document;
-      return;
-    }
-    await router.dispatch(ctx, path);
-  }, {
-    /** `/admin/v1/keys/{id}` for `/admin/v1/keys/kg_…`: a metric label without ids. */
-    templateOf(path: string): string | undefined {
-      if (!path.startsWith(ADMIN_PREFIX)) return undefined;
-      const rest = path.slice(ADMIN_PREFIX.length);
-      if (rest === '/openapi.json') return path;
-      const template = router.templateOf(rest);
-      return template && `${ADMIN_PREFIX}${template}`;
+  return Object.assign(
+    async function adminApi(ctx: Context): Promise<void> {
+      const path = ctx.path.slice(ADMIN_PREFIX.length);
+      ctx.set('Cache-Control', 'no-store');
+      if (path === '/openapi.json' && ctx.method === 'GET') {
+        ctx.body = document;
+        return;
+      }
+      await router.dispatch(ctx, path);
     },
-  });
+    {
+      /** `/admin/v1/keys/{id}` for `/admin/v1/keys/kg_…`: a metric label without ids. */
+      templateOf(path: string): string | undefined {
+        if (!path.startsWith(ADMIN_PREFIX)) return undefined;
+        const rest = path.slice(ADMIN_PREFIX.length);
+        if (rest === '/openapi.json') return path;
+        const template = router.templateOf(rest);
+        return template && `${ADMIN_PREFIX}${template}`;
+      },
+    },
+  );
 }

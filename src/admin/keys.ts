@@ -4,8 +4,16 @@ import type { TenantStore } from '../stores/tenants.ts';
 import { actorFor, durationSeconds } from './actor.ts';
 import { route, type AdminRoute } from './router.ts';
 import {
-  CreatedKeySchema, CreateKeyBody, ErrorSchema, KeyEnvelope, KeyListSchema, ListKeysQuery, RevokedTokensSchema,
-  RotatedKeySchema, RotateKeyBody, UpdateKeyBody,
+  CreatedKeySchema,
+  CreateKeyBody,
+  ErrorSchema,
+  KeyEnvelope,
+  KeyListSchema,
+  ListKeysQuery,
+  RevokedTokensSchema,
+  RotatedKeySchema,
+  RotateKeyBody,
+  UpdateKeyBody,
 } from './schemas.ts';
 
 const READ = 'admin:keys:read';
@@ -19,49 +27,67 @@ export function keyRoutes(deps: { keyService: KeyService; tenants: TenantStore }
   const { keyService, tenants } = deps;
   return [
     route({
-      method: 'POST', path: '/keys', scope: WRITE, summary: 'Create a key; the secret is returned only here',
+      method: 'POST',
+      path: '/keys',
+      scope: WRITE,
+      summary: 'Create a key; the secret is returned only here',
       body: CreateKeyBody,
       responses: { 201: { description: 'created', schema: CreatedKeySchema }, 400: invalid },
       async handle(_ctx, { body, caller }) {
-        const created = await keyService.create({
-          tenantId: body.tenant_id ?? caller.tenantId,
-          name: body.name,
-          description: body.description,
-          kind: body.kind,
-          userId: body.user_id,
-          scopes: body.scopes,
-          networks: body.networks,
-          expiresAt: toDate(body.expires_at),
-          tokenTtlSeconds: body.token_ttl_seconds,
-          rateLimitPerMinute: body.rate_limit_per_minute,
-        }, await actorFor(caller, tenants));
+        const created = await keyService.create(
+          {
+            tenantId: body.tenant_id ?? caller.tenantId,
+            name: body.name,
+            description: body.description,
+            kind: body.kind,
+            userId: body.user_id,
+            scopes: body.scopes,
+            networks: body.networks,
+            expiresAt: toDate(body.expires_at),
+            tokenTtlSeconds: body.token_ttl_seconds,
+            rateLimitPerMinute: body.rate_limit_per_minute,
+          },
+          await actorFor(caller, tenants),
+        );
         return { status: 201, body: created };
       },
     }),
     route({
-      method: 'GET', path: '/keys', scope: READ, summary: 'List keys, with counts, in creation order',
+      method: 'GET',
+      path: '/keys',
+      scope: READ,
+      summary: 'List keys, with counts, in creation order',
       query: ListKeysQuery,
       responses: { 200: { description: 'a page of keys', schema: KeyListSchema }, 400: invalid },
       async handle(_ctx, { query, caller }) {
-        const page = await keyService.list({
-          tenantIds: query.tenant_id ? [query.tenant_id] : undefined,
-          status: query.status,
-          kind: query.kind,
-          userId: query.user_id,
-          expiringWithinSeconds: query.expiring_within === undefined ? undefined : durationSeconds(query.expiring_within),
-        }, { cursor: query.cursor, limit: query.limit === undefined ? undefined : Math.min(200, Math.max(1, Number(query.limit))) }, await actorFor(caller, tenants));
+        const page = await keyService.list(
+          {
+            tenantIds: query.tenant_id ? [query.tenant_id] : undefined,
+            status: query.status,
+            kind: query.kind,
+            userId: query.user_id,
+            expiringWithinSeconds: query.expiring_within === undefined ? undefined : durationSeconds(query.expiring_within),
+          },
+          { cursor: query.cursor, limit: query.limit === undefined ? undefined : Math.min(200, Math.max(1, Number(query.limit))) },
+          await actorFor(caller, tenants),
+        );
         return { status: 200, body: page };
       },
     }),
     route({
-      method: 'GET', path: '/keys/{id}', scope: READ, summary: 'Show one key',
+      method: 'GET',
+      path: '/keys/{id}',
+      scope: READ,
+      summary: 'Show one key',
       responses: { 200: { description: 'the key', schema: KeyEnvelope }, 404: notFound },
       async handle(_ctx, { params, caller }) {
         return { status: 200, body: { key: await keyService.show(params.id!, await actorFor(caller, tenants)) } };
       },
     }),
     route({
-      method: 'PATCH', path: '/keys/{id}', scope: WRITE,
+      method: 'PATCH',
+      path: '/keys/{id}',
+      scope: WRITE,
       summary: 'Change name, description, scopes, networks, expiry, token TTL or rate limit; narrowing drops live tokens',
       body: UpdateKeyBody,
       responses: { 200: { description: 'the updated key', schema: KeyEnvelope }, 400: invalid, 404: notFound },
@@ -79,31 +105,44 @@ export function keyRoutes(deps: { keyService: KeyService; tenants: TenantStore }
       },
     }),
     route({
-      method: 'POST', path: '/keys/{id}/rotate', scope: WRITE, summary: 'Issue a new secret; the old one works for grace_seconds more',
+      method: 'POST',
+      path: '/keys/{id}/rotate',
+      scope: WRITE,
+      summary: 'Issue a new secret; the old one works for grace_seconds more',
       body: RotateKeyBody,
       responses: { 200: { description: 'the new secret, shown once', schema: RotatedKeySchema }, 400: invalid, 404: notFound },
       async handle(_ctx, { params, body, caller }) {
         return { status: 200, body: await keyService.rotate(params.id!, body.grace_seconds, await actorFor(caller, tenants)) };
       },
     }),
-    ...(['disable', 'enable'] as const).map((action) => route({
-      method: 'POST', path: `/keys/{id}/${action}`, scope: WRITE,
-      summary: action === 'disable' ? 'Disable a key; its live tokens are dropped at once' : 'Enable a disabled key',
-      responses: { 200: { description: 'the key', schema: KeyEnvelope }, 404: notFound },
-      async handle(_ctx, { params, caller }) {
-        const key = await keyService.setStatus(params.id!, action === 'disable' ? 'disabled' : 'active', await actorFor(caller, tenants));
-        return { status: 200, body: { key } };
-      },
-    })),
+    ...(['disable', 'enable'] as const).map((action) =>
+      route({
+        method: 'POST',
+        path: `/keys/{id}/${action}`,
+        scope: WRITE,
+        summary: action === 'disable' ? 'Disable a key; its live tokens are dropped at once' : 'Enable a disabled key',
+        responses: { 200: { description: 'the key', schema: KeyEnvelope }, 404: notFound },
+        async handle(_ctx, { params, caller }) {
+          const key = await keyService.setStatus(params.id!, action === 'disable' ? 'disabled' : 'active', await actorFor(caller, tenants));
+          return { status: 200, body: { key } };
+        },
+      }),
+    ),
     route({
-      method: 'POST', path: '/keys/{id}/revoke-tokens', scope: WRITE, summary: 'Drop every live token of a key',
+      method: 'POST',
+      path: '/keys/{id}/revoke-tokens',
+      scope: WRITE,
+      summary: 'Drop every live token of a key',
       responses: { 200: { description: 'how many tokens were dropped', schema: RevokedTokensSchema }, 404: notFound },
       async handle(_ctx, { params, caller }) {
         return { status: 200, body: { revoked_tokens: await keyService.revokeTokens(params.id!, await actorFor(caller, tenants)) } };
       },
     }),
     route({
-      method: 'DELETE', path: '/keys/{id}', scope: WRITE, summary: 'Delete a key and drop its live tokens',
+      method: 'DELETE',
+      path: '/keys/{id}',
+      scope: WRITE,
+      summary: 'Delete a key and drop its live tokens',
       responses: { 204: { description: 'deleted' }, 404: notFound },
       async handle(_ctx, { params, caller }) {
         await keyService.delete(params.id!, await actorFor(caller, tenants));

@@ -14,21 +14,30 @@ type Components = Record<string, unknown>;
 /** Named schemas (zod `.meta({ id })`) go to components.schemas: a 3.1 document resolves refs from its root. */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components: Components) {
   const generated = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
-  const { $schema: _ignored, $defs, ...rest } = JSON.parse(
-    JSON.stringify(generated).replaceAll('"#/$defs/', '"#/components/schemas/'),
-  ) as Record<string, unknown> & { $defs?: Record<string, unknown> };
+  const {
+    $schema: _ignored,
+    $defs,
+    ...rest
+  } = JSON.parse(JSON.stringify(generated).replaceAll('"#/$defs/', '"#/components/schemas/')) as Record<string, unknown> & { $defs?: Record<string, unknown> };
   Object.assign(components, $defs ?? {});
   return rest;
 }
 
 function parameters(route: AdminRoute, components: Components) {
   const pathParams = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
-    name, in: 'path', required: true, schema: { type: 'string' }, description: name === 'id' ? 'the key client_id' : undefined,
+    name,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+    description: name === 'id' ? 'the key client_id' : undefined,
   }));
   if (!route.query) return pathParams;
   const query = jsonSchema(route.query, 'input', components) as { properties?: Record<string, object>; required?: string[] };
   const queryParams = Object.entries(query.properties ?? {}).map(([name, schema]) => ({
-    name, in: 'query', required: query.required?.includes(name) ?? false, schema,
+    name,
+    in: 'query',
+    required: query.required?.includes(name) ?? false,
+    schema,
   }));
   return [...pathParams, ...queryParams];
 }
@@ -37,10 +46,12 @@ export function buildOpenApiDocument(routes: readonly AdminRoute[], issuer: stri
   const paths: Record<string, Record<string, unknown>> = {};
   const schemas: Components = {};
   for (const route of routes) {
-    const responses = Object.fromEntries(Object.entries({ ...route.responses, ...COMMON_RESPONSES }).map(([status, r]) => [
-      status,
-      { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: jsonSchema(r.schema, 'output', schemas) } } } : {}) },
-    ]));
+    const responses = Object.fromEntries(
+      Object.entries({ ...route.responses, ...COMMON_RESPONSES }).map(([status, r]) => [
+        status,
+        { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: jsonSchema(r.schema, 'output', schemas) } } } : {}) },
+      ]),
+    );
     (paths[route.path] ??= {})[route.method.toLowerCase()] = {
       summary: route.summary,
       operationId: `${route.method.toLowerCase()}${route.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
@@ -56,16 +67,28 @@ export function buildOpenApiDocument(routes: readonly AdminRoute[], issuer: stri
     info: {
       title: 'Keygate admin API',
       version: '1',
-      description: 'Manage API keys and read the audit log. Authenticate with a bearer token from this server\'s /oauth/token whose scopes include the admin:* scope each operation names.',
+      description:
+        "Manage API keys and read the audit log. Authenticate with a bearer token from this server's /oauth/token whose scopes include the admin:* scope each operation names.",
     },
     servers: [{ url: `${issuer}/admin/v1` }],
     components: {
       schemas,
       securitySchemes: {
-        bearer: { type: 'oauth2', flows: { clientCredentials: { tokenUrl: `${issuer}/oauth/token`, scopes: {
-          'admin:keys:read': 'read keys', 'admin:keys:write': 'create and change keys (implies read)',
-          'admin:users:write': 'manage users', 'admin:tenants:write': 'manage tenants', 'admin:audit:read': 'read the audit log',
-        } } } },
+        bearer: {
+          type: 'oauth2',
+          flows: {
+            clientCredentials: {
+              tokenUrl: `${issuer}/oauth/token`,
+              scopes: {
+                'admin:keys:read': 'read keys',
+                'admin:keys:write': 'create and change keys (implies read)',
+                'admin:users:write': 'manage users',
+                'admin:tenants:write': 'manage tenants',
+                'admin:audit:read': 'read the audit log',
+              },
+            },
+          },
+        },
       },
     },
     paths,

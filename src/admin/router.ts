@@ -94,22 +94,25 @@ function decodePathSegment(segment: string): string {
 export function createAdminRouter(routes: readonly AdminRoute[], authenticate: (ctx: Context) => Promise<AdminCaller>) {
   const compiled = routes.map(compile);
   const templateOf = (path: string) => compiled.find((c) => c.pattern.test(path))?.route.path;
-  return { templateOf, dispatch: async function dispatch(ctx: Context, path: string): Promise<void> {
-    const matches = compiled.map((c) => ({ c, m: c.pattern.exec(path) })).filter((x) => x.m);
-    if (matches.length === 0) throw new KeygateError('not_found', 'no such route');
-    const found = matches.find((x) => x.c.route.method === ctx.method);
-    if (!found) {
-      ctx.set('Allow', matches.map((x) => x.c.route.method).join(', '));
-      throw new KeygateError('method_not_allowed', `${ctx.method} is not allowed here`);
-    }
-    const { route, names } = found.c;
-    const caller = await authenticate(ctx);
-    requireScope(ctx, caller, route.scope);
-    const params = Object.fromEntries(names.map((name, i) => [name, decodePathSegment(found.m![i + 1]!)]));
-    const query = route.query ? parse(route.query, { ...ctx.query }, 'query') : undefined;
-    const body = route.body ? parse(route.body, await readJsonObject(ctx), 'request body') : undefined;
-    const result = await route.handle(ctx, { params, body, query, caller });
-    ctx.status = result.status;
-    if (result.body !== undefined) ctx.body = result.body;
-  } };
+  return {
+    templateOf,
+    dispatch: async function dispatch(ctx: Context, path: string): Promise<void> {
+      const matches = compiled.map((c) => ({ c, m: c.pattern.exec(path) })).filter((x) => x.m);
+      if (matches.length === 0) throw new KeygateError('not_found', 'no such route');
+      const found = matches.find((x) => x.c.route.method === ctx.method);
+      if (!found) {
+        ctx.set('Allow', matches.map((x) => x.c.route.method).join(', '));
+        throw new KeygateError('method_not_allowed', `${ctx.method} is not allowed here`);
+      }
+      const { route, names } = found.c;
+      const caller = await authenticate(ctx);
+      requireScope(ctx, caller, route.scope);
+      const params = Object.fromEntries(names.map((name, i) => [name, decodePathSegment(found.m![i + 1]!)]));
+      const query = route.query ? parse(route.query, { ...ctx.query }, 'query') : undefined;
+      const body = route.body ? parse(route.body, await readJsonObject(ctx), 'request body') : undefined;
+      const result = await route.handle(ctx, { params, body, query, caller });
+      ctx.status = result.status;
+      if (result.body !== undefined) ctx.body = result.body;
+    },
+  };
 }

@@ -8,25 +8,27 @@ const timestamp = z.iso.datetime({ offset: true }).describe('ISO-8601 timestamp'
 const scope = z.string().min(1).max(128).describe('RFC 6749 scope token');
 const network = z.string().min(1).max(64).describe('IPv4/IPv6 address or CIDR');
 
-export const KeySchema = z.object({
-  client_id: z.string(),
-  name: z.string(),
-  description: z.string().nullable(),
-  kind: z.enum(['service', 'user']),
-  tenant_id: z.uuid(),
-  user_id: z.uuid().nullable(),
-  scopes: z.array(z.string()),
-  networks: z.array(z.string()),
-  expires_at: timestamp.nullable().describe('null = never'),
-  status: z.enum(['active', 'disabled', 'expired']),
-  token_ttl_seconds: z.int(),
-  rate_limit_per_minute: z.int().nullable(),
-  created_by: z.string().describe('user id, key client_id, or "system"'),
-  created_at: timestamp,
-  updated_at: timestamp,
-  last_used_at: timestamp.nullable(),
-  last_used_ip: z.string().nullable(),
-}).meta({ id: 'Key' });
+export const KeySchema = z
+  .object({
+    client_id: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    kind: z.enum(['service', 'user']),
+    tenant_id: z.uuid(),
+    user_id: z.uuid().nullable(),
+    scopes: z.array(z.string()),
+    networks: z.array(z.string()),
+    expires_at: timestamp.nullable().describe('null = never'),
+    status: z.enum(['active', 'disabled', 'expired']),
+    token_ttl_seconds: z.int(),
+    rate_limit_per_minute: z.int().nullable(),
+    created_by: z.string().describe('user id, key client_id, or "system"'),
+    created_at: timestamp,
+    updated_at: timestamp,
+    last_used_at: timestamp.nullable(),
+    last_used_ip: z.string().nullable(),
+  })
+  .meta({ id: 'Key' });
 
 const keyFields = {
   name: z.string().min(1).max(KEY_LIMITS.nameMaxLength),
@@ -38,43 +40,56 @@ const keyFields = {
   rate_limit_per_minute: z.int().min(1).max(1_000_000).nullable(),
 };
 
-export const CreateKeyBody = z.strictObject({
-  ...keyFields,
-  description: keyFields.description.optional(),
-  networks: keyFields.networks.optional(),
-  expires_at: keyFields.expires_at.optional(),
-  token_ttl_seconds: keyFields.token_ttl_seconds.optional(),
-  rate_limit_per_minute: keyFields.rate_limit_per_minute.optional(),
-  kind: z.enum(['service', 'user']).optional(),
-  user_id: z.uuid().optional(),
-  tenant_id: z.uuid().optional().describe("defaults to the caller's tenant; a child tenant's id is allowed"),
-}).meta({ id: 'CreateKey' });
+export const CreateKeyBody = z
+  .strictObject({
+    ...keyFields,
+    description: keyFields.description.optional(),
+    networks: keyFields.networks.optional(),
+    expires_at: keyFields.expires_at.optional(),
+    token_ttl_seconds: keyFields.token_ttl_seconds.optional(),
+    rate_limit_per_minute: keyFields.rate_limit_per_minute.optional(),
+    kind: z.enum(['service', 'user']).optional(),
+    user_id: z.uuid().optional(),
+    tenant_id: z.uuid().optional().describe("defaults to the caller's tenant; a child tenant's id is allowed"),
+  })
+  .meta({ id: 'CreateKey' });
 
-export const UpdateKeyBody = z.strictObject({
-  name: keyFields.name.optional(),
-  description: keyFields.description.optional(),
-  scopes: keyFields.scopes.optional(),
-  networks: keyFields.networks.optional(),
-  expires_at: keyFields.expires_at.optional(),
-  token_ttl_seconds: keyFields.token_ttl_seconds.optional(),
-  rate_limit_per_minute: keyFields.rate_limit_per_minute.optional(),
-}).meta({ id: 'UpdateKey' });
+export const UpdateKeyBody = z
+  .strictObject({
+    name: keyFields.name.optional(),
+    description: keyFields.description.optional(),
+    scopes: keyFields.scopes.optional(),
+    networks: keyFields.networks.optional(),
+    expires_at: keyFields.expires_at.optional(),
+    token_ttl_seconds: keyFields.token_ttl_seconds.optional(),
+    rate_limit_per_minute: keyFields.rate_limit_per_minute.optional(),
+  })
+  .meta({ id: 'UpdateKey' });
 
-export const RotateKeyBody = z.strictObject({
-  grace_seconds: z.int().min(0).max(MAX_GRACE_SECONDS).describe('how long the old secret keeps working; 0 = stop now'),
-}).meta({ id: 'RotateKey' });
+export const RotateKeyBody = z
+  .strictObject({
+    grace_seconds: z.int().min(0).max(MAX_GRACE_SECONDS).describe('how long the old secret keeps working; 0 = stop now'),
+  })
+  .meta({ id: 'RotateKey' });
 
 const KeyFileSchema = z.object({
-  client_id: z.string(), client_secret: z.string(), api_key: z.string(), token_url: z.string(),
-  issuer: z.string(), scopes: z.array(z.string()), expires_at: timestamp.nullable(),
+  client_id: z.string(),
+  client_secret: z.string(),
+  api_key: z.string(),
+  token_url: z.string(),
+  issuer: z.string(),
+  scopes: z.array(z.string()),
+  expires_at: timestamp.nullable(),
 });
 
-export const CreatedKeySchema = z.object({
-  key: KeySchema,
-  client_secret: z.string().describe('shown once'),
-  api_key: z.string().describe('<client_id>.<client_secret>, shown once'),
-  key_file: KeyFileSchema,
-}).meta({ id: 'CreatedKey' });
+export const CreatedKeySchema = z
+  .object({
+    key: KeySchema,
+    client_secret: z.string().describe('shown once'),
+    api_key: z.string().describe('<client_id>.<client_secret>, shown once'),
+    key_file: KeyFileSchema,
+  })
+  .meta({ id: 'CreatedKey' });
 
 export const RotatedKeySchema = CreatedKeySchema.extend({
   previous_secret_expires_at: timestamp.nullable(),
@@ -83,7 +98,10 @@ export const RotatedKeySchema = CreatedKeySchema.extend({
 export const KeyEnvelope = z.object({ key: KeySchema }).meta({ id: 'KeyEnvelope' });
 
 const countString = z.string().regex(/^\d{1,7}$/);
-const durationString = z.string().regex(/^\d{1,7}[smhd]?$/).describe('seconds, or a number with s, m, h or d');
+const durationString = z
+  .string()
+  .regex(/^\d{1,7}[smhd]?$/)
+  .describe('seconds, or a number with s, m, h or d');
 
 export const ListKeysQuery = z.strictObject({
   status: z.enum(['active', 'disabled', 'expired']).optional(),
@@ -95,11 +113,13 @@ export const ListKeysQuery = z.strictObject({
   limit: countString.optional().describe('1–200, default 50'),
 });
 
-export const KeyListSchema = z.object({
-  data: z.array(KeySchema),
-  next_cursor: z.string().nullable(),
-  counts: z.object({ total: z.int(), active: z.int(), disabled: z.int(), expired: z.int(), expiring_30d: z.int() }),
-}).meta({ id: 'KeyList' });
+export const KeyListSchema = z
+  .object({
+    data: z.array(KeySchema),
+    next_cursor: z.string().nullable(),
+    counts: z.object({ total: z.int(), active: z.int(), disabled: z.int(), expired: z.int(), expiring_30d: z.int() }),
+  })
+  .meta({ id: 'KeyList' });
 
 export const RevokedTokensSchema = z.object({ revoked_tokens: z.int() }).meta({ id: 'RevokedTokens' });
 
@@ -113,33 +133,56 @@ export const AuditQuery = z.strictObject({
   since: timestamp.optional(),
   until: timestamp.optional(),
   // An audit event id: a Postgres bigint.
-  cursor: z.string().regex(/^\d{1,19}$/)
-    .refine((v) => !/^\d+$/.test(v) || BigInt(v) <= 9_223_372_036_854_775_807n, 'not a cursor this server issued').optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,19}$/)
+    .refine((v) => !/^\d+$/.test(v) || BigInt(v) <= 9_223_372_036_854_775_807n, 'not a cursor this server issued')
+    .optional(),
   limit: countString.optional().describe('1–200, default 50'),
 });
 
-export const AuditEventSchema = z.object({
-  id: z.string(), at: timestamp, action: z.string(), outcome: z.enum(['success', 'denied']), reason: z.string().nullable(),
-  tenant_id: z.uuid().nullable(), actor_key_id: z.string().nullable(), actor_user_id: z.uuid().nullable(),
-  target_key_id: z.string().nullable(), ip: z.string().nullable(), request_id: z.string().nullable(),
-  details: z.record(z.string(), z.unknown()),
-}).meta({ id: 'AuditEvent' });
+export const AuditEventSchema = z
+  .object({
+    id: z.string(),
+    at: timestamp,
+    action: z.string(),
+    outcome: z.enum(['success', 'denied']),
+    reason: z.string().nullable(),
+    tenant_id: z.uuid().nullable(),
+    actor_key_id: z.string().nullable(),
+    actor_user_id: z.uuid().nullable(),
+    target_key_id: z.string().nullable(),
+    ip: z.string().nullable(),
+    request_id: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'AuditEvent' });
 
 export const AuditListSchema = z.object({ data: z.array(AuditEventSchema), next_cursor: z.string().nullable() }).meta({ id: 'AuditList' });
 
-export const ErrorSchema = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    request_id: z.string(),
-    details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
-  }),
-}).meta({ id: 'Error' });
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      request_id: z.string(),
+      details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .meta({ id: 'Error' });
 
-export const TenantSchema = z.object({
-  id: z.uuid(), name: z.string(), parent_id: z.uuid().nullable(), status: z.enum(['active', 'disabled']),
-  allow_never_expiring_keys: z.boolean(), max_key_lifetime_days: z.int().nullable(), created_at: timestamp, updated_at: timestamp,
-}).meta({ id: 'Tenant' });
+export const TenantSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    parent_id: z.uuid().nullable(),
+    status: z.enum(['active', 'disabled']),
+    allow_never_expiring_keys: z.boolean(),
+    max_key_lifetime_days: z.int().nullable(),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .meta({ id: 'Tenant' });
 
 const tenantSettings = {
   name: z.string().min(1).max(255),
@@ -147,39 +190,55 @@ const tenantSettings = {
   max_key_lifetime_days: z.int().min(1).max(36_500).nullable(),
 };
 
-export const CreateTenantBody = z.strictObject({
-  name: tenantSettings.name,
-  allow_never_expiring_keys: tenantSettings.allow_never_expiring_keys.optional(),
-  max_key_lifetime_days: tenantSettings.max_key_lifetime_days.optional(),
-}).meta({ id: 'CreateTenant' });
+export const CreateTenantBody = z
+  .strictObject({
+    name: tenantSettings.name,
+    allow_never_expiring_keys: tenantSettings.allow_never_expiring_keys.optional(),
+    max_key_lifetime_days: tenantSettings.max_key_lifetime_days.optional(),
+  })
+  .meta({ id: 'CreateTenant' });
 
-export const UpdateTenantBody = z.strictObject({
-  name: tenantSettings.name.optional(),
-  allow_never_expiring_keys: tenantSettings.allow_never_expiring_keys.optional(),
-  max_key_lifetime_days: tenantSettings.max_key_lifetime_days.optional(),
-}).meta({ id: 'UpdateTenant' });
+export const UpdateTenantBody = z
+  .strictObject({
+    name: tenantSettings.name.optional(),
+    allow_never_expiring_keys: tenantSettings.allow_never_expiring_keys.optional(),
+    max_key_lifetime_days: tenantSettings.max_key_lifetime_days.optional(),
+  })
+  .meta({ id: 'UpdateTenant' });
 
 export const TenantEnvelope = z.object({ tenant: TenantSchema }).meta({ id: 'TenantEnvelope' });
 export const TenantListSchema = z.object({ data: z.array(TenantSchema) }).meta({ id: 'TenantList' });
 
 const role = z.enum(['admin', 'manager', 'member', 'viewer']);
 
-export const UserSchema = z.object({
-  id: z.uuid(), tenant_id: z.uuid(), email: z.string(), name: z.string().nullable(), role,
-  status: z.enum(['active', 'disabled']), created_at: timestamp, updated_at: timestamp,
-}).meta({ id: 'User' });
+export const UserSchema = z
+  .object({
+    id: z.uuid(),
+    tenant_id: z.uuid(),
+    email: z.string(),
+    name: z.string().nullable(),
+    role,
+    status: z.enum(['active', 'disabled']),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .meta({ id: 'User' });
 
-export const CreateUserBody = z.strictObject({
-  email: z.email().max(320),
-  name: z.string().min(1).max(255).nullable().optional(),
-  role,
-  tenant_id: z.uuid().optional().describe("defaults to the caller's tenant; a child tenant's id is allowed"),
-}).meta({ id: 'CreateUser' });
+export const CreateUserBody = z
+  .strictObject({
+    email: z.email().max(320),
+    name: z.string().min(1).max(255).nullable().optional(),
+    role,
+    tenant_id: z.uuid().optional().describe("defaults to the caller's tenant; a child tenant's id is allowed"),
+  })
+  .meta({ id: 'CreateUser' });
 
-export const UpdateUserBody = z.strictObject({
-  name: z.string().min(1).max(255).nullable().optional(),
-  role: role.optional().describe('applies to the user’s keys at their next token or introspection'),
-}).meta({ id: 'UpdateUser' });
+export const UpdateUserBody = z
+  .strictObject({
+    name: z.string().min(1).max(255).nullable().optional(),
+    role: role.optional().describe('applies to the user’s keys at their next token or introspection'),
+  })
+  .meta({ id: 'UpdateUser' });
 
 export const ListUsersQuery = z.strictObject({ tenant_id: z.uuid().optional() });
 export const UserEnvelope = z.object({ user: UserSchema }).meta({ id: 'UserEnvelope' });

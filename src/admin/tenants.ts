@@ -13,7 +13,10 @@ export function tenantRoutes(deps: { tenantService: TenantService; tenants: Tena
   const actor = async (caller: Parameters<typeof actorFor>[0]) => ({ ...(await actorFor(caller, tenants)), tenantId: caller.tenantId });
   return [
     route({
-      method: 'POST', path: '/tenants', scope: SCOPE, summary: 'Create a child tenant of the caller’s tenant',
+      method: 'POST',
+      path: '/tenants',
+      scope: SCOPE,
+      summary: 'Create a child tenant of the caller’s tenant',
       body: CreateTenantBody,
       responses: { 201: { description: 'created', schema: TenantEnvelope }, 400: { description: 'validation failed', schema: ErrorSchema } },
       async handle(_ctx, { body, caller }) {
@@ -21,34 +24,54 @@ export function tenantRoutes(deps: { tenantService: TenantService; tenants: Tena
       },
     }),
     route({
-      method: 'GET', path: '/tenants', scope: SCOPE, summary: 'The caller’s tenant and its children',
+      method: 'GET',
+      path: '/tenants',
+      scope: SCOPE,
+      summary: 'The caller’s tenant and its children',
       responses: { 200: { description: 'tenants', schema: TenantListSchema } },
       async handle(_ctx, { caller }) {
         return { status: 200, body: { data: await tenantService.list(await actor(caller)) } };
       },
     }),
     route({
-      method: 'GET', path: '/tenants/{id}', scope: SCOPE, summary: 'Show a tenant',
+      method: 'GET',
+      path: '/tenants/{id}',
+      scope: SCOPE,
+      summary: 'Show a tenant',
       responses: { 200: { description: 'the tenant', schema: TenantEnvelope }, 404: notFound },
       async handle(_ctx, { params, caller }) {
         return { status: 200, body: { tenant: await tenantService.show(params.id!, await actor(caller)) } };
       },
     }),
     route({
-      method: 'PATCH', path: '/tenants/{id}', scope: SCOPE, summary: 'Change a tenant’s name or key-expiry settings',
+      method: 'PATCH',
+      path: '/tenants/{id}',
+      scope: SCOPE,
+      summary: 'Change a tenant’s name or key-expiry settings',
       body: UpdateTenantBody,
       responses: { 200: { description: 'the tenant', schema: TenantEnvelope }, 404: notFound },
       async handle(_ctx, { params, body, caller }) {
         return { status: 200, body: { tenant: await tenantService.update(params.id!, body, await actor(caller)) } };
       },
     }),
-    ...(['disable', 'enable'] as const).map((action) => route({
-      method: 'POST', path: `/tenants/{id}/${action}`, scope: SCOPE,
-      summary: action === 'disable' ? 'Disable a child tenant: every token of its keys stops at once' : 'Enable a child tenant',
-      responses: { 200: { description: 'the tenant', schema: TenantEnvelope }, 404: notFound, 409: { description: 'a tenant cannot change its own status', schema: ErrorSchema } },
-      async handle(_ctx, { params, caller }) {
-        return { status: 200, body: { tenant: await tenantService.setStatus(params.id!, action === 'disable' ? 'disabled' : 'active', await actor(caller)) } };
-      },
-    })),
+    ...(['disable', 'enable'] as const).map((action) =>
+      route({
+        method: 'POST',
+        path: `/tenants/{id}/${action}`,
+        scope: SCOPE,
+        summary: action === 'disable' ? 'Disable a child tenant: every token of its keys stops at once' : 'Enable a child tenant',
+        responses: {
+          200: { description: 'the tenant', schema: TenantEnvelope },
+          404: notFound,
+          409: { description: 'a tenant cannot change its own status', schema: ErrorSchema },
+        },
+        async handle(_ctx, { params, caller }) {
+          return {
+            status: 200,
+            body: { tenant: await tenantService.setStatus(params.id!, action === 'disable' ? 'disabled' : 'active', await actor(caller)) },
+          };
+        },
+      }),
+    ),
   ];
 }

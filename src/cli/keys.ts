@@ -43,27 +43,34 @@ export async function keysCommand(runtime: Runtime, action: string | undefined, 
     case 'create': {
       const scopes = list(flags.scopes);
       if (flags.introspect === true && !scopes.includes(INTROSPECT_SCOPE)) scopes.push(INTROSPECT_SCOPE);
-      const created = await service.create({
-        tenantId: await resolveTenant(runtime, flags),
-        name: flags.name,
-        description: flags.description,
-        kind: (text(flags, 'kind') as KeyKind | undefined) ?? 'service',
-        userId: text(flags, 'user') ?? null,
-        scopes,
-        networks: list(flags.networks),
-        expiresAt: expiryFrom(flags),
-        tokenTtlSeconds: numberFrom(flags, 'token-ttl'),
-      }, CLI_ACTOR);
+      const created = await service.create(
+        {
+          tenantId: await resolveTenant(runtime, flags),
+          name: flags.name,
+          description: flags.description,
+          kind: (text(flags, 'kind') as KeyKind | undefined) ?? 'service',
+          userId: text(flags, 'user') ?? null,
+          scopes,
+          networks: list(flags.networks),
+          expiresAt: expiryFrom(flags),
+          tokenTtlSeconds: numberFrom(flags, 'token-ttl'),
+        },
+        CLI_ACTOR,
+      );
       return print(json ? JSON.stringify(createdJson(created)) : formatCreated(created));
     }
     case 'list': {
       const keys: KeyView[] = [];
       let cursor: string | undefined;
       do {
-        const page = await service.list({
-          tenantIds: text(flags, 'tenant') ? [text(flags, 'tenant')!] : undefined,
-          status: text(flags, 'status') as KeyStatus | 'expired' | undefined,
-        }, { cursor, limit: 200 }, CLI_ACTOR);
+        const page = await service.list(
+          {
+            tenantIds: text(flags, 'tenant') ? [text(flags, 'tenant')!] : undefined,
+            status: text(flags, 'status') as KeyStatus | 'expired' | undefined,
+          },
+          { cursor, limit: 200 },
+          CLI_ACTOR,
+        );
         keys.push(...page.data);
         cursor = page.next_cursor ?? undefined;
       } while (cursor);
@@ -83,9 +90,11 @@ export async function keysCommand(runtime: Runtime, action: string | undefined, 
     }
     case 'rotate': {
       const rotated = await service.rotate(requireId(args), numberFrom(flags, 'grace') ?? 0, CLI_ACTOR);
-      return print(json
-        ? JSON.stringify({ ...createdJson(rotated), previous_secret_expires_at: rotated.previous_secret_expires_at })
-        : `${formatCreated(rotated)}\nprevious secret valid until ${rotated.previous_secret_expires_at ?? '(revoked now)'}`);
+      return print(
+        json
+          ? JSON.stringify({ ...createdJson(rotated), previous_secret_expires_at: rotated.previous_secret_expires_at })
+          : `${formatCreated(rotated)}\nprevious secret valid until ${rotated.previous_secret_expires_at ?? '(revoked now)'}`,
+      );
     }
     case 'disable':
     case 'enable':
@@ -115,7 +124,9 @@ function formatLine(key: KeyView): string {
 }
 
 function formatKey(key: KeyView): string {
-  return Object.entries(key).map(([field, value]) => `${field.padEnd(22)} ${Array.isArray(value) ? value.join(' ') : value ?? '-'}`).join('\n');
+  return Object.entries(key)
+    .map(([field, value]) => `${field.padEnd(22)} ${Array.isArray(value) ? value.join(' ') : (value ?? '-')}`)
+    .join('\n');
 }
 
 function formatCreated(created: CreatedKey): string {

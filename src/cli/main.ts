@@ -29,10 +29,22 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     strict: true,
     options: {
-      json: { type: 'boolean' }, down: { type: 'boolean' }, introspect: { type: 'boolean' }, help: { type: 'boolean' },
-      name: { type: 'string' }, scopes: { type: 'string' }, networks: { type: 'string' }, 'expires-in': { type: 'string' },
-      kind: { type: 'string' }, user: { type: 'string' }, tenant: { type: 'string' }, description: { type: 'string' },
-      'token-ttl': { type: 'string' }, status: { type: 'string' }, 'tenant-name': { type: 'string' }, grace: { type: 'string' },
+      json: { type: 'boolean' },
+      down: { type: 'boolean' },
+      introspect: { type: 'boolean' },
+      help: { type: 'boolean' },
+      name: { type: 'string' },
+      scopes: { type: 'string' },
+      networks: { type: 'string' },
+      'expires-in': { type: 'string' },
+      kind: { type: 'string' },
+      user: { type: 'string' },
+      tenant: { type: 'string' },
+      description: { type: 'string' },
+      'token-ttl': { type: 'string' },
+      status: { type: 'string' },
+      'tenant-name': { type: 'string' },
+      grace: { type: 'string' },
     },
   });
   const [command, action, ...rest] = positionals;
@@ -58,7 +70,11 @@ async function main(argv: string[]): Promise<number> {
       case 'bootstrap': {
         const created = await bootstrap(runtime, values['tenant-name']);
         if (!created) throw new KeygateError('conflict', 'already bootstrapped: a tenant exists');
-        print(values.json ? JSON.stringify({ ...created.key, client_secret: created.client_secret, api_key: created.api_key, key_file: created.key_file }) : formatBootstrapBanner(created));
+        print(
+          values.json
+            ? JSON.stringify({ ...created.key, client_secret: created.client_secret, api_key: created.api_key, key_file: created.key_file })
+            : formatBootstrapBanner(created),
+        );
         return 0;
       }
       case 'keys':

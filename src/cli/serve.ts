@@ -17,7 +17,10 @@ export async function serve(runtime: Runtime): Promise<void> {
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'draining');
-      running.close().catch((error) => log.error({ err: error }, 'drain failed')).finally(resolve);
+      running
+        .close()
+        .catch((error) => log.error({ err: error }, 'drain failed'))
+        .finally(resolve);
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);

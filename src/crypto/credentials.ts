@@ -26,9 +26,7 @@ function checksumOf(text: string): string {
 }
 
 export function isWellFormedClientId(value: string): boolean {
-  return value.length === CLIENT_ID_LENGTH
-    && value.startsWith(CLIENT_ID_PREFIX)
-    && isBase62(value.slice(CLIENT_ID_PREFIX.length));
+  return value.length === CLIENT_ID_LENGTH && value.startsWith(CLIENT_ID_PREFIX) && isBase62(value.slice(CLIENT_ID_PREFIX.length));
 }
 
 /** True when the secret has the right shape and its CRC32 checksum matches (a typo or a fake fails). */

@@ -38,7 +38,10 @@ export async function openEmbeddedPostgres(dataDir: string, log: Logger): Promis
 
   const clusterDir = clusterDirFor(root);
   if (path.dirname(clusterDir) !== root) {
-    log.info({ dataDir: root, clusterDir }, 'the postgres user cannot reach the data directory (root, private parent): the cluster lives in a shared directory');
+    log.info(
+      { dataDir: root, clusterDir },
+      'the postgres user cannot reach the data directory (root, private parent): the cluster lives in a shared directory',
+    );
   }
   const EmbeddedPostgres = await importEmbeddedPostgres();
   const cluster = new EmbeddedPostgres({
@@ -73,7 +76,6 @@ async function readOrCreateState(root: string): Promise<ClusterState> {
   await fs.writeFile(file, JSON.stringify(state), { mode: 0o600 });
   return state;
 }
-
 
 async function canConnect(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });

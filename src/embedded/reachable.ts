@@ -81,4 +81,3 @@ export function clusterDirFor(dataDir: string): string {
   mkdirSync(SHARED_CLUSTERS_ROOT, { recursive: true, mode: 0o711 });
   return path.join(SHARED_CLUSTERS_ROOT, id);
 }
-

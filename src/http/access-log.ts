@@ -43,8 +43,12 @@ export function accessLog(recordRequest: RequestRecorder, routeOf: (path: string
       // Routes handed to oidc-provider write the response themselves: read the raw status.
       const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
       recordRequest({
-        method: ctx.method, route: routeOf(ctx.path), status, startedAt,
-        requestId: ctx.state.scope?.requestId, ip: ctx.state.scope?.clientIpText,
+        method: ctx.method,
+        route: routeOf(ctx.path),
+        status,
+        startedAt,
+        requestId: ctx.state.scope?.requestId,
+        ip: ctx.state.scope?.clientIpText,
       });
     }
   };

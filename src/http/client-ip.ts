@@ -15,19 +15,11 @@ export interface ResolvedCaller {
   source: IpAddress | undefined;
 }
 
-export function resolveClientIp(
-  peer: string | undefined,
-  forwardedFor: string | undefined,
-  trustedProxies: readonly Network[],
-): ResolvedCaller {
+export function resolveClientIp(peer: string | undefined, forwardedFor: string | undefined, trustedProxies: readonly Network[]): ResolvedCaller {
   return resolveFromPeer(peer === undefined ? undefined : parseIp(peer), forwardedFor, trustedProxies);
 }
 
-function resolveFromPeer(
-  peerIp: IpAddress | undefined,
-  forwardedFor: string | undefined,
-  trustedProxies: readonly Network[],
-): ResolvedCaller {
+function resolveFromPeer(peerIp: IpAddress | undefined, forwardedFor: string | undefined, trustedProxies: readonly Network[]): ResolvedCaller {
   if (!peerIp || trustedProxies.length === 0 || !isInNetworks(trustedProxies, peerIp) || !forwardedFor) {
     return { ip: peerIp, source: peerIp };
   }

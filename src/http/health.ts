@@ -8,14 +8,16 @@ export function healthz(ctx: Context): void {
 /** /readyz: every dependency answers (SPEC §7); 503 names the one that does not. */
 export function createReadiness(checks: Record<string, () => Promise<void>>) {
   return async function readyz(ctx: Context): Promise<void> {
-    const results = await Promise.all(Object.entries(checks).map(async ([name, check]) => {
-      try {
-        await withTimeout(check(), 2000);
-        return [name, 'ok'] as const;
-      } catch {
-        return [name, 'unavailable'] as const;
-      }
-    }));
+    const results = await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => {
+        try {
+          await withTimeout(check(), 2000);
+          return [name, 'ok'] as const;
+        } catch {
+          return [name, 'unavailable'] as const;
+        }
+      }),
+    );
     const ready = results.every(([, state]) => state === 'ok');
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) };

@@ -53,7 +53,17 @@ export function openRequestScope(req: IncomingMessage, path: string, trustedProx
   const requestId = typeof incoming === 'string' && INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID();
   const forwardedFor = req.headers['x-forwarded-for'];
   const caller = resolveCaller(req.socket, typeof forwardedFor === 'string' && forwardedFor !== '' ? forwardedFor : undefined, trustedProxies);
-  return { requestId, path, clientIp: caller.ip, clientIpText: caller.text, sourceIp: caller.source, memo: new Map(), tokenDenial: undefined, secretGeneration: undefined, retryAfterSeconds: undefined };
+  return {
+    requestId,
+    path,
+    clientIp: caller.ip,
+    clientIpText: caller.text,
+    sourceIp: caller.source,
+    memo: new Map(),
+    tokenDenial: undefined,
+    secretGeneration: undefined,
+    retryAfterSeconds: undefined,
+  };
 }
 
 /** Runs `work` with `scope` as the current request scope. */

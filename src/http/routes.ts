@@ -8,7 +8,7 @@ export type RouteTable = Record<string, Partial<Record<'GET' | 'POST', Handler>>
 
 export function routeTable(routes: RouteTable): Middleware {
   return async function route(ctx) {
-    const methods = Object.prototype.hasOwnProperty.call(routes, ctx.path) ? routes[ctx.path] : undefined;
+    const methods = Object.hasOwn(routes, ctx.path) ? routes[ctx.path] : undefined;
     if (!methods) throw new KeygateError('not_found', 'no such route');
     const handler = methods[ctx.method as 'GET' | 'POST'];
     if (!handler) {

@@ -15,10 +15,13 @@ export const UNRESTRICTED: KeyExpiryPolicy = Object.freeze({ allow_never_expirin
 
 /** The strictest combination of the policies along a path (root first). */
 export function effectivePolicy(path: readonly KeyExpiryPolicy[]): KeyExpiryPolicy {
-  return path.reduce<KeyExpiryPolicy>((bound, tenant) => ({
-    allow_never_expiring_keys: bound.allow_never_expiring_keys && tenant.allow_never_expiring_keys,
-    max_key_lifetime_days: tighter(bound.max_key_lifetime_days, tenant.max_key_lifetime_days),
-  }), UNRESTRICTED);
+  return path.reduce<KeyExpiryPolicy>(
+    (bound, tenant) => ({
+      allow_never_expiring_keys: bound.allow_never_expiring_keys && tenant.allow_never_expiring_keys,
+      max_key_lifetime_days: tighter(bound.max_key_lifetime_days, tenant.max_key_lifetime_days),
+    }),
+    UNRESTRICTED,
+  );
 }
 
 function tighter(a: number | null, b: number | null): number | null {

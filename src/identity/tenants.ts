@@ -24,9 +24,14 @@ export interface TenantView {
 
 export function toTenantView(t: Tenant): TenantView {
   return {
-    id: t.id, name: t.name, parent_id: t.parent_id, status: t.status,
-    allow_never_expiring_keys: t.allow_never_expiring_keys, max_key_lifetime_days: t.max_key_lifetime_days,
-    created_at: t.created_at.toISOString(), updated_at: new Date(t.updated_at).toISOString(),
+    id: t.id,
+    name: t.name,
+    parent_id: t.parent_id,
+    status: t.status,
+    allow_never_expiring_keys: t.allow_never_expiring_keys,
+    max_key_lifetime_days: t.max_key_lifetime_days,
+    created_at: t.created_at.toISOString(),
+    updated_at: new Date(t.updated_at).toISOString(),
   };
 }
 
@@ -45,7 +50,11 @@ interface TenantServiceDeps {
 
 export function createTenantService(deps: TenantServiceDeps) {
   /** A change to a tenant and its audit record, in one transaction. */
-  function change<T>(actor: Actor, action: string, work: (tx: TxStores) => Promise<{ result: T; tenantId: string; details?: Record<string, unknown> }>): Promise<T> {
+  function change<T>(
+    actor: Actor,
+    action: string,
+    work: (tx: TxStores) => Promise<{ result: T; tenantId: string; details?: Record<string, unknown> }>,
+  ): Promise<T> {
     return auditedChange(deps, actor, async (tx, record) => {
       const done = await work(tx);
       await record({ action, tenantId: done.tenantId, details: { tenant_id: done.tenantId, ...done.details } });
@@ -116,9 +125,7 @@ export function createTenantService(deps: TenantServiceDeps) {
         await tx.tenants.setStatus(id, status, status === 'disabled' ? actor.tenantId : null);
         // Introspection already refuses these tokens (it reads the state of every tenant above the
         // key); ending them keeps them dead if the tenant is enabled again.
-        const dropped = status === 'disabled'
-          ? await endLiveTokens(tx, deps.tokens, await tx.keys.idsForTenants(await tx.tenants.subtreeIds(id)))
-          : 0;
+        const dropped = status === 'disabled' ? await endLiveTokens(tx, deps.tokens, await tx.keys.idsForTenants(await tx.tenants.subtreeIds(id))) : 0;
         return { result: toTenantView((await tx.tenants.findById(id))!), tenantId: id, details: status === 'disabled' ? { tokens_dropped: dropped } : {} };
       });
     },

@@ -25,8 +25,14 @@ export interface UserView {
 }
 
 const toUserView = (u: User): UserView => ({
-  id: u.id, tenant_id: u.tenant_id, email: u.email, name: u.name, role: u.role, status: u.status,
-  created_at: u.created_at.toISOString(), updated_at: new Date(u.updated_at).toISOString(),
+  id: u.id,
+  tenant_id: u.tenant_id,
+  email: u.email,
+  name: u.name,
+  role: u.role,
+  status: u.status,
+  created_at: u.created_at.toISOString(),
+  updated_at: new Date(u.updated_at).toISOString(),
 });
 
 interface UserServiceDeps {
@@ -40,7 +46,11 @@ interface UserServiceDeps {
 
 export function createUserService(deps: UserServiceDeps) {
   /** A change to a user and its audit record, in one transaction. */
-  function change<T>(actor: Actor, action: string, work: (tx: TxStores) => Promise<{ result: T; user: Pick<User, 'id' | 'tenant_id'>; details?: Record<string, unknown> }>): Promise<T> {
+  function change<T>(
+    actor: Actor,
+    action: string,
+    work: (tx: TxStores) => Promise<{ result: T; user: Pick<User, 'id' | 'tenant_id'>; details?: Record<string, unknown> }>,
+  ): Promise<T> {
     return auditedChange(deps, actor, async (tx, record) => {
       const done = await work(tx);
       await record({ action, tenantId: done.user.tenant_id, details: { user_id: done.user.id, ...done.details } });
@@ -125,7 +135,11 @@ export function createUserService(deps: UserServiceDeps) {
           ownKeys: await keysNarrowedBy(tx, id, before.role, patch.role),
           created: mayCreateKeys(before.role) && !mayCreateKeys(patch.role),
         });
-        return { result: toUserView(after), user: after, details: { fields: Object.keys(patch), role_from: before.role, role_to: patch.role, tokens_dropped: dropped } };
+        return {
+          result: toUserView(after),
+          user: after,
+          details: { fields: Object.keys(patch), role_from: before.role, role_to: patch.role, tokens_dropped: dropped },
+        };
       });
     },
     async setStatus(id: string, status: 'active' | 'disabled', actor: Actor): Promise<UserView> {
@@ -133,9 +147,8 @@ export function createUserService(deps: UserServiceDeps) {
       return change(actor, status === 'disabled' ? 'user.disable' : 'user.enable', async (tx) => {
         await tx.users.setStatus(id, status);
         const after = stillThere(await tx.users.findById(id));
-        const details = status === 'disabled'
-          ? { tokens_dropped: await endTokensOfUser(tx, id, { ownKeys: await tx.keys.idsForUser(id), created: true }) }
-          : {};
+        const details =
+          status === 'disabled' ? { tokens_dropped: await endTokensOfUser(tx, id, { ownKeys: await tx.keys.idsForUser(id), created: true }) } : {};
         return { result: toUserView(after), user, details };
       });
     },

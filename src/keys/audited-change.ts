@@ -53,17 +53,21 @@ export type RecordChange = (record: ChangeRecord) => Promise<void>;
 
 /** Runs `work` in one transaction with `record` to audit it there; caches forget after commit. */
 export async function auditedChange<T>(deps: AuditedChangeDeps, actor: Actor, work: (tx: TxStores, record: RecordChange) => Promise<T>): Promise<T> {
-  const result = await deps.transact((tx) => work(tx, (record) => tx.audit.record({
-    action: record.action,
-    outcome: 'success',
-    tenantId: record.tenantId,
-    actorKeyId: actor.keyId,
-    actorUserId: actor.userId,
-    targetKeyId: record.targetKeyId ?? null,
-    ip: actor.ip ?? null,
-    requestId: actor.requestId ?? null,
-    details: { via: actor.via, ...record.details },
-  })));
+  const result = await deps.transact((tx) =>
+    work(tx, (record) =>
+      tx.audit.record({
+        action: record.action,
+        outcome: 'success',
+        tenantId: record.tenantId,
+        actorKeyId: actor.keyId,
+        actorUserId: actor.userId,
+        targetKeyId: record.targetKeyId ?? null,
+        ip: actor.ip ?? null,
+        requestId: actor.requestId ?? null,
+        details: { via: actor.via, ...record.details },
+      }),
+    ),
+  );
   deps.onKeysChanged?.('*');
   return result;
 }

@@ -51,7 +51,8 @@ export function refusalsToGrant(authority: Authority | undefined, scopes: readon
   const errors: FieldError[] = [];
   for (const scope of scopes.filter(isKeygateScope)) {
     if (!KEYGATE_SCOPES.includes(scope)) errors.push({ field: 'scopes', message: `'${scope}' is not a known Keygate scope` });
-    else if (authority && !holdsScope(authority.scopes, scope)) errors.push({ field: 'scopes', message: `'${scope}' can only be granted by a caller that holds it` });
+    else if (authority && !holdsScope(authority.scopes, scope))
+      errors.push({ field: 'scopes', message: `'${scope}' can only be granted by a caller that holds it` });
   }
   if (authority && !networksWithin(parsed(networks), authority.networks)) {
     errors.push({ field: 'networks', message: `must lie within the caller's own networks (${authority.networks.map((n) => n.text).join(', ')})` });

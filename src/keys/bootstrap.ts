@@ -3,10 +3,13 @@ import type { TenantService } from '../identity/tenants.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import type { KeyService } from './service.ts';
 import { BOOTSTRAP_SCOPES } from './service.ts';
-import { type CreatedKey } from './types.ts';
+import type { CreatedKey } from './types.ts';
 
 /** Undefined when a tenant already exists: bootstrap never runs twice. */
-export async function bootstrap(runtime: { tenants: TenantStore; tenantService: TenantService; keyService: KeyService }, tenantName = 'default'): Promise<CreatedKey | undefined> {
+export async function bootstrap(
+  runtime: { tenants: TenantStore; tenantService: TenantService; keyService: KeyService },
+  tenantName = 'default',
+): Promise<CreatedKey | undefined> {
   if ((await runtime.tenants.count()) > 0) return undefined;
   const actor = { keyId: null, userId: null, via: 'bootstrap' };
   const tenant = await runtime.tenantService.createRoot(tenantName, actor);

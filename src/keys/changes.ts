@@ -14,9 +14,7 @@ import { endLiveTokens } from './end-tokens.ts';
 import { effectivePolicy } from '../identity/tenant-policy.ts';
 import type { Actor, TxStores } from './audited-change.ts';
 import type { CreatedKey, KeyServiceDeps } from './types.ts';
-import {
-  resolveExpiry, validateDescription, validateName, validateNetworks, validateRateLimit, validateScopes, validateTokenTtl,
-} from './validation.ts';
+import { resolveExpiry, validateDescription, validateName, validateNetworks, validateRateLimit, validateScopes, validateTokenTtl } from './validation.ts';
 
 export const MAX_GRACE_SECONDS = 7 * 86_400;
 
@@ -81,7 +79,11 @@ export function createKeyChanges(deps: ChangeDeps) {
   async function assertMayTakeOver(target: KeyView, actor: Actor): Promise<void> {
     if (!actor.authority || actor.authority.creatorChain.length === 0 || !actor.keyId) return;
     const [targetChain, callerAncestors] = await Promise.all([deps.keys.ancestors(target.client_id), deps.keys.ancestors(actor.keyId)]);
-    const refusal = refusalToTakeOver(target, targetChain.map((key) => key.client_id), callerAncestors);
+    const refusal = refusalToTakeOver(
+      target,
+      targetChain.map((key) => key.client_id),
+      callerAncestors,
+    );
     if (refusal) throw new KeygateError('forbidden', refusal);
   }
 
@@ -109,7 +111,9 @@ export function createKeyChanges(deps: ChangeDeps) {
     /** New secret, shown once; the old one works for `graceSeconds` more (0 = refused now, with its tokens). */
     async rotate(clientId: string, graceSeconds: number, actor: Actor): Promise<CreatedKey & { previous_secret_expires_at: string | null }> {
       if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
-        throw new KeygateError('validation_failed', 'request body is invalid', [{ field: 'grace_seconds', message: `must be a whole number of seconds, 0–${MAX_GRACE_SECONDS}` }]);
+        throw new KeygateError('validation_failed', 'request body is invalid', [
+          { field: 'grace_seconds', message: `must be a whole number of seconds, 0–${MAX_GRACE_SECONDS}` },
+        ]);
       }
       const current = await deps.requireManageableKey(clientId, actor);
       await assertMayTakeOver(current, actor);

@@ -16,7 +16,8 @@ export function createKeyCacheWarmer(cache: KeyCache, log: Logger) {
       return;
     }
     const started = performance.now();
-    running = cache.warm()
+    running = cache
+      .warm()
       .then((cached) => log.info({ keys: cached, ms: Math.round(performance.now() - started) }, 'key cache warmed'))
       .catch((error: unknown) => log.warn({ err: error }, 'key cache warm-up failed; keys load on demand'))
       .finally(() => {

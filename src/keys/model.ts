@@ -69,13 +69,7 @@ export interface KeyView {
 /** Scopes with a meaning inside Keygate itself (SPEC §4, §5). */
 export const INTROSPECT_SCOPE = 'token:introspect';
 export const KEY_WRITE_SCOPE = 'admin:keys:write';
-export const ADMIN_SCOPES = [
-  'admin:keys:read',
-  'admin:keys:write',
-  'admin:users:write',
-  'admin:tenants:write',
-  'admin:audit:read',
-] as const;
+export const ADMIN_SCOPES = ['admin:keys:read', 'admin:keys:write', 'admin:users:write', 'admin:tenants:write', 'admin:audit:read'] as const;
 
 /** Scopes that mean something inside Keygate itself: only known ones may be granted, only by a holder. */
 export const KEYGATE_SCOPES: readonly string[] = [...ADMIN_SCOPES, INTROSPECT_SCOPE];

@@ -1,17 +1,12 @@
-// The key lifecycle (SPEC §1, §2): create, show, list, update, rotate, disable, enable, revoke
-// tokens, delete. No HTTP in here: the CLI and the admin API both call it. Every change leaves an
+// The key lifecycle: create, show, list, update, rotate, disable, enable, revoke tokens, delete. No HTTP in here: the CLI and the admin API both call it. Every change leaves an
 // audit record, and every change that takes rights away drops the key's live tokens before it
 // returns.
 import { isUuid } from '../identity/ids.ts';
-import { KEYGATE_SCOPES, type KeyKind, type KeyStatus, type KeyView } from './model.ts';
+import { KEYGATE_SCOPES, type KeyStatus, type KeyView } from './model.ts';
 import { formatApiKey, generateClientId, generateClientSecret, isWellFormedClientId } from '../crypto/credentials.ts';
-import { hashSecret, type PepperRing } from '../crypto/secret-hash.ts';
+import { hashSecret } from '../crypto/secret-hash.ts';
 import { KeygateError, type FieldError, failOnFieldErrors } from '../shared/errors.ts';
-import type { AuditStore } from '../stores/audit.ts';
-import type { KeyCounts, KeyCursor, KeyListFilter, KeyStore } from '../stores/keys.ts';
-import type { TenantStore } from '../stores/tenants.ts';
-import type { TokenStore } from '../stores/tokens.ts';
-import type { UserStore } from '../stores/users.ts';
+import type { KeyCursor, KeyListFilter } from '../stores/keys.ts';
 import { auditedChange, type Actor, type TxStores } from './audited-change.ts';
 import { createKeyChanges, type RecordKeyChange } from './changes.ts';
 import { toView } from './view.ts';
@@ -19,15 +14,20 @@ import type { CreatedKey, CreateKeyInput, KeyPage, KeyServiceDeps } from './type
 import { endLiveTokens } from './end-tokens.ts';
 import { effectivePolicy } from '../identity/tenant-policy.ts';
 import { MAX_CREATOR_CHAIN } from './owner-chain.ts';
-import { refusalsToGrant, refusalToManageKey, type Authority } from './authority.ts';
+import { refusalsToGrant, refusalToManageKey } from './authority.ts';
 import { NEVER_FOR_USER_KEYS } from '../identity/roles.ts';
 import {
-  KEY_LIMITS, resolveExpiry, validateDescription, validateName, validateNetworks, validateRateLimit,
-  validateScopes, validateTokenTtl,
+  KEY_LIMITS,
+  resolveExpiry,
+  validateDescription,
+  validateName,
+  validateNetworks,
+  validateRateLimit,
+  validateScopes,
+  validateTokenTtl,
 } from './validation.ts';
 
 export const BOOTSTRAP_SCOPES = [...KEYGATE_SCOPES];
-
 
 export function createKeyService(deps: KeyServiceDeps) {
   /**
@@ -35,16 +35,17 @@ export function createKeyService(deps: KeyServiceDeps) {
    * it, before commit (a crash then leaves fewer tokens, never an unaudited change).
    */
   function change<T>(work: (tx: TxStores, record: RecordKeyChange) => Promise<T>, actor: Actor): Promise<T> {
-    return auditedChange(deps, actor, (tx, record) => work(tx, (action, key, details = {}) =>
-      record({ action, tenantId: key.tenant_id, targetKeyId: key.client_id, details })));
+    return auditedChange(deps, actor, (tx, record) =>
+      work(tx, (action, key, details = {}) => record({ action, tenantId: key.tenant_id, targetKeyId: key.client_id, details })),
+    );
   }
 
   /** 404 for a key that does not exist or lies outside the actor's tenants: the same answer. */
   async function requireKey(clientId: string, actor: Pick<Actor, 'tenantIds' | 'onlyUserId'>): Promise<KeyView> {
     const row = isWellFormedClientId(clientId) ? await deps.keys.find(clientId) : undefined;
     const key = row && toView(row, new Date());
-    const outside = key && ((actor.tenantIds && !actor.tenantIds.includes(key.tenant_id))
-      || (actor.onlyUserId !== undefined && key.user_id !== actor.onlyUserId));
+    const outside =
+      key && ((actor.tenantIds && !actor.tenantIds.includes(key.tenant_id)) || (actor.onlyUserId !== undefined && key.user_id !== actor.onlyUserId));
     if (!key || outside) throw new KeygateError('not_found', 'no such key');
     return key;
   }
@@ -110,7 +111,7 @@ export function createKeyService(deps: KeyServiceDeps) {
       validateRateLimit(input.rateLimitPerMinute, errors);
       const expiresAt = resolveExpiry(input.expiresAt, effectivePolicy(tenantPath), now, errors);
       const kind = input.kind ?? (actor.onlyUserId ? 'user' : 'service');
-      const userId = kind === 'user' ? input.userId ?? actor.onlyUserId ?? null : null;
+      const userId = kind === 'user' ? (input.userId ?? actor.onlyUserId ?? null) : null;
       if (actor.onlyUserId && (kind !== 'user' || userId !== actor.onlyUserId)) {
         errors.push({ field: 'user_id', message: 'a user key may only create keys for its own user' });
       }
@@ -131,25 +132,28 @@ export function createKeyService(deps: KeyServiceDeps) {
       return change(async (tx, record) => {
         // Counted under the user's row lock: parallel creates cannot all see room for one more.
         if (userId !== null) await assertRoomForKey(tx, userId);
-        const key = toView(await tx.keys.insert({
-          client_id: generateClientId(),
-          tenant_id: input.tenantId,
-          kind,
-          user_id: userId,
-          name: input.name as string,
-          description: (input.description as string | undefined) ?? null,
-          scopes,
-          networks,
-          expires_at: expiresAt,
-          secret_hash: hashSecret(deps.pepperRing, clientSecret),
-          previous_secret_hash: null,
-          previous_secret_expires_at: null,
-          token_ttl_seconds: (input.tokenTtlSeconds as number | undefined) ?? deps.defaultTokenTtlSeconds,
-          rate_limit_per_minute: (input.rateLimitPerMinute as number | undefined) ?? null,
-          // Both, when a user key acts: the person and the key each have to keep the right.
-          created_by_user_id: actor.userId,
-          created_by_key_id: actor.keyId,
-        }), new Date());
+        const key = toView(
+          await tx.keys.insert({
+            client_id: generateClientId(),
+            tenant_id: input.tenantId,
+            kind,
+            user_id: userId,
+            name: input.name as string,
+            description: (input.description as string | undefined) ?? null,
+            scopes,
+            networks,
+            expires_at: expiresAt,
+            secret_hash: hashSecret(deps.pepperRing, clientSecret),
+            previous_secret_hash: null,
+            previous_secret_expires_at: null,
+            token_ttl_seconds: (input.tokenTtlSeconds as number | undefined) ?? deps.defaultTokenTtlSeconds,
+            rate_limit_per_minute: (input.rateLimitPerMinute as number | undefined) ?? null,
+            // Both, when a user key acts: the person and the key each have to keep the right.
+            created_by_user_id: actor.userId,
+            created_by_key_id: actor.keyId,
+          }),
+          new Date(),
+        );
         await record('key.create', key, { scopes, networks, kind });
         return withSecret(key, clientSecret);
       }, actor);
@@ -164,8 +168,9 @@ export function createKeyService(deps: KeyServiceDeps) {
       const tenantIds = filter.tenantIds ? filter.tenantIds.filter((id) => visible.includes(id)) : visible;
       const limit = page.limit ?? 50;
       const userId = actor.onlyUserId ?? filter.userId;
-      const rows = (await deps.keys.list({ ...filter, tenantIds, userId }, now, { after: page.cursor ? decodeCursor(page.cursor) : undefined, limit: limit + 1 }))
-        .map((row) => toView(row, now));
+      const rows = (
+        await deps.keys.list({ ...filter, tenantIds, userId }, now, { after: page.cursor ? decodeCursor(page.cursor) : undefined, limit: limit + 1 })
+      ).map((row) => toView(row, now));
       const data = rows.slice(0, limit);
       const last = data.at(-1);
       return {
@@ -231,7 +236,7 @@ async function assertRoomForKey(tx: TxStores, userId: string): Promise<void> {
   // Checked again under the lock: the user may have been deleted or disabled meanwhile.
   if (!user) failOnFieldErrors([{ field: 'user_id', message: 'user keys need an existing user of the same tenant' }]);
   if (user!.status !== 'active') failOnFieldErrors([{ field: 'user_id', message: 'the user is disabled' }]);
-  if (await tx.keys.countForUser(userId) >= KEY_LIMITS.maxKeysPerUser) {
+  if ((await tx.keys.countForUser(userId)) >= KEY_LIMITS.maxKeysPerUser) {
     failOnFieldErrors([{ field: 'user_id', message: `a user may hold at most ${KEY_LIMITS.maxKeysPerUser} keys` }]);
   }
 }

@@ -11,7 +11,7 @@ function createPathInterner() {
   const paths = new Map<string, readonly string[]>();
   return (tenantId: string, ancestors: string[]): readonly string[] => {
     let path = paths.get(tenantId);
-    if (!path) paths.set(tenantId, path = Object.freeze(ancestors));
+    if (!path) paths.set(tenantId, (path = Object.freeze(ancestors)));
     return path;
   };
 }
@@ -26,12 +26,18 @@ function createPathInterner() {
 function creatorState(row: KeyStateRow): CreatorState {
   const states: CreatorState[] = [];
   if (row.created_by_user_id) {
-    states.push(row.creator_user_status === null ? 'missing'
-      : row.creator_user_status === 'active' && mayCreateKeys(row.creator_user_role!) ? 'active' : 'inactive');
+    states.push(
+      row.creator_user_status === null ? 'missing' : row.creator_user_status === 'active' && mayCreateKeys(row.creator_user_role!) ? 'active' : 'inactive',
+    );
   }
   if (row.created_by_key_id) {
-    states.push(row.creator_key_status === null ? 'missing'
-      : row.creator_key_status === 'active' && (row.creator_key_scopes ?? []).includes(KEY_WRITE_SCOPE) ? 'active' : 'inactive');
+    states.push(
+      row.creator_key_status === null
+        ? 'missing'
+        : row.creator_key_status === 'active' && (row.creator_key_scopes ?? []).includes(KEY_WRITE_SCOPE)
+          ? 'active'
+          : 'inactive',
+    );
   }
   return states.find((state) => state !== 'active') ?? (states.length > 0 ? 'active' : 'system');
 }

@@ -50,4 +50,3 @@ export interface KeyPage {
   next_cursor: string | null;
   counts: KeyCounts;
 }
-

@@ -62,7 +62,10 @@ export function validateNetworks(networks: unknown, errors: FieldError[]): strin
 export function validateTokenTtl(ttl: unknown, errors: FieldError[]): void {
   if (ttl === undefined) return;
   if (!Number.isInteger(ttl) || (ttl as number) < KEY_LIMITS.minTokenTtlSeconds || (ttl as number) > KEY_LIMITS.maxTokenTtlSeconds) {
-    errors.push({ field: 'token_ttl_seconds', message: `must be a whole number of seconds, ${KEY_LIMITS.minTokenTtlSeconds}–${KEY_LIMITS.maxTokenTtlSeconds}` });
+    errors.push({
+      field: 'token_ttl_seconds',
+      message: `must be a whole number of seconds, ${KEY_LIMITS.minTokenTtlSeconds}–${KEY_LIMITS.maxTokenTtlSeconds}`,
+    });
   }
 }
 
@@ -82,12 +85,7 @@ export interface TenantExpiryPolicy {
  * `undefined` = the default (90 days, or the tenant's cap if shorter); `null` = never, when the
  * tenant allows it. Returns the expiry to store.
  */
-export function resolveExpiry(
-  requested: Date | null | undefined,
-  tenant: TenantExpiryPolicy,
-  now: Date,
-  errors: FieldError[],
-): Date | null {
+export function resolveExpiry(requested: Date | null | undefined, tenant: TenantExpiryPolicy, now: Date, errors: FieldError[]): Date | null {
   const dayMs = 86_400_000;
   const capMs = tenant.max_key_lifetime_days === null ? undefined : tenant.max_key_lifetime_days * dayMs;
   if (requested === undefined) {

@@ -27,11 +27,7 @@ export function clientMetadataFor(key: KeySnapshot, secretPlaceholder: string): 
   };
 }
 
-export function createAdapterFactory(deps: {
-  lookupKey: KeyLookup;
-  tokens: TokenStore;
-  secretPlaceholder: string;
-}): AdapterFactory {
+export function createAdapterFactory(deps: { lookupKey: KeyLookup; tokens: TokenStore; secretPlaceholder: string }): AdapterFactory {
   const clients: Adapter = {
     ...unsupported('Client'),
     async find(clientId) {
@@ -45,26 +41,30 @@ export function createAdapterFactory(deps: {
   const clientCredentials: Adapter = {
     ...unsupported('ClientCredentials'),
     async upsert(token, payload) {
-      await guardStores(() => deps.tokens.save(hashToken(token), {
-        clientId: payload.clientId!,
-        scope: payload.scope ?? '',
-        iat: payload.iat!,
-        exp: payload.exp!,
-        generation: Number((payload.extra as { g?: number } | undefined)?.g ?? 0),
-        epoch: Number((payload.extra as { e?: number } | undefined)?.e ?? 0),
-      }));
+      await guardStores(() =>
+        deps.tokens.save(hashToken(token), {
+          clientId: payload.clientId!,
+          scope: payload.scope ?? '',
+          iat: payload.iat!,
+          exp: payload.exp!,
+          generation: Number((payload.extra as { g?: number } | undefined)?.g ?? 0),
+          epoch: Number((payload.extra as { e?: number } | undefined)?.e ?? 0),
+        }),
+      );
     },
     async find(token) {
       const record = await guardStores(() => deps.tokens.find(hashToken(token)));
-      return record && {
-        jti: token,
-        kind: 'ClientCredentials',
-        clientId: record.clientId,
-        scope: record.scope || undefined,
-        iat: record.iat,
-        exp: record.exp,
-        extra: { g: record.generation, e: record.epoch },
-      };
+      return (
+        record && {
+          jti: token,
+          kind: 'ClientCredentials',
+          clientId: record.clientId,
+          scope: record.scope || undefined,
+          iat: record.iat,
+          exp: record.exp,
+          extra: { g: record.generation, e: record.epoch },
+        }
+      );
     },
     async destroy(token) {
       await guardStores(() => deps.tokens.destroy(hashToken(token)));

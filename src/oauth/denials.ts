@@ -8,9 +8,10 @@ const reasons = new WeakMap<Error, DenialReason>();
 
 /** `missingScopes` names the requested scopes the key lacks (the caller asked for them, so no leak). */
 export function oauthErrorFor(reason: DenialReason, missingScopes: readonly string[] = []): Error {
-  const error = reason === 'scope_not_granted'
-    ? new errors.InvalidScope('requested scope is not granted to this key', missingScopes.join(' '))
-    : new errors.InvalidClientAuth(reason);
+  const error =
+    reason === 'scope_not_granted'
+      ? new errors.InvalidScope('requested scope is not granted to this key', missingScopes.join(' '))
+      : new errors.InvalidClientAuth(reason);
   reasons.set(error, reason);
   return error;
 }

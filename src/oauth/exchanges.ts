@@ -27,7 +27,13 @@ function rateLimited(ctx: Context, retryAfterSeconds: number): never {
 async function exchange(deps: ExchangeDeps, ctx: Context, clientId: string, secret: string): Promise<Exchange> {
   const scope = currentRequestScope();
   const outcome = await runTokenPolicy(deps, {
-    clientId, secret, ip: scope?.clientIp, source: scope?.sourceIp, now: new Date(), requestedScopes: [], purpose: 'token',
+    clientId,
+    secret,
+    ip: scope?.clientIp,
+    source: scope?.sourceIp,
+    now: new Date(),
+    requestedScopes: [],
+    purpose: 'token',
   });
   if (outcome.ok) return { ok: true, token: await deps.mintToken(outcome.key, outcome.scopes, outcome.secretGeneration) };
   // Limits are audited once per window when first crossed (abuse-limits.ts), not per request.
@@ -47,7 +53,11 @@ function requireString(body: Record<string, unknown>, field: string): string {
 function rejectUnknownFields(body: Record<string, unknown>, allowed: readonly string[]): void {
   const unknown = Object.keys(body).filter((field) => !allowed.includes(field));
   if (unknown.length > 0) {
-    throw new KeygateError('validation_failed', 'request body is invalid', unknown.map((field) => ({ field, message: 'unknown field' })));
+    throw new KeygateError(
+      'validation_failed',
+      'request body is invalid',
+      unknown.map((field) => ({ field, message: 'unknown field' })),
+    );
   }
 }
 

@@ -48,8 +48,7 @@ export interface OAuthDeps {
 
 export function createOAuth(deps: OAuthDeps) {
   // Each request reads a key at most once, however many library hooks ask for it.
-  const lookupKey: KeyLookup = (clientId) =>
-    memoizeInRequest(`key:${clientId}`, () => deps.findKey(clientId));
+  const lookupKey: KeyLookup = (clientId) => memoizeInRequest(`key:${clientId}`, () => deps.findKey(clientId));
 
   const provider = createProvider({
     issuer: deps.issuer,
@@ -110,7 +109,15 @@ export function createOAuth(deps: OAuthDeps) {
       }
       await providerCallback(withBufferedBody(req, body), res);
     },
-    introspect: createIntrospectionRoute({ lookupKey, pepperRing: deps.pepperRing, tokens: deps.tokens, issuer: deps.issuer, recordDenial, metrics: deps.metrics, limits }),
+    introspect: createIntrospectionRoute({
+      lookupKey,
+      pepperRing: deps.pepperRing,
+      tokens: deps.tokens,
+      issuer: deps.issuer,
+      recordDenial,
+      metrics: deps.metrics,
+      limits,
+    }),
     authorizeApiKey: createApiKeyAuthorizeRoute(exchangeDeps),
     authorizeExternal: createExternalAuthRoute(exchangeDeps),
     metadata: createMetadataRoute(deps.issuer),

@@ -70,7 +70,9 @@ export function installProviderSeams(provider: Provider, seams: ProviderSeams): 
     // Steps 2–10 of the token policy (pipeline.ts): every route behind this hook (token,
     // revocation) needs a usable key from an allowed network; a disabled key must not revoke.
     const scope = currentRequestScope();
-    const authentication = await guardStores(() => authenticateClient(seams, { clientId: this.clientId, secret: presented, ip: scope?.clientIp, now: new Date() }));
+    const authentication = await guardStores(() =>
+      authenticateClient(seams, { clientId: this.clientId, secret: presented, ip: scope?.clientIp, now: new Date() }),
+    );
     if (!authentication.ok) throw oauthErrorFor(authentication.reason);
     if (scope) scope.secretGeneration = authentication.secretGeneration;
     return true;

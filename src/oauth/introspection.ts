@@ -63,9 +63,11 @@ export function createIntrospectionRoute(deps: IntrospectionDeps) {
     }
     const now = new Date();
     const record = await deps.tokens.find(hashToken(token));
-    const owner = record && await deps.lookupKey(record.clientId);
+    const owner = record && (await deps.lookupKey(record.clientId));
     // RFC 7662 §2.2: anything not usable right now is simply inactive, with no reason given.
-    const active = record && owner
+    const active =
+      record
+      && owner
       && checkTokenState(record, owner, now) === 'ok'
       && mayActOnTokensOf(caller, owner)
       && (!clientIp || checkNetwork(owner.networks, clientIp) === 'ok');
@@ -87,11 +89,7 @@ async function readFormOrFail(ctx: Exchange): Promise<Record<string, string> | u
 }
 
 /** The caller must be a usable key holding `token:introspect`; anything else is 401 invalid_client. */
-async function authenticateIntrospector(
-  ctx: Exchange,
-  deps: IntrospectionDeps,
-  form: Record<string, string>,
-): Promise<KeySnapshot | undefined> {
+async function authenticateIntrospector(ctx: Exchange, deps: IntrospectionDeps, form: Record<string, string>): Promise<KeySnapshot | undefined> {
   const presented = presentedCredentials(ctx, form);
   if (!presented.ok) {
     sendOAuthError(ctx, presented.status, presented.error, presented.status === 401 ? CLIENT_AUTH_FAILED : presented.message);
@@ -99,8 +97,13 @@ async function authenticateIntrospector(
   }
   const scope = currentRequestScope();
   const outcome = await runTokenPolicy(deps, {
-    clientId: presented.clientId, secret: presented.clientSecret, ip: scope?.clientIp, source: scope?.sourceIp, now: new Date(),
-    requestedScopes: [INTROSPECT_SCOPE], purpose: 'introspect',
+    clientId: presented.clientId,
+    secret: presented.clientSecret,
+    ip: scope?.clientIp,
+    source: scope?.sourceIp,
+    now: new Date(),
+    requestedScopes: [INTROSPECT_SCOPE],
+    purpose: 'introspect',
   });
   if (outcome.ok) return outcome.key;
   if (outcome.retryAfterSeconds !== undefined) {
@@ -123,7 +126,10 @@ function activeAnswer(record: TokenRecord, owner: KeySnapshot, issuer: string) {
   const current = new Set(effectiveScopes(owner));
   return {
     active: true,
-    scope: record.scope.split(' ').filter((s) => current.has(s)).join(' '),
+    scope: record.scope
+      .split(' ')
+      .filter((s) => current.has(s))
+      .join(' '),
     client_id: owner.clientId,
     // RFC 7662 `sub`: the user a user key acts for, otherwise the key itself.
     sub: owner.userId ?? owner.clientId,

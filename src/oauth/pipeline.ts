@@ -34,7 +34,18 @@ import type { AbuseLimits } from './abuse-limits.ts';
 export type { DenialReason };
 
 export const POLICY_STEPS = [
-  'failure_limits', 'checksum', 'lookup', 'secret', 'status', 'expiry', 'owner', 'user', 'tenant', 'network', 'scopes', 'issuance_limit',
+  'failure_limits',
+  'checksum',
+  'lookup',
+  'secret',
+  'status',
+  'expiry',
+  'owner',
+  'user',
+  'tenant',
+  'network',
+  'scopes',
+  'issuance_limit',
 ] as const;
 
 /** Reasons that count towards the failed-authentication limits: wrong or unknown credentials. */
@@ -56,7 +67,7 @@ export interface ClientCredentialsPresented {
 }
 
 export type ClientAuthentication =
-  | { ok: true; key: KeySnapshot; /** Generation of the secret that matched. */ secretGeneration: number }
+  | { ok: true; key: KeySnapshot /** Generation of the secret that matched. */; secretGeneration: number }
   | { ok: false; reason: DenialReason; key?: KeySnapshot };
 
 /** Steps 2–10: who is calling, and may its key act at all, from there, now. */
@@ -103,7 +114,9 @@ export async function runTokenPolicy(
   const { key } = authentication;
   const scopes = grantRequestedScopes(key, presented.requestedScopes);
   if (!scopes.ok) {
-    return presented.purpose === 'introspect' ? { ok: false, reason: 'not_introspector', key } : { ok: false, reason: scopes.reason, key, missing: scopes.missing };
+    return presented.purpose === 'introspect'
+      ? { ok: false, reason: 'not_introspector', key }
+      : { ok: false, reason: scopes.reason, key, missing: scopes.missing };
   }
   if (presented.purpose === 'token') {
     const issuance = await deps.limits.takeIssuance(key);

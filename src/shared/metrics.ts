@@ -15,26 +15,41 @@ export function createMetrics() {
       registers: [registry],
     }),
     tokensIssued: new client.Counter({
-      name: 'keygate_tokens_issued_total', help: 'Tokens issued, by route', labelNames: ['route'] as const, registers: [registry],
+      name: 'keygate_tokens_issued_total',
+      help: 'Tokens issued, by route',
+      labelNames: ['route'] as const,
+      registers: [registry],
     }),
     tokensDenied: new client.Counter({
-      name: 'keygate_requests_denied_total', help: 'Denied token and introspection requests, by action and reason',
-      labelNames: ['action', 'reason'] as const, registers: [registry],
+      name: 'keygate_requests_denied_total',
+      help: 'Denied token and introspection requests, by action and reason',
+      labelNames: ['action', 'reason'] as const,
+      registers: [registry],
     }),
     authLockouts: new client.Counter({
-      name: 'keygate_auth_lockouts_total', help: 'Failed-authentication lockouts started (once per window each), by limit',
-      labelNames: ['limit'] as const, registers: [registry],
+      name: 'keygate_auth_lockouts_total',
+      help: 'Failed-authentication lockouts started (once per window each), by limit',
+      labelNames: ['limit'] as const,
+      registers: [registry],
     }),
     introspections: new client.Counter({
-      name: 'keygate_introspections_total', help: 'Introspection answers, by result', labelNames: ['result'] as const, registers: [registry],
+      name: 'keygate_introspections_total',
+      help: 'Introspection answers, by result',
+      labelNames: ['result'] as const,
+      registers: [registry],
     }),
     storeDuration: new client.Histogram({
-      name: 'keygate_store_duration_seconds', help: 'Store call latency, by store and operation',
-      labelNames: ['store', 'operation'] as const, buckets: storeBuckets, registers: [registry],
+      name: 'keygate_store_duration_seconds',
+      help: 'Store call latency, by store and operation',
+      labelNames: ['store', 'operation'] as const,
+      buckets: storeBuckets,
+      registers: [registry],
     }),
     keyCache: new client.Counter({
-      name: 'keygate_key_cache_lookups_total', help: 'Key lookups by cache result (hit, miss, bypass)',
-      labelNames: ['result'] as const, registers: [registry],
+      name: 'keygate_key_cache_lookups_total',
+      help: 'Key lookups by cache result (hit, miss, bypass)',
+      labelNames: ['result'] as const,
+      registers: [registry],
     }),
   };
 }
@@ -44,7 +59,9 @@ export type Metrics = ReturnType<typeof createMetrics>;
 /** keygate_key_cache_entries: how many keys this replica holds in memory (read at scrape time). */
 export function exposeKeyCacheSize(metrics: Metrics, size: () => number): void {
   new client.Gauge({
-    name: 'keygate_key_cache_entries', help: 'Key snapshots held in the in-process key cache', registers: [metrics.registry],
+    name: 'keygate_key_cache_entries',
+    help: 'Key snapshots held in the in-process key cache',
+    registers: [metrics.registry],
     collect() {
       this.set(size());
     },
@@ -60,4 +77,3 @@ export async function timed<T>(metrics: Metrics, store: 'postgres' | 'redis' | '
     end();
   }
 }
-

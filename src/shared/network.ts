@@ -45,9 +45,10 @@ export function parseNetwork(text: string): Network | undefined {
   if (address.kind() === 'ipv4' && slash !== -1 && trimmed.slice(0, slash).includes(':')) prefix -= 96;
   const max = address.kind() === 'ipv4' ? 32 : 128;
   if (prefix < 0 || prefix > max) return undefined;
-  const base = address.kind() === 'ipv4'
-    ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${prefix}`)
-    : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${prefix}`);
+  const base =
+    address.kind() === 'ipv4'
+      ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${prefix}`)
+      : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${prefix}`);
   return { text: `${base.toString()}/${prefix}`, range: [base, prefix] };
 }
 

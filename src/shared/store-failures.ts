@@ -26,6 +26,10 @@ export function isConnectionFailure(error: unknown): boolean {
   if (REDIS_UNAVAILABLE_NAMES.has(error.name) || REDIS_UNAVAILABLE_REPLY.test(error.message)) return true;
   const code = (error as { code?: string }).code;
   if (code && (NODE_CONNECTION_CODES.has(code) || PG_CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed|Stream isn't writeable|Command timed out|None of startup nodes is available|All sentinels are unreachable|Failed to refresh slots cache/i.test(error.message)
-    || (error instanceof AggregateError && error.errors.some(isConnectionFailure));
+  return (
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed|Stream isn't writeable|Command timed out|None of startup nodes is available|All sentinels are unreachable|Failed to refresh slots cache/i.test(
+      error.message,
+    )
+    || (error instanceof AggregateError && error.errors.some(isConnectionFailure))
+  );
 }

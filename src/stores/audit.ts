@@ -49,33 +49,39 @@ export interface AuditFilter {
 export function createAuditStore(db: Db) {
   return {
     async record(event: AuditEventInput): Promise<void> {
-      await db.insertInto('audit_events').values({
-        action: event.action,
-        outcome: event.outcome,
-        reason: event.reason ?? null,
-        tenant_id: event.tenantId ?? null,
-        actor_key_id: event.actorKeyId ?? null,
-        actor_user_id: event.actorUserId ?? null,
-        target_key_id: event.targetKeyId ?? null,
-        ip: event.ip ?? null,
-        request_id: event.requestId ?? null,
-        details: JSON.stringify(event.details ?? {}),
-      }).execute();
+      await db
+        .insertInto('audit_events')
+        .values({
+          action: event.action,
+          outcome: event.outcome,
+          reason: event.reason ?? null,
+          tenant_id: event.tenantId ?? null,
+          actor_key_id: event.actorKeyId ?? null,
+          actor_user_id: event.actorUserId ?? null,
+          target_key_id: event.targetKeyId ?? null,
+          ip: event.ip ?? null,
+          request_id: event.requestId ?? null,
+          details: JSON.stringify(event.details ?? {}),
+        })
+        .execute();
     },
 
     /** Newest first. */
     async list(filter: AuditFilter): Promise<AuditEvent[]> {
-      let query = db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(filter.limit ?? 100);
+      let query = db
+        .selectFrom('audit_events')
+        .selectAll()
+        .orderBy('id', 'desc')
+        .limit(filter.limit ?? 100);
       if (filter.tenantIds) query = query.where('tenant_id', 'in', filter.tenantIds);
       if (filter.targetKeyId) query = query.where('target_key_id', '=', filter.targetKeyId);
       if (filter.actorKeyId) query = query.where('actor_key_id', '=', filter.actorKeyId);
       if (filter.actorUserId) query = query.where('actor_user_id', '=', filter.actorUserId);
       if (filter.concerningUserId) {
         const userId = filter.concerningUserId;
-        query = query.where((eb) => eb.or([
-          eb('actor_user_id', '=', userId),
-          eb('target_key_id', 'in', eb.selectFrom('api_keys').select('client_id').where('user_id', '=', userId)),
-        ]));
+        query = query.where((eb) =>
+          eb.or([eb('actor_user_id', '=', userId), eb('target_key_id', 'in', eb.selectFrom('api_keys').select('client_id').where('user_id', '=', userId))]),
+        );
       }
       if (filter.action) query = query.where('action', '=', filter.action);
       if (filter.outcome) query = query.where('outcome', '=', filter.outcome);

@@ -32,7 +32,11 @@ export function createRedisCounters(redis: Redis | Cluster): WindowCounters {
       const { index, resetInSeconds, resetsAt } = window(windowSeconds, Date.now());
       const key = `kg:rl:${name}:${index}`;
       try {
-        const results = await redis.multi().incr(key).expire(key, windowSeconds + 1, 'NX').exec();
+        const results = await redis
+          .multi()
+          .incr(key)
+          .expire(key, windowSeconds + 1, 'NX')
+          .exec();
         const [error, count] = results?.[0] ?? [new Error('rate counter: no reply')];
         if (error) throw error;
         return { count: Number(count), resetInSeconds, resetsAt };

@@ -79,7 +79,8 @@ export async function listenForKeyChanges(
     if (!current || checking === current) return;
     checking = current;
     const deadline = setTimeout(() => abandon(current), heartbeatMs);
-    current.query('select 1')
+    current
+      .query('select 1')
       .catch(() => abandon(current))
       .finally(() => {
         clearTimeout(deadline);

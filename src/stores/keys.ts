@@ -43,21 +43,39 @@ export interface KeyUsage {
 }
 
 function selectKeyStates(db: Db) {
-  return db.selectFrom('api_keys as k')
+  return db
+    .selectFrom('api_keys as k')
     .innerJoin('tenants as t', 't.id', 'k.tenant_id')
     .leftJoin('users as ku', 'ku.id', 'k.user_id')
     .leftJoin('users as cu', 'cu.id', 'k.created_by_user_id')
     .leftJoin('api_keys as ck', 'ck.client_id', 'k.created_by_key_id')
     .select([
-      'k.client_id', 'k.tenant_id', 'k.kind', 'k.user_id', 'k.scopes', 'k.networks', 'k.expires_at',
-      'k.status', 'k.secret_hash', 'k.previous_secret_hash', 'k.previous_secret_expires_at', 'k.secret_generation', 'k.token_epoch',
-      'k.token_ttl_seconds', 'k.rate_limit_per_minute', 'k.created_by_user_id', 'k.created_by_key_id',
+      'k.client_id',
+      'k.tenant_id',
+      'k.kind',
+      'k.user_id',
+      'k.scopes',
+      'k.networks',
+      'k.expires_at',
+      'k.status',
+      'k.secret_hash',
+      'k.previous_secret_hash',
+      'k.previous_secret_expires_at',
+      'k.secret_generation',
+      'k.token_epoch',
+      'k.token_ttl_seconds',
+      'k.rate_limit_per_minute',
+      'k.created_by_user_id',
+      'k.created_by_key_id',
       't.ancestors as tenant_ancestors',
       // A disabled tenant stops every tenant below it, at any depth.
       sql<boolean>`t.status = 'active' and not exists (select 1 from tenants a where a.id = any(t.ancestors) and a.status <> 'active')`.as('tenant_active'),
-      'ku.status as user_status', 'ku.role as user_role',
-      'cu.status as creator_user_status', 'cu.role as creator_user_role',
-      'ck.status as creator_key_status', 'ck.scopes as creator_key_scopes',
+      'ku.status as user_status',
+      'ku.role as user_role',
+      'cu.status as creator_user_status',
+      'cu.role as creator_user_role',
+      'ck.status as creator_key_status',
+      'ck.scopes as creator_key_scopes',
     ]);
 }
 
@@ -96,19 +114,14 @@ export function createKeyStore(db: Db) {
       if (filter.status === 'expired') {
         query = query.where('expires_at', '<=', now);
       } else if (filter.status) {
-        query = query.where('status', '=', filter.status)
-          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
+        query = query.where('status', '=', filter.status).where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
       }
       if (filter.expiringWithinSeconds !== undefined) {
-        query = query.where('expires_at', '>', now)
-          .where('expires_at', '<=', new Date(now.getTime() + filter.expiringWithinSeconds * 1000));
+        query = query.where('expires_at', '>', now).where('expires_at', '<=', new Date(now.getTime() + filter.expiringWithinSeconds * 1000));
       }
       if (page.after) {
         const { createdAt, clientId } = page.after;
-        query = query.where((eb) => eb.or([
-          eb('created_at', '>', createdAt),
-          eb.and([eb('created_at', '=', createdAt), eb('client_id', '>', clientId)]),
-        ]));
+        query = query.where((eb) => eb.or([eb('created_at', '>', createdAt), eb.and([eb('created_at', '=', createdAt), eb('client_id', '>', clientId)])]));
       }
       if (page.limit) query = query.limit(page.limit);
       return query.execute();
@@ -118,7 +131,8 @@ export function createKeyStore(db: Db) {
     async counts(tenantIds: readonly string[], now: Date, userId?: string): Promise<KeyCounts> {
       if (tenantIds.length === 0) return { total: 0, active: 0, disabled: 0, expired: 0, expiring_30d: 0 };
       const soon = new Date(now.getTime() + 30 * 86_400_000);
-      const row = await db.selectFrom('api_keys')
+      const row = await db
+        .selectFrom('api_keys')
         .select((eb) => [
           eb.fn.countAll<string>().as('total'),
           sql<string>`count(*) filter (where status = 'active' and (expires_at is null or expires_at > ${now}))`.as('active'),
@@ -145,14 +159,19 @@ export function createKeyStore(db: Db) {
     async update(clientId: string, patch: KeyPatch): Promise<{ before: KeyRow; after: KeyRow } | undefined> {
       const before = await db.selectFrom('api_keys').selectAll().where('client_id', '=', clientId).forUpdate().executeTakeFirst();
       if (!before) return undefined;
-      const after = await db.updateTable('api_keys').set({ ...patch, updated_at: sql<Date>`now()` })
-        .where('client_id', '=', clientId).returningAll().executeTakeFirstOrThrow();
+      const after = await db
+        .updateTable('api_keys')
+        .set({ ...patch, updated_at: sql<Date>`now()` })
+        .where('client_id', '=', clientId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
       return { before, after };
     },
 
     /** Replaces the secret; the old one stays valid until `previousExpiresAt` (null = not at all). */
     async rotateSecret(clientId: string, secretHash: string, previousExpiresAt: Date | null): Promise<KeyRow | undefined> {
-      return db.updateTable('api_keys')
+      return db
+        .updateTable('api_keys')
         .set((eb) => ({
           previous_secret_hash: previousExpiresAt ? eb.ref('secret_hash') : null,
           previous_secret_expires_at: previousExpiresAt,
@@ -184,10 +203,7 @@ export function createKeyStore(db: Db) {
 
     /** Returns false when no such key exists. */
     async setStatus(clientId: string, status: 'active' | 'disabled'): Promise<boolean> {
-      const result = await db.updateTable('api_keys')
-        .set({ status, updated_at: sql<Date>`now()` })
-        .where('client_id', '=', clientId)
-        .executeTakeFirst();
+      const result = await db.updateTable('api_keys').set({ status, updated_at: sql<Date>`now()` }).where('client_id', '=', clientId).executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
 
@@ -246,13 +262,19 @@ export function createKeyStore(db: Db) {
     /** Ends every live token of these keys: tokens minted in an earlier epoch are never honoured. */
     async bumpTokenEpoch(clientIds: readonly string[]): Promise<void> {
       if (clientIds.length === 0) return;
-      await db.updateTable('api_keys').set((eb) => ({ token_epoch: eb('token_epoch', '+', 1) }))
-        .where('client_id', 'in', clientIds).execute();
+      await db
+        .updateTable('api_keys')
+        .set((eb) => ({ token_epoch: eb('token_epoch', '+', 1) }))
+        .where('client_id', 'in', clientIds)
+        .execute();
     },
 
     async countForUser(userId: string): Promise<number> {
-      const row = await db.selectFrom('api_keys').select((eb) => eb.fn.countAll<string>().as('n'))
-        .where('user_id', '=', userId).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('api_keys')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('user_id', '=', userId)
+        .executeTakeFirstOrThrow();
       return Number(row.n);
     },
   };

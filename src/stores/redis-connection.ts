@@ -47,7 +47,10 @@ export function parseRedisUrl(text: string): RedisTarget {
   const at = authority.lastIndexOf('@');
   const credentials = at === -1 ? {} : parseUserInfo(authority.slice(0, at));
   const defaultPort = scheme === 'redis+sentinel' ? DEFAULT_SENTINEL_PORT : DEFAULT_CLUSTER_PORT;
-  const nodes = authority.slice(at + 1).split(',').map((entry) => parseNode(entry.trim(), defaultPort));
+  const nodes = authority
+    .slice(at + 1)
+    .split(',')
+    .map((entry) => parseNode(entry.trim(), defaultPort));
 
   const queryStart = tail.indexOf('?');
   if (tail.includes('#')) throw new Error('the URL must not have a #fragment');

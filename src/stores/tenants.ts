@@ -8,9 +8,11 @@ export function createTenantStore(db: Db) {
   return {
     async insert(input: { name: string; parentId?: string | null } & TenantSettings): Promise<Tenant> {
       const { parentId, ...settings } = input;
-      return db.insertInto('tenants')
+      return db
+        .insertInto('tenants')
         .values({ ...settings, name: input.name, parent_id: parentId ?? null })
-        .returningAll().executeTakeFirstOrThrow();
+        .returningAll()
+        .executeTakeFirstOrThrow();
     },
     async findById(id: string): Promise<Tenant | undefined> {
       return db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
@@ -27,7 +29,9 @@ export function createTenantStore(db: Db) {
     },
     /** The tenant and every tenant below it, at any depth: what a tenant's admins may act on. */
     async subtreeIds(id: string): Promise<string[]> {
-      const rows = await db.selectFrom('tenants').select('id')
+      const rows = await db
+        .selectFrom('tenants')
+        .select('id')
         .where((eb) => eb.or([eb('id', '=', id), eb('ancestors', '@>', sql<string[]>`array[${id}]::uuid[]`)]))
         .execute();
       return rows.map((row) => row.id);
@@ -42,11 +46,19 @@ export function createTenantStore(db: Db) {
       return [...tenant.ancestors.map((ancestorId) => byId.get(ancestorId)!), tenant];
     },
     async count(): Promise<number> {
-      const row = await db.selectFrom('tenants').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('tenants')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow();
       return Number(row.n);
     },
     async update(id: string, settings: TenantSettings): Promise<Tenant | undefined> {
-      return db.updateTable('tenants').set({ ...settings, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirst();
+      return db
+        .updateTable('tenants')
+        .set({ ...settings, updated_at: new Date() })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst();
     },
     /** `disabledBy`: the tenant whose admins disabled it (null when enabling, or for the operator). */
     async setStatus(id: string, status: 'active' | 'disabled', disabledBy: string | null = null): Promise<void> {

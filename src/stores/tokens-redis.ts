@@ -36,16 +36,16 @@ export function createRedisTokenStore(url: string): TokenStore {
 
   /** Deletes the keys; returns how many existed. */
   const deleteKeys = redis.isCluster
-    // A cluster pipeline may not span slots owned by different nodes, and token records are
-    // spread over every slot: send the DELs concurrently, each routed to its own node (and
-    // following MOVED/ASK on its own).
-    ? async (keys: string[]) => (await Promise.all(keys.map((key) => redis.del(key)))).reduce((sum, n) => sum + n, 0)
-    // One node: one round trip.
-    : async (keys: string[]) => {
-      const pipeline = redis.pipeline();
-      for (const key of keys) pipeline.del(key);
-      return sumOf(await pipeline.exec());
-    };
+    ? // A cluster pipeline may not span slots owned by different nodes, and token records are
+      // spread over every slot: send the DELs concurrently, each routed to its own node (and
+      // following MOVED/ASK on its own).
+      async (keys: string[]) => (await Promise.all(keys.map((key) => redis.del(key)))).reduce((sum, n) => sum + n, 0)
+    : // One node: one round trip.
+      async (keys: string[]) => {
+        const pipeline = redis.pipeline();
+        for (const key of keys) pipeline.del(key);
+        return sumOf(await pipeline.exec());
+      };
 
   return {
     kind: 'redis',

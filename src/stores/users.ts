@@ -8,10 +8,12 @@ export function createUserStore(db: Db) {
   return {
     /** Undefined when the email is already taken in the tenant. */
     async insert(input: { tenantId: string; email: string; name?: string | null; role: Role }): Promise<User | undefined> {
-      return db.insertInto('users')
+      return db
+        .insertInto('users')
         .values({ tenant_id: input.tenantId, email: input.email, name: input.name ?? null, role: input.role })
         .onConflict((oc) => oc.constraint('users_tenant_email_unique').doNothing())
-        .returningAll().executeTakeFirst();
+        .returningAll()
+        .executeTakeFirst();
     },
     async findById(id: string): Promise<User | undefined> {
       return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
@@ -25,7 +27,12 @@ export function createUserStore(db: Db) {
       return db.selectFrom('users').selectAll().where('tenant_id', 'in', tenantIds).orderBy('created_at').orderBy('id').execute();
     },
     async update(id: string, patch: Partial<Pick<User, 'name' | 'role'>>): Promise<User | undefined> {
-      return db.updateTable('users').set({ ...patch, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirst();
+      return db
+        .updateTable('users')
+        .set({ ...patch, updated_at: new Date() })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst();
     },
     async setStatus(id: string, status: 'active' | 'disabled'): Promise<void> {
       await db.updateTable('users').set({ status, updated_at: new Date() }).where('id', '=', id).execute();

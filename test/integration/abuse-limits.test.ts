@@ -8,7 +8,7 @@ import { basicAuth, type HttpResponse } from '../support/http.ts';
 import { deniedEvents, startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 const RATE_LIMITED = { error: 'rate_limited', error_description: 'too many requests; retry after the time in Retry-After' };
-const INVALID_CLIENT = { error: 'invalid_client', error_description: 'client authentication failed' };
+const _INVALID_CLIENT = { error: 'invalid_client', error_description: 'client authentication failed' };
 const RATE_LIMITED_MESSAGE = 'too many requests; retry after the time in Retry-After';
 
 const expectRateLimited = (response: HttpResponse) => {
@@ -40,12 +40,20 @@ describe('abuse limits', () => {
   });
   afterAll(() => keygate?.close());
 
-  const tokenFrom = (key: CreatedKey, secret: string, from: string) => keygate.send({
-    path: '/oauth/token', from, headers: { authorization: basicAuth(key.key.client_id, secret) }, form: { grant_type: 'client_credentials' },
-  });
-  const introspectFrom = (caller: CreatedKey, secret: string, token: string, from: string) => keygate.send({
-    path: '/oauth/introspect', from, headers: { authorization: basicAuth(caller.key.client_id, secret) }, form: { token },
-  });
+  const tokenFrom = (key: CreatedKey, secret: string, from: string) =>
+    keygate.send({
+      path: '/oauth/token',
+      from,
+      headers: { authorization: basicAuth(key.key.client_id, secret) },
+      form: { grant_type: 'client_credentials' },
+    });
+  const introspectFrom = (caller: CreatedKey, secret: string, token: string, from: string) =>
+    keygate.send({
+      path: '/oauth/introspect',
+      from,
+      headers: { authorization: basicAuth(caller.key.client_id, secret) },
+      form: { token },
+    });
 
   it('a resource server keeps introspecting while an attacker sends 1,000 bad secrets for its client id from other addresses', async () => {
     const resourceServer = await keygate.createKey(tenantId, { scopes: ['token:introspect'] });
@@ -58,17 +66,20 @@ describe('abuse limits', () => {
 
     // Ten attacker addresses, 100 bad secrets each, on the token route and on introspection.
     let attacking = true;
-    const attack = Promise.all(Array.from({ length: 10 }, async (_, i) => {
-      const from = `127.0.9.${i + 1}`;
-      const statuses: number[] = [];
-      for (let n = 0; n < 100; n++) {
-        const response = i % 2 === 0
-          ? await tokenFrom(resourceServer, generateClientSecret(), from)
-          : await introspectFrom(resourceServer, generateClientSecret(), token, from);
-        statuses.push(response.status);
-      }
-      return statuses;
-    })).finally(() => (attacking = false));
+    const attack = Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        const from = `127.0.9.${i + 1}`;
+        const statuses: number[] = [];
+        for (let n = 0; n < 100; n++) {
+          const response =
+            i % 2 === 0
+              ? await tokenFrom(resourceServer, generateClientSecret(), from)
+              : await introspectFrom(resourceServer, generateClientSecret(), token, from);
+          statuses.push(response.status);
+        }
+        return statuses;
+      }),
+    ).finally(() => (attacking = false));
     const answers: HttpResponse[] = [];
     while (attacking) answers.push(await introspect());
     answers.push(await introspect());
@@ -89,14 +100,23 @@ describe('abuse limits', () => {
   it('audits a (client id, source) lockout once, in the tenant of the key it names', async () => {
     const key = await keygate.createKey(tenantId);
     for (let i = 0; i < 5; i++) await tokenFrom(key, generateClientSecret(), '127.0.11.3');
-    const crossings = (await keygate.runtime.audit.list({ tenantIds: [tenantId], targetKeyId: key.key.client_id }))
-      .filter((e) => e.reason === 'rate_limited');
-    expect(crossings).toEqual([{
-      id: expect.any(String), at: expect.any(String), action: 'token.issue', outcome: 'denied', reason: 'rate_limited',
-      tenant_id: tenantId, actor_key_id: key.key.client_id, actor_user_id: null, target_key_id: key.key.client_id,
-      ip: '127.0.11.3', request_id: expect.any(String),
-      details: { limit: 'client_source_failures', route: '/oauth/token', source: '127.0.11.3' },
-    }]);
+    const crossings = (await keygate.runtime.audit.list({ tenantIds: [tenantId], targetKeyId: key.key.client_id })).filter((e) => e.reason === 'rate_limited');
+    expect(crossings).toEqual([
+      {
+        id: expect.any(String),
+        at: expect.any(String),
+        action: 'token.issue',
+        outcome: 'denied',
+        reason: 'rate_limited',
+        tenant_id: tenantId,
+        actor_key_id: key.key.client_id,
+        actor_user_id: null,
+        target_key_id: key.key.client_id,
+        ip: '127.0.11.3',
+        request_id: expect.any(String),
+        details: { limit: 'client_source_failures', route: '/oauth/token', source: '127.0.11.3' },
+      },
+    ]);
   });
 
   it('locks a source after its failures, for every client id, but not other sources', async () => {
@@ -111,11 +131,22 @@ describe('abuse limits', () => {
     expectRateLimited(await introspectFrom(introspector, introspector.client_secret, 'x', from));
     expect((await tokenFrom(key, key.client_secret, '127.0.12.2')).status).toBe(200);
     const crossings = (await keygate.runtime.audit.list({ action: 'token.issue' })).filter((e) => e.reason === 'rate_limited' && e.ip === from);
-    expect(crossings).toEqual([{
-      id: expect.any(String), at: expect.any(String), action: 'token.issue', outcome: 'denied', reason: 'rate_limited',
-      tenant_id: null, actor_key_id: null, actor_user_id: null, target_key_id: null, ip: from, request_id: expect.any(String),
-      details: { limit: 'source_failures', route: '/oauth/token', source: from },
-    }]);
+    expect(crossings).toEqual([
+      {
+        id: expect.any(String),
+        at: expect.any(String),
+        action: 'token.issue',
+        outcome: 'denied',
+        reason: 'rate_limited',
+        tenant_id: null,
+        actor_key_id: null,
+        actor_user_id: null,
+        target_key_id: null,
+        ip: from,
+        request_id: expect.any(String),
+        details: { limit: 'source_failures', route: '/oauth/token', source: from },
+      },
+    ]);
   });
 
   it('a resource server revokes a token whose owner id is locked at its address: only the presented id is checked', async () => {
@@ -125,7 +156,10 @@ describe('abuse limits', () => {
     for (let i = 0; i < 3; i++) expect((await tokenFrom(owner, generateClientSecret(), '127.0.13.1')).status).toBe(401);
     expectRateLimited(await tokenFrom(owner, owner.client_secret, '127.0.13.1'));
     const revoked = await keygate.send({
-      path: '/oauth/revoke', from: '127.0.13.1', headers: { authorization: basicAuth(resourceServer.key.client_id, resourceServer.client_secret) }, form: { token },
+      path: '/oauth/revoke',
+      from: '127.0.13.1',
+      headers: { authorization: basicAuth(resourceServer.key.client_id, resourceServer.client_secret) },
+      form: { token },
     });
     expect([revoked.status, revoked.text]).toEqual([200, '']);
     expect((await introspectFrom(resourceServer, resourceServer.client_secret, token, '127.0.13.3')).body).toEqual({ active: false });
@@ -139,24 +173,69 @@ describe('abuse limits', () => {
 
     type Attempt = (clientId: string, secret: string, from: string) => Promise<HttpResponse>;
     const routes: [string, Attempt, unknown][] = [
-      ['/oauth/token (Basic)', (id, secret, from) => keygate.send({
-        path: '/oauth/token', from, headers: { authorization: basicAuth(id, secret) }, form: { grant_type: 'client_credentials' },
-      }), RATE_LIMITED],
-      ['/oauth/token (client_secret_post)', (id, secret, from) => keygate.send({
-        path: '/oauth/token', from, form: { grant_type: 'client_credentials', client_id: id, client_secret: secret },
-      }), RATE_LIMITED],
-      ['/oauth/revoke', (id, secret, from) => keygate.send({
-        path: '/oauth/revoke', from, headers: { authorization: basicAuth(id, secret) }, form: { token: 'some-token' },
-      }), RATE_LIMITED],
-      ['/oauth/introspect', (id, secret, from) => keygate.send({
-        path: '/oauth/introspect', from, headers: { authorization: basicAuth(id, secret) }, form: { token: 'some-token' },
-      }), RATE_LIMITED],
-      ['/api/v1/auth/authorize', (id, secret, from) => keygate.send({
-        path: '/api/v1/auth/authorize', from, json: { grantType: 'api_key', apiKey: `${id}.${secret}` },
-      }), { error: { code: 'rate_limited', message: RATE_LIMITED_MESSAGE, request_id: '<request id>' } }],
-      ['/auth/external', (id, secret, from) => keygate.send({
-        path: '/auth/external', from, json: { clientId: id, accessKey: secret },
-      }), { success: false, error: { code: 'rate_limited', message: RATE_LIMITED_MESSAGE, request_id: '<request id>' } }],
+      [
+        '/oauth/token (Basic)',
+        (id, secret, from) =>
+          keygate.send({
+            path: '/oauth/token',
+            from,
+            headers: { authorization: basicAuth(id, secret) },
+            form: { grant_type: 'client_credentials' },
+          }),
+        RATE_LIMITED,
+      ],
+      [
+        '/oauth/token (client_secret_post)',
+        (id, secret, from) =>
+          keygate.send({
+            path: '/oauth/token',
+            from,
+            form: { grant_type: 'client_credentials', client_id: id, client_secret: secret },
+          }),
+        RATE_LIMITED,
+      ],
+      [
+        '/oauth/revoke',
+        (id, secret, from) =>
+          keygate.send({
+            path: '/oauth/revoke',
+            from,
+            headers: { authorization: basicAuth(id, secret) },
+            form: { token: 'some-token' },
+          }),
+        RATE_LIMITED,
+      ],
+      [
+        '/oauth/introspect',
+        (id, secret, from) =>
+          keygate.send({
+            path: '/oauth/introspect',
+            from,
+            headers: { authorization: basicAuth(id, secret) },
+            form: { token: 'some-token' },
+          }),
+        RATE_LIMITED,
+      ],
+      [
+        '/api/v1/auth/authorize',
+        (id, secret, from) =>
+          keygate.send({
+            path: '/api/v1/auth/authorize',
+            from,
+            json: { grantType: 'api_key', apiKey: `${id}.${secret}` },
+          }),
+        { error: { code: 'rate_limited', message: RATE_LIMITED_MESSAGE, request_id: '<request id>' } },
+      ],
+      [
+        '/auth/external',
+        (id, secret, from) =>
+          keygate.send({
+            path: '/auth/external',
+            from,
+            json: { clientId: id, accessKey: secret },
+          }),
+        { success: false, error: { code: 'rate_limited', message: RATE_LIMITED_MESSAGE, request_id: '<request id>' } },
+      ],
     ];
 
     it.each(routes.map(([name, attempt, limited], i) => ({ name, attempt, limited, i })))('$name', async ({ attempt, limited, i }) => {
@@ -164,12 +243,18 @@ describe('abuse limits', () => {
       const unknownFrom = `127.0.10.${2 * i + 2}`;
       const unknownId = generateClientId();
       for (let n = 0; n < 3; n++) {
-        const [forKnown, forUnknown] = [await attempt(known.key.client_id, generateClientSecret(), knownFrom), await attempt(unknownId, generateClientSecret(), unknownFrom)];
+        const [forKnown, forUnknown] = [
+          await attempt(known.key.client_id, generateClientSecret(), knownFrom),
+          await attempt(unknownId, generateClientSecret(), unknownFrom),
+        ];
         expect(forKnown.status).toBe(401);
         expect(comparable(forKnown)).toEqual(comparable(forUnknown));
       }
       // Locked: the known id with its right secret answers exactly as the unknown id does.
-      const [forKnown, forUnknown] = [await attempt(known.key.client_id, known.client_secret, knownFrom), await attempt(unknownId, generateClientSecret(), unknownFrom)];
+      const [forKnown, forUnknown] = [
+        await attempt(known.key.client_id, known.client_secret, knownFrom),
+        await attempt(unknownId, generateClientSecret(), unknownFrom),
+      ];
       expect(comparable(forKnown)).toEqual(comparable(forUnknown));
       expect(forKnown.status).toBe(429);
       expect(JSON.parse(comparable(forKnown).text)).toEqual(limited);
@@ -211,10 +296,13 @@ describe('abuse limits behind a trusted proxy', () => {
   });
   afterAll(() => keygate?.close());
 
-  const viaProxy = (key: CreatedKey, secret: string, forwardedFor: string) => keygate.send({
-    path: '/oauth/token', from: PROXY, form: { grant_type: 'client_credentials' },
-    headers: { authorization: basicAuth(key.key.client_id, secret), 'x-forwarded-for': forwardedFor },
-  });
+  const viaProxy = (key: CreatedKey, secret: string, forwardedFor: string) =>
+    keygate.send({
+      path: '/oauth/token',
+      from: PROXY,
+      form: { grant_type: 'client_credentials' },
+      headers: { authorization: basicAuth(key.key.client_id, secret), 'x-forwarded-for': forwardedFor },
+    });
 
   it('an attacker whose X-Forwarded-For hop is garbage is still counted, against the proxy, and locked out', async () => {
     const key = await keygate.createKey(tenantId);

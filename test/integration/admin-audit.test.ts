@@ -37,8 +37,13 @@ describe('admin API: audit log', () => {
   const withSecret = (key: CreatedKey, secret: string): CreatedKey => ({ ...key, client_secret: secret });
 
   /** The event an admin change through the API leaves. */
-  const change = (action: string, targetKeyId: string, response: HttpResponse, details: Record<string, unknown>,
-    options: { actor?: AdminClient; ip?: string; tenant?: string } = {}): Event => ({
+  const change = (
+    action: string,
+    targetKeyId: string,
+    response: HttpResponse,
+    details: Record<string, unknown>,
+    options: { actor?: AdminClient; ip?: string; tenant?: string } = {},
+  ): Event => ({
     id: expect.stringMatching(/^\d+$/),
     at: expect.any(String),
     action,
@@ -78,10 +83,19 @@ describe('admin API: audit log', () => {
       const id = key.key.client_id;
       expect((await keygate.token(key)).status).toBe(200);
 
-      const updated = await keygate.send({ method: 'PATCH', path: `/admin/v1/keys/${id}`, headers: bearer(admin), json: { name: 'renamed' }, from: '127.0.0.5' });
+      const updated = await keygate.send({
+        method: 'PATCH',
+        path: `/admin/v1/keys/${id}`,
+        headers: bearer(admin),
+        json: { name: 'renamed' },
+        from: '127.0.0.5',
+      });
       expect(updated.status).toBe(200);
       const rotated = await keygate.send({
-        method: 'POST', path: `/admin/v1/keys/${id}/rotate`, headers: { ...bearer(admin), 'x-request-id': 'audit-test-rotate-1' }, json: { grace_seconds: 3600 },
+        method: 'POST',
+        path: `/admin/v1/keys/${id}/rotate`,
+        headers: { ...bearer(admin), 'x-request-id': 'audit-test-rotate-1' },
+        json: { grace_seconds: 3600 },
       });
       expect(rotated.status).toBe(200);
       expect(rotated.headers['x-request-id']).toBe('audit-test-rotate-1');
@@ -102,9 +116,11 @@ describe('admin API: audit log', () => {
       // key_id is the filter's older name, still accepted.
       expect((await audit(admin, { key_id: id })).body).toEqual(response.body);
       const disagreeing = await audit(admin, { target_key_id: id, key_id: 'kg_someoneelse' });
-      expect(disagreeing.body).toEqual(errorBody(disagreeing, 'validation_failed', 'query is invalid', [
-        { field: 'key_id', message: 'names another key than target_key_id; give one of them' },
-      ]));
+      expect(disagreeing.body).toEqual(
+        errorBody(disagreeing, 'validation_failed', 'query is invalid', [
+          { field: 'key_id', message: 'names another key than target_key_id; give one of them' },
+        ]),
+      );
       expect(response.body).toEqual({
         data: [
           change('key.delete', id, deleted, { tokens_dropped: 0 }),
@@ -140,20 +156,22 @@ describe('admin API: audit log', () => {
       const response = await audit(admin, { key_id: id, outcome: 'denied' });
       expect(response.status).toBe(200);
       expect(response.body).toEqual({
-        data: [{
-          id: expect.stringMatching(/^\d+$/),
-          at: expect.any(String),
-          action: 'token.issue',
-          outcome: 'denied',
-          reason: 'secret_mismatch',
-          tenant_id: tenantId,
-          actor_key_id: id,
-          actor_user_id: null,
-          target_key_id: id,
-          ip: '127.0.0.5',
-          request_id: denied.headers['x-request-id'],
-          details: { route: '/oauth/token' },
-        }],
+        data: [
+          {
+            id: expect.stringMatching(/^\d+$/),
+            at: expect.any(String),
+            action: 'token.issue',
+            outcome: 'denied',
+            reason: 'secret_mismatch',
+            tenant_id: tenantId,
+            actor_key_id: id,
+            actor_user_id: null,
+            target_key_id: id,
+            ip: '127.0.0.5',
+            request_id: denied.headers['x-request-id'],
+            details: { route: '/oauth/token' },
+          },
+        ],
         next_cursor: null,
       });
     });
@@ -191,7 +209,10 @@ describe('admin API: audit log', () => {
       const response = await audit(admin, { actor_key_id: other.key.key.client_id });
       expect(response.body).toEqual({ data: [events[2]], next_cursor: null });
       expect(events[2]).toMatchObject({ actor_key_id: other.key.key.client_id, details: { via: 'admin-api', fields: ['description'] } });
-      expect(actions(await audit(admin, { key_id: key.key.client_id, actor_key_id: admin.key.key.client_id }))).toEqual(['key.disable/success', 'key.create/success']);
+      expect(actions(await audit(admin, { key_id: key.key.client_id, actor_key_id: admin.key.key.client_id }))).toEqual([
+        'key.disable/success',
+        'key.create/success',
+      ]);
     });
 
     it('action: one kind of event', async () => {
@@ -202,7 +223,10 @@ describe('admin API: audit log', () => {
 
     it('outcome: success or denied', async () => {
       expect((await audit(admin, { key_id: key.key.client_id, outcome: 'denied' })).body).toEqual({ data: [events[1]], next_cursor: null });
-      expect((await audit(admin, { key_id: key.key.client_id, outcome: 'success' })).body).toEqual({ data: [events[0], events[2], events[3]], next_cursor: null });
+      expect((await audit(admin, { key_id: key.key.client_id, outcome: 'success' })).body).toEqual({
+        data: [events[0], events[2], events[3]],
+        next_cursor: null,
+      });
     });
 
     it('since (inclusive) and until (exclusive), as ISO timestamps in any offset', async () => {
@@ -224,7 +248,13 @@ describe('admin API: audit log', () => {
       const everything: Event[] = (await audit(admin, { key_id: paged.key.client_id })).body.data;
       expect(everything).toHaveLength(6);
 
-      for (const [limit, sizes] of [[1, [1, 1, 1, 1, 1, 1]], [3, [3, 3]], [4, [4, 2]], [6, [6]], [200, [6]]] as const) {
+      for (const [limit, sizes] of [
+        [1, [1, 1, 1, 1, 1, 1]],
+        [3, [3, 3]],
+        [4, [4, 2]],
+        [6, [6]],
+        [200, [6]],
+      ] as const) {
         const { pages, cursors } = await allPages(admin, { key_id: paged.key.client_id, limit: String(limit) });
         expect(pages.map((p) => p.length)).toEqual(sizes);
         expect(pages.flat()).toEqual(everything);
@@ -294,7 +324,9 @@ describe('admin API: audit log', () => {
       const keysOnly = await adminClient(keygate, tenantId, ['admin:keys:write', 'admin:keys:read']);
       const response = await audit(keysOnly);
       expect(response.status).toBe(403);
-      expect(response.body).toEqual({ error: { code: 'forbidden', message: "this token lacks the 'admin:audit:read' scope", request_id: response.headers['x-request-id'] } });
+      expect(response.body).toEqual({
+        error: { code: 'forbidden', message: "this token lacks the 'admin:audit:read' scope", request_id: response.headers['x-request-id'] },
+      });
       expect(response.headers['www-authenticate']).toBe('Bearer realm="keygate", error="insufficient_scope", scope="admin:audit:read"');
     });
 
@@ -313,7 +345,11 @@ describe('admin API: audit log', () => {
     });
 
     it('refuses a bearer token this server did not issue, or one whose key was disabled: 401', async () => {
-      const unknown = await keygate.send({ method: 'GET', path: '/admin/v1/audit', headers: { authorization: 'Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } });
+      const unknown = await keygate.send({
+        method: 'GET',
+        path: '/admin/v1/audit',
+        headers: { authorization: 'Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
+      });
       expect(unknown.status).toBe(401);
       expect(unknown.body).toEqual(errorBody(unknown, 'unauthorized', 'the bearer token is not active'));
       expect(unknown.headers['www-authenticate']).toBe('Bearer realm="keygate", error="invalid_token"');
@@ -350,7 +386,12 @@ describe('admin API: audit log', () => {
     ])('refuses %s as invalid input (400 naming the field), not with a 500', async (_label, query, field) => {
       const response = await admin.get(`/audit?${query}`);
       expect(response.body).toEqual({
-        error: { code: 'validation_failed', message: 'query is invalid', request_id: response.headers['x-request-id'], details: [{ field, message: expect.any(String) }] },
+        error: {
+          code: 'validation_failed',
+          message: 'query is invalid',
+          request_id: response.headers['x-request-id'],
+          details: [{ field, message: expect.any(String) }],
+        },
       });
       expect(response.status).toBe(400);
     });
@@ -385,8 +426,19 @@ describe('admin API: audit log', () => {
       const wrong = generateClientSecret();
       secrets.push(wrong);
       remember(await keygate.token(withSecret(key, wrong)));
-      remember(await keygate.send({ path: '/oauth/token', headers: { authorization: basicAuth(key.client_secret, key.client_secret) }, form: { grant_type: 'client_credentials' } }));
-      remember(await keygate.send({ path: '/oauth/token', form: { grant_type: 'client_credentials', client_id: key.client_secret, client_secret: key.client_secret } }));
+      remember(
+        await keygate.send({
+          path: '/oauth/token',
+          headers: { authorization: basicAuth(key.client_secret, key.client_secret) },
+          form: { grant_type: 'client_credentials' },
+        }),
+      );
+      remember(
+        await keygate.send({
+          path: '/oauth/token',
+          form: { grant_type: 'client_credentials', client_id: key.client_secret, client_secret: key.client_secret },
+        }),
+      );
       remember(await keygate.send({ path: '/api/v1/auth/authorize', json: { grantType: 'api_key', apiKey: `${id}.${wrong}` } }));
       remember(await keygate.send({ path: '/api/v1/auth/authorize', json: { grantType: 'api_key', apiKey: key.client_secret } }));
       remember(await keygate.send({ path: '/auth/external', json: { clientId: key.client_secret, accessKey: key.client_secret } }));

@@ -214,13 +214,19 @@ describe('admin authorization', () => {
     });
 
     it('the child’s own admin cannot loosen its policy', async () => {
-      forbidden(await childAdmin.patch(`/tenants/${child}`, { allow_never_expiring_keys: true, max_key_lifetime_days: null }), "a tenant's key policy is set by its parent");
+      forbidden(
+        await childAdmin.patch(`/tenants/${child}`, { allow_never_expiring_keys: true, max_key_lifetime_days: null }),
+        "a tenant's key policy is set by its parent",
+      );
       const never = await childAdmin.post('/keys', { name: 'forever', scopes: ['devices:read'], expires_at: null });
       invalid(never, [{ field: 'expires_at', message: 'this tenant does not allow keys that never expire' }]);
     });
 
     it('the child may rename itself', async () => {
-      expect((await childAdmin.patch(`/tenants/${child}`, { name: 'renamed child' })).body.tenant).toMatchObject({ name: 'renamed child', max_key_lifetime_days: 30 });
+      expect((await childAdmin.patch(`/tenants/${child}`, { name: 'renamed child' })).body.tenant).toMatchObject({
+        name: 'renamed child',
+        max_key_lifetime_days: 30,
+      });
     });
 
     it('a grandchild cannot be created or set looser than the child, by anyone', async () => {
@@ -257,7 +263,9 @@ describe('admin authorization', () => {
       admin = await adminClient(keygate, tenant, ALL_KEYGATE_SCOPES);
       const manager = (await admin.post('/users', { email: 'alice@example.test', role: 'manager' })).body.user;
       const other = (await admin.post('/users', { email: 'bob@example.test', role: 'manager' })).body.user;
-      const aliceKey = (await admin.post('/keys', { name: 'alice', kind: 'user', user_id: manager.id, scopes: ['admin:keys:write', 'admin:audit:read', 'token:introspect'] })).body;
+      const aliceKey = (
+        await admin.post('/keys', { name: 'alice', kind: 'user', user_id: manager.id, scopes: ['admin:keys:write', 'admin:audit:read', 'token:introspect'] })
+      ).body;
       bobKey = (await admin.post('/keys', { name: 'bob', kind: 'user', user_id: other.id, scopes: ['devices:read'] })).body;
       alice = clientFor(keygate, aliceKey, await tokenOf(aliceKey));
       tenantIntrospector = await keygate.createKey(tenant, { scopes: ['token:introspect'] });
@@ -336,8 +344,9 @@ describe('admin authorization', () => {
   it('thirty parallel creates for one user make exactly twenty keys', async () => {
     const admin = await adminClient(keygate, tenantId, ALL_KEYGATE_SCOPES);
     const user = (await admin.post('/users', { email: 'busy@example.test', role: 'member' })).body.user;
-    const responses = await Promise.all(Array.from({ length: 30 }, (_, i) =>
-      admin.post('/keys', { name: `k${i}`, kind: 'user', user_id: user.id, scopes: ['devices:read'] })));
+    const responses = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => admin.post('/keys', { name: `k${i}`, kind: 'user', user_id: user.id, scopes: ['devices:read'] })),
+    );
     expect(responses.filter((r) => r.status === 201)).toHaveLength(20);
     for (const refused of responses.filter((r) => r.status !== 201)) {
       invalid(refused, [{ field: 'user_id', message: 'a user may hold at most 20 keys' }]);
@@ -375,19 +384,37 @@ describe('admin authorization', () => {
     it('a token minted while its key was being disabled stays dead after enable', async () => {
       const key = (await admin.post('/keys', { name: 'racy', scopes: ['devices:read'] })).body as CreatedKey;
       const path = `/keys/${key.key.client_id}`;
-      expect(await revivedAfter(key, () => admin.post(`${path}/disable`), () => admin.post(`${path}/enable`))).toBe(0);
+      expect(
+        await revivedAfter(
+          key,
+          () => admin.post(`${path}/disable`),
+          () => admin.post(`${path}/enable`),
+        ),
+      ).toBe(0);
     });
 
     it('a token minted while its user was being disabled stays dead after enable', async () => {
       const user = (await admin.post('/users', { email: 'racy-user@example.test', role: 'member' })).body.user;
       const key = (await admin.post('/keys', { name: 'racy user key', kind: 'user', user_id: user.id, scopes: ['devices:read'] })).body as CreatedKey;
-      expect(await revivedAfter(key, () => admin.post(`/users/${user.id}/disable`), () => admin.post(`/users/${user.id}/enable`))).toBe(0);
+      expect(
+        await revivedAfter(
+          key,
+          () => admin.post(`/users/${user.id}/disable`),
+          () => admin.post(`/users/${user.id}/enable`),
+        ),
+      ).toBe(0);
     });
 
     it('a token minted while its tenant was being disabled stays dead after enable', async () => {
       const child = (await admin.post('/tenants', { name: 'racy child' })).body.tenant.id;
       const key = (await admin.post('/keys', { name: 'racy tenant key', scopes: ['devices:read'], tenant_id: child })).body as CreatedKey;
-      expect(await revivedAfter(key, () => admin.post(`/tenants/${child}/disable`), () => admin.post(`/tenants/${child}/enable`))).toBe(0);
+      expect(
+        await revivedAfter(
+          key,
+          () => admin.post(`/tenants/${child}/disable`),
+          () => admin.post(`/tenants/${child}/enable`),
+        ),
+      ).toBe(0);
     });
 
     it('a weaker key cannot stop, strip or restart a stronger key through the key that created it', async () => {
@@ -407,7 +434,8 @@ describe('admin authorization', () => {
 
     it('a key made by a user key cannot take over the user key that made it, and stops with it', async () => {
       const manager = (await admin.post('/users', { email: 'maker@example.test', role: 'manager' })).body.user;
-      const first = (await admin.post('/keys', { name: 'UK1', kind: 'user', user_id: manager.id, scopes: ['admin:keys:write', 'devices:read'] })).body as CreatedKey;
+      const first = (await admin.post('/keys', { name: 'UK1', kind: 'user', user_id: manager.id, scopes: ['admin:keys:write', 'devices:read'] }))
+        .body as CreatedKey;
       const asFirst = clientFor(keygate, first, await tokenOf(first));
       const second = await madeBy(asFirst, ['admin:keys:write']);
       forbidden(await second.post(`/keys/${first.key.client_id}/rotate`, { grace_seconds: 0 }), 'a key cannot manage a key that created it');
@@ -422,14 +450,17 @@ describe('admin authorization', () => {
       const creator = await adminClient(keygate, tenantId, ['admin:keys:write']);
       const made = await madeBy(creator, ['admin:keys:write']);
       const peer = await keygate.createKey(tenantId, { scopes: ['admin:keys:write'] });
-      forbidden(await made.post(`/keys/${peer.key.client_id}/rotate`, { grace_seconds: 0 }),
-        `its secret could manage ${creator.key.key.client_id}, a key that created this caller`);
+      forbidden(
+        await made.post(`/keys/${peer.key.client_id}/rotate`, { grace_seconds: 0 }),
+        `its secret could manage ${creator.key.key.client_id}, a key that created this caller`,
+      );
       const own = (await made.post('/keys', { name: 'mine', scopes: ['admin:keys:write'] })).body as CreatedKey;
       expect((await made.post(`/keys/${own.key.client_id}/rotate`, { grace_seconds: 0 })).status).toBe(200);
     });
 
     it('a token never outlives its key, so extending an expired key does not revive it', async () => {
-      const key = (await admin.post('/keys', { name: 'short', scopes: ['devices:read'], expires_at: new Date(Date.now() + 2000).toISOString() })).body as CreatedKey;
+      const key = (await admin.post('/keys', { name: 'short', scopes: ['devices:read'], expires_at: new Date(Date.now() + 2000).toISOString() }))
+        .body as CreatedKey;
       const minted = await keygate.token(key);
       expect(minted.body.expires_in).toBeLessThanOrEqual(2);
       await sleep(2500);
@@ -453,7 +484,9 @@ describe('admin authorization', () => {
     it('refuses a list cursor from outside any key’s lifetime with 400', async () => {
       const cursor = Buffer.from(JSON.stringify(['-271821-04-20T00:00:00.000Z', 'kg_x'])).toString('base64url');
       const response = await admin.get(`/keys?cursor=${cursor}`);
-      expect(response.body).toEqual(errorBody(response, 'validation_failed', 'query is invalid', [{ field: 'cursor', message: 'not a cursor this server issued' }]));
+      expect(response.body).toEqual(
+        errorBody(response, 'validation_failed', 'query is invalid', [{ field: 'cursor', message: 'not a cursor this server issued' }]),
+      );
     });
 
     it('a tenant disabled from above stays disabled until a tenant that high enables it', async () => {

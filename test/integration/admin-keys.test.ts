@@ -29,24 +29,45 @@ describe('admin API: keys', () => {
 
   describe('POST /keys', () => {
     it('creates a key: 201 with the secret, api_key and key file, shown once', async () => {
-      const response = await create({ description: 'sensor fleet', networks: ['203.0.113.0/24', '2001:db8::1'], token_ttl_seconds: 600, rate_limit_per_minute: 120 });
+      const response = await create({
+        description: 'sensor fleet',
+        networks: ['203.0.113.0/24', '2001:db8::1'],
+        token_ttl_seconds: 600,
+        rate_limit_per_minute: 120,
+      });
       expect(response.status).toBe(201);
       const { key, client_secret, api_key, key_file } = response.body;
       expect(key).toEqual({
         client_id: expect.stringMatching(/^kg_[0-9A-Za-z]{22}$/),
-        name: 'svc', description: 'sensor fleet', kind: 'service', tenant_id: tenantId, user_id: null,
-        scopes: ['devices:read', 'devices:write'], networks: ['203.0.113.0/24', '2001:db8::1/128'],
-        expires_at: expect.any(String), status: 'active', token_ttl_seconds: 600, rate_limit_per_minute: 120,
-        created_by: admin.key.key.client_id, created_at: expect.any(String), updated_at: expect.any(String),
-        last_used_at: null, last_used_ip: null,
+        name: 'svc',
+        description: 'sensor fleet',
+        kind: 'service',
+        tenant_id: tenantId,
+        user_id: null,
+        scopes: ['devices:read', 'devices:write'],
+        networks: ['203.0.113.0/24', '2001:db8::1/128'],
+        expires_at: expect.any(String),
+        status: 'active',
+        token_ttl_seconds: 600,
+        rate_limit_per_minute: 120,
+        created_by: admin.key.key.client_id,
+        created_at: expect.any(String),
+        updated_at: expect.any(String),
+        last_used_at: null,
+        last_used_ip: null,
       });
       const lifetimeDays = (Date.parse(key.expires_at) - Date.parse(key.created_at)) / 86_400_000;
       expect(Math.round(lifetimeDays)).toBe(90);
       expect(client_secret).toMatch(/^kgs_[0-9A-Za-z]{49}$/);
       expect(api_key).toBe(`${key.client_id}.${client_secret}`);
       expect(key_file).toEqual({
-        client_id: key.client_id, client_secret, api_key, token_url: 'http://keygate.test/oauth/token',
-        issuer: 'http://keygate.test', scopes: key.scopes, expires_at: key.expires_at,
+        client_id: key.client_id,
+        client_secret,
+        api_key,
+        token_url: 'http://keygate.test/oauth/token',
+        issuer: 'http://keygate.test',
+        scopes: key.scopes,
+        expires_at: key.expires_at,
       });
       const shown = await admin.get(`/keys/${key.client_id}`);
       expect(shown.body).toEqual({ key });
@@ -98,8 +119,12 @@ describe('admin API: keys', () => {
       await keygate.runtime.db.updateTable('tenants').set({ allow_never_expiring_keys: false, max_key_lifetime_days: 30 }).where('id', '=', strict).execute();
       keygate.afterDirectWrite();
       const strictAdmin = await adminClient(keygate, strict);
-      validation(await strictAdmin.post('/keys', { name: 'x', scopes: ['a:read'], expires_at: null }), [{ field: 'expires_at', message: 'this tenant does not allow keys that never expire' }]);
-      validation(await strictAdmin.post('/keys', { name: 'x', scopes: ['a:read'], expires_at: new Date(Date.now() + 31 * 86_400_000).toISOString() }), [{ field: 'expires_at', message: 'must be within 30 days' }]);
+      validation(await strictAdmin.post('/keys', { name: 'x', scopes: ['a:read'], expires_at: null }), [
+        { field: 'expires_at', message: 'this tenant does not allow keys that never expire' },
+      ]);
+      validation(await strictAdmin.post('/keys', { name: 'x', scopes: ['a:read'], expires_at: new Date(Date.now() + 31 * 86_400_000).toISOString() }), [
+        { field: 'expires_at', message: 'must be within 30 days' },
+      ]);
       const defaulted = await strictAdmin.post('/keys', { name: 'x', scopes: ['a:read'] });
       expect(Math.round((Date.parse(defaulted.body.key.expires_at) - Date.now()) / 86_400_000)).toBe(30);
     });
@@ -107,7 +132,9 @@ describe('admin API: keys', () => {
     it('refuses the 21st key of a user', async () => {
       const user = await keygate.newUser(tenantId, 'admin');
       for (let i = 0; i < 20; i++) expect((await create({ kind: 'user', user_id: user.id, scopes: ['devices:read'] })).status).toBe(201);
-      validation(await create({ kind: 'user', user_id: user.id, scopes: ['devices:read'] }), [{ field: 'user_id', message: 'a user may hold at most 20 keys' }]);
+      validation(await create({ kind: 'user', user_id: user.id, scopes: ['devices:read'] }), [
+        { field: 'user_id', message: 'a user may hold at most 20 keys' },
+      ]);
     });
 
     it('refuses a body over 16 KiB with 413, a non-JSON type with 415 and broken JSON with 400', async () => {
@@ -117,7 +144,11 @@ describe('admin API: keys', () => {
       const form = await keygate.send({ path: '/admin/v1/keys', headers: { authorization: `Bearer ${admin.token}` }, form: { name: 'x' } });
       expect(form.status).toBe(415);
       expect(form.body).toEqual(errorBody(form, 'unsupported_media_type', 'Content-Type must be application/json'));
-      const broken = await keygate.send({ path: '/admin/v1/keys', headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' }, raw: '{"name":' });
+      const broken = await keygate.send({
+        path: '/admin/v1/keys',
+        headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' },
+        raw: '{"name":',
+      });
       expect(broken.status).toBe(400);
       expect(broken.body).toEqual(errorBody(broken, 'invalid_request', 'body is not valid JSON'));
     });
@@ -141,7 +172,11 @@ describe('admin API: keys', () => {
       const disabled = (await make({})).body.key.client_id;
       await lister.post(`/keys/${disabled}/disable`);
       const expired = (await make({})).body.key.client_id;
-      await keygate.runtime.db.updateTable('api_keys').set({ expires_at: new Date(Date.now() - 1000) }).where('client_id', '=', expired).execute();
+      await keygate.runtime.db
+        .updateTable('api_keys')
+        .set({ expires_at: new Date(Date.now() - 1000) })
+        .where('client_id', '=', expired)
+        .execute();
       keygate.afterDirectWrite();
     });
 
@@ -155,7 +190,13 @@ describe('admin API: keys', () => {
     });
 
     it.each([
-      ['status=disabled', 1], ['status=expired', 1], ['status=active', 3], ['kind=user', 0], ['kind=service', 5], ['expiring_within=30d', 1], ['expiring_within=7776001', 4],
+      ['status=disabled', 1],
+      ['status=expired', 1],
+      ['status=active', 3],
+      ['kind=user', 0],
+      ['kind=service', 5],
+      ['expiring_within=30d', 1],
+      ['expiring_within=7776001', 4],
     ])('filters by %s', async (query, count) => {
       expect((await lister.get(`/keys?${query}`)).body.data).toHaveLength(count);
     });
@@ -178,7 +219,9 @@ describe('admin API: keys', () => {
       expect(status.status).toBe(400);
       expect(status.body.error.details).toEqual([{ field: 'status', message: 'Invalid option: expected one of "active"|"disabled"|"expired"' }]);
       const cursor = await lister.get('/keys?cursor=garbage');
-      expect(cursor.body).toEqual(errorBody(cursor, 'validation_failed', 'query is invalid', [{ field: 'cursor', message: 'not a cursor this server issued' }]));
+      expect(cursor.body).toEqual(
+        errorBody(cursor, 'validation_failed', 'query is invalid', [{ field: 'cursor', message: 'not a cursor this server issued' }]),
+      );
     });
   });
 
@@ -186,7 +229,12 @@ describe('admin API: keys', () => {
     it('changes name, description, TTL and rate limit, keeping live tokens', async () => {
       const created = (await create({})).body;
       const token = await tokenOf(created);
-      const response = await admin.patch(`/keys/${created.key.client_id}`, { name: 'renamed', description: null, token_ttl_seconds: 300, rate_limit_per_minute: 10 });
+      const response = await admin.patch(`/keys/${created.key.client_id}`, {
+        name: 'renamed',
+        description: null,
+        token_ttl_seconds: 300,
+        rate_limit_per_minute: 10,
+      });
       expect(response.status).toBe(200);
       expect(response.body.key).toMatchObject({ name: 'renamed', description: null, token_ttl_seconds: 300, rate_limit_per_minute: 10 });
       expect(await isActive(token)).toBe(true);
@@ -208,14 +256,21 @@ describe('admin API: keys', () => {
     it('keeps live tokens when rights only widen', async () => {
       const created = (await create({ networks: ['127.0.0.1/32'], scopes: ['devices:read'] })).body;
       const token = await tokenOf(created);
-      expect((await admin.patch(`/keys/${created.key.client_id}`, { scopes: ['devices:read', 'devices:write'], networks: ['127.0.0.0/8'], expires_at: null })).status).toBe(200);
+      expect(
+        (await admin.patch(`/keys/${created.key.client_id}`, { scopes: ['devices:read', 'devices:write'], networks: ['127.0.0.0/8'], expires_at: null }))
+          .status,
+      ).toBe(200);
       expect(await isActive(token)).toBe(true);
     });
 
     it('refuses invalid changes field by field and changes nothing', async () => {
       const created = (await create({})).body;
-      validation(await admin.patch(`/keys/${created.key.client_id}`, { name: '', networks: ['300.0.0.1'] }), [{ field: 'name', message: 'Too small: expected string to have >=1 characters' }]);
-      validation(await admin.patch(`/keys/${created.key.client_id}`, { networks: ['300.0.0.1'] }), [{ field: 'networks', message: "'300.0.0.1' is not an IP address or CIDR" }]);
+      validation(await admin.patch(`/keys/${created.key.client_id}`, { name: '', networks: ['300.0.0.1'] }), [
+        { field: 'name', message: 'Too small: expected string to have >=1 characters' },
+      ]);
+      validation(await admin.patch(`/keys/${created.key.client_id}`, { networks: ['300.0.0.1'] }), [
+        { field: 'networks', message: "'300.0.0.1' is not an IP address or CIDR" },
+      ]);
       expect((await admin.get(`/keys/${created.key.client_id}`)).body.key.networks).toEqual([]);
     });
   });
@@ -287,10 +342,19 @@ describe('admin API: keys', () => {
     it('another tenant’s admin sees 404 for this tenant’s keys, and changes nothing', async () => {
       const created = (await create({})).body;
       const stranger = await adminClient(keygate, await keygate.newTenant());
-      for (const [method, path] of [['get', ''], ['post', '/disable'], ['post', '/rotate'], ['post', '/revoke-tokens'], ['delete', '']] as const) {
-        const response = method === 'get' ? await stranger.get(`/keys/${created.key.client_id}${path}`)
-          : method === 'delete' ? await stranger.delete(`/keys/${created.key.client_id}${path}`)
-            : await stranger.post(`/keys/${created.key.client_id}${path}`, path === '/rotate' ? { grace_seconds: 0 } : {});
+      for (const [method, path] of [
+        ['get', ''],
+        ['post', '/disable'],
+        ['post', '/rotate'],
+        ['post', '/revoke-tokens'],
+        ['delete', ''],
+      ] as const) {
+        const response =
+          method === 'get'
+            ? await stranger.get(`/keys/${created.key.client_id}${path}`)
+            : method === 'delete'
+              ? await stranger.delete(`/keys/${created.key.client_id}${path}`)
+              : await stranger.post(`/keys/${created.key.client_id}${path}`, path === '/rotate' ? { grace_seconds: 0 } : {});
         expect(response.status).toBe(404);
         expect(response.body).toEqual(errorBody(response, 'not_found', 'no such key'));
       }

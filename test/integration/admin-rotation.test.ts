@@ -72,7 +72,9 @@ describe('admin API: rotation', () => {
     const key = await newKey();
     const tooLong = await admin.post(`/keys/${key.key.client_id}/rotate`, { grace_seconds: 604_801 });
     expect(tooLong.status).toBe(400);
-    expect(tooLong.body).toEqual(errorBody(tooLong, 'validation_failed', 'request body is invalid', [{ field: 'grace_seconds', message: 'Too big: expected number to be <=604800' }]));
+    expect(tooLong.body).toEqual(
+      errorBody(tooLong, 'validation_failed', 'request body is invalid', [{ field: 'grace_seconds', message: 'Too big: expected number to be <=604800' }]),
+    );
     const missing = await admin.post(`/keys/${key.key.client_id}/rotate`, {});
     expect(missing.body.error.details).toEqual([{ field: 'grace_seconds', message: 'Invalid input: expected number, received undefined' }]);
     expect((await keygate.token(key)).status).toBe(200);

@@ -52,15 +52,19 @@ describe('body limits on the OAuth routes', () => {
     { path: '/oauth/revoke', prefix: 'token=no-such-token' },
     { path: '/oauth/introspect', prefix: 'token=no-such-token' },
   ];
-  const post = (path: string, body: string, chunked: boolean) => keygate.send({
-    path, chunked, raw: body,
-    headers: { authorization: basicAuth(key.key.client_id, key.client_secret), 'content-type': 'application/x-www-form-urlencoded' },
-  });
-  const acceptedAnswer = (path: string) => ({
-    '/oauth/token': { status: 200, body: { access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600, scope: 'devices:read' } },
-    '/oauth/revoke': { status: 200, body: undefined },
-    '/oauth/introspect': { status: 200, body: { active: false } },
-  })[path];
+  const post = (path: string, body: string, chunked: boolean) =>
+    keygate.send({
+      path,
+      chunked,
+      raw: body,
+      headers: { authorization: basicAuth(key.key.client_id, key.client_secret), 'content-type': 'application/x-www-form-urlencoded' },
+    });
+  const acceptedAnswer = (path: string) =>
+    ({
+      '/oauth/token': { status: 200, body: { access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600, scope: 'devices:read' } },
+      '/oauth/revoke': { status: 200, body: undefined },
+      '/oauth/introspect': { status: 200, body: { active: false } },
+    })[path];
 
   describe.each(routes)('$path', ({ path, prefix }) => {
     it('reads a body of exactly 16 KiB with a Content-Length', async () => {
@@ -87,7 +91,8 @@ describe('body limits on the OAuth routes', () => {
     });
 
     it('refuses a declared 1 MiB body before any of it arrives: 413', async () => {
-      const head = `POST ${path} HTTP/1.1\r\nHost: keygate.test\r\nAuthorization: ${basicAuth(key.key.client_id, key.client_secret)}\r\n`
+      const head =
+        `POST ${path} HTTP/1.1\r\nHost: keygate.test\r\nAuthorization: ${basicAuth(key.key.client_id, key.client_secret)}\r\n`
         + 'Content-Type: application/x-www-form-urlencoded\r\n';
       expect(await declareOnly(keygate.port, head, 1024 * 1024)).toEqual({ status: 413, body: TOO_LARGE });
     });
@@ -110,7 +115,8 @@ describe('deeply nested JSON', () => {
 
   it('POST /admin/v1/keys with scopes nested 5,000 deep: 400, not a stack overflow', async () => {
     const response = await keygate.send({
-      path: '/admin/v1/keys', headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' },
+      path: '/admin/v1/keys',
+      headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' },
       raw: `{"name":"x","scopes":${nested(5000)}}`,
     });
     expect(response.status).toBe(400);
@@ -119,7 +125,8 @@ describe('deeply nested JSON', () => {
 
   it('PATCH /admin/v1/keys/{id} with an object nested 2,500 deep: 400', async () => {
     const response = await keygate.send({
-      method: 'PATCH', path: `/admin/v1/keys/${admin.key.key.client_id}`,
+      method: 'PATCH',
+      path: `/admin/v1/keys/${admin.key.key.client_id}`,
       headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' },
       raw: `${'{"a":'.repeat(2500)}1${'}'.repeat(2500)}`,
     });
@@ -129,7 +136,9 @@ describe('deeply nested JSON', () => {
 
   it('/api/v1/auth/authorize with an apiKey nested 5,000 deep: 400', async () => {
     const response = await keygate.send({
-      path: '/api/v1/auth/authorize', headers: { 'content-type': 'application/json' }, raw: `{"grantType":"api_key","apiKey":${nested(5000)}}`,
+      path: '/api/v1/auth/authorize',
+      headers: { 'content-type': 'application/json' },
+      raw: `{"grantType":"api_key","apiKey":${nested(5000)}}`,
     });
     expect(response.status).toBe(400);
     expect(response.body).toEqual(errorBody(response, 'invalid_request', TOO_DEEP));
@@ -137,18 +146,26 @@ describe('deeply nested JSON', () => {
 
   it('/auth/external with a clientId nested 5,000 deep: 400 in its envelope', async () => {
     const response = await keygate.send({
-      path: '/auth/external', headers: { 'content-type': 'application/json' }, raw: `{"clientId":${nested(5000)},"accessKey":"x"}`,
+      path: '/auth/external',
+      headers: { 'content-type': 'application/json' },
+      raw: `{"clientId":${nested(5000)},"accessKey":"x"}`,
     });
     expect(response.status).toBe(400);
     expect(response.body).toEqual({ success: false, ...errorBody(response, 'invalid_request', TOO_DEEP) });
   });
 
   it('32 levels are read (and then validated), 33 are refused', async () => {
-    const send = (depth: number) => keygate.send({
-      path: '/auth/external', headers: { 'content-type': 'application/json' }, raw: `{"clientId":${nested(depth - 1)},"accessKey":"x"}`,
-    });
+    const send = (depth: number) =>
+      keygate.send({
+        path: '/auth/external',
+        headers: { 'content-type': 'application/json' },
+        raw: `{"clientId":${nested(depth - 1)},"accessKey":"x"}`,
+      });
     const atBound = await send(32);
-    expect(atBound.body).toEqual({ success: false, ...errorBody(atBound, 'validation_failed', 'request body is invalid', [{ field: 'clientId', message: 'must be a non-empty string' }]) });
+    expect(atBound.body).toEqual({
+      success: false,
+      ...errorBody(atBound, 'validation_failed', 'request body is invalid', [{ field: 'clientId', message: 'must be a non-empty string' }]),
+    });
     const overBound = await send(33);
     expect(overBound.body).toEqual({ success: false, ...errorBody(overBound, 'invalid_request', TOO_DEEP) });
   });

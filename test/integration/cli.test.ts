@@ -26,16 +26,28 @@ describe('keygate CLI against DATABASE_URL and REDIS_URL', () => {
     expect(key).toMatchObject({ name: 'svc', scopes: ['devices:read', 'devices:write'], networks: ['127.0.0.1/32'], status: 'active', tenant_id: tenant });
     expect(key.api_key).toBe(`${key.client_id}.${key.client_secret}`);
     expect(key.key_file).toEqual({
-      client_id: key.client_id, client_secret: key.client_secret, api_key: key.api_key,
-      token_url: 'http://keygate.test/oauth/token', issuer: 'http://keygate.test', scopes: key.scopes, expires_at: key.expires_at,
+      client_id: key.client_id,
+      client_secret: key.client_secret,
+      api_key: key.api_key,
+      token_url: 'http://keygate.test/oauth/token',
+      issuer: 'http://keygate.test',
+      scopes: key.scopes,
+      expires_at: key.expires_at,
     });
 
     const rs = JSON.parse((await cli('keys', 'create', '--name', 'rs', '--scopes', 'devices:read', '--introspect', '--json')).stdout);
     expect(rs.scopes).toEqual(['devices:read', 'token:introspect']);
-    const introspect = (token: string) => keygate.send({ path: '/oauth/introspect', headers: { authorization: basicAuth(rs.client_id, rs.client_secret) }, form: { token } });
+    const introspect = (token: string) =>
+      keygate.send({ path: '/oauth/introspect', headers: { authorization: basicAuth(rs.client_id, rs.client_secret) }, form: { token } });
 
     const tokens = [
-      (await keygate.send({ path: '/oauth/token', headers: { authorization: basicAuth(key.client_id, key.client_secret) }, form: { grant_type: 'client_credentials' } })).body.access_token,
+      (
+        await keygate.send({
+          path: '/oauth/token',
+          headers: { authorization: basicAuth(key.client_id, key.client_secret) },
+          form: { grant_type: 'client_credentials' },
+        })
+      ).body.access_token,
       (await keygate.send({ path: '/api/v1/auth/authorize', json: { grantType: 'api_key', apiKey: key.api_key } })).body.data.accessToken,
       (await keygate.send({ path: '/auth/external', json: { clientId: key.client_id, accessKey: key.client_secret } })).body.data.token,
     ];
@@ -70,7 +82,8 @@ describe('keygate CLI against DATABASE_URL and REDIS_URL', () => {
     const body = JSON.parse(rotated.stdout);
     expect(body.client_secret).not.toBe(key.client_secret);
     expect(Date.parse(body.previous_secret_expires_at) - Date.now()).toBeGreaterThan(3_590_000);
-    const token = (secret: string) => keygate.send({ path: '/oauth/token', headers: { authorization: basicAuth(key.client_id, secret) }, form: { grant_type: 'client_credentials' } });
+    const token = (secret: string) =>
+      keygate.send({ path: '/oauth/token', headers: { authorization: basicAuth(key.client_id, secret) }, form: { grant_type: 'client_credentials' } });
     expect((await token(key.client_secret)).status).toBe(200);
     expect((await token(body.client_secret)).status).toBe(200);
 

@@ -69,8 +69,11 @@ describe('token denials (Redis)', () => {
 
   it('expired key: invalid_client, audited as key_expired', async () => {
     const key = await keygate.createKey(tenantId);
-    await keygate.runtime.db.updateTable('api_keys').set({ expires_at: new Date(Date.now() - 1000) })
-      .where('client_id', '=', key.key.client_id).execute();
+    await keygate.runtime.db
+      .updateTable('api_keys')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('client_id', '=', key.key.client_id)
+      .execute();
     keygate.afterDirectWrite();
     await expectInvalidClient(keygate.token(key));
     await expectAudited(key.key.client_id, 'key_expired', '127.0.0.1');
@@ -115,11 +118,13 @@ describe('token denials (Redis)', () => {
 
   it('X-Forwarded-For from an untrusted peer is ignored: a spoofed allowed address does not help', async () => {
     const key = await keygate.createKey(tenantId, { networks: ['198.51.100.7/32'] });
-    await expectInvalidClient(keygate.send({
-      path: '/oauth/token',
-      headers: { authorization: basicAuth(key.key.client_id, key.client_secret), 'x-forwarded-for': '198.51.100.7' },
-      form: { grant_type: 'client_credentials' },
-    }));
+    await expectInvalidClient(
+      keygate.send({
+        path: '/oauth/token',
+        headers: { authorization: basicAuth(key.key.client_id, key.client_secret), 'x-forwarded-for': '198.51.100.7' },
+        form: { grant_type: 'client_credentials' },
+      }),
+    );
     await expectAudited(key.key.client_id, 'ip_not_allowed', '127.0.0.1');
   });
 
@@ -148,7 +153,10 @@ describe('token denials (Redis)', () => {
     const key = await keygate.createKey(tenantId);
     await keygate.runtime.keyService.setStatus(key.key.client_id, 'disabled', TEST_ACTOR);
     const disabled = await keygate.send({ path: '/api/v1/auth/authorize', json: { grantType: 'api_key', apiKey: key.api_key } });
-    const unknown = await keygate.send({ path: '/api/v1/auth/authorize', json: { grantType: 'api_key', apiKey: `${generateClientId()}.${generateClientSecret()}` } });
+    const unknown = await keygate.send({
+      path: '/api/v1/auth/authorize',
+      json: { grantType: 'api_key', apiKey: `${generateClientId()}.${generateClientSecret()}` },
+    });
     for (const response of [disabled, unknown]) {
       expect(response.status).toBe(401);
       expect(response.body).toEqual({ error: { code: 'unauthorized', message: 'invalid API key', request_id: response.headers['x-request-id'] } });
@@ -156,7 +164,10 @@ describe('token denials (Redis)', () => {
     await expectAudited(key.key.client_id, 'key_disabled', '127.0.0.1');
     const external = await keygate.send({ path: '/auth/external', json: { clientId: key.key.client_id, accessKey: 'kgs_short' } });
     expect(external.status).toBe(401);
-    expect(external.body).toEqual({ success: false, error: { code: 'unauthorized', message: 'invalid API key', request_id: external.headers['x-request-id'] } });
+    expect(external.body).toEqual({
+      success: false,
+      error: { code: 'unauthorized', message: 'invalid API key', request_id: external.headers['x-request-id'] },
+    });
     await expectAudited(key.key.client_id, 'malformed_secret', '127.0.0.1');
   });
 
@@ -180,12 +191,13 @@ describe('caller IP behind a trusted proxy (Redis)', () => {
   });
   afterAll(() => keygate?.close());
 
-  const viaProxy = (forwardedFor: string) => keygate.send({
-    path: '/oauth/token',
-    from: PROXY,
-    headers: { authorization: basicAuth(key.key.client_id, key.client_secret), 'x-forwarded-for': forwardedFor },
-    form: { grant_type: 'client_credentials' },
-  });
+  const viaProxy = (forwardedFor: string) =>
+    keygate.send({
+      path: '/oauth/token',
+      from: PROXY,
+      headers: { authorization: basicAuth(key.key.client_id, key.client_secret), 'x-forwarded-for': forwardedFor },
+      form: { grant_type: 'client_credentials' },
+    });
 
   it('believes the address the trusted proxy appended', async () => {
     expect((await viaProxy('198.51.100.7')).status).toBe(200);

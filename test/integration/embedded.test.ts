@@ -57,17 +57,38 @@ describe('embedded default (npm start)', () => {
     expect(banner.split(clientSecret).length - 1).toBe(2); // the secret line and the api_key line, nowhere else
 
     const port = Number(env.PORT);
-    const token = await send(port, { path: '/oauth/token', headers: { authorization: basicAuth(clientId, clientSecret) }, form: { grant_type: 'client_credentials', scope: 'admin:keys:read' } });
+    const token = await send(port, {
+      path: '/oauth/token',
+      headers: { authorization: basicAuth(clientId, clientSecret) },
+      form: { grant_type: 'client_credentials', scope: 'admin:keys:read' },
+    });
     expect(token.status).toBe(200);
-    const introspection = await send(port, { path: '/oauth/introspect', headers: { authorization: basicAuth(clientId, clientSecret) }, form: { token: token.body.access_token } });
+    const introspection = await send(port, {
+      path: '/oauth/introspect',
+      headers: { authorization: basicAuth(clientId, clientSecret) },
+      form: { token: token.body.access_token },
+    });
     expect(introspection.body).toMatchObject({ active: true, client_id: clientId, scope: 'admin:keys:read' });
 
     // The first tenant is audited like any other, with who made it.
-    const adminToken = await send(port, { path: '/oauth/token', headers: { authorization: basicAuth(clientId, clientSecret) }, form: { grant_type: 'client_credentials', scope: 'admin:audit:read' } });
-    const audit = await send(port, { method: 'GET', path: '/admin/v1/audit?action=tenant.create', headers: { authorization: `Bearer ${adminToken.body.access_token}` } });
-    expect(audit.body.data).toEqual([expect.objectContaining({
-      action: 'tenant.create', outcome: 'success', actor_key_id: null, details: { via: 'bootstrap', tenant_id: audit.body.data[0].tenant_id, parent_id: null, name: 'default' },
-    })]);
+    const adminToken = await send(port, {
+      path: '/oauth/token',
+      headers: { authorization: basicAuth(clientId, clientSecret) },
+      form: { grant_type: 'client_credentials', scope: 'admin:audit:read' },
+    });
+    const audit = await send(port, {
+      method: 'GET',
+      path: '/admin/v1/audit?action=tenant.create',
+      headers: { authorization: `Bearer ${adminToken.body.access_token}` },
+    });
+    expect(audit.body.data).toEqual([
+      expect.objectContaining({
+        action: 'tenant.create',
+        outcome: 'success',
+        actor_key_id: null,
+        details: { via: 'bootstrap', tenant_id: audit.body.data[0].tenant_id, parent_id: null, name: 'default' },
+      }),
+    ]);
 
     const listed = await runCli(['keys', 'list', '--json'], env);
     expect(listed.code).toBe(0);
@@ -75,7 +96,10 @@ describe('embedded default (npm start)', () => {
 
     // A key made by the CLI is refused by the running server once the CLI disables it.
     await runCli(['keys', 'disable', clientId], env);
-    expect((await send(port, { path: '/oauth/introspect', headers: { authorization: basicAuth(clientId, clientSecret) }, form: { token: token.body.access_token } })).status).toBe(401);
+    expect(
+      (await send(port, { path: '/oauth/introspect', headers: { authorization: basicAuth(clientId, clientSecret) }, form: { token: token.body.access_token } }))
+        .status,
+    ).toBe(401);
     await runCli(['keys', 'enable', clientId], env);
 
     server.child.kill('SIGTERM');
@@ -84,7 +108,11 @@ describe('embedded default (npm start)', () => {
 
     server = await startServe(env);
     expect(server.output()).not.toContain('bootstrap admin key');
-    const again = await send(port, { path: '/oauth/token', headers: { authorization: basicAuth(clientId, clientSecret) }, form: { grant_type: 'client_credentials' } });
+    const again = await send(port, {
+      path: '/oauth/token',
+      headers: { authorization: basicAuth(clientId, clientSecret) },
+      form: { grant_type: 'client_credentials' },
+    });
     expect(again.status).toBe(200);
   });
 
@@ -97,7 +125,11 @@ describe('embedded default (npm start)', () => {
       if (process.getuid?.() === 0) expect(output).toContain('the cluster lives in a shared directory');
       const clientId = /client_id:\s+(\S+)/.exec(output)![1]!;
       const clientSecret = /client_secret:\s+(\S+)/.exec(output)![1]!;
-      const token = await send(Number(privateEnv.PORT), { path: '/oauth/token', headers: { authorization: basicAuth(clientId, clientSecret) }, form: { grant_type: 'client_credentials' } });
+      const token = await send(Number(privateEnv.PORT), {
+        path: '/oauth/token',
+        headers: { authorization: basicAuth(clientId, clientSecret) },
+        form: { grant_type: 'client_credentials' },
+      });
       expect(token.status).toBe(200);
     } finally {
       await stopChild(started.child);

@@ -14,8 +14,17 @@ import type { CreatedKey } from '../../src/keys/types.ts';
 import { connectDatabase, type Db } from '../../src/stores/db.ts';
 import { ALL_ADMIN_SCOPES } from '../support/admin.ts';
 import {
-  pollUntil, sleep, startFaultKeygate, startOwnPostgres, UNAVAILABLE_OAUTH,
-  observe, observeNote, printObservations, type FaultKeygate, type OwnPostgres, type TimedResponse,
+  pollUntil,
+  sleep,
+  startFaultKeygate,
+  startOwnPostgres,
+  UNAVAILABLE_OAUTH,
+  observe,
+  observeNote,
+  printObservations,
+  type FaultKeygate,
+  type OwnPostgres,
+  type TimedResponse,
 } from '../support/faults.ts';
 
 const SUITE = 'fault: Postgres';
@@ -150,23 +159,43 @@ describe('fault: Postgres goes down and comes back', () => {
     afterAll(() => direct?.destroy());
 
     it('issues tokens again within 15 s', async () => {
-      const { response } = await pollUntil(() => keygate.token(client), (r) => r.status === 200, 15_000, 'token issuance after Postgres restart');
+      const { response } = await pollUntil(
+        () => keygate.token(client),
+        (r) => r.status === 200,
+        15_000,
+        'token issuance after Postgres restart',
+      );
       expect(Date.now() - restartedAt).toBeLessThan(15_000);
       expect(response.body.token_type).toBe('Bearer');
     });
 
     it('introspection works again, and the token from before the outage is still active (Redis kept it)', async () => {
-      const { response } = await pollUntil(() => keygate.introspect(introspector, tokenBefore), (r) => r.status === 200, 15_000, 'introspection after Postgres restart');
+      const { response } = await pollUntil(
+        () => keygate.introspect(introspector, tokenBefore),
+        (r) => r.status === 200,
+        15_000,
+        'introspection after Postgres restart',
+      );
       expect(response.body.active).toBe(true);
     });
 
     it('/readyz is 200 again', async () => {
-      const { response } = await pollUntil(() => keygate.send({ method: 'GET', path: '/readyz' }), (r) => r.status === 200, 15_000, '/readyz after Postgres restart');
+      const { response } = await pollUntil(
+        () => keygate.send({ method: 'GET', path: '/readyz' }),
+        (r) => r.status === 200,
+        15_000,
+        '/readyz after Postgres restart',
+      );
       expect(response.body).toEqual({ status: 'ready', checks: { postgres: 'ok', tokens: 'ok' } });
     });
 
     it('the admin API works again (reads and writes)', async () => {
-      await pollUntil(() => keygate.admin(adminToken, 'GET', '/keys'), (r) => r.status === 200, 15_000, 'admin API after Postgres restart');
+      await pollUntil(
+        () => keygate.admin(adminToken, 'GET', '/keys'),
+        (r) => r.status === 200,
+        15_000,
+        'admin API after Postgres restart',
+      );
       const created = await keygate.admin(adminToken, 'POST', '/keys', { name: 'after outage', scopes: ['devices:read'] });
       observe('created', created);
       expect(created.status).toBe(201);
@@ -178,7 +207,7 @@ describe('fault: Postgres goes down and comes back', () => {
       const hitsBefore = await keygate.cacheHits();
       const deadline = Date.now() + 15_000;
       let attempts = 0;
-      while (await keygate.cacheHits() <= hitsBefore + 1) {
+      while ((await keygate.cacheHits()) <= hitsBefore + 1) {
         attempts += 1;
         if (Date.now() > deadline || attempts > 300) throw new Error('the key cache never answered again: the change feed did not reconnect within 15 s');
         expect((await keygate.token(key)).status).toBe(200);
@@ -190,7 +219,12 @@ describe('fault: Postgres goes down and comes back', () => {
       await direct.updateTable('api_keys').set({ status: 'disabled' }).where('client_id', '=', key.key.client_id).execute();
       const disabledAt = Date.now();
       observeNote(`key cache trusted again (hits rising) after ${attempts} probes`);
-      const { tookMs } = await pollUntil(() => keygate.token(key), (r) => r.status === 401, 1000, 'refusal of a key disabled after recovery');
+      const { tookMs } = await pollUntil(
+        () => keygate.token(key),
+        (r) => r.status === 401,
+        1000,
+        'refusal of a key disabled after recovery',
+      );
       expect(tookMs).toBeLessThan(1000);
       expect(Date.now() - disabledAt).toBeLessThan(1000);
       expect((await keygate.introspect(introspector, live)).body).toEqual({ active: false });

@@ -9,8 +9,16 @@ import type { CreatedKey } from '../../src/keys/types.ts';
 import { basicAuth } from '../support/http.ts';
 import { ALL_ADMIN_SCOPES } from '../support/admin.ts';
 import {
-  pollUntil, startFaultKeygate, startOwnRedis, UNAVAILABLE_OAUTH,
-  observe, observeNote, printObservations, type FaultKeygate, type OwnRedis, type TimedResponse,
+  pollUntil,
+  startFaultKeygate,
+  startOwnRedis,
+  UNAVAILABLE_OAUTH,
+  observe,
+  observeNote,
+  printObservations,
+  type FaultKeygate,
+  type OwnRedis,
+  type TimedResponse,
 } from '../support/faults.ts';
 
 const SUITE = 'fault: Redis';
@@ -146,9 +154,11 @@ describe('fault: Redis goes down and comes back', () => {
         form: { grant_type: 'client_credentials' },
       });
       observe('response', response);
-      expect({ status: response.status, body: response.body }).toEqual(response.status === 401
-        ? { status: 401, body: { error: 'invalid_client', error_description: 'client authentication failed' } }
-        : { status: 503, body: UNAVAILABLE_OAUTH });
+      expect({ status: response.status, body: response.body }).toEqual(
+        response.status === 401
+          ? { status: 401, body: { error: 'invalid_client', error_description: 'client authentication failed' } }
+          : { status: 503, body: UNAVAILABLE_OAUTH },
+      );
     });
 
     it('an introspection caller with a wrong secret answers 401 or 503, not 500', async () => {
@@ -179,7 +189,12 @@ describe('fault: Redis goes down and comes back', () => {
     });
 
     it('issues tokens again within 10 s', async () => {
-      const { response } = await pollUntil(() => keygate.token(client), (r) => r.status === 200, 10_000, 'token issuance after Redis restart');
+      const { response } = await pollUntil(
+        () => keygate.token(client),
+        (r) => r.status === 200,
+        10_000,
+        'token issuance after Redis restart',
+      );
       expect(Date.now() - restartedAt).toBeLessThan(10_000);
       const fresh = response.body.access_token as string;
       const introspection = await keygate.introspect(introspector, fresh);
@@ -188,7 +203,12 @@ describe('fault: Redis goes down and comes back', () => {
     });
 
     it('/readyz is 200 again within 10 s', async () => {
-      const { response } = await pollUntil(() => keygate.send({ method: 'GET', path: '/readyz' }), (r) => r.status === 200, 10_000, '/readyz after Redis restart');
+      const { response } = await pollUntil(
+        () => keygate.send({ method: 'GET', path: '/readyz' }),
+        (r) => r.status === 200,
+        10_000,
+        '/readyz after Redis restart',
+      );
       expect(response.body).toEqual({ status: 'ready', checks: { postgres: 'ok', tokens: 'ok' } });
     });
 
@@ -208,7 +228,12 @@ describe('fault: Redis goes down and comes back', () => {
     });
 
     it('the rate-limited key and the API-key exchanges work again', async () => {
-      await pollUntil(() => keygate.token(limited), (r) => r.status === 200, 10_000, 'rate-limited key after Redis restart');
+      await pollUntil(
+        () => keygate.token(limited),
+        (r) => r.status === 200,
+        10_000,
+        'rate-limited key after Redis restart',
+      );
       const authorize = await keygate.send({ path: '/api/v1/auth/authorize', json: { grantType: 'api_key', apiKey: client.api_key } });
       observe('authorize', authorize);
       expect(authorize.status).toBe(200);

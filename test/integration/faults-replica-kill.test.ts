@@ -17,8 +17,16 @@ import { connectDatabase, type Db } from '../../src/stores/db.ts';
 import { ALL_ADMIN_SCOPES } from '../support/admin.ts';
 import { basicAuth } from '../support/http.ts';
 import {
-  FAULT_ISSUER, FAULT_PEPPER, observe, observeNote, printObservations, sendWithin, sleep, spawnKeygate,
-  type KeygateProcess, type TimedResponse,
+  FAULT_ISSUER,
+  FAULT_PEPPER,
+  observe,
+  observeNote,
+  printObservations,
+  sendWithin,
+  sleep,
+  spawnKeygate,
+  type KeygateProcess,
+  type TimedResponse,
 } from '../support/faults.ts';
 
 const SUITE = 'fault: replica killed';
@@ -71,7 +79,9 @@ describe('fault: a replica is killed (SIGKILL) mid-load', () => {
     const admin = await runtime.keyService.create({ tenantId, name: 'admin automation', scopes: ALL_ADMIN_SCOPES }, actor);
     [a, b] = await Promise.all([spawnKeygate(stores), spawnKeygate(stores)]);
     const token = await sendWithin(b.port, {
-      path: '/oauth/token', headers: { authorization: basicAuth(admin.key.client_id, admin.client_secret) }, form: { grant_type: 'client_credentials' },
+      path: '/oauth/token',
+      headers: { authorization: basicAuth(admin.key.client_id, admin.client_secret) },
+      form: { grant_type: 'client_credentials' },
     });
     if (token.status !== 200) throw new Error(`test setup: no admin token (${token.text})`);
     adminToken = token.body.access_token;
@@ -95,7 +105,12 @@ describe('fault: a replica is killed (SIGKILL) mid-load', () => {
     let sequence = 0;
 
     /** One request; a connection error (A dead) is an outcome, not a test failure. */
-    async function call(replica: Replica, kind: Outcome['kind'], request: Parameters<typeof sendWithin>[1], clientId?: string): Promise<TimedResponse | undefined> {
+    async function call(
+      replica: Replica,
+      kind: Outcome['kind'],
+      request: Parameters<typeof sendWithin>[1],
+      clientId?: string,
+    ): Promise<TimedResponse | undefined> {
       sequence += 1;
       const requestId = `kill-${runId}-${round}-${kind}-${sequence}`;
       const at = Date.now();
@@ -115,7 +130,9 @@ describe('fault: a replica is killed (SIGKILL) mid-load', () => {
     async function tokenLoop(replica: Replica) {
       for (let i = 0; i < MAX_ITERATIONS && Date.now() < deadline; i++) {
         const response = await call(replica, 'token', {
-          path: '/oauth/token', headers: { authorization: basicAuth(client.key.client_id, client.client_secret) }, form: { grant_type: 'client_credentials' },
+          path: '/oauth/token',
+          headers: { authorization: basicAuth(client.key.client_id, client.client_secret) },
+          form: { grant_type: 'client_credentials' },
         });
         if (!response) await sleep(20); // A is gone: do not spin
       }
@@ -131,9 +148,16 @@ describe('fault: a replica is killed (SIGKILL) mid-load', () => {
         }
         if (created.status !== 201) continue;
         const key: CreatedKey = created.body;
-        await call(replica, 'key_token', {
-          path: '/oauth/token', headers: { authorization: basicAuth(key.key.client_id, key.client_secret) }, form: { grant_type: 'client_credentials' },
-        }, key.key.client_id);
+        await call(
+          replica,
+          'key_token',
+          {
+            path: '/oauth/token',
+            headers: { authorization: basicAuth(key.key.client_id, key.client_secret) },
+            form: { grant_type: 'client_credentials' },
+          },
+          key.key.client_id,
+        );
         // Every other change crosses replicas; after the kill, everything goes through B.
         const via: Replica = i % 2 === 0 ? replica : replica === 'A' ? 'B' : 'A';
         await admin(alive(via) ? via : 'B', `/keys/${key.key.client_id}/disable`, 'disable', {}, key.key.client_id);
@@ -158,26 +182,34 @@ describe('fault: a replica is killed (SIGKILL) mid-load', () => {
 
   const expected = { token: 200, create: 201, key_token: 200, disable: 200 } as const;
   const ok = (o: Outcome) => o.status === expected[o.kind];
-  const summary = (list: Outcome[]) => Object.fromEntries((['token', 'create', 'key_token', 'disable'] as const).map((kind) => {
-    const of = list.filter((o) => o.kind === kind);
-    return [kind, `${of.filter(ok).length}/${of.length}`];
-  }));
+  const summary = (list: Outcome[]) =>
+    Object.fromEntries(
+      (['token', 'create', 'key_token', 'disable'] as const).map((kind) => {
+        const of = list.filter((o) => o.kind === kind);
+        return [kind, `${of.filter(ok).length}/${of.length}`];
+      }),
+    );
 
   /** Compares what the clients were told with what Postgres holds, for this suite's tenant. */
   async function consistency(outcomes: Outcome[]) {
     const keys = await db.selectFrom('api_keys').select(['client_id', 'status', 'name']).where('tenant_id', '=', tenantId).execute();
-    const events = await db.selectFrom('audit_events')
+    const events = await db
+      .selectFrom('audit_events')
       .select(['action', 'outcome', 'target_key_id', 'request_id'])
       .where('tenant_id', '=', tenantId)
       .where('action', 'in', ['key.create', 'key.disable'])
       .execute();
     const status = new Map(keys.map((k) => [k.client_id, k.status]));
-    const has = (action: string, clientId: string, requestId?: string) => events.some((e) => e.action === action && e.outcome === 'success'
-      && e.target_key_id === clientId && (requestId === undefined || e.request_id === requestId));
+    const has = (action: string, clientId: string, requestId?: string) =>
+      events.some(
+        (e) => e.action === action && e.outcome === 'success' && e.target_key_id === clientId && (requestId === undefined || e.request_id === requestId),
+      );
     const creates = outcomes.filter((o) => o.kind === 'create' && ok(o));
     const disables = outcomes.filter((o) => o.kind === 'disable' && ok(o));
     const unanswered = outcomes.filter((o) => typeof o.status === 'string' && (o.kind === 'create' || o.kind === 'disable'));
-    observeNote(`acknowledged so far: ${creates.length} creates, ${disables.length} disables; unanswered admin changes (in flight on A or sent after its death): ${unanswered.length}; tenant holds ${keys.length} keys, ${events.length} key.create/key.disable events`);
+    observeNote(
+      `acknowledged so far: ${creates.length} creates, ${disables.length} disables; unanswered admin changes (in flight on A or sent after its death): ${unanswered.length}; tenant holds ${keys.length} keys, ${events.length} key.create/key.disable events`,
+    );
     return {
       // Every acknowledged change is there, with its audit record carrying its request id.
       createdButMissing: creates.filter((o) => !status.has(o.clientId!)).map((o) => o.requestId),
@@ -187,8 +219,15 @@ describe('fault: a replica is killed (SIGKILL) mid-load', () => {
       // Nothing half-applied, whether acknowledged or cut off by the kill.
       keysWithoutCreateAudit: keys.filter((k) => !has('key.create', k.client_id)).map((k) => `${k.client_id} '${k.name}'`),
       createAuditsWithoutKey: events.filter((e) => e.action === 'key.create' && !status.has(e.target_key_id!)).map((e) => e.request_id),
-      disabledKeysWithoutDisableAudit: keys.filter((k) => k.status === 'disabled' && !has('key.disable', k.client_id))
-        .map((k) => `${k.client_id} '${k.name}': ${outcomes.filter((o) => o.kind === 'disable' && o.clientId === k.client_id).map((o) => `disable via ${o.replica} → ${o.status}`).join(', ')}`),
+      disabledKeysWithoutDisableAudit: keys
+        .filter((k) => k.status === 'disabled' && !has('key.disable', k.client_id))
+        .map(
+          (k) =>
+            `${k.client_id} '${k.name}': ${outcomes
+              .filter((o) => o.kind === 'disable' && o.clientId === k.client_id)
+              .map((o) => `disable via ${o.replica} → ${o.status}`)
+              .join(', ')}`,
+        ),
       disableAuditsOnActiveKeys: events.filter((e) => e.action === 'key.disable' && status.get(e.target_key_id!) !== 'disabled').map((e) => e.request_id),
     };
   }
@@ -207,8 +246,19 @@ describe('fault: a replica is killed (SIGKILL) mid-load', () => {
       expect(a.child.signalCode).toBe('SIGKILL');
       const onB = outcomes.filter((o) => o.replica === 'B');
       const onA = outcomes.filter((o) => o.replica === 'A');
-      observeNote(`round ${round}: B before the kill ${JSON.stringify(summary(onB.filter((o) => o.at < killedAt)))}, after ${JSON.stringify(summary(onB.filter((o) => o.at >= killedAt)))}`);
-      observeNote(`round ${round}: A (sent before the kill) ${JSON.stringify(summary(onA.filter((o) => o.at < killedAt)))}; A's failures ${JSON.stringify(Object.entries(Object.groupBy(onA.filter((o) => !ok(o)), (o) => String(o.status))).map(([k, v]) => `${k}×${v!.length}`))}`);
+      observeNote(
+        `round ${round}: B before the kill ${JSON.stringify(summary(onB.filter((o) => o.at < killedAt)))}, after ${JSON.stringify(summary(onB.filter((o) => o.at >= killedAt)))}`,
+      );
+      observeNote(
+        `round ${round}: A (sent before the kill) ${JSON.stringify(summary(onA.filter((o) => o.at < killedAt)))}; A's failures ${JSON.stringify(
+          Object.entries(
+            Object.groupBy(
+              onA.filter((o) => !ok(o)),
+              (o) => String(o.status),
+            ),
+          ).map(([k, v]) => `${k}×${v!.length}`),
+        )}`,
+      );
       // The load really was mixed, through both replicas, on both sides of the kill.
       expect(onA.filter((o) => o.kind === 'create' && ok(o)).length).toBeGreaterThan(0);
       expect(onA.filter((o) => o.kind === 'token' && ok(o)).length).toBeGreaterThan(0);

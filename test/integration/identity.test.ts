@@ -20,7 +20,8 @@ describe('identity model', () => {
   afterAll(() => keygate?.close());
 
   const introspect = async (token: string) => (await keygate.introspect(introspector, token)).body;
-  const newUser = async (role: string) => (await admin.post('/users', { email: `${role}-${Math.random().toString(36).slice(2)}@example.test`, role })).body.user;
+  const newUser = async (role: string) =>
+    (await admin.post('/users', { email: `${role}-${Math.random().toString(36).slice(2)}@example.test`, role })).body.user;
   const userKey = async (userId: string, scopes: string[]): Promise<CreatedKey> =>
     (await admin.post('/keys', { name: 'personal', kind: 'user', user_id: userId, scopes })).body;
   /** Acting as a user through their user key's token. */
@@ -30,8 +31,14 @@ describe('identity model', () => {
     const child = await admin.post('/tenants', { name: 'customer a' });
     expect(child.status).toBe(201);
     expect(child.body.tenant).toEqual({
-      id: expect.any(String), name: 'customer a', parent_id: tenantId, status: 'active',
-      allow_never_expiring_keys: true, max_key_lifetime_days: null, created_at: expect.any(String), updated_at: expect.any(String),
+      id: expect.any(String),
+      name: 'customer a',
+      parent_id: tenantId,
+      status: 'active',
+      allow_never_expiring_keys: true,
+      max_key_lifetime_days: null,
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
     });
     const childId = child.body.tenant.id;
     const key = (await admin.post('/keys', { name: 'customer a sensors', scopes: ['devices:read'], tenant_id: childId })).body;
@@ -97,7 +104,9 @@ describe('identity model', () => {
     expect((await asUser.post('/tenants', { name: 'nope' })).status).toBe(403);
     const other = await newUser('member');
     const forOther = await asUser.post('/keys', { name: 'x', scopes: ['devices:read'], kind: 'user', user_id: other.id });
-    expect(forOther.body).toEqual(errorBody(forOther, 'validation_failed', 'request body is invalid', [{ field: 'user_id', message: 'a user key may only create keys for its own user' }]));
+    expect(forOther.body).toEqual(
+      errorBody(forOther, 'validation_failed', 'request body is invalid', [{ field: 'user_id', message: 'a user key may only create keys for its own user' }]),
+    );
     const service = await asUser.post('/keys', { name: 'x', scopes: ['devices:read'], kind: 'service' });
     expect(service.status).toBe(400);
     expect((await asUser.get(`/keys/${admin.key.key.client_id}`)).status).toBe(404);
@@ -110,7 +119,9 @@ describe('identity model', () => {
     const user = await newUser('member');
     for (let i = 0; i < 20; i++) expect((await admin.post('/keys', { name: `k${i}`, kind: 'user', user_id: user.id, scopes: ['a:read'] })).status).toBe(201);
     const extra = await admin.post('/keys', { name: 'k21', kind: 'user', user_id: user.id, scopes: ['a:read'] });
-    expect(extra.body).toEqual(errorBody(extra, 'validation_failed', 'request body is invalid', [{ field: 'user_id', message: 'a user may hold at most 20 keys' }]));
+    expect(extra.body).toEqual(
+      errorBody(extra, 'validation_failed', 'request body is invalid', [{ field: 'user_id', message: 'a user may hold at most 20 keys' }]),
+    );
   });
 
   it('disabling a user stops their user keys (user_disabled); deleting them removes the keys and their tokens', async () => {
@@ -179,28 +190,28 @@ describe('tenant isolation', () => {
   });
   afterAll(() => keygate?.close());
 
-  const endpoints = () => [
-    ['GET', `/keys/${key.key.client_id}`, undefined],
-    ['PATCH', `/keys/${key.key.client_id}`, { name: 'stolen' }],
-    ['POST', `/keys/${key.key.client_id}/rotate`, { grace_seconds: 0 }],
-    ['POST', `/keys/${key.key.client_id}/disable`, {}],
-    ['POST', `/keys/${key.key.client_id}/enable`, {}],
-    ['POST', `/keys/${key.key.client_id}/revoke-tokens`, {}],
-    ['DELETE', `/keys/${key.key.client_id}`, undefined],
-    ['GET', `/users/${userId}`, undefined],
-    ['PATCH', `/users/${userId}`, { role: 'admin' }],
-    ['POST', `/users/${userId}/disable`, {}],
-    ['POST', `/users/${userId}/enable`, {}],
-    ['DELETE', `/users/${userId}`, undefined],
-    ['GET', `/tenants/${home}`, undefined],
-    ['PATCH', `/tenants/${home}`, { name: 'stolen' }],
-    ['POST', `/tenants/${home}/disable`, {}],
-    ['POST', `/tenants/${home}/enable`, {}],
-  ] as const;
+  const endpoints = () =>
+    [
+      ['GET', `/keys/${key.key.client_id}`, undefined],
+      ['PATCH', `/keys/${key.key.client_id}`, { name: 'stolen' }],
+      ['POST', `/keys/${key.key.client_id}/rotate`, { grace_seconds: 0 }],
+      ['POST', `/keys/${key.key.client_id}/disable`, {}],
+      ['POST', `/keys/${key.key.client_id}/enable`, {}],
+      ['POST', `/keys/${key.key.client_id}/revoke-tokens`, {}],
+      ['DELETE', `/keys/${key.key.client_id}`, undefined],
+      ['GET', `/users/${userId}`, undefined],
+      ['PATCH', `/users/${userId}`, { role: 'admin' }],
+      ['POST', `/users/${userId}/disable`, {}],
+      ['POST', `/users/${userId}/enable`, {}],
+      ['DELETE', `/users/${userId}`, undefined],
+      ['GET', `/tenants/${home}`, undefined],
+      ['PATCH', `/tenants/${home}`, { name: 'stolen' }],
+      ['POST', `/tenants/${home}/disable`, {}],
+      ['POST', `/tenants/${home}/enable`, {}],
+    ] as const;
 
   const call = (client: AdminClient, method: string, path: string, body: unknown) =>
-    method === 'GET' ? client.get(path) : method === 'DELETE' ? client.delete(path)
-      : method === 'PATCH' ? client.patch(path, body) : client.post(path, body);
+    method === 'GET' ? client.get(path) : method === 'DELETE' ? client.delete(path) : method === 'PATCH' ? client.patch(path, body) : client.post(path, body);
 
   it('every admin endpoint answers 404 to another tenant’s admin and changes nothing', async () => {
     const token = (await keygate.token(key)).body.access_token;

@@ -29,7 +29,10 @@ async function startRelay(target: { host: string; port: number }): Promise<Relay
     track(inbound);
     const outbound = net.connect(target.port, target.host);
     track(outbound);
-    for (const [from, to] of [[inbound, outbound], [outbound, inbound]] as const) {
+    for (const [from, to] of [
+      [inbound, outbound],
+      [outbound, inbound],
+    ] as const) {
       from.on('data', (chunk) => {
         if (frozen) {
           from.pause();
@@ -44,9 +47,13 @@ async function startRelay(target: { host: string; port: number }): Promise<Relay
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
-    freeze: () => { frozen = true; },
+    freeze: () => {
+      frozen = true;
+    },
     // Connections made while frozen stay dead; new ones pass again.
-    thaw: () => { frozen = false; },
+    thaw: () => {
+      frozen = false;
+    },
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -75,10 +82,15 @@ describe('key change feed: a connection that dies silently is noticed', () => {
     const url = new URL(databaseUrl);
     relay = await startRelay({ host: url.hostname, port: Number(url.port) });
     url.port = String(relay.port);
-    feed = await listenForKeyChanges(url.toString(), {
-      onChange: (clientId) => changes.push(clientId),
-      onLiveChange: (live) => liveChanges.push(live),
-    }, pino({ level: 'silent' }), { heartbeatMs: 200 });
+    feed = await listenForKeyChanges(
+      url.toString(),
+      {
+        onChange: (clientId) => changes.push(clientId),
+        onLiveChange: (live) => liveChanges.push(live),
+      },
+      pino({ level: 'silent' }),
+      { heartbeatMs: 200 },
+    );
     notifier = new pg.Client({ connectionString: databaseUrl });
     await notifier.connect();
   });

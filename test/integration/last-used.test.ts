@@ -126,7 +126,11 @@ describe('key last use', () => {
   it('counts the API-key exchanges: /auth/external and /api/v1/auth/authorize', async () => {
     const external = await keygate.createKey(tenantId);
     let before = Date.now();
-    const viaExternal = await keygate.send({ path: '/auth/external', json: { clientId: external.key.client_id, accessKey: external.client_secret }, from: '127.0.0.8' });
+    const viaExternal = await keygate.send({
+      path: '/auth/external',
+      json: { clientId: external.key.client_id, accessKey: external.client_secret },
+      from: '127.0.0.8',
+    });
     expect(viaExternal.status).toBe(200);
     let after = Date.now();
     await flush();

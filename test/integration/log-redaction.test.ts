@@ -44,22 +44,44 @@ describe('log redaction', () => {
     const basic = (created: typeof key) => basicAuth(created.key.client_id, created.client_secret);
     const grant = { grant_type: 'client_credentials' };
 
-    const basicToken = tokenOf('token via Basic', (await send('/oauth/token', { path: '/oauth/token', headers: { authorization: basic(key) }, form: grant })).body.access_token);
-    const postToken = tokenOf('token via client_secret_post', (await send('/oauth/token', {
-      path: '/oauth/token', form: { ...grant, client_id: key.key.client_id, client_secret: key.client_secret },
-    })).body.access_token);
-    tokenOf('token via authorize', (await send('/api/v1/auth/authorize', { path: '/api/v1/auth/authorize', json: { grantType: 'api_key', apiKey: key.api_key } })).body.data.accessToken);
-    tokenOf('token via external', (await send('/auth/external', { path: '/auth/external', json: { clientId: key.key.client_id, accessKey: key.client_secret } })).body.data.token);
+    const basicToken = tokenOf(
+      'token via Basic',
+      (await send('/oauth/token', { path: '/oauth/token', headers: { authorization: basic(key) }, form: grant })).body.access_token,
+    );
+    const postToken = tokenOf(
+      'token via client_secret_post',
+      (
+        await send('/oauth/token', {
+          path: '/oauth/token',
+          form: { ...grant, client_id: key.key.client_id, client_secret: key.client_secret },
+        })
+      ).body.access_token,
+    );
+    tokenOf(
+      'token via authorize',
+      (await send('/api/v1/auth/authorize', { path: '/api/v1/auth/authorize', json: { grantType: 'api_key', apiKey: key.api_key } })).body.data.accessToken,
+    );
+    tokenOf(
+      'token via external',
+      (await send('/auth/external', { path: '/auth/external', json: { clientId: key.key.client_id, accessKey: key.client_secret } })).body.data.token,
+    );
     await send('/oauth/introspect', { path: '/oauth/introspect', headers: { authorization: basic(introspector) }, form: { token: basicToken } });
     await send('/oauth/revoke', { path: '/oauth/revoke', headers: { authorization: basic(key) }, form: { token: postToken } });
-    const adminToken = tokenOf('admin token', (await send('/oauth/token', { path: '/oauth/token', headers: { authorization: basic(admin) }, form: grant })).body.access_token);
+    const adminToken = tokenOf(
+      'admin token',
+      (await send('/oauth/token', { path: '/oauth/token', headers: { authorization: basic(admin) }, form: grant })).body.access_token,
+    );
     await send('/admin/v1/keys', { method: 'GET', path: '/admin/v1/keys', headers: { authorization: `Bearer ${adminToken}` } });
     // Denied: a wrong (well-formed) secret and a malformed one, on each kind of route.
     await send('/oauth/token', { path: '/oauth/token', headers: { authorization: basicAuth(key.key.client_id, wrongSecret) }, form: grant });
     await send('/api/v1/auth/authorize', { path: '/api/v1/auth/authorize', json: { grantType: 'api_key', apiKey: `${key.key.client_id}.${wrongSecret}` } });
     await send('/oauth/token', { path: '/oauth/token', headers: { authorization: basicAuth(key.key.client_id, malformedSecret) }, form: grant });
     await send('/auth/external', { path: '/auth/external', json: { clientId: key.key.client_id, accessKey: malformedSecret } });
-    await send('/oauth/introspect', { path: '/oauth/introspect', headers: { authorization: basicAuth(introspector.key.client_id, wrongSecret) }, form: { token: basicToken } });
+    await send('/oauth/introspect', {
+      path: '/oauth/introspect',
+      headers: { authorization: basicAuth(introspector.key.client_id, wrongSecret) },
+      form: { token: basicToken },
+    });
     // A token in a query string of a path that does not exist.
     await send('unmatched', { method: 'GET', path: `/nowhere?access_token=${basicToken}` });
 
@@ -70,9 +92,19 @@ describe('log redaction', () => {
 
   it('ran the flow it claims: tokens issued, introspected, revoked, denied, and the admin call served', () => {
     expect(sent.map(({ route, response }) => `${route} ${response.status}`)).toEqual([
-      '/oauth/token 200', '/oauth/token 200', '/api/v1/auth/authorize 200', '/auth/external 200',
-      '/oauth/introspect 200', '/oauth/revoke 200', '/oauth/token 200', '/admin/v1/keys 200',
-      '/oauth/token 401', '/api/v1/auth/authorize 401', '/oauth/token 401', '/auth/external 401', '/oauth/introspect 401',
+      '/oauth/token 200',
+      '/oauth/token 200',
+      '/api/v1/auth/authorize 200',
+      '/auth/external 200',
+      '/oauth/introspect 200',
+      '/oauth/revoke 200',
+      '/oauth/token 200',
+      '/admin/v1/keys 200',
+      '/oauth/token 401',
+      '/api/v1/auth/authorize 401',
+      '/oauth/token 401',
+      '/auth/external 401',
+      '/oauth/introspect 401',
       'unmatched 404',
     ]);
     expect(sent[4]!.response.body.active).toBe(true);

@@ -22,10 +22,19 @@ describe('migrations', () => {
   });
   afterAll(() => db?.destroy());
 
-  const tables = async () => (await db.introspection.getTables()).map((t) => t.name).filter((n) => !n.startsWith('kysely_')).sort();
+  const tables = async () =>
+    (await db.introspection.getTables())
+      .map((t) => t.name)
+      .filter((n) => !n.startsWith('kysely_'))
+      .sort();
 
   it('applies, re-applies as a no-op, rolls back and re-applies', async () => {
-    const all = ['20261123T120000_create_core_tables', '20261123T130000_add_change_notifications', '20261201T120000_add_tenant_ancestors', '20261201T130000_add_token_epoch'];
+    const all = [
+      '20261123T120000_create_core_tables',
+      '20261123T130000_add_change_notifications',
+      '20261201T120000_add_tenant_ancestors',
+      '20261201T130000_add_token_epoch',
+    ];
     expect((await migrateToLatest(db)).applied).toEqual(all);
     expect(await tables()).toEqual(['api_keys', 'audit_events', 'tenants', 'users']);
     expect((await migrateToLatest(db)).applied).toEqual([]);

@@ -39,15 +39,18 @@ describe('admin API: OpenAPI document', () => {
   afterAll(() => keygate?.close());
 
   /** [METHOD, path, operation] for every operation in the document. */
-  const operations = () => Object.entries(doc.paths as Json).flatMap(([path, ops]) =>
-    Object.entries(ops as Json).map(([method, op]) => [method.toUpperCase() as Method, path, op as Json] as const));
+  const operations = () =>
+    Object.entries(doc.paths as Json).flatMap(([path, ops]) =>
+      Object.entries(ops as Json).map(([method, op]) => [method.toUpperCase() as Method, path, op as Json] as const),
+    );
 
-  const call = (method: Method, path: string, token?: string, json?: unknown) => keygate.send({
-    method,
-    path: `/admin/v1${path}`,
-    headers: token ? { authorization: `Bearer ${token}` } : {},
-    json: json ?? (method === 'POST' || method === 'PATCH' ? {} : undefined),
-  });
+  const call = (method: Method, path: string, token?: string, json?: unknown) =>
+    keygate.send({
+      method,
+      path: `/admin/v1${path}`,
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      json: json ?? (method === 'POST' || method === 'PATCH' ? {} : undefined),
+    });
 
   /** Follows a local `$ref`: against the document root first, else inside the schema that holds it. */
   function deref(schema: Json): Json {
@@ -81,13 +84,16 @@ describe('admin API: OpenAPI document', () => {
     expect(doc.info).toMatchObject({ title: 'Keygate admin API', version: '1' });
     expect(doc.servers).toEqual([{ url: `${ISSUER}/admin/v1` }]);
     expect(doc.components.securitySchemes.bearer).toMatchObject({
-      type: 'oauth2', flows: { clientCredentials: { tokenUrl: `${ISSUER}/oauth/token` } },
+      type: 'oauth2',
+      flows: { clientCredentials: { tokenUrl: `${ISSUER}/oauth/token` } },
     });
   });
 
   it('documents exactly the declared routes, each with its required scope', () => {
     expect(routes.length).toBeGreaterThanOrEqual(10);
-    const documented = operations().map(([method, path, op]) => `${method} ${path} ${op['x-required-scope']}`).sort();
+    const documented = operations()
+      .map(([method, path, op]) => `${method} ${path} ${op['x-required-scope']}`)
+      .sort();
     const declared = routes.map((r) => `${r.method} ${r.path} ${r.scope}`).sort();
     expect(documented).toEqual(declared);
     for (const route of routes) {
@@ -102,7 +108,10 @@ describe('admin API: OpenAPI document', () => {
     const ids = new Set<string>();
     for (const [method, path, op] of operations()) {
       for (const status of ['401', '403']) {
-        expect(op.responses[status], `${method} ${path} ${status}`).toMatchObject({ description: expect.any(String), content: { 'application/json': { schema: expect.any(Object) } } });
+        expect(op.responses[status], `${method} ${path} ${status}`).toMatchObject({
+          description: expect.any(String),
+          content: { 'application/json': { schema: expect.any(Object) } },
+        });
       }
       expect(ids.has(op.operationId)).toBe(false);
       ids.add(op.operationId);
@@ -113,7 +122,10 @@ describe('admin API: OpenAPI document', () => {
     for (const [method, path, op] of operations()) {
       const names = [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => name);
       const pathParams = (op.parameters as Json[]).filter((p) => p.in === 'path');
-      expect(pathParams.map((p) => p.name), `${method} ${path}`).toEqual(names);
+      expect(
+        pathParams.map((p) => p.name),
+        `${method} ${path}`,
+      ).toEqual(names);
       for (const p of pathParams) expect(p).toMatchObject({ required: true, schema: { type: 'string' } });
     }
   });
@@ -230,7 +242,11 @@ describe('admin API: OpenAPI document', () => {
 /** RFC 6901 JSON pointer in a URI fragment ("#/a/b~1c"); undefined when it leads nowhere. */
 function pointer(root: unknown, ref: string): unknown {
   if (!ref.startsWith('#')) return undefined;
-  const tokens = ref.slice(1).split('/').slice(1).map((t) => decodeURIComponent(t).replace(/~1/g, '/').replace(/~0/g, '~'));
+  const tokens = ref
+    .slice(1)
+    .split('/')
+    .slice(1)
+    .map((t) => decodeURIComponent(t).replace(/~1/g, '/').replace(/~0/g, '~'));
   let node: unknown = root;
   for (const token of tokens) {
     if (node === null || typeof node !== 'object' || !Object.hasOwn(node, token)) return undefined;

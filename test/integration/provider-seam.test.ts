@@ -16,10 +16,22 @@ describe('oidc-provider seams', () => {
   afterAll(() => keygate?.close());
 
   const libraryRoutes = [
-    ['GET', '/auth'], ['POST', '/auth'], ['GET', '/oauth/_closed/authorize'], ['GET', '/.well-known/openid-configuration'],
-    ['GET', '/jwks'], ['GET', '/oauth/_closed/jwks'], ['GET', '/me'], ['POST', '/reg'], ['GET', '/session/end'],
-    ['POST', '/session/end/confirm'], ['POST', '/token'], ['POST', '/token/introspection'], ['POST', '/request'],
-    ['POST', '/device/auth'], ['GET', '/interaction/abc'], ['POST', '/backchannel'],
+    ['GET', '/auth'],
+    ['POST', '/auth'],
+    ['GET', '/oauth/_closed/authorize'],
+    ['GET', '/.well-known/openid-configuration'],
+    ['GET', '/jwks'],
+    ['GET', '/oauth/_closed/jwks'],
+    ['GET', '/me'],
+    ['POST', '/reg'],
+    ['GET', '/session/end'],
+    ['POST', '/session/end/confirm'],
+    ['POST', '/token'],
+    ['POST', '/token/introspection'],
+    ['POST', '/request'],
+    ['POST', '/device/auth'],
+    ['GET', '/interaction/abc'],
+    ['POST', '/backchannel'],
   ] as const;
 
   it.each(libraryRoutes)('%s %s answers 404 in Keygate’s error shape', async (method, path) => {

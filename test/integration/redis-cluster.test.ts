@@ -45,34 +45,63 @@ async function startCluster(binary: string, dir: string): Promise<TestCluster> {
       const port = await freePort();
       // An explicit bus port: the default (port + 10000) may be above 65535 or taken.
       const busPort = await freePort();
-      const child = spawn(binary, [
-        '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-        '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${port}.conf`), '--cluster-port', String(busPort),
-        '--requirepass', PASSWORD, '--masterauth', PASSWORD, '--dir', dir,
-      ], { stdio: 'ignore' });
+      const child = spawn(
+        binary,
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          path.join(dir, `nodes-${port}.conf`),
+          '--cluster-port',
+          String(busPort),
+          '--requirepass',
+          PASSWORD,
+          '--masterauth',
+          PASSWORD,
+          '--dir',
+          dir,
+        ],
+        { stdio: 'ignore' },
+      );
       const admin = new Redis({ port, host: '127.0.0.1', password: PASSWORD, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       admin.on('error', () => {});
       const first = Math.floor((i * SLOTS) / 3);
       nodes.push({ port, busPort, child, admin, slots: [first, Math.floor(((i + 1) * SLOTS) / 3) - 1] });
     }
     for (const node of nodes) {
-      await waitFor(async () => {
-        if (node.admin.status !== 'ready') await node.admin.connect();
-        return (await node.admin.ping()) === 'PONG';
-      }, 10_000, `cluster node ${node.port}`);
+      await waitFor(
+        async () => {
+          if (node.admin.status !== 'ready') await node.admin.connect();
+          return (await node.admin.ping()) === 'PONG';
+        },
+        10_000,
+        `cluster node ${node.port}`,
+      );
     }
     for (const [i, node] of nodes.entries()) {
       await node.admin.call('CLUSTER', 'SET-CONFIG-EPOCH', String(i + 1));
       await node.admin.call('CLUSTER', 'ADDSLOTSRANGE', String(node.slots[0]), String(node.slots[1]));
     }
     for (const node of nodes.slice(1)) await nodes[0]!.admin.call('CLUSTER', 'MEET', '127.0.0.1', String(node.port), String(node.busPort));
-    await waitFor(async () => {
-      for (const node of nodes) {
-        const info = String(await node.admin.call('CLUSTER', 'INFO'));
-        if (!info.includes('cluster_state:ok') || !info.includes('cluster_known_nodes:3') || !info.includes(`cluster_slots_ok:${SLOTS}`)) return false;
-      }
-      return true;
-    }, 30_000, 'cluster_state:ok on every node');
+    await waitFor(
+      async () => {
+        for (const node of nodes) {
+          const info = String(await node.admin.call('CLUSTER', 'INFO'));
+          if (!info.includes('cluster_state:ok') || !info.includes('cluster_known_nodes:3') || !info.includes(`cluster_slots_ok:${SLOTS}`)) return false;
+        }
+        return true;
+      },
+      30_000,
+      'cluster_state:ok on every node',
+    );
   } catch (error) {
     await stop();
     throw error;
@@ -91,7 +120,10 @@ describe('token flow on a Redis Cluster', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'keygate-cluster-'));
     cluster = await startCluster(inject('redisServerPath')!, dir);
     // Two of the three masters as seeds: the client discovers the third from the slot map.
-    const seeds = cluster.nodes.slice(0, 2).map((node) => `127.0.0.1:${node.port}`).join(',');
+    const seeds = cluster.nodes
+      .slice(0, 2)
+      .map((node) => `127.0.0.1:${node.port}`)
+      .join(',');
     keygate = await startKeygate({ tokenStore: 'redis', redisUrl: `redis+cluster://:${PASSWORD}@${seeds}` });
     tenantId = await keygate.newTenant();
     introspector = await keygate.createKey(tenantId, { name: 'resource server', scopes: ['token:introspect'] });
@@ -109,14 +141,16 @@ describe('token flow on a Redis Cluster', () => {
       for (const key of keys) {
         const slot = Number(await node.admin.call('CLUSTER', 'KEYSLOT', key));
         if (slot < node.slots[0] || slot > node.slots[1]) continue;
-        if (await node.admin.exists(key) === 1) found.set(key, node.port);
+        if ((await node.admin.exists(key)) === 1) found.set(key, node.port);
       }
     }
     return found;
   }
 
   it('runs on a cluster that really has three masters sharing the slots', async () => {
-    const masters = String(await cluster!.nodes[2]!.admin.call('CLUSTER', 'NODES')).trim().split('\n')
+    const masters = String(await cluster!.nodes[2]!.admin.call('CLUSTER', 'NODES'))
+      .trim()
+      .split('\n')
       .filter((line) => line.split(' ')[2]!.includes('master'));
     expect(masters).toHaveLength(3);
     expect((await keygate.send({ method: 'GET', path: '/readyz' })).status).toBe(200);
@@ -126,7 +160,12 @@ describe('token flow on a Redis Cluster', () => {
     const key = await keygate.createKey(tenantId);
     const response = await keygate.token(key, { scope: 'devices:read' });
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({ access_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), token_type: 'Bearer', expires_in: 3600, scope: 'devices:read' });
+    expect(response.body).toEqual({
+      access_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      token_type: 'Bearer',
+      expires_in: 3600,
+      scope: 'devices:read',
+    });
     expect((await keygate.introspect(introspector, response.body.access_token)).body).toEqual({
       active: true,
       scope: 'devices:read',
@@ -189,8 +228,15 @@ describe('token flow on a Redis Cluster', () => {
 
   it('keeps its abuse counters on the cluster: a wrong secret is a plain 401, and a per-key issuance limit holds', async () => {
     const key = await keygate.createKey(tenantId, { rateLimitPerMinute: 2 });
-    const wrong = await keygate.send({ path: '/oauth/token', headers: { authorization: basicAuth(key.key.client_id, generateClientSecret()) }, form: { grant_type: 'client_credentials' } });
-    expect({ status: wrong.status, body: wrong.body }).toEqual({ status: 401, body: { error: 'invalid_client', error_description: 'client authentication failed' } });
+    const wrong = await keygate.send({
+      path: '/oauth/token',
+      headers: { authorization: basicAuth(key.key.client_id, generateClientSecret()) },
+      form: { grant_type: 'client_credentials' },
+    });
+    expect({ status: wrong.status, body: wrong.body }).toEqual({
+      status: 401,
+      body: { error: 'invalid_client', error_description: 'client authentication failed' },
+    });
     const statuses = [];
     for (let i = 0; i < 3; i++) statuses.push((await keygate.token(key)).status);
     expect(statuses).toEqual([200, 200, 429]);

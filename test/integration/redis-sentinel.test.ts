@@ -37,26 +37,39 @@ describe('token flow through Redis Sentinel', () => {
     const binary = inject('redisServerPath')!;
     dir = mkdtempSync(path.join(os.tmpdir(), 'keygate-sentinel-'));
     masterPort = await freePort();
-    children.push(spawn(binary, ['--port', String(masterPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', PASSWORD, '--dir', dir], { stdio: 'ignore' }));
+    children.push(
+      spawn(binary, ['--port', String(masterPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', PASSWORD, '--dir', dir], {
+        stdio: 'ignore',
+      }),
+    );
     master = client(masterPort, PASSWORD);
     await waitFor(ready(master), 10_000, 'redis master');
 
     const sentinelPort = await freePort();
     // Sentinel rewrites its configuration file, so it gets its own.
     const conf = path.join(dir, 'sentinel.conf');
-    writeFileSync(conf, [
-      `port ${sentinelPort}`, 'bind 127.0.0.1', `dir ${dir}`,
-      `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${masterPort} 1`,
-      `sentinel auth-pass ${MASTER_NAME} ${PASSWORD}`,
-      '',
-    ].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        `port ${sentinelPort}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${masterPort} 1`,
+        `sentinel auth-pass ${MASTER_NAME} ${PASSWORD}`,
+        '',
+      ].join('\n'),
+    );
     children.push(spawn(binary, [conf, '--sentinel'], { stdio: 'ignore' }));
     const sentinel = client(sentinelPort);
-    await waitFor(async () => {
-      await ready(sentinel)();
-      const address = await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME) as string[] | null;
-      return address?.[1] === String(masterPort);
-    }, 10_000, 'the sentinel to know the master');
+    await waitFor(
+      async () => {
+        await ready(sentinel)();
+        const address = (await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME)) as string[] | null;
+        return address?.[1] === String(masterPort);
+      },
+      10_000,
+      'the sentinel to know the master',
+    );
 
     keygate = await startKeygate({ tokenStore: 'redis', redisUrl: `redis+sentinel://:${PASSWORD}@127.0.0.1:${sentinelPort}/${MASTER_NAME}?db=2` });
   }, 60_000);

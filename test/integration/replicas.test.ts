@@ -55,40 +55,55 @@ describe('replicas: changes reach every replica within 1 second', () => {
     const { key } = await warmOnB();
     const before = await hits(b);
     for (let i = 0; i < 5; i++) expect((await b.token(key)).status).toBe(200);
-    expect(await hits(b) - before).toBeGreaterThanOrEqual(5);
+    expect((await hits(b)) - before).toBeGreaterThanOrEqual(5);
   });
 
   it('a key disabled through A is refused by B, and its tokens are inactive there', async () => {
     const { key, token } = await warmOnB();
     await adminOnA.post(`/keys/${key.key.client_id}/disable`);
-    await within1s(() => b.token(key), (r) => r.status === 401);
+    await within1s(
+      () => b.token(key),
+      (r) => r.status === 401,
+    );
     expect((await b.introspect(introspectorKey, token)).body).toEqual({ active: false });
   });
 
   it('a key deleted through A is refused by B', async () => {
     const { key } = await warmOnB();
     await adminOnA.delete(`/keys/${key.key.client_id}`);
-    await within1s(() => b.token(key), (r) => r.status === 401);
+    await within1s(
+      () => b.token(key),
+      (r) => r.status === 401,
+    );
   });
 
   it('narrowing scopes through A narrows what B issues', async () => {
     const { key } = await warmOnB();
     await adminOnA.patch(`/keys/${key.key.client_id}`, { scopes: ['devices:read'] });
-    await within1s(() => b.token(key, { scope: 'devices:write' }), (r) => r.status === 400);
+    await within1s(
+      () => b.token(key, { scope: 'devices:write' }),
+      (r) => r.status === 400,
+    );
     expect((await b.token(key)).body.scope).toBe('devices:read');
   });
 
   it('narrowing networks through A is enforced by B', async () => {
     const { key } = await warmOnB();
     await adminOnA.patch(`/keys/${key.key.client_id}`, { networks: ['10.0.0.0/8'] });
-    await within1s(() => b.token(key), (r) => r.status === 401);
+    await within1s(
+      () => b.token(key),
+      (r) => r.status === 401,
+    );
   });
 
   it('rotation through A: B accepts the new secret at once and refuses the old one after grace', async () => {
     const { key, token } = await warmOnB();
     const rotated = (await adminOnA.post(`/keys/${key.key.client_id}/rotate`, { grace_seconds: 1 })).body;
     const fresh = { ...key, client_secret: rotated.client_secret };
-    await within1s(() => b.token(fresh), (r) => r.status === 200);
+    await within1s(
+      () => b.token(fresh),
+      (r) => r.status === 200,
+    );
     await new Promise((r) => setTimeout(r, 1100));
     expect((await b.token(key)).status).toBe(401);
     expect((await b.introspect(introspectorKey, token)).body).toEqual({ active: false });
@@ -98,24 +113,35 @@ describe('replicas: changes reach every replica within 1 second', () => {
     const user = (await adminOnA.post('/users', { email: 'creator-replica@example.test', role: 'admin' })).body.user;
     const userKey: CreatedKey = (await adminOnA.post('/keys', { name: 'u', kind: 'user', user_id: user.id, scopes: ['admin:keys:write'] })).body;
     const asUser = (await a.token(userKey)).body.access_token;
-    const made: CreatedKey = (await a.send({ path: '/admin/v1/keys', headers: { authorization: `Bearer ${asUser}` }, json: { name: 'made', scopes: ['devices:read'] } })).body;
+    const made: CreatedKey = (
+      await a.send({ path: '/admin/v1/keys', headers: { authorization: `Bearer ${asUser}` }, json: { name: 'made', scopes: ['devices:read'] } })
+    ).body;
     expect((await b.token(made)).status).toBe(200);
     await adminOnA.patch(`/users/${user.id}`, { role: 'viewer' });
-    await within1s(() => b.token(made), (r) => r.status === 401);
+    await within1s(
+      () => b.token(made),
+      (r) => r.status === 401,
+    );
   });
 
   it('disabling a tenant through A stops its keys on B', async () => {
     const child = (await adminOnA.post('/tenants', { name: 'replicated child' })).body.tenant.id;
     const { key, token } = await warmOnB({ tenant_id: child });
     await adminOnA.post(`/tenants/${child}/disable`);
-    await within1s(() => b.token(key), (r) => r.status === 401);
+    await within1s(
+      () => b.token(key),
+      (r) => r.status === 401,
+    );
     expect((await b.introspect(introspectorKey, token)).body).toEqual({ active: false });
   });
 
   it('an operator’s direct SQL change reaches B too (database change notifications)', async () => {
     const { key } = await warmOnB();
     await a.runtime.db.updateTable('api_keys').set({ status: 'disabled' }).where('client_id', '=', key.key.client_id).execute();
-    const took = await within1s(() => b.token(key), (r) => r.status === 401);
+    const took = await within1s(
+      () => b.token(key),
+      (r) => r.status === 401,
+    );
     expect(took).toBeLessThan(1000);
   });
 });

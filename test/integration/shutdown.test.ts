@@ -39,15 +39,24 @@ function postToken(port: number, agent: http.Agent, authorization: string): Prom
       resolve({ sentAt, doneAt: performance.now(), ...outcome });
     };
     const payload = 'grant_type=client_credentials';
-    const req = http.request({
-      host: '127.0.0.1', port, method: 'POST', path: '/oauth/token', agent,
-      headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(payload.length) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => settle({ status: res.statusCode, complete: res.complete, body: Buffer.concat(chunks).toString('utf8'), connection: res.headers.connection }));
-      res.on('error', (error: NodeJS.ErrnoException) => settle({ status: res.statusCode, error: error.code ?? error.message }));
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/oauth/token',
+        agent,
+        headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(payload.length) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          settle({ status: res.statusCode, complete: res.complete, body: Buffer.concat(chunks).toString('utf8'), connection: res.headers.connection }),
+        );
+        res.on('error', (error: NodeJS.ErrnoException) => settle({ status: res.statusCode, error: error.code ?? error.message }));
+      },
+    );
     req.on('finish', () => (sentAt = performance.now()));
     req.on('error', (error: NodeJS.ErrnoException) => settle({ error: error.code ?? error.message }));
     req.setTimeout(10_000, () => req.destroy(new Error('client timeout')));
@@ -81,8 +90,13 @@ describe('SIGTERM under load (keygate serve as a process)', () => {
   beforeAll(async () => {
     port = await freePort();
     const env = {
-      DATABASE_URL: inject('databaseUrl'), REDIS_URL: inject('redisUrl')!, KEYGATE_SECRET_PEPPER: TEST_PEPPER,
-      KEYGATE_ISSUER: 'http://keygate.test', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info',
+      DATABASE_URL: inject('databaseUrl'),
+      REDIS_URL: inject('redisUrl')!,
+      KEYGATE_SECRET_PEPPER: TEST_PEPPER,
+      KEYGATE_ISSUER: 'http://keygate.test',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
     };
     // The key is made here, through the stores, with the pepper the server uses.
     runtime = await openRuntime(loadConfig(env), createLogger('silent'), { migrate: false });

@@ -128,10 +128,18 @@ describe('token flow (Redis)', () => {
     const key = await keygate.createKey(tenantId);
     const other = await keygate.createKey(tenantId);
     const token = (await keygate.token(key)).body.access_token;
-    const byOther = await keygate.send({ path: '/oauth/revoke', headers: { authorization: basicAuth(other.key.client_id, other.client_secret) }, form: { token } });
+    const byOther = await keygate.send({
+      path: '/oauth/revoke',
+      headers: { authorization: basicAuth(other.key.client_id, other.client_secret) },
+      form: { token },
+    });
     expect(byOther.status).toBe(200);
     expect((await keygate.introspect(introspector, token)).body.active).toBe(true);
-    await keygate.send({ path: '/oauth/revoke', headers: { authorization: basicAuth(introspector.key.client_id, introspector.client_secret) }, form: { token } });
+    await keygate.send({
+      path: '/oauth/revoke',
+      headers: { authorization: basicAuth(introspector.key.client_id, introspector.client_secret) },
+      form: { token },
+    });
     expect((await keygate.introspect(introspector, token)).body).toEqual({ active: false });
   });
 
@@ -157,8 +165,11 @@ describe('token flow (Redis)', () => {
   it('re-checks the key at introspection: expiry, creator and tenant state end live tokens', async () => {
     const expiring = await keygate.createKey(tenantId);
     const expiringToken = (await keygate.token(expiring)).body.access_token;
-    await keygate.runtime.db.updateTable('api_keys').set({ expires_at: new Date(Date.now() - 1000) })
-      .where('client_id', '=', expiring.key.client_id).execute();
+    await keygate.runtime.db
+      .updateTable('api_keys')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('client_id', '=', expiring.key.client_id)
+      .execute();
     keygate.afterDirectWrite();
     expect((await keygate.introspect(introspector, expiringToken)).body).toEqual({ active: false });
 

@@ -114,7 +114,9 @@ export async function pollUntil(
       if (!seen.includes(label)) seen.push(label);
     }
     if (Date.now() - started > timeoutMs) {
-      throw new Error(`${what}: not within ${timeoutMs} ms (${attempts} attempts; answers seen: ${seen.join(', ')}; last: ${response?.status} ${response?.text})`);
+      throw new Error(
+        `${what}: not within ${timeoutMs} ms (${attempts} attempts; answers seen: ${seen.join(', ')}; last: ${response?.status} ${response?.text})`,
+      );
     }
     await sleep(100);
   }
@@ -300,13 +302,17 @@ export async function startFaultKeygate(stores: { databaseUrl: string; redisUrl:
       );
     },
     token(key) {
-      return send({ path: '/oauth/token', headers: { authorization: basicAuth(key.key.client_id, key.client_secret) }, form: { grant_type: 'client_credentials' } });
+      return send({
+        path: '/oauth/token',
+        headers: { authorization: basicAuth(key.key.client_id, key.client_secret) },
+        form: { grant_type: 'client_credentials' },
+      });
     },
     introspect(caller, token) {
       return send({ path: '/oauth/introspect', headers: { authorization: basicAuth(caller.key.client_id, caller.client_secret) }, form: { token } });
     },
     admin(token, method, adminPath, json) {
-      return send({ method, path: `/admin/v1${adminPath}`, headers: { authorization: `Bearer ${token}` }, json: method === 'POST' ? json ?? {} : undefined });
+      return send({ method, path: `/admin/v1${adminPath}`, headers: { authorization: `Bearer ${token}` }, json: method === 'POST' ? (json ?? {}) : undefined });
     },
     async cacheHits() {
       const metric = (await runtime.metrics.registry.getSingleMetric('keygate_key_cache_lookups_total')!.get()).values;

@@ -99,27 +99,36 @@ export function rawSend(port: number, request: RawRequest, timeoutMs = 10_000): 
   else if (!names.has('content-length') && (body.length > 0 || request.method !== 'GET')) flat.push('Content-Length', String(body.length));
   return new Promise((resolve, reject) => {
     const fail = (why: string) => reject(new Error(`${why} for ${describeRequest(request)}`));
-    const req = http.request({
-      host: '127.0.0.1', port, localAddress: request.from, method: request.method, path: request.path,
-      headers: flat, agent: false, setHost: false,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', (error) => fail(`response error ${error.message}`));
-      res.on('end', () => {
-        clearTimeout(timer);
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown;
-        let json = false;
-        try {
-          parsed = text ? JSON.parse(text) : undefined;
-          json = text !== '';
-        } catch {
-          parsed = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: parsed, json });
-      });
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        localAddress: request.from,
+        method: request.method,
+        path: request.path,
+        headers: flat,
+        agent: false,
+        setHost: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', (error) => fail(`response error ${error.message}`));
+        res.on('end', () => {
+          clearTimeout(timer);
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown;
+          let json = false;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+            json = text !== '';
+          } catch {
+            parsed = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: parsed, json });
+        });
+      },
+    );
     const timer = setTimeout(() => {
       req.destroy();
       fail(`no response within ${timeoutMs} ms`);
@@ -144,17 +153,19 @@ export function rawSend(port: number, request: RawRequest, timeoutMs = 10_000): 
  * properties are about Keygate, so generated requests stay under that.
  */
 export function fitsHeaderLimit(request: RawRequest): boolean {
-  const head = request.method.length + request.path.length + 64
-    + request.headers.reduce((sum, [n, v]) => sum + n.length + Buffer.byteLength(v, 'latin1') + 4, 0);
+  const head =
+    request.method.length + request.path.length + 64 + request.headers.reduce((sum, [n, v]) => sum + n.length + Buffer.byteLength(v, 'latin1') + 4, 0);
   return head < 15_000;
 }
 
 export function describeRequest(request: RawRequest): string {
   const body = request.body ?? Buffer.alloc(0);
   const shown = body.length > 300 ? `${body.subarray(0, 300).toString('latin1')}… (${body.length} bytes)` : body.toString('latin1');
-  return `${request.method} ${request.path.length > 200 ? `${request.path.slice(0, 200)}…` : request.path} from ${request.from} `
+  return (
+    `${request.method} ${request.path.length > 200 ? `${request.path.slice(0, 200)}…` : request.path} from ${request.from} `
     + `headers ${JSON.stringify(request.headers.map(([n, v]) => [n, v.length > 200 ? `${v.slice(0, 200)}… (${v.length})` : v]))} `
-    + `${request.chunked ? `chunked(${request.chunked}) ` : ''}body ${JSON.stringify(shown)}`;
+    + `${request.chunked ? `chunked(${request.chunked}) ` : ''}body ${JSON.stringify(shown)}`
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -175,14 +186,58 @@ export function quietAddress(block: number): string {
 
 /** Any string → bytes that are legal in a header value (UTF-8 bytes carried as latin1, no CR/LF/NUL). */
 export function headerSafe(text: string): string {
-  return Buffer.from(text, 'utf8').toString('latin1').replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '');
+  return Buffer.from(text, 'utf8')
+    .toString('latin1')
+    .replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '');
 }
 
 const SPECIAL_STRINGS = [
-  '', ' ', '\u0000', '%', '%zz', '%E0%A4%A', '%FF', '%C0%AF', '%00', '+', '&', '=', '&&==', '..', '/', '\\', '"', "'",
-  '\r\n', '\t', 'null', 'undefined', 'true', '__proto__', 'constructor', 'toString', 'hasOwnProperty', '[]', '{}',
-  '0', '-1', '1e309', 'NaN', 'Infinity', '9007199254740993', '\u202e', '\ufeff', '\ud800', '\udfff', 'ｋｇ＿', '😀',
-  '<script>', '${7*7}', "' OR 1=1 --", '%2e%2e%2f', 'A'.repeat(300),
+  '',
+  ' ',
+  '\u0000',
+  '%',
+  '%zz',
+  '%E0%A4%A',
+  '%FF',
+  '%C0%AF',
+  '%00',
+  '+',
+  '&',
+  '=',
+  '&&==',
+  '..',
+  '/',
+  '\\',
+  '"',
+  "'",
+  '\r\n',
+  '\t',
+  'null',
+  'undefined',
+  'true',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  '[]',
+  '{}',
+  '0',
+  '-1',
+  '1e309',
+  'NaN',
+  'Infinity',
+  '9007199254740993',
+  '\u202e',
+  '\ufeff',
+  '\ud800',
+  '\udfff',
+  'ｋｇ＿',
+  '😀',
+  '<script>',
+  '${7*7}',
+  "' OR 1=1 --",
+  '%2e%2e%2f',
+  'A'.repeat(300),
 ];
 
 export const junkText: fc.Arbitrary<string> = fc.oneof(
@@ -196,13 +251,25 @@ export const junkText: fc.Arbitrary<string> = fc.oneof(
 
 /** Byte sequences that are not UTF-8: overlongs, surrogates, truncations, out of range. */
 export const INVALID_UTF8: readonly number[][] = [
-  [0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xf8, 0x88, 0x80, 0x80, 0x80],
-  [0xff], [0xfe], [0x80], [0xc3], [0xe2, 0x82], [0xf4, 0x90, 0x80, 0x80], [0xc1, 0xbf], [0xf0, 0x80, 0x80, 0xaf],
+  [0xc0, 0xaf],
+  [0xe0, 0x80, 0xaf],
+  [0xed, 0xa0, 0x80],
+  [0xed, 0xbf, 0xbf],
+  [0xf8, 0x88, 0x80, 0x80, 0x80],
+  [0xff],
+  [0xfe],
+  [0x80],
+  [0xc3],
+  [0xe2, 0x82],
+  [0xf4, 0x90, 0x80, 0x80],
+  [0xc1, 0xbf],
+  [0xf0, 0x80, 0x80, 0xaf],
 ];
 export const invalidUtf8Bytes: fc.Arbitrary<Buffer> = fc.constantFrom(...INVALID_UTF8).map((b) => Buffer.from(b));
 
 /** Text with invalid UTF-8 spliced in at a random place. */
-export const textWithInvalidUtf8: fc.Arbitrary<Buffer> = fc.tuple(fc.string({ maxLength: 20 }), invalidUtf8Bytes, fc.string({ maxLength: 20 }))
+export const textWithInvalidUtf8: fc.Arbitrary<Buffer> = fc
+  .tuple(fc.string({ maxLength: 20 }), invalidUtf8Bytes, fc.string({ maxLength: 20 }))
   .map(([a, bad, b]) => Buffer.concat([Buffer.from(a), bad, Buffer.from(b)]));
 
 // ---------------------------------------------------------------------------------------------
@@ -230,28 +297,38 @@ export function formRaw(pairs: readonly Pair[]): string {
   return pairs.map(([k, v]) => `${k}=${v}`).join('&');
 }
 
-export const formBody = (names: readonly string[], values: fc.Arbitrary<string> = junkText): fc.Arbitrary<Buffer> => fc.oneof(
-  fc.tuple(fc.array(fc.tuple(fc.oneof(fc.constantFrom(...names), junkText), values), { maxLength: 8 }), fc.boolean())
-    .map(([pairs, raw]) => Buffer.from(raw ? formRaw(pairs) : formEncode(pairs))),
-  // A parameter whose value carries bytes that are not UTF-8, percent-encoded or raw.
-  fc.tuple(fc.constantFrom(...names), invalidUtf8Bytes, fc.boolean()).map(([name, bad, raw]) => raw
-    ? Buffer.concat([Buffer.from(`${name}=`), bad])
-    : Buffer.from(`${name}=${[...bad].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')}`)),
-  fc.constantFrom('&', '=', '&&&', '===', 'a', 'a&a', '%', '=%', '&=&=', 'grant_type', 'grant_type=').map((s) => Buffer.from(s)),
-);
+export const formBody = (names: readonly string[], values: fc.Arbitrary<string> = junkText): fc.Arbitrary<Buffer> =>
+  fc.oneof(
+    fc
+      .tuple(fc.array(fc.tuple(fc.oneof(fc.constantFrom(...names), junkText), values), { maxLength: 8 }), fc.boolean())
+      .map(([pairs, raw]) => Buffer.from(raw ? formRaw(pairs) : formEncode(pairs))),
+    // A parameter whose value carries bytes that are not UTF-8, percent-encoded or raw.
+    fc
+      .tuple(fc.constantFrom(...names), invalidUtf8Bytes, fc.boolean())
+      .map(([name, bad, raw]) =>
+        raw
+          ? Buffer.concat([Buffer.from(`${name}=`), bad])
+          : Buffer.from(`${name}=${[...bad].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')}`),
+      ),
+    fc.constantFrom('&', '=', '&&&', '===', 'a', 'a&a', '%', '=%', '&=&=', 'grant_type', 'grant_type=').map((s) => Buffer.from(s)),
+  );
 
 // ---------------------------------------------------------------------------------------------
 // Bodies of every kind, and Content-Types
 
-export const multipartBody: fc.Arbitrary<Buffer> = fc.tuple(fc.constantFrom('xyz', '', '--', 'a'.repeat(80)), fc.array(fc.tuple(junkText, junkText), { maxLength: 3 }), fc.boolean())
-  .map(([boundary, parts, close]) => Buffer.from(
-    parts.map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`).join('')
-      + (close ? `--${boundary}--\r\n` : ''),
-  ));
+export const multipartBody: fc.Arbitrary<Buffer> = fc
+  .tuple(fc.constantFrom('xyz', '', '--', 'a'.repeat(80)), fc.array(fc.tuple(junkText, junkText), { maxLength: 3 }), fc.boolean())
+  .map(([boundary, parts, close]) =>
+    Buffer.from(
+      parts.map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`).join('')
+        + (close ? `--${boundary}--\r\n` : ''),
+    ),
+  );
 
 export const jsonBody: fc.Arbitrary<Buffer> = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }).map((v) => Buffer.from(JSON.stringify(v) ?? 'null')),
-  fc.constantFrom('{', '}', '[', '{"a":', '{"a":1,}', '{"__proto__":{"x":1}}', 'nul', '"\\ud800"', '1e999', '{"a":"\\u0000"}', '\ufeff{}')
+  fc
+    .constantFrom('{', '}', '[', '{"a":', '{"a":1,}', '{"__proto__":{"x":1}}', 'nul', '"\\ud800"', '1e999', '{"a":"\\u0000"}', '\ufeff{}')
     .map((s) => Buffer.from(s)),
   textWithInvalidUtf8.map((b) => Buffer.concat([Buffer.from('{"a":"'), b, Buffer.from('"}')])),
   // Deep nesting: a naive recursive validator would overflow its stack.
@@ -260,22 +337,37 @@ export const jsonBody: fc.Arbitrary<Buffer> = fc.oneof(
 
 /** Bodies just over the Keygate limit (16 KiB), over oidc-provider's (56 KiB), and far over both. */
 export const OVERSIZED_LENGTHS = [16 * 1024 + 1, 20_000, 56 * 1024 + 1, 64 * 1024 + 1, 70_000, 200_000];
-export const oversizedBody = (prefix: string): fc.Arbitrary<Buffer> => fc.tuple(
-  fc.constantFrom(...OVERSIZED_LENGTHS),
-  fc.constantFrom('x', 'a=b&', '%41', '\u00e9', '{"a":1}'),
-).map(([length, unit]) => {
-  const head = Buffer.from(prefix);
-  const fill = Buffer.from(unit.repeat(Math.ceil(length / Math.max(1, Buffer.byteLength(unit)))));
-  return Buffer.concat([head, fill]).subarray(0, Math.max(length, head.length));
-});
+export const oversizedBody = (prefix: string): fc.Arbitrary<Buffer> =>
+  fc.tuple(fc.constantFrom(...OVERSIZED_LENGTHS), fc.constantFrom('x', 'a=b&', '%41', '\u00e9', '{"a":1}')).map(([length, unit]) => {
+    const head = Buffer.from(prefix);
+    const fill = Buffer.from(unit.repeat(Math.ceil(length / Math.max(1, Buffer.byteLength(unit)))));
+    return Buffer.concat([head, fill]).subarray(0, Math.max(length, head.length));
+  });
 
 export const CONTENT_TYPES = [
-  'application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=utf-8',
-  'application/x-www-form-urlencoded; charset=latin1', 'application/x-www-form-urlencoded; charset=bogus-x',
-  'application/x-www-form-urlencoded; charset=utf-16le', 'APPLICATION/X-WWW-FORM-URLENCODED', 'application/x-www-form-urlencoded;;',
-  'application/json', 'application/json; charset=utf-8', 'application/json; charset=ascii', 'application/merge-patch+json',
-  'text/plain', 'text/html', 'multipart/form-data; boundary=xyz', 'multipart/form-data', 'application/octet-stream', '*/*',
-  'application/x-www-form-urlencoded, application/json', ';;;', 'application/', '/', 'json', 'x'.repeat(2000),
+  'application/x-www-form-urlencoded',
+  'application/x-www-form-urlencoded; charset=utf-8',
+  'application/x-www-form-urlencoded; charset=latin1',
+  'application/x-www-form-urlencoded; charset=bogus-x',
+  'application/x-www-form-urlencoded; charset=utf-16le',
+  'APPLICATION/X-WWW-FORM-URLENCODED',
+  'application/x-www-form-urlencoded;;',
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/json; charset=ascii',
+  'application/merge-patch+json',
+  'text/plain',
+  'text/html',
+  'multipart/form-data; boundary=xyz',
+  'multipart/form-data',
+  'application/octet-stream',
+  '*/*',
+  'application/x-www-form-urlencoded, application/json',
+  ';;;',
+  'application/',
+  '/',
+  'json',
+  'x'.repeat(2000),
 ];
 
 /** undefined = no Content-Type header at all. */
@@ -285,16 +377,17 @@ export const contentType: fc.Arbitrary<string | undefined> = fc.oneof(
   { weight: 2, arbitrary: fc.constant(undefined) },
 );
 
-export const anyBody = (formNames: readonly string[]): fc.Arbitrary<Buffer> => fc.oneof(
-  { weight: 4, arbitrary: formBody(formNames) },
-  { weight: 3, arbitrary: jsonBody },
-  { weight: 1, arbitrary: fc.constant(Buffer.alloc(0)) },
-  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)) },
-  { weight: 1, arbitrary: textWithInvalidUtf8 },
-  { weight: 1, arbitrary: multipartBody },
-  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }).map((s) => Buffer.from(s)) },
-  { weight: 1, arbitrary: oversizedBody('') },
-);
+export const anyBody = (formNames: readonly string[]): fc.Arbitrary<Buffer> =>
+  fc.oneof(
+    { weight: 4, arbitrary: formBody(formNames) },
+    { weight: 3, arbitrary: jsonBody },
+    { weight: 1, arbitrary: fc.constant(Buffer.alloc(0)) },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)) },
+    { weight: 1, arbitrary: textWithInvalidUtf8 },
+    { weight: 1, arbitrary: multipartBody },
+    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }).map((s) => Buffer.from(s)) },
+    { weight: 1, arbitrary: oversizedBody('') },
+  );
 
 /** How a body travels: with a Content-Length, or chunked in small or large pieces. */
 export const framing: fc.Arbitrary<number | undefined> = fc.oneof(
@@ -326,17 +419,33 @@ export function decodesTo(text: string): string[] {
 /** Anything but `real`, including one-character edits of it and well-formed strangers. */
 export function wrongSecretFor(real: string): fc.Arbitrary<string> {
   const at = fc.nat({ max: real.length - 1 });
-  return fc.oneof(
-    { weight: 3, arbitrary: fc.constantFrom(...FRESH_SECRETS) },
-    { weight: 3, arbitrary: fc.tuple(at, base62Char).map(([i, c]) => real.slice(0, i) + c + real.slice(i + 1)) },
-    { weight: 1, arbitrary: at.map((i) => real.slice(0, i) + real.slice(i + 1)) },
-    { weight: 1, arbitrary: fc.tuple(at, base62Char).map(([i, c]) => real.slice(0, i) + c + real.slice(i)) },
-    { weight: 1, arbitrary: at.map((i) => real.slice(0, i)) },
-    { weight: 1, arbitrary: junkText.map((j) => real + j) },
-    { weight: 1, arbitrary: junkText.map((j) => j + real) },
-    { weight: 1, arbitrary: fc.constantFrom(real.toUpperCase(), real.toLowerCase(), ` ${real}`, `${real} `, `${real}\u0000`, `${real}\n`, real.replace('kgs_', 'kg_'), real.normalize('NFKD') + '\u0301', '', `${real}${real}`) },
-    { weight: 1, arbitrary: junkText },
-  ).filter((secret) => !decodesTo(secret).includes(real));
+  return fc
+    .oneof(
+      { weight: 3, arbitrary: fc.constantFrom(...FRESH_SECRETS) },
+      { weight: 3, arbitrary: fc.tuple(at, base62Char).map(([i, c]) => real.slice(0, i) + c + real.slice(i + 1)) },
+      { weight: 1, arbitrary: at.map((i) => real.slice(0, i) + real.slice(i + 1)) },
+      { weight: 1, arbitrary: fc.tuple(at, base62Char).map(([i, c]) => real.slice(0, i) + c + real.slice(i)) },
+      { weight: 1, arbitrary: at.map((i) => real.slice(0, i)) },
+      { weight: 1, arbitrary: junkText.map((j) => real + j) },
+      { weight: 1, arbitrary: junkText.map((j) => j + real) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          real.toUpperCase(),
+          real.toLowerCase(),
+          ` ${real}`,
+          `${real} `,
+          `${real}\u0000`,
+          `${real}\n`,
+          real.replace('kgs_', 'kg_'),
+          real.normalize('NFKD') + '\u0301',
+          '',
+          `${real}${real}`,
+        ),
+      },
+      { weight: 1, arbitrary: junkText },
+    )
+    .filter((secret) => !decodesTo(secret).includes(real));
 }
 
 export const base64 = (text: string | Buffer) => Buffer.from(text).toString('base64');
@@ -346,14 +455,49 @@ export function authorizationHeader(pair: fc.Arbitrary<[string, string]>): fc.Ar
   const enc = formComponent;
   return fc.oneof(
     { weight: 6, arbitrary: basicHeader(pair) },
-    { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_.!:% '), maxLength: 120 }).map((s) => `Basic ${s}`) },
-    { weight: 1, arbitrary: fc.constantFrom('Basic', 'Basic ', 'Basic =', `Basic ${base64(':')}`, `Basic ${base64('::')}`, `Basic ${base64('kg_x')}`, 'Basic Og', 'Basic ====', 'Basic\tYTpi') },
+    {
+      weight: 1,
+      arbitrary: fc
+        .string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_.!:% '), maxLength: 120 })
+        .map((s) => `Basic ${s}`),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        'Basic',
+        'Basic ',
+        'Basic =',
+        `Basic ${base64(':')}`,
+        `Basic ${base64('::')}`,
+        `Basic ${base64('kg_x')}`,
+        'Basic Og',
+        'Basic ====',
+        'Basic\tYTpi',
+      ),
+    },
     { weight: 1, arbitrary: pair.map(([i]) => `Basic ${base64(`${enc(i)}:`)}`) },
     { weight: 1, arbitrary: pair.map(([, s]) => `Basic ${base64(`:${enc(s)}`)}`) },
     { weight: 1, arbitrary: junkText.map((j) => `Basic ${base64(j)}`) },
     { weight: 2, arbitrary: junkText.map((j) => `Bearer ${headerSafe(j)}`) },
-    { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(...B62, '-', '_', '.', '~', '+', '/'), minLength: 16, maxLength: 600 }).map((t) => `Bearer ${t}`) },
-    { weight: 1, arbitrary: fc.constantFrom('Digest username="kg_x", realm="keygate"', 'Negotiate YIIB', 'Token abc', 'HOBA x', 'AWS4-HMAC-SHA256 Credential=x', 'DPoP abc', 'Bearer', 'Bearer ', ',', '') },
+    {
+      weight: 1,
+      arbitrary: fc.string({ unit: fc.constantFrom(...B62, '-', '_', '.', '~', '+', '/'), minLength: 16, maxLength: 600 }).map((t) => `Bearer ${t}`),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        'Digest username="kg_x", realm="keygate"',
+        'Negotiate YIIB',
+        'Token abc',
+        'HOBA x',
+        'AWS4-HMAC-SHA256 Credential=x',
+        'DPoP abc',
+        'Bearer',
+        'Bearer ',
+        ',',
+        '',
+      ),
+    },
     { weight: 1, arbitrary: fc.integer({ min: 1000, max: 9000 }).map((n) => `Basic ${'A'.repeat(n)}`) },
     { weight: 1, arbitrary: fc.integer({ min: 1000, max: 9000 }).map((n) => `Bearer ${'A'.repeat(n)}`) },
     { weight: 1, arbitrary: junkText.map(headerSafe) },
@@ -365,13 +509,21 @@ export function basicHeader(pair: fc.Arbitrary<[string, string]>): fc.Arbitrary<
   const enc = (s: string) => formComponent(s).replace(/\+/g, '%20');
   return fc.tuple(pair, fc.integer({ min: 0, max: 7 })).map(([[i, s], style]) => {
     switch (style) {
-      case 0: case 1: return `Basic ${base64(`${enc(i)}:${enc(s)}`)}`;
-      case 2: return `Basic ${base64(`${i}:${s}`)}`;
-      case 3: return `basic ${base64(`${enc(i)}:${enc(s)}`).replace(/=+$/, '')}`;
-      case 4: return `Basic ${Buffer.from(`${enc(i)}:${enc(s)}`).toString('base64url')}`;
-      case 5: return `Basic  ${base64(`${enc(i)}:${enc(s)}`)}  `;
-      case 6: return `Basic ${base64(`${enc(i)}:${enc(s)}`)}===`;
-      default: return `Basic ${base64(Buffer.concat([Buffer.from(`${i}:`), Buffer.from([0xff, 0xfe]), Buffer.from(s)]))}`;
+      case 0:
+      case 1:
+        return `Basic ${base64(`${enc(i)}:${enc(s)}`)}`;
+      case 2:
+        return `Basic ${base64(`${i}:${s}`)}`;
+      case 3:
+        return `basic ${base64(`${enc(i)}:${enc(s)}`).replace(/=+$/, '')}`;
+      case 4:
+        return `Basic ${Buffer.from(`${enc(i)}:${enc(s)}`).toString('base64url')}`;
+      case 5:
+        return `Basic  ${base64(`${enc(i)}:${enc(s)}`)}  `;
+      case 6:
+        return `Basic ${base64(`${enc(i)}:${enc(s)}`)}===`;
+      default:
+        return `Basic ${base64(Buffer.concat([Buffer.from(`${i}:`), Buffer.from([0xff, 0xfe]), Buffer.from(s)]))}`;
     }
   });
 }
@@ -381,10 +533,38 @@ export function basicHeader(pair: fc.Arbitrary<[string, string]>): fc.Arbitrary<
 
 const nonAsciiHops = ['１２７.0.0.1', '198.51.100.7\u00a0', 'ｆｅ８０::1', '٢٠٣.٠.١١٣.٩', '192.0.2.1\u200b', 'адрес'];
 const oddHops = [
-  'fe80::1%eth0', 'fe80::1%25eth0', '::ffff:192.0.2.7', '::ffff:c000:0207', '[::1]', '[2001:db8::1]:443', '192.0.2.7:8080',
-  'unknown', '_hidden', '', ' ', '0.0.0.0', '255.255.255.255', '192.0.2.07', '0300.0.2.7', '0xc0.0.2.7', '3221225991',
-  '192.0.2', '192.0.2.7.', '192.0.2.7/24', '::', '::1', '1::1::1', 'gggg::1', '192.0.2.256', '-1.0.0.0', '192.0.2.7 , 10.0.0.1',
-  'for=192.0.2.7', '"192.0.2.7"', '192.0.2.7;proto=https', '2001:db8::1%', '::ffff:256.0.0.1',
+  'fe80::1%eth0',
+  'fe80::1%25eth0',
+  '::ffff:192.0.2.7',
+  '::ffff:c000:0207',
+  '[::1]',
+  '[2001:db8::1]:443',
+  '192.0.2.7:8080',
+  'unknown',
+  '_hidden',
+  '',
+  ' ',
+  '0.0.0.0',
+  '255.255.255.255',
+  '192.0.2.07',
+  '0300.0.2.7',
+  '0xc0.0.2.7',
+  '3221225991',
+  '192.0.2',
+  '192.0.2.7.',
+  '192.0.2.7/24',
+  '::',
+  '::1',
+  '1::1::1',
+  'gggg::1',
+  '192.0.2.256',
+  '-1.0.0.0',
+  '192.0.2.7 , 10.0.0.1',
+  'for=192.0.2.7',
+  '"192.0.2.7"',
+  '192.0.2.7;proto=https',
+  '2001:db8::1%',
+  '::ffff:256.0.0.1',
 ];
 
 export const ipHop: fc.Arbitrary<string> = fc.oneof(
@@ -397,12 +577,18 @@ export const ipHop: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.tuple(fc.ipV6(), junkText).map(([ip, zone]) => `${ip}%${zone}`) },
 );
 
-export const forwardedFor = (hop: fc.Arbitrary<string> = ipHop): fc.Arbitrary<string> => fc.oneof(
-  { weight: 5, arbitrary: fc.tuple(fc.array(hop, { minLength: 1, maxLength: 8 }), fc.constantFrom(',', ', ', ' ,  ', ',,')).map(([hops, sep]) => headerSafe(hops.join(sep))) },
-  // Huge lists (header stays under Node's 16 KiB header limit).
-  { weight: 1, arbitrary: fc.integer({ min: 50, max: 700 }).map((n) => Array.from({ length: n }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.1`).join(',')) },
-  { weight: 1, arbitrary: junkText.map(headerSafe) },
-);
+export const forwardedFor = (hop: fc.Arbitrary<string> = ipHop): fc.Arbitrary<string> =>
+  fc.oneof(
+    {
+      weight: 5,
+      arbitrary: fc
+        .tuple(fc.array(hop, { minLength: 1, maxLength: 8 }), fc.constantFrom(',', ', ', ' ,  ', ',,'))
+        .map(([hops, sep]) => headerSafe(hops.join(sep))),
+    },
+    // Huge lists (header stays under Node's 16 KiB header limit).
+    { weight: 1, arbitrary: fc.integer({ min: 50, max: 700 }).map((n) => Array.from({ length: n }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.1`).join(',')) },
+    { weight: 1, arbitrary: junkText.map(headerSafe) },
+  );
 
 const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 const FOUR_OCTETS = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
@@ -516,8 +702,9 @@ export function expectKeygateErrorShape(response: RawResponse, request?: RawRequ
     expect(['code', 'message', 'request_id', 'details'], `unexpected error field '${key}': ${context(response, request)}`).toContain(key);
   }
   expect(KEYGATE_ERROR_CODES, `code not in the closed list: ${context(response, request)}`).toContain(error.code);
-  expect(response.status, `status does not match ERROR_STATUS[${String(error.code)}]: ${context(response, request)}`)
-    .toBe(ERROR_STATUS[error.code as keyof typeof ERROR_STATUS]);
+  expect(response.status, `status does not match ERROR_STATUS[${String(error.code)}]: ${context(response, request)}`).toBe(
+    ERROR_STATUS[error.code as keyof typeof ERROR_STATUS],
+  );
   expect(typeof error.message === 'string' && error.message.length > 0, `message: ${context(response, request)}`).toBe(true);
   expect(error.request_id, `request_id must match X-Request-Id: ${context(response, request)}`).toBe(response.headers['x-request-id']);
   expect(typeof error.request_id === 'string' && error.request_id.length > 0, `request_id: ${context(response, request)}`).toBe(true);
@@ -587,7 +774,10 @@ export class StatusTally {
     return this.counts.get(status) ?? 0;
   }
   toString(): string {
-    return [...this.counts].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ');
+    return [...this.counts]
+      .sort(([a], [b]) => a - b)
+      .map(([s, n]) => `${s}×${n}`)
+      .join(' ');
   }
 }
 
@@ -596,23 +786,44 @@ export class StatusTally {
 
 /** Anything Node will put on a request line: bytes outside 0x21–0x7e are percent-encoded (UTF-8). */
 export function pathSafe(text: string): string {
-  return [...Buffer.from(text, 'utf8')].map((b) => (b > 0x20 && b < 0x7f && b !== 0x23 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  return [...Buffer.from(text, 'utf8')]
+    .map((b) => (b > 0x20 && b < 0x7f && b !== 0x23 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`))
+    .join('');
 }
 
 /** A query string (without `?`): junk pairs, duplicates, bad escapes, invalid UTF-8. */
-export const queryString = (names: readonly string[], values: fc.Arbitrary<string> = junkText): fc.Arbitrary<string> => fc.oneof(
-  { weight: 4, arbitrary: fc.array(fc.tuple(fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...names) }, { weight: 1, arbitrary: junkText }), values), { maxLength: 6 }).map((pairs) => formEncode(pairs)) },
-  { weight: 2, arbitrary: fc.array(fc.tuple(fc.constantFrom(...names), values), { maxLength: 4 }).map((pairs) => pathSafe(formRaw(pairs))) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...names), invalidUtf8Bytes).map(([n, b]) => `${n}=${[...b].map((x) => `%${x.toString(16).toUpperCase()}`).join('')}`) },
-  { weight: 1, arbitrary: fc.constantFrom('', '&', '=', '&&', '%', '%zz', 'a[b]=c', 'a[]=1&a[]=2', '__proto__[x]=1', 'constructor=1', `x=${'y'.repeat(7000)}`) },
-);
+export const queryString = (names: readonly string[], values: fc.Arbitrary<string> = junkText): fc.Arbitrary<string> =>
+  fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc
+        .array(fc.tuple(fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...names) }, { weight: 1, arbitrary: junkText }), values), { maxLength: 6 })
+        .map((pairs) => formEncode(pairs)),
+    },
+    { weight: 2, arbitrary: fc.array(fc.tuple(fc.constantFrom(...names), values), { maxLength: 4 }).map((pairs) => pathSafe(formRaw(pairs))) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...names), invalidUtf8Bytes)
+        .map(([n, b]) => `${n}=${[...b].map((x) => `%${x.toString(16).toUpperCase()}`).join('')}`),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom('', '&', '=', '&&', '%', '%zz', 'a[b]=c', 'a[]=1&a[]=2', '__proto__[x]=1', 'constructor=1', `x=${'y'.repeat(7000)}`),
+    },
+  );
 
 /** Extra headers a hostile client adds. */
 export function extraHeaders(secondAuthorization?: fc.Arbitrary<string>): fc.Arbitrary<[string, string][]> {
   const header: fc.Arbitrary<[string, string]> = fc.oneof(
     { weight: 3, arbitrary: forwardedFor().map((v): [string, string] => ['X-Forwarded-For', v]) },
     { weight: 1, arbitrary: junkText.map((v): [string, string] => ['X-Request-Id', headerSafe(v)]) },
-    { weight: 1, arbitrary: fc.constantFrom('keygate.test', 'evil.example', '', '[::1', 'a'.repeat(300), 'host:99999', 'ｈｏｓｔ').map((v): [string, string] => ['Host', headerSafe(v)]) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom('keygate.test', 'evil.example', '', '[::1', 'a'.repeat(300), 'host:99999', 'ｈｏｓｔ')
+        .map((v): [string, string] => ['Host', headerSafe(v)]),
+    },
     { weight: 1, arbitrary: fc.constantFrom('*/*', 'text/html', 'application/xml', '', 'application/json;q=0').map((v): [string, string] => ['Accept', v]) },
     { weight: 1, arbitrary: fc.constantFrom(...CONTENT_TYPES).map((v): [string, string] => ['Content-Type', v]) },
     { weight: 1, arbitrary: fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'x-junk').map((v): [string, string] => ['Content-Encoding', v]) },

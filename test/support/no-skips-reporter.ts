@@ -12,7 +12,9 @@ export default class NoSkipsReporter implements Reporter {
 
   onTestRunEnd(): void {
     if (this.skipped.length === 0) return;
-    process.stderr.write(`\n${this.skipped.length} test(s) skipped, and a skipped test fails the run:\n${this.skipped.map((name) => `  ${name}`).join('\n')}\n`);
+    process.stderr.write(
+      `\n${this.skipped.length} test(s) skipped, and a skipped test fails the run:\n${this.skipped.map((name) => `  ${name}`).join('\n')}\n`,
+    );
     process.exitCode = 1;
   }
 }

@@ -65,15 +65,20 @@ export async function startRedis(binary: string): Promise<RedisServer> {
     stdio: 'ignore',
   });
   const url = `redis://127.0.0.1:${port}`;
-  await waitFor(() => new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => {
-      socket.write('PING\r\n');
-    });
-    socket.once('data', (data) => {
-      socket.destroy();
-      resolve(data.toString().startsWith('+PONG'));
-    });
-    socket.once('error', () => resolve(false));
-  }), 10_000, 'redis-server');
+  await waitFor(
+    () =>
+      new Promise((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => {
+          socket.write('PING\r\n');
+        });
+        socket.once('data', (data) => {
+          socket.destroy();
+          resolve(data.toString().startsWith('+PONG'));
+        });
+        socket.once('error', () => resolve(false));
+      }),
+    10_000,
+    'redis-server',
+  );
   return { url, port, stop: () => stopChild(child) };
 }

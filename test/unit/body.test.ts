@@ -18,30 +18,36 @@ async function serveReads(limit: number) {
   const outcomes: Array<{ ok: true; body: string } | { ok: false; error: unknown }> = [];
   let notify: () => void = () => {};
   server = createServer((req: IncomingMessage, res) => {
-    readRawBody(req, limit).then(
-      (body) => outcomes.push({ ok: true, body: body.toString('utf8') }),
-      (error: unknown) => outcomes.push({ ok: false, error }),
-    ).finally(() => {
-      notify();
-      if (!res.destroyed) res.end('done');
-    });
+    readRawBody(req, limit)
+      .then(
+        (body) => outcomes.push({ ok: true, body: body.toString('utf8') }),
+        (error: unknown) => outcomes.push({ ok: false, error }),
+      )
+      .finally(() => {
+        notify();
+        if (!res.destroyed) res.end('done');
+      });
   });
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const settled = () => new Promise<void>((resolve) => {
-    if (outcomes.length) resolve();
-    else notify = resolve;
-  });
+  const settled = () =>
+    new Promise<void>((resolve) => {
+      if (outcomes.length) resolve();
+      else notify = resolve;
+    });
   return { port, outcomes, settled };
 }
 
 function send(port: number, chunks: string[], options: { declaredLength?: number; abortAfterChunks?: boolean } = {}) {
   return new Promise<string>((resolve) => {
-    const req = request({ port, host: '127.0.0.1', method: 'POST', path: '/', headers: options.declaredLength === undefined ? {} : { 'content-length': options.declaredLength } }, (res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-      res.on('end', () => resolve(text));
-    });
+    const req = request(
+      { port, host: '127.0.0.1', method: 'POST', path: '/', headers: options.declaredLength === undefined ? {} : { 'content-length': options.declaredLength } },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        res.on('end', () => resolve(text));
+      },
+    );
     req.on('error', () => resolve('connection closed'));
     for (const chunk of chunks) req.write(chunk);
     if (options.abortAfterChunks) setTimeout(() => req.destroy(), 50);

@@ -69,8 +69,7 @@ describe('loadConfig values', () => {
 
   it('does not migrate on start with DATABASE_URL unless asked', () => {
     expect(loadConfig({ DATABASE_URL, KEYGATE_SECRET_PEPPER: PEPPER_A }).migrateOnStart).toBe(false);
-    expect(loadConfig({ DATABASE_URL, KEYGATE_SECRET_PEPPER: PEPPER_A, KEYGATE_MIGRATE_ON_START: 'true' }).migrateOnStart)
-      .toBe(true);
+    expect(loadConfig({ DATABASE_URL, KEYGATE_SECRET_PEPPER: PEPPER_A, KEYGATE_MIGRATE_ON_START: 'true' }).migrateOnStart).toBe(true);
   });
 
   it('returns a frozen config with a frozen proxy list', () => {
@@ -94,8 +93,7 @@ describe('loadConfig errors', () => {
   });
 
   it('names KEYGATE_TRUSTED_PROXIES and the bad item', () => {
-    expect(configError({ KEYGATE_TRUSTED_PROXIES: '10.0.0.1,not-an-ip' }).message)
-      .toBe("KEYGATE_TRUSTED_PROXIES: 'not-an-ip' is not an IP address or CIDR");
+    expect(configError({ KEYGATE_TRUSTED_PROXIES: '10.0.0.1,not-an-ip' }).message).toBe("KEYGATE_TRUSTED_PROXIES: 'not-an-ip' is not an IP address or CIDR");
   });
 
   it('names LOG_LEVEL for an unknown level', () => {
@@ -107,8 +105,7 @@ describe('loadConfig errors', () => {
   });
 
   it('names DATABASE_URL for a non-postgres URL', () => {
-    expect(configError({ DATABASE_URL: 'mysql://db/keygate', KEYGATE_SECRET_PEPPER: PEPPER_A }).message)
-      .toMatch(/^DATABASE_URL: /);
+    expect(configError({ DATABASE_URL: 'mysql://db/keygate', KEYGATE_SECRET_PEPPER: PEPPER_A }).message).toMatch(/^DATABASE_URL: /);
   });
 
   it('requires KEYGATE_SECRET_PEPPER with DATABASE_URL', () => {
@@ -150,7 +147,6 @@ describe('parsePepperRing', () => {
   });
 
   it('rejects duplicate versions', () => {
-    expect(() => parsePepperRing(`1:${PEPPER_B},1:${PEPPER_A}`))
-      .toThrow('KEYGATE_SECRET_PEPPER: pepper versions must be unique');
+    expect(() => parsePepperRing(`1:${PEPPER_B},1:${PEPPER_A}`)).toThrow('KEYGATE_SECRET_PEPPER: pepper versions must be unique');
   });
 });

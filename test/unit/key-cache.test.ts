@@ -49,7 +49,14 @@ describe('key cache', () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     const values = new Map([['a', snapshot('a')]]);
     let loads = 0;
-    const cache = createKeyCache({ load: async (id) => { loads += 1; const v = values.get(id); if (loads === 1) await gate; return v; } });
+    const cache = createKeyCache({
+      load: async (id) => {
+        loads += 1;
+        const v = values.get(id);
+        if (loads === 1) await gate;
+        return v;
+      },
+    });
     cache.setTrusted(true);
     const slow = cache.get('a'); // reads "active", then waits
     values.set('a', snapshot('a', 'disabled'));
@@ -72,7 +79,12 @@ describe('key cache', () => {
   });
 
   it('expires entries after the TTL and keeps at most maxEntries', async () => {
-    const source = counted(new Map([['a', snapshot('a')], ['b', snapshot('b')]]));
+    const source = counted(
+      new Map([
+        ['a', snapshot('a')],
+        ['b', snapshot('b')],
+      ]),
+    );
     const cache = createKeyCache({ load: source.load, ttlMs: 20, maxEntries: 1 });
     cache.setTrusted(true);
     await cache.get('a');

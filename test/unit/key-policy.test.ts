@@ -146,8 +146,7 @@ describe('checkSecret', () => {
   });
 
   it('refuses a secret matching neither during the grace period', () => {
-    expect(checkSecret(ring, rotated(new Date(NOW.getTime() + 60_000)), generateClientSecret(), NOW))
-      .toBe('secret_mismatch');
+    expect(checkSecret(ring, rotated(new Date(NOW.getTime() + 60_000)), generateClientSecret(), NOW)).toBe('secret_mismatch');
   });
 
   describe('remembering matches per snapshot', () => {

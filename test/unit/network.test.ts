@@ -1,12 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import {
-  checkNetwork,
-  parseIp,
-  parseNetwork,
-  parseNetworkList,
-  type IpAddress,
-  type Network,
-} from '../../src/shared/network.ts';
+import { checkNetwork, parseIp, parseNetwork, parseNetworkList, type IpAddress, type Network } from '../../src/shared/network.ts';
 
 function ip(text: string): IpAddress {
   const parsed = parseIp(text);
@@ -46,8 +39,12 @@ describe('parseIp', () => {
   });
 
   it('reads every spelling of an IPv4-compatible address as the same IPv6 address', () => {
-    expect(['::203.0.113.7', '0::203.0.113.7', '0:0:0:0:0:0:203.0.113.7', '::cb00:7107'].map((t) => parseIp(t)?.toString()))
-      .toEqual(['::cb00:7107', '::cb00:7107', '::cb00:7107', '::cb00:7107']);
+    expect(['::203.0.113.7', '0::203.0.113.7', '0:0:0:0:0:0:203.0.113.7', '::cb00:7107'].map((t) => parseIp(t)?.toString())).toEqual([
+      '::cb00:7107',
+      '::cb00:7107',
+      '::cb00:7107',
+      '::cb00:7107',
+    ]);
   });
 
   it('rejects an IPv4-compatible address whose IPv4 part is not four decimal octets', () => {

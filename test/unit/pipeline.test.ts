@@ -67,8 +67,13 @@ describe('authenticateClient (steps 2–10)', () => {
   const inside = ip('203.0.113.7');
   const outside = ip('198.51.100.9');
   const restricted = networks('203.0.113.0/24');
-  const presented = (overrides: { clientId?: string; secret?: string; ip?: IpAddress } = {}) =>
-    ({ clientId: CLIENT_ID, secret: SECRET, ip: inside, now: NOW, ...overrides });
+  const presented = (overrides: { clientId?: string; secret?: string; ip?: IpAddress } = {}) => ({
+    clientId: CLIENT_ID,
+    secret: SECRET,
+    ip: inside,
+    now: NOW,
+    ...overrides,
+  });
 
   it('refuses a malformed secret without looking the key up', async () => {
     const lookupKey = lookupOf(key());
@@ -78,7 +83,10 @@ describe('authenticateClient (steps 2–10)', () => {
 
   it('reports a malformed secret before a malformed client id', async () => {
     const lookupKey = lookupOf();
-    expect(await authenticateClient({ lookupKey, pepperRing }, presented({ clientId: 'nope', secret: 'not-a-secret' }))).toEqual({ ok: false, reason: 'malformed_secret' });
+    expect(await authenticateClient({ lookupKey, pepperRing }, presented({ clientId: 'nope', secret: 'not-a-secret' }))).toEqual({
+      ok: false,
+      reason: 'malformed_secret',
+    });
     expect(lookupKey.calls).toBe(0);
   });
 
@@ -96,8 +104,11 @@ describe('authenticateClient (steps 2–10)', () => {
 
   it('refuses a well-formed secret that does not match, returning the key', async () => {
     const stored = key();
-    expect(await authenticateClient({ lookupKey: lookupOf(stored), pepperRing }, presented({ secret: generateClientSecret() })))
-      .toEqual({ ok: false, reason: 'secret_mismatch', key: stored });
+    expect(await authenticateClient({ lookupKey: lookupOf(stored), pepperRing }, presented({ secret: generateClientSecret() }))).toEqual({
+      ok: false,
+      reason: 'secret_mismatch',
+      key: stored,
+    });
   });
 
   it('accepts the right secret from an allowed network, returning the key and the secret generation', async () => {
@@ -109,19 +120,34 @@ describe('authenticateClient (steps 2–10)', () => {
 
   it('checks the secret before the key state: a wrong secret for a disabled key is a mismatch', async () => {
     const stored = key({ status: 'disabled' });
-    expect(await authenticateClient({ lookupKey: lookupOf(stored), pepperRing }, presented({ secret: generateClientSecret() })))
-      .toEqual({ ok: false, reason: 'secret_mismatch', key: stored });
+    expect(await authenticateClient({ lookupKey: lookupOf(stored), pepperRing }, presented({ secret: generateClientSecret() }))).toEqual({
+      ok: false,
+      reason: 'secret_mismatch',
+      key: stored,
+    });
   });
 
   it('checks the key state before the network', async () => {
     const stored = key({ status: 'disabled', networks: restricted });
-    expect(await authenticateClient({ lookupKey: lookupOf(stored), pepperRing }, presented({ ip: outside }))).toEqual({ ok: false, reason: 'key_disabled', key: stored });
+    expect(await authenticateClient({ lookupKey: lookupOf(stored), pepperRing }, presented({ ip: outside }))).toEqual({
+      ok: false,
+      reason: 'key_disabled',
+      key: stored,
+    });
   });
 
   it('refuses a caller outside the key networks, and an unknown caller', async () => {
     const stored = key({ networks: restricted });
-    expect(await authenticateClient({ lookupKey: lookupOf(stored), pepperRing }, presented({ ip: outside }))).toEqual({ ok: false, reason: 'ip_not_allowed', key: stored });
-    expect(await authenticateClient({ lookupKey: lookupOf(stored), pepperRing }, { ...presented(), ip: undefined })).toEqual({ ok: false, reason: 'ip_not_allowed', key: stored });
+    expect(await authenticateClient({ lookupKey: lookupOf(stored), pepperRing }, presented({ ip: outside }))).toEqual({
+      ok: false,
+      reason: 'ip_not_allowed',
+      key: stored,
+    });
+    expect(await authenticateClient({ lookupKey: lookupOf(stored), pepperRing }, { ...presented(), ip: undefined })).toEqual({
+      ok: false,
+      reason: 'ip_not_allowed',
+      key: stored,
+    });
   });
 });
 
@@ -137,15 +163,23 @@ describe('grantRequestedScopes (step 11)', () => {
 
 describe('runTokenPolicy (steps 1–12)', () => {
   const source = ip('203.0.113.7');
-  const limitsFor = (failuresPerClientSource: number) => createAbuseLimits({
-    counters: createMemoryCounters(),
-    config: { failuresPerClientSource, failuresPerSource: 1_000_000, windowSeconds: 60 },
-    metrics: createMetrics(),
-    log: createLogger('silent'),
-    onCrossed: async () => {},
-  });
+  const limitsFor = (failuresPerClientSource: number) =>
+    createAbuseLimits({
+      counters: createMemoryCounters(),
+      config: { failuresPerClientSource, failuresPerSource: 1_000_000, windowSeconds: 60 },
+      metrics: createMetrics(),
+      log: createLogger('silent'),
+      onCrossed: async () => {},
+    });
   const request = (overrides: Partial<Parameters<typeof runTokenPolicy>[1]> = {}) => ({
-    clientId: CLIENT_ID, secret: SECRET, ip: source, source, now: NOW, requestedScopes: [] as string[], purpose: 'token' as const, ...overrides,
+    clientId: CLIENT_ID,
+    secret: SECRET,
+    ip: source,
+    source,
+    now: NOW,
+    requestedScopes: [] as string[],
+    purpose: 'token' as const,
+    ...overrides,
   });
 
   it('checks the failure limits first: a locked (client, source) is refused before its secret is looked at', async () => {
@@ -159,15 +193,27 @@ describe('runTokenPolicy (steps 1–12)', () => {
 
   it('checks the network before the scopes', async () => {
     const stored = key({ networks: networks('10.0.0.0/8') });
-    expect(await runTokenPolicy({ lookupKey: lookupOf(stored), pepperRing, limits: limitsFor(10) }, request({ requestedScopes: ['admin:*'] })))
-      .toEqual({ ok: false, reason: 'ip_not_allowed', key: stored });
+    expect(await runTokenPolicy({ lookupKey: lookupOf(stored), pepperRing, limits: limitsFor(10) }, request({ requestedScopes: ['admin:*'] }))).toEqual({
+      ok: false,
+      reason: 'ip_not_allowed',
+      key: stored,
+    });
   });
 
   it('refuses a scope the key lacks; for introspection that is not_introspector', async () => {
     const stored = key();
     const deps = { lookupKey: lookupOf(stored), pepperRing, limits: limitsFor(10) };
-    expect(await runTokenPolicy(deps, request({ requestedScopes: ['admin:*'] }))).toEqual({ ok: false, reason: 'scope_not_granted', key: stored, missing: ['admin:*'] });
-    expect(await runTokenPolicy(deps, request({ requestedScopes: ['token:introspect'], purpose: 'introspect' }))).toEqual({ ok: false, reason: 'not_introspector', key: stored });
+    expect(await runTokenPolicy(deps, request({ requestedScopes: ['admin:*'] }))).toEqual({
+      ok: false,
+      reason: 'scope_not_granted',
+      key: stored,
+      missing: ['admin:*'],
+    });
+    expect(await runTokenPolicy(deps, request({ requestedScopes: ['token:introspect'], purpose: 'introspect' }))).toEqual({
+      ok: false,
+      reason: 'not_introspector',
+      key: stored,
+    });
   });
 
   it('counts issuance last, for tokens only', async () => {

@@ -33,23 +33,35 @@ describe('isConnectionFailure', () => {
 describe('instrumentTokenStore', () => {
   const failingWith = (error: Error): TokenStore => ({
     kind: 'redis',
-    save: async () => { throw error; },
-    find: async () => { throw error; },
-    destroy: async () => { throw error; },
-    destroyAllForKey: async () => { throw error; },
+    save: async () => {
+      throw error;
+    },
+    find: async () => {
+      throw error;
+    },
+    destroy: async () => {
+      throw error;
+    },
+    destroyAllForKey: async () => {
+      throw error;
+    },
     ping: async () => {},
     close: async () => {},
   });
 
   it('reports an unreachable store as StoreUnavailableError, with the cause', async () => {
     const cause = withCode('connect ECONNREFUSED 127.0.0.1:6379', 'ECONNREFUSED');
-    const failure = await instrumentTokenStore(failingWith(cause), createMetrics()).find('h').catch((e: unknown) => e);
+    const failure = await instrumentTokenStore(failingWith(cause), createMetrics())
+      .find('h')
+      .catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(StoreUnavailableError);
     expect((failure as Error).cause).toBe(cause);
   });
 
   it('lets a bug through as itself', async () => {
     const bug = new TypeError('x is not a function');
-    await expect(instrumentTokenStore(failingWith(bug), createMetrics()).save('h', { clientId: 'kg_x', scope: '', iat: 1, exp: 2, generation: 1, epoch: 0 })).rejects.toBe(bug);
+    await expect(
+      instrumentTokenStore(failingWith(bug), createMetrics()).save('h', { clientId: 'kg_x', scope: '', iat: 1, exp: 2, generation: 1, epoch: 0 }),
+    ).rejects.toBe(bug);
   });
 });

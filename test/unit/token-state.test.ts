@@ -8,13 +8,37 @@ const NOW = new Date('2026-01-01T00:00:00Z');
 const nowSeconds = NOW.getTime() / 1000;
 
 const owner = (overrides: Partial<KeySnapshot> = {}): KeySnapshot => ({
-  clientId: 'kg_x', tenantId: 't', tenantActive: true, tenantPath: [], kind: 'service', userId: null,
-  scopes: ['a:read'], effectiveScopes: ['a:read'], userActive: true, networks: [], expiresAt: null, status: 'active', secretHash: '1$x',
-  previousSecretHash: null, previousSecretExpiresAt: null, secretGeneration: 3, tokenEpoch: 0, tokenTtlSeconds: 3600, rateLimitPerMinute: null, creator: 'system', createdByKeyId: null,
+  clientId: 'kg_x',
+  tenantId: 't',
+  tenantActive: true,
+  tenantPath: [],
+  kind: 'service',
+  userId: null,
+  scopes: ['a:read'],
+  effectiveScopes: ['a:read'],
+  userActive: true,
+  networks: [],
+  expiresAt: null,
+  status: 'active',
+  secretHash: '1$x',
+  previousSecretHash: null,
+  previousSecretExpiresAt: null,
+  secretGeneration: 3,
+  tokenEpoch: 0,
+  tokenTtlSeconds: 3600,
+  rateLimitPerMinute: null,
+  creator: 'system',
+  createdByKeyId: null,
   ...overrides,
 });
 const token = (overrides: Partial<TokenRecord> = {}): TokenRecord => ({
-  clientId: 'kg_x', scope: 'a:read', iat: nowSeconds - 10, exp: nowSeconds + 100, generation: 3, epoch: 0, ...overrides,
+  clientId: 'kg_x',
+  scope: 'a:read',
+  iat: nowSeconds - 10,
+  exp: nowSeconds + 100,
+  generation: 3,
+  epoch: 0,
+  ...overrides,
 });
 
 describe('checkTokenState', () => {

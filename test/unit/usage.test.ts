@@ -24,7 +24,12 @@ describe('usage recorder', () => {
     await usage.flush();
     await usage.flush();
     await usage.close();
-    expect(store.batches).toEqual([[{ clientId: 'a', ip: '10.0.0.3' }, { clientId: 'b', ip: '10.0.0.2' }]]);
+    expect(store.batches).toEqual([
+      [
+        { clientId: 'a', ip: '10.0.0.3' },
+        { clientId: 'b', ip: '10.0.0.2' },
+      ],
+    ]);
   });
 
   it('does not write a key again within rewriteAfterMs from the same address, but does from a new one', async () => {
@@ -44,22 +49,22 @@ describe('usage recorder', () => {
     usage.seen('a', '10.0.0.9');
     await usage.flush();
     await usage.close();
-    expect(store.batches).toEqual([
-      [{ clientId: 'a', ip: '10.0.0.1' }],
-      [{ clientId: 'a', ip: '10.0.0.9' }],
-      [{ clientId: 'a', ip: '10.0.0.9' }],
-    ]);
+    expect(store.batches).toEqual([[{ clientId: 'a', ip: '10.0.0.1' }], [{ clientId: 'a', ip: '10.0.0.9' }], [{ clientId: 'a', ip: '10.0.0.9' }]]);
   });
 
   it('writes again after a failed write: nothing is taken as recorded that was not', async () => {
     let fail = true;
     const batches: string[][] = [];
-    const usage = createUsageRecorder({
-      recordUsage: async (batch) => {
-        if (fail) throw new Error('database down');
-        batches.push(batch.map((u) => u.clientId));
+    const usage = createUsageRecorder(
+      {
+        recordUsage: async (batch) => {
+          if (fail) throw new Error('database down');
+          batches.push(batch.map((u) => u.clientId));
+        },
       },
-    }, log, { intervalMs: 60_000 });
+      log,
+      { intervalMs: 60_000 },
+    );
     usage.seen('a', '10.0.0.1');
     await usage.flush();
     fail = false;

@@ -57,9 +57,7 @@ function remember(ring: PepperRing, key: SecretHashes, matched: Matched | undefi
 }
 
 export function isInGrace(key: Pick<KeySnapshot, 'previousSecretHash' | 'previousSecretExpiresAt'>, now: Date): boolean {
-  return key.previousSecretHash !== null
-    && key.previousSecretExpiresAt !== null
-    && key.previousSecretExpiresAt.getTime() > now.getTime();
+  return key.previousSecretHash !== null && key.previousSecretExpiresAt !== null && key.previousSecretExpiresAt.getTime() > now.getTime();
 }
 
 /** The generation number of the secret that matched. */
