@@ -1,4 +1,4 @@
-// The baseline servers of SPEC §8 (bench/servers/*.ts), each a child on the servers' core.
+// The baseline servers the targets compare against (bench/servers/*.ts), each a child on the servers' core.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { freePort, startChild, waitFor, type Child } from './children.ts';

@@ -1,4 +1,4 @@
-// The printed table, the SPEC §8 checks, and the JSON written to bench/results/.
+// The printed table, the performance target checks, and the JSON written to bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { StatementStats } from './pg-stats.ts';

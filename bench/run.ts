@@ -1,6 +1,6 @@
-// `npm run bench [-- --scale]`: SPEC §8 measured on this machine. Starts Postgres, Redis, Keygate
+// `npm run bench [-- --scale]`: the performance targets, measured on this machine. Starts Postgres, Redis, Keygate
 // and the baselines as children on core 0, drives them with autocannon from core 1, prints a table
-// and the SPEC §8 checks, and writes bench/results/latest.json (latest-scale.json with --scale,
+// and the target checks, and writes bench/results/latest.json (latest-scale.json with --scale,
 // latest-profiled.json with BENCH_CPU_PROF=1).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

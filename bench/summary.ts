@@ -1,4 +1,4 @@
-// After the runs: the table, the SPEC §8 checks, where time went, and the JSON result file.
+// After the runs: the table, the target checks, where time went, and the JSON result file.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -59,7 +59,7 @@ export function summarise(run: RunFacts): number {
     ...keygateRuns.filter((n) => !n.includes('scale')).map(p99),
     rssCheck(`server RSS peak under load (${run.keys.toLocaleString('en')} keys)`, rssPeak(keygateRuns.filter((n) => !n.includes('scale')))),
   ];
-  printChecks('SPEC §8', checks);
+  printChecks('targets', checks);
   console.log(
     `  note: with ${options.connections} connections and no think time, mean latency = ${options.connections} / throughput `
       + `(Little's law), so p99 ≤ 10 ms needs well over ${Math.round(options.connections / 0.01)} req/s; `
@@ -75,7 +75,7 @@ export function summarise(run: RunFacts): number {
   if (run.scale) {
     const { redis } = run.scale;
     printChecks(
-      `SPEC §8 scale (${redis.tokensWritten.toLocaleString('en')} live tokens in Redis ${redis.redisVersion}; `
+      `scale targets (${redis.tokensWritten.toLocaleString('en')} live tokens in Redis ${redis.redisVersion}; `
         + `MEMORY USAGE of one record alone: ${redis.oneRecordBytes} B; per-key index buckets encoded as ${redis.indexEncoding})`,
       scaleChecks,
     );

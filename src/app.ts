@@ -1,5 +1,5 @@
 // The Koa app, middleware in request order. Only the listed paths exist; everything else,
-// including every route oidc-provider would mount by default, answers 404 (SPEC §4).
+// including every route oidc-provider would mount by default, answers 404.
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import { createAdminApi, ADMIN_PREFIX } from './admin/index.ts';

@@ -1,5 +1,5 @@
-// The only place that reads the environment (STYLE §5). Each field documents its unit and default;
-// a bad value stops the process with a message naming the variable (SPEC §7).
+// The only place that reads the environment. Each field documents its unit and default;
+// a bad value stops the process with a message naming the variable.
 import { z } from 'zod';
 import { parseNetworkList, type Network } from './shared/network.ts';
 import { createPepperRing, type Pepper, type PepperRing } from './crypto/secret-hash.ts';

@@ -1,5 +1,5 @@
 // JSON log lines (pino). Secrets, tokens and Authorization headers are redacted wherever they
-// might appear; code logs ids and reasons, never request bodies (STYLE habit 7).
+// might appear; code logs ids and reasons, never request bodies.
 import pino, { type Logger } from 'pino';
 
 export const REDACTED_PATHS = [

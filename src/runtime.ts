@@ -1,6 +1,6 @@
 // Builds every dependency from a Config: Postgres (embedded or DATABASE_URL), the token store
 // (Redis or in-memory), the stores and the key service. Shared by the server and the CLI so both
-// reach the same data (SPEC §7).
+// reach the same data.
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { ConfigError, parsePepperRing } from './config.ts';

@@ -1,4 +1,4 @@
-// Listening and draining. SIGTERM: stop accepting, finish in-flight requests, close pools (SPEC §7).
+// Listening and draining. SIGTERM: stop accepting, finish in-flight requests, close pools.
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { createApp } from './app.ts';

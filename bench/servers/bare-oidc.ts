@@ -1,4 +1,4 @@
-// Baseline 5, "bare oidc-provider" of SPEC §8: the library's own client_credentials token endpoint
+// Baseline 5, "bare oidc-provider": the library's own client_credentials token endpoint
 // (POST /token), one static client, its default in-memory adapter, no policy.
 import { generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';

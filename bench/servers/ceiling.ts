@@ -1,4 +1,4 @@
-// Baseline 4, the "ceiling" of SPEC §8: a Koa app answering each request with one ioredis GET of
+// Baseline 4, the "ceiling": a Koa app answering each request with one ioredis GET of
 // a fixed key from the same Redis Keygate uses. No introspection can be faster than this.
 import http from 'node:http';
 import { Redis } from 'ioredis';

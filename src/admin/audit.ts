@@ -1,4 +1,4 @@
-// /admin/v1/audit — who did what to which key, from where and when (SPEC §5).
+// /admin/v1/audit — who did what to which key, from where and when.
 import type { AuditStore } from '../stores/audit.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import { KeygateError } from '../shared/errors.ts';

@@ -1,4 +1,4 @@
-// Admin API callers present a bearer token this server issued (SPEC §5). The token and its key
+// Admin API callers present a bearer token this server issued. The token and its key
 // are checked exactly as introspection checks them, and the caller's address must be inside the
 // key's networks: a token is no more usable than the key behind it.
 import type { Context } from 'koa';

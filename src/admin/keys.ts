@@ -1,4 +1,4 @@
-// /admin/v1/keys — the key endpoints of SPEC §5, each an ordered list of named steps.
+// /admin/v1/keys — the key endpoints, each an ordered list of named steps.
 import type { KeyService } from '../keys/service.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import { actorFor, durationSeconds } from './actor.ts';

@@ -1,4 +1,4 @@
-// Request and response shapes of the admin API (SPEC §5). These zod schemas validate requests
+// Request and response shapes of the admin API. These zod schemas validate requests
 // AND generate the OpenAPI document (openapi.ts): one source of truth.
 import { z } from 'zod';
 import { KEY_LIMITS } from '../keys/validation.ts';

@@ -1,4 +1,4 @@
-// /admin/v1/tenants — child tenants of the caller's tenant (SPEC §1, §5).
+// /admin/v1/tenants — child tenants of the caller's tenant.
 import type { TenantService } from '../identity/tenants.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import { actorFor } from './actor.ts';

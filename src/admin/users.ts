@@ -1,4 +1,4 @@
-// /admin/v1/users — people and their roles (SPEC §1, §5).
+// /admin/v1/users — people and their roles.
 import type { UserService } from '../identity/users.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import { actorFor } from './actor.ts';

@@ -1,4 +1,4 @@
-// `keygate <command>` (SPEC §6): serve, migrate, bootstrap, keys … — run from a checkout with
+// `keygate <command>`: serve, migrate, bootstrap, keys … — run from a checkout with
 // `npx keygate` or `npm run keygate --`.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';

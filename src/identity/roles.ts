@@ -1,4 +1,4 @@
-// Roles map to scopes (SPEC §1). A role is a list of scope patterns: `*` (any scope), `*:read`
+// Roles map to scopes. A role is a list of scope patterns: `*` (any scope), `*:read`
 // (any scope ending in :read), an exact scope, or `!pattern` to exclude. Granting `X:write`
 // also grants `X:read`. The mapping is configurable (KEYGATE_ROLE_SCOPES).
 
@@ -18,7 +18,7 @@ export const NEVER_FOR_USER_KEYS: readonly string[] = ['admin:users:write', 'adm
 
 const RANK: Record<Role, number> = { viewer: 0, member: 1, manager: 2, admin: 3 };
 
-/** SPEC §1: creating keys takes at least the manager role. */
+/** Creating keys takes at least the manager role. */
 export function mayCreateKeys(role: Role): boolean {
   return RANK[role] >= RANK.manager;
 }
@@ -42,7 +42,7 @@ export function roleAllows(roles: RoleScopes, role: Role, scope: string): boolea
   return scope.endsWith(':read') && grants(patterns, `${scope.slice(0, -':read'.length)}:write`);
 }
 
-/** SPEC §1: a user key's scopes at token time are key.scopes ∩ scopes(user's current role). */
+/** A user key's scopes at token time are key.scopes ∩ scopes(user's current role). */
 export function userKeyScopes(roles: RoleScopes, role: Role, keyScopes: readonly string[]): string[] {
   return keyScopes.filter((scope) => !NEVER_FOR_USER_KEYS.includes(scope) && roleAllows(roles, role, scope));
 }

@@ -1,4 +1,4 @@
-// First start (SPEC §6, §7): the first tenant and an admin service key, printed once.
+// First start: the first tenant and an admin service key, printed once.
 import type { TenantService } from '../identity/tenants.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import type { KeyService } from './service.ts';

@@ -1,10 +1,10 @@
-// In-process cache of key snapshots (SPEC §8: introspection and issuance must not hit Postgres per
+// In-process cache of key snapshots (introspection and issuance must not hit Postgres per
 // request). Correctness comes first: entries are dropped on every change notification from the
 // database (stores/key-changes.ts), the whole cache is bypassed while that feed is down, and a
 // load that raced with a change is not kept. Time-based state (expiry, rotation grace) needs no
 // invalidation: snapshots hold timestamps that policy compares with "now".
 // warm() loads every key ahead of need (at start, and again before entries expire), so a fleet
-// of 100,000 keys is served from memory too (SPEC §8), and a restart storm does not become one
+// of 100,000 keys is served from memory too, and a restart storm does not become one
 // Postgres query per client.
 import type { KeySnapshot } from './model.ts';
 

@@ -19,7 +19,7 @@ export interface KeySnapshot {
   /** For a user key: its user exists and is active. Always true for service keys. */
   userActive: boolean;
   scopes: readonly string[];
-  /** What the key may hold right now: `scopes`, and for a user key ∩ its user's role (SPEC §1). */
+  /** What the key may hold right now: `scopes`, and for a user key ∩ its user's role. */
   effectiveScopes: readonly string[];
   networks: readonly Network[];
   expiresAt: Date | null;
@@ -45,7 +45,7 @@ export interface KeySnapshot {
   createdByKeyId: string | null;
 }
 
-/** A key as the admin API and CLI show it (SPEC §5 shape, snake_case at the edge). */
+/** A key as the admin API and CLI show it (snake_case at the edge). */
 export interface KeyView {
   client_id: string;
   name: string;
@@ -66,7 +66,7 @@ export interface KeyView {
   last_used_ip: string | null;
 }
 
-/** Scopes with a meaning inside Keygate itself (SPEC §4, §5). */
+/** Scopes with a meaning inside Keygate itself. */
 export const INTROSPECT_SCOPE = 'token:introspect';
 export const KEY_WRITE_SCOPE = 'admin:keys:write';
 export const ADMIN_SCOPES = ['admin:keys:read', 'admin:keys:write', 'admin:users:write', 'admin:tenants:write', 'admin:audit:read'] as const;

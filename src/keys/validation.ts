@@ -1,4 +1,4 @@
-// Rules for key fields (SPEC §1), shared by the CLI and the admin API. Pure: returns field errors.
+// Rules for key fields, shared by the CLI and the admin API. Pure: returns field errors.
 import type { FieldError } from '../shared/errors.ts';
 import { parseNetworkList } from '../shared/network.ts';
 import { isValidScopeToken } from '../shared/scope-token.ts';

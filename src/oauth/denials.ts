@@ -1,4 +1,4 @@
-// Policy reasons → RFC 6749 errors in one place (STYLE habit 2). Bodies never reveal the reason:
+// Policy reasons → RFC 6749 errors in one place. Bodies never reveal the reason:
 // every authentication or key-state failure is the same `invalid_client`.
 import { errors } from 'oidc-provider';
 import type { DenialReason } from './pipeline.ts';

@@ -24,8 +24,8 @@ export interface ProviderSeams {
 
 /**
  * Built oidc-provider Client objects kept per client_id (the library keeps only 100). As many as
- * the key cache holds: building one costs ~45 µs and a built one ~1 KB, and with 100,000 keys a
- * smaller cap meant a rebuild on nearly every token request (npm run bench -- --scale).
+ * the key cache holds: building one is costly and a built one small, and with many keys a smaller
+ * cap means a rebuild on nearly every token request (docs/performance.md).
  */
 const BUILT_CLIENTS_MAX = KEY_CACHE_MAX_ENTRIES;
 

@@ -1,4 +1,4 @@
-// POST /oauth/introspect — RFC 7662, served by Keygate rather than oidc-provider because SPEC §4
+// POST /oauth/introspect — RFC 7662, served by Keygate rather than oidc-provider because Keygate
 // asks for more than the library's policy hook can express: callers without `token:introspect`
 // get 401 (not `active: false`), the owning key's live state is re-checked on every call, and the
 // `client_ip` extension. It reads the same token state the library's adapter writes.
@@ -121,7 +121,7 @@ async function authenticateIntrospector(ctx: Exchange, deps: IntrospectionDeps, 
   return undefined;
 }
 
-/** SPEC §4 answer. Scopes are re-narrowed to what the key holds now. */
+/** The active answer. Scopes are re-narrowed to what the key holds now. */
 function activeAnswer(record: TokenRecord, owner: KeySnapshot, issuer: string) {
   const current = new Set(effectiveScopes(owner));
   return {

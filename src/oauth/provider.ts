@@ -13,7 +13,7 @@ export interface ProviderOptions {
   revocationAllowed: (callerClientId: string, tokenClientId: string) => Promise<boolean>;
 }
 
-/** Paths Keygate lets through to oidc-provider; every other library route answers 404 (SPEC §4). */
+/** Paths Keygate lets through to oidc-provider; every other library route answers 404. */
 export const PROVIDER_ROUTES = { token: '/oauth/token', revocation: '/oauth/revoke' } as const;
 
 export function createProvider(options: ProviderOptions): Provider {
@@ -36,7 +36,7 @@ export function createProvider(options: ProviderOptions): Provider {
       introspection: { enabled: false }, // served by Keygate itself: see introspection.ts
       revocation: {
         enabled: true,
-        // RFC 7009 leaves the policy to the server: the owning key, or a resource-server key (SPEC §4).
+        // RFC 7009 leaves the policy to the server: the owning key, or a resource-server key.
         allowedPolicy: (_ctx, client, token) => options.revocationAllowed(client.clientId, token.clientId!),
       },
       devInteractions: { enabled: false },

@@ -1,4 +1,4 @@
-// Prometheus metrics (SPEC §7, /metrics). One registry per app, so tests can run several.
+// Prometheus metrics, served at /metrics. One registry per app, so tests can run several.
 import client from 'prom-client';
 
 export function createMetrics() {

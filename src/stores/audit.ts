@@ -1,4 +1,4 @@
-// The audit log (SPEC §5). Records carry ids, reasons and addresses; never secrets or tokens.
+// The audit log. Records carry ids, reasons and addresses; never secrets or tokens.
 import type { Db } from './db.ts';
 
 export interface AuditEventInput {

@@ -127,7 +127,7 @@ export function createKeyStore(db: Db) {
       return query.execute();
     },
 
-    /** SPEC §5 `counts` over the given tenants (and only `userId`'s keys, when given), whatever the list filters. */
+    /** `counts` over the given tenants (and only `userId`'s keys, when given), whatever the list filters. */
     async counts(tenantIds: readonly string[], now: Date, userId?: string): Promise<KeyCounts> {
       if (tenantIds.length === 0) return { total: 0, active: 0, disabled: 0, expired: 0, expiring_30d: 0 };
       const soon = new Date(now.getTime() + 30 * 86_400_000);

@@ -1,4 +1,4 @@
-// REDIS_URL → an ioredis client: a single node, a Sentinel-managed master, or a Cluster (SPEC §7).
+// REDIS_URL → an ioredis client: a single node, a Sentinel-managed master, or a Cluster.
 //   redis://[[user]:password@]host[:port][/db]            single node (rediss:// = TLS), as ioredis reads it
 //   redis+sentinel://[[user]:password@]h1:p1,h2:p2/<masterName>[?db=N]
 //                                                       the password is the master's, not the sentinels'
@@ -102,8 +102,8 @@ function decode(text: string): string {
 
 /** Connects at once; commands fail fast (one retry) when Redis is unreachable, and /readyz says so. */
 export function connectRedis(url: string): RedisClient {
-  // Auto-pipelining batches commands issued in the same tick into one write: +17–29 % req/s on the
-  // token and introspection paths in `npm run bench` (one socket write per command dominated profiles).
+  // Auto-pipelining batches commands issued in the same tick into one write (one socket write per
+  // command dominated the profiles of the token and introspection paths).
   const common: RedisOptions = { maxRetriesPerRequest: 1, enableOfflineQueue: true, enableAutoPipelining: true };
   const target = parseRedisUrl(url);
   switch (target.kind) {

@@ -1,4 +1,4 @@
-// The embedded default's token store (SPEC §7): same contract as Redis, one process only.
+// The embedded default's token store: same contract as Redis, one process only.
 import { secondsLeft, type TokenRecord, type TokenStore } from './tokens.ts';
 
 const SWEEP_INTERVAL_MS = 60_000;

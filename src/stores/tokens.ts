@@ -1,4 +1,4 @@
-// The token-state contract shared by the Redis store and the in-memory store (SPEC §3).
+// The token-state contract shared by the Redis store and the in-memory store.
 // Records are addressed by a hash of the bearer token (crypto/token-hash.ts), never the token.
 
 export interface TokenRecord {
@@ -26,7 +26,7 @@ export interface TokenStore {
   close(): Promise<void>;
 }
 
-/** Longest token lifetime a key may have (SPEC §1); bounds how long an index must live. */
+/** Longest token lifetime a key may have; bounds how long an index must live. */
 export const MAX_TOKEN_TTL_SECONDS = 86_400;
 
 export function secondsLeft(record: TokenRecord, nowMs: number): number {

@@ -1,4 +1,4 @@
-// Rotation with grace (SPEC §2): during grace both secrets work; after it the old secret is
+// Rotation with grace: during grace both secrets work; after it the old secret is
 // refused and the tokens it minted are inactive; the new secret works throughout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, errorBody, type AdminClient } from '../support/admin.ts';

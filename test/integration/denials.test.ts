@@ -1,4 +1,4 @@
-// Every denial of SPEC §3 over real HTTP: exact status and body, a body that never says whether
+// Every denial of the token policy over real HTTP: exact status and body, a body that never says whether
 // the key exists, and an audit record with the reason and the caller IP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClientId, generateClientSecret } from '../../src/crypto/credentials.ts';

@@ -1,4 +1,4 @@
-// SPEC §7's zero-configuration default, as `npm start` runs it: embedded Postgres in the data dir,
+// zero-configuration default, as `npm start` runs it: embedded Postgres in the data dir,
 // in-memory tokens, a bootstrap admin key printed once, and a CLI that reaches the same store.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';

@@ -174,7 +174,7 @@ describe('fault: Redis goes down and comes back', () => {
   });
 
   it('logs the outage only through the JSON logger: no ioredis "Unhandled error event" lines on stderr', () => {
-    // SPEC §7: logs are JSON lines. A Redis client without an 'error' listener makes ioredis
+    // logs are JSON lines. A Redis client without an 'error' listener makes ioredis
     // print `[ioredis] Unhandled error event: …` with console.error on every reconnect attempt.
     const stray = outageConsoleErrors.filter((line) => line.includes('[ioredis]'));
     expect(stray.length, `${stray.length} such lines, the first: ${stray[0]?.split('\n')[0]}`).toBe(0);

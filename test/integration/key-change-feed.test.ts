@@ -1,7 +1,7 @@
 // The key-change feed (stores/key-changes.ts) against a real Postgres, through a relay that can
 // freeze: it stops passing bytes without closing anything, as a dead peer or a network partition
 // would. Such a connection never reports an error, so only the heartbeat can notice it; until the
-// feed reconnects, the key cache must not be trusted (SPEC §8: changes reach every replica in 1 s).
+// feed reconnects, the key cache must not be trusted (changes reach every replica in 1 s).
 import net from 'node:net';
 import pg from 'pg';
 import pino from 'pino';

@@ -1,4 +1,4 @@
-// SPEC §7: logs are JSON lines; secrets, tokens and Authorization headers never appear in them.
+// logs are JSON lines; secrets, tokens and Authorization headers never appear in them.
 // A server logging at 'trace' into memory serves a full flow — every token route, both client
 // authentication methods, both API-key exchanges, introspection, revocation, the admin API, a
 // wrong secret and a malformed one — and the captured text is searched for every credential used.

@@ -1,4 +1,4 @@
-// SPEC §3: a Redis dump must not yield a usable token. Issue tokens, then read every key and
+// a Redis dump must not yield a usable token. Issue tokens, then read every key and
 // value Redis holds and look for any raw token in them.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';

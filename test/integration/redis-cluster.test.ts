@@ -1,4 +1,4 @@
-// SPEC §7: Redis may be a Cluster. A real 3-master Redis Cluster (redis-server children on
+// Redis may be a Cluster. A real 3-master Redis Cluster (redis-server children on
 // loopback, password-protected) holds the token state; the token suite runs against it with
 // REDIS_URL=redis+cluster://…, and the records are checked to really be spread over the masters.
 import { spawn, type ChildProcess } from 'node:child_process';

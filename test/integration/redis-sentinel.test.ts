@@ -1,4 +1,4 @@
-// SPEC §7: Redis may sit behind Sentinel. A real password-protected master and one sentinel
+// Redis may sit behind Sentinel. A real password-protected master and one sentinel
 // monitoring it (redis-server children on loopback); Keygate finds the master through the sentinel
 // with REDIS_URL=redis+sentinel://…/mymaster.
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,5 +1,5 @@
 // Two replicas over one Postgres and one Redis, each with its own key cache: a change made through
-// replica A (or by an operator's SQL) reaches replica B within 1 second (SPEC §4), however warm
+// replica A (or by an operator's SQL) reaches replica B within 1 second, however warm
 // B's cache is. B's cache is warmed before every change so the test cannot pass by missing it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedKey } from '../../src/keys/types.ts';

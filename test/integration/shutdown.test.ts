@@ -1,4 +1,4 @@
-// SPEC §7: SIGTERM drains in-flight requests and closes pools. `keygate serve` runs as its own
+// SIGTERM drains in-flight requests and closes pools. `keygate serve` runs as its own
 // process over the run's Postgres and Redis; 20 keep-alive clients request tokens as fast as they
 // can while it gets SIGTERM. Nothing sent before the signal may be lost or half-answered; once the
 // listener is gone new connections are refused; the process exits 0 soon after.

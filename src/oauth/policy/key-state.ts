@@ -1,5 +1,5 @@
-// SPEC §3 policy, second step: the key itself may issue tokens right now. The same check runs
-// again at introspection time (SPEC §4), so a disabled key's live tokens are inactive at once.
+// Token policy steps 5–9 (pipeline.ts): the key itself may issue tokens right now. The same check runs
+// again at introspection time, so a disabled key's live tokens are inactive at once.
 import type { KeySnapshot } from '../../keys/model.ts';
 import type { DenialReason } from '../../shared/denial-reasons.ts';
 

@@ -1,4 +1,4 @@
-// Scope rules of SPEC §3: no requested scope = every effective scope of the key; a requested
+// Scope rules of the token policy: no requested scope = every effective scope of the key; a requested
 // scope the key lacks is refused (oidc-provider would drop it silently).
 
 /** Splits a space-delimited scope parameter; undefined or blank = nothing requested. */

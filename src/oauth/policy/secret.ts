@@ -1,4 +1,4 @@
-// SPEC §2/§3: the secret must be well formed (checksum, no store touched), then match the current
+// The secret must be well formed (checksum, no store touched), then match the current
 // secret or the previous one while its rotation grace lasts. Comparisons are constant-time.
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { KeySnapshot } from '../../keys/model.ts';
@@ -17,8 +17,7 @@ type SecretHashes = Pick<KeySnapshot, 'secretHash' | 'previousSecretHash' | 'pre
 /**
  * Secrets that already matched, as SHA-256 digests, per key snapshot object and pepper ring.
  * Every request authenticates (introspection: the resource server's key, every time), and an
- * HMAC with a fresh OpenSSL context costs several times a one-shot SHA-256 (~8 % of
- * introspection CPU in BENCH_CPU_PROF=1 npm run bench). A snapshot is immutable and any change
+ * HMAC with a fresh OpenSSL context costs several times a one-shot SHA-256. A snapshot is immutable and any change
  * to its key (rotation, disabling, deletion) replaces it in the key cache, so what matched one
  * snapshot keeps matching it; a replaced snapshot takes its memo with it (WeakMap). Only matches
  * are kept: a wrong secret always takes the HMAC path. The digest of a random 256-bit-class

@@ -1,4 +1,4 @@
-// Whether a stored token may be honoured right now (SPEC §4): checked at introspection and by the
+// Whether a stored token may be honoured right now: checked at introspection and by the
 // admin API, not only at issue, so key changes end live tokens at once.
 import type { KeySnapshot } from '../../keys/model.ts';
 import type { TokenRecord } from '../../stores/tokens.ts';
