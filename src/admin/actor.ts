@@ -21,8 +21,3 @@ export async function actorFor(caller: AdminCaller, tenants: TenantStore): Promi
     requestId: scope?.requestId ?? null,
   };
 }
-/** `30d`, `12h`, `90m`, `45s` or plain seconds. */
-export function durationSeconds(text: string): number {
-  const match = /^(\d+)([smhd]?)$/.exec(text)!;
-  return Number(match[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as '' | 's' | 'm' | 'h' | 'd'];
-}

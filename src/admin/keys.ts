@@ -1,7 +1,8 @@
 // /admin/v1/keys — the key endpoints, each an ordered list of named steps.
 import type { KeyService } from '../keys/service.ts';
 import type { TenantStore } from '../stores/tenants.ts';
-import { actorFor, durationSeconds } from './actor.ts';
+import { durationSeconds } from '../shared/duration.ts';
+import { actorFor } from './actor.ts';
 import { route, type AdminRoute } from './router.ts';
 import {
   CreatedKeySchema,
@@ -21,8 +22,6 @@ const WRITE = 'admin:keys:write';
 const invalid = { description: 'validation failed: `details` names each field', schema: ErrorSchema };
 const notFound = { description: 'no such key in the tenants this caller may see', schema: ErrorSchema };
 
-const toDate = (value: string | null | undefined) => (value === undefined ? undefined : value === null ? null : new Date(value));
-
 export function keyRoutes(deps: { keyService: KeyService; tenants: TenantStore }): AdminRoute[] {
   const { keyService, tenants } = deps;
   return [
@@ -34,21 +33,7 @@ export function keyRoutes(deps: { keyService: KeyService; tenants: TenantStore }
       body: CreateKeyBody,
       responses: { 201: { description: 'created', schema: CreatedKeySchema }, 400: invalid },
       async handle(_ctx, { body, caller }) {
-        const created = await keyService.create(
-          {
-            tenantId: body.tenant_id ?? caller.tenantId,
-            name: body.name,
-            description: body.description,
-            kind: body.kind,
-            userId: body.user_id,
-            scopes: body.scopes,
-            networks: body.networks,
-            expiresAt: toDate(body.expires_at),
-            tokenTtlSeconds: body.token_ttl_seconds,
-            rateLimitPerMinute: body.rate_limit_per_minute,
-          },
-          await actorFor(caller, tenants),
-        );
+        const created = await keyService.create({ ...body, tenant_id: body.tenant_id ?? caller.tenantId }, await actorFor(caller, tenants));
         return { status: 201, body: created };
       },
     }),
@@ -66,7 +51,7 @@ export function keyRoutes(deps: { keyService: KeyService; tenants: TenantStore }
             status: query.status,
             kind: query.kind,
             userId: query.user_id,
-            expiringWithinSeconds: query.expiring_within === undefined ? undefined : durationSeconds(query.expiring_within),
+            expiringWithinSeconds: query.expiring_within === undefined ? undefined : durationSeconds(query.expiring_within)!,
           },
           { cursor: query.cursor, limit: query.limit === undefined ? undefined : Math.min(200, Math.max(1, Number(query.limit))) },
           await actorFor(caller, tenants),
@@ -92,16 +77,7 @@ export function keyRoutes(deps: { keyService: KeyService; tenants: TenantStore }
       body: UpdateKeyBody,
       responses: { 200: { description: 'the updated key', schema: KeyEnvelope }, 400: invalid, 404: notFound },
       async handle(_ctx, { params, body, caller }) {
-        const update = {
-          ...('name' in body ? { name: body.name } : {}),
-          ...('description' in body ? { description: body.description } : {}),
-          ...('scopes' in body ? { scopes: body.scopes } : {}),
-          ...('networks' in body ? { networks: body.networks } : {}),
-          ...('expires_at' in body ? { expiresAt: toDate(body.expires_at) } : {}),
-          ...('token_ttl_seconds' in body ? { tokenTtlSeconds: body.token_ttl_seconds } : {}),
-          ...('rate_limit_per_minute' in body ? { rateLimitPerMinute: body.rate_limit_per_minute } : {}),
-        };
-        return { status: 200, body: { key: await keyService.update(params.id!, update, await actorFor(caller, tenants)) } };
+        return { status: 200, body: { key: await keyService.update(params.id!, body, await actorFor(caller, tenants)) } };
       },
     }),
     route({

@@ -3,7 +3,8 @@
 import type { Context } from 'koa';
 import type { z } from 'zod';
 import { readJsonObject } from '../http/body.ts';
-import { KeygateError, type FieldError } from '../shared/errors.ts';
+import { KeygateError } from '../shared/errors.ts';
+import { parseInput } from '../shared/validation.ts';
 import { requireScope, type AdminCaller } from './auth.ts';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -52,36 +53,6 @@ function compile(route: AdminRoute): CompiledRoute {
   return { route, pattern: new RegExp(`^${source}$`), names };
 }
 
-export function toFieldErrors(error: z.ZodError): FieldError[] {
-  return error.issues.flatMap((issue) => {
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((field) => ({ field, message: 'unknown field' }));
-    const [first, ...rest] = issue.path;
-    const field = `${String(first ?? '(body)')}${rest.map((p) => `[${String(p)}]`).join('')}`;
-    return [{ field, message: issue.message }];
-  });
-}
-
-/** Postgres text cannot hold U+0000: such input is refused up front, naming the field. */
-function nulField(value: unknown, path: string): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
-  if (Array.isArray(value)) return value.map((v, i) => nulField(v, `${path}[${i}]`)).find(Boolean);
-  if (value && typeof value === 'object') {
-    for (const [key, v] of Object.entries(value)) {
-      const found = key.includes('\u0000') ? key : nulField(v, path ? `${path}.${key}` : key);
-      if (found) return found;
-    }
-  }
-  return undefined;
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const field = nulField(value, '');
-  if (field !== undefined) throw new KeygateError('validation_failed', `${what} is invalid`, [{ field, message: 'must not contain NUL characters' }]);
-  const result = schema.safeParse(value);
-  if (!result.success) throw new KeygateError('validation_failed', `${what} is invalid`, toFieldErrors(result.error));
-  return result.data;
-}
-
 /** An undecodable segment stays as sent: the resource lookup then finds nothing (404). */
 function decodePathSegment(segment: string): string {
   try {
@@ -108,8 +79,8 @@ export function createAdminRouter(routes: readonly AdminRoute[], authenticate: (
       const caller = await authenticate(ctx);
       requireScope(ctx, caller, route.scope);
       const params = Object.fromEntries(names.map((name, i) => [name, decodePathSegment(found.m![i + 1]!)]));
-      const query = route.query ? parse(route.query, { ...ctx.query }, 'query') : undefined;
-      const body = route.body ? parse(route.body, await readJsonObject(ctx), 'request body') : undefined;
+      const query = route.query ? parseInput(route.query, { ...ctx.query }, 'query') : undefined;
+      const body = route.body ? parseInput(route.body, await readJsonObject(ctx), 'request body') : undefined;
       const result = await route.handle(ctx, { params, body, query, caller });
       ctx.status = result.status;
       if (result.body !== undefined) ctx.body = result.body;

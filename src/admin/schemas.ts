@@ -1,12 +1,9 @@
 // Request and response shapes of the admin API. These zod schemas validate requests
 // AND generate the OpenAPI document (openapi.ts): one source of truth.
 import { z } from 'zod';
-import { KEY_LIMITS } from '../keys/validation.ts';
-import { MAX_GRACE_SECONDS } from '../keys/changes.ts';
-
-const timestamp = z.iso.datetime({ offset: true }).describe('ISO-8601 timestamp');
-const scope = z.string().min(1).max(128).describe('RFC 6749 scope token');
-const network = z.string().min(1).max(64).describe('IPv4/IPv6 address or CIDR');
+import { KeyChangeSchema, NewKeySchema, RotationSchema, timestamp } from '../keys/schemas.ts';
+import { DURATION_PATTERN } from '../shared/duration.ts';
+import { ROLES } from '../identity/roles.ts';
 
 export const KeySchema = z
   .object({
@@ -30,47 +27,9 @@ export const KeySchema = z
   })
   .meta({ id: 'Key' });
 
-const keyFields = {
-  name: z.string().min(1).max(KEY_LIMITS.nameMaxLength),
-  description: z.string().max(KEY_LIMITS.descriptionMaxLength).nullable(),
-  scopes: z.array(scope).min(1).max(KEY_LIMITS.maxScopes),
-  networks: z.array(network).max(KEY_LIMITS.maxNetworks),
-  expires_at: timestamp.nullable().describe('omitted = default lifetime (90 days); null = never, when the tenant allows it'),
-  token_ttl_seconds: z.int().min(KEY_LIMITS.minTokenTtlSeconds).max(KEY_LIMITS.maxTokenTtlSeconds),
-  rate_limit_per_minute: z.int().min(1).max(1_000_000).nullable(),
-};
-
-export const CreateKeyBody = z
-  .strictObject({
-    ...keyFields,
-    description: keyFields.description.optional(),
-    networks: keyFields.networks.optional(),
-    expires_at: keyFields.expires_at.optional(),
-    token_ttl_seconds: keyFields.token_ttl_seconds.optional(),
-    rate_limit_per_minute: keyFields.rate_limit_per_minute.optional(),
-    kind: z.enum(['service', 'user']).optional(),
-    user_id: z.uuid().optional(),
-    tenant_id: z.uuid().optional().describe("defaults to the caller's tenant; a child tenant's id is allowed"),
-  })
-  .meta({ id: 'CreateKey' });
-
-export const UpdateKeyBody = z
-  .strictObject({
-    name: keyFields.name.optional(),
-    description: keyFields.description.optional(),
-    scopes: keyFields.scopes.optional(),
-    networks: keyFields.networks.optional(),
-    expires_at: keyFields.expires_at.optional(),
-    token_ttl_seconds: keyFields.token_ttl_seconds.optional(),
-    rate_limit_per_minute: keyFields.rate_limit_per_minute.optional(),
-  })
-  .meta({ id: 'UpdateKey' });
-
-export const RotateKeyBody = z
-  .strictObject({
-    grace_seconds: z.int().min(0).max(MAX_GRACE_SECONDS).describe('how long the old secret keeps working; 0 = stop now'),
-  })
-  .meta({ id: 'RotateKey' });
+export const CreateKeyBody = NewKeySchema.meta({ id: 'CreateKey' });
+export const UpdateKeyBody = KeyChangeSchema.meta({ id: 'UpdateKey' });
+export const RotateKeyBody = RotationSchema.meta({ id: 'RotateKey' });
 
 const KeyFileSchema = z.object({
   client_id: z.string(),
@@ -98,10 +57,7 @@ export const RotatedKeySchema = CreatedKeySchema.extend({
 export const KeyEnvelope = z.object({ key: KeySchema }).meta({ id: 'KeyEnvelope' });
 
 const countString = z.string().regex(/^\d{1,7}$/);
-const durationString = z
-  .string()
-  .regex(/^\d{1,7}[smhd]?$/)
-  .describe('seconds, or a number with s, m, h or d');
+const durationString = z.string().regex(DURATION_PATTERN).describe('seconds, or a number with s, m, h or d');
 
 export const ListKeysQuery = z.strictObject({
   status: z.enum(['active', 'disabled', 'expired']).optional(),
@@ -209,7 +165,7 @@ export const UpdateTenantBody = z
 export const TenantEnvelope = z.object({ tenant: TenantSchema }).meta({ id: 'TenantEnvelope' });
 export const TenantListSchema = z.object({ data: z.array(TenantSchema) }).meta({ id: 'TenantList' });
 
-const role = z.enum(['admin', 'manager', 'member', 'viewer']);
+const role = z.enum(ROLES);
 
 export const UserSchema = z
   .object({

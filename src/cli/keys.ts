@@ -1,11 +1,11 @@
 // `keygate keys …`: the key lifecycle from a terminal, against the same store as the server.
 import { KeygateError } from '../shared/errors.ts';
 import { INTROSPECT_SCOPE, type KeyKind, type KeyStatus, type KeyView } from '../keys/model.ts';
-import type { KeyUpdate } from '../keys/changes.ts';
+import type { KeyChange, NewKey } from '../keys/schemas.ts';
 import type { Actor } from '../keys/audited-change.ts';
 import type { CreatedKey } from '../keys/types.ts';
 import type { Runtime } from '../runtime.ts';
-import { parseDuration } from './duration.ts';
+import { durationSeconds } from '../shared/duration.ts';
 
 export type Flags = Record<string, string | boolean | undefined>;
 export type Print = (text: string) => void;
@@ -23,11 +23,18 @@ async function resolveTenant(runtime: Runtime, flags: Flags): Promise<string> {
   return first.id;
 }
 
-/** `--expires-in 90d` → a date; `never` → null; absent → undefined (the default). */
-function expiryFrom(flags: Flags): Date | null | undefined {
+/** `--expires-in 90d` → an ISO-8601 expiry; `never` → null; absent → undefined (the default). */
+function expiryFrom(flags: Flags): string | null | undefined {
   const expiresIn = text(flags, 'expires-in');
   if (expiresIn === undefined) return undefined;
-  return expiresIn === 'never' ? null : new Date(Date.now() + parseDuration(expiresIn));
+  if (expiresIn === 'never') return null;
+  const seconds = durationSeconds(expiresIn);
+  if (seconds === undefined) {
+    throw new KeygateError('validation_failed', 'arguments are invalid', [
+      { field: 'expires-in', message: `'${expiresIn}' is not a duration like 90d, 12h, 30m or never` },
+    ]);
+  }
+  return new Date(Date.now() + seconds * 1000).toISOString();
 }
 
 function numberFrom(flags: Flags, name: string): number | undefined {
@@ -43,20 +50,19 @@ export async function keysCommand(runtime: Runtime, action: string | undefined, 
     case 'create': {
       const scopes = list(flags.scopes);
       if (flags.introspect === true && !scopes.includes(INTROSPECT_SCOPE)) scopes.push(INTROSPECT_SCOPE);
-      const created = await service.create(
-        {
-          tenantId: await resolveTenant(runtime, flags),
-          name: flags.name,
-          description: flags.description,
-          kind: (text(flags, 'kind') as KeyKind | undefined) ?? 'service',
-          userId: text(flags, 'user') ?? null,
-          scopes,
-          networks: list(flags.networks),
-          expiresAt: expiryFrom(flags),
-          tokenTtlSeconds: numberFrom(flags, 'token-ttl'),
-        },
-        CLI_ACTOR,
-      );
+      // Flags arrive as text; the key service validates them like any other input.
+      const newKey = {
+        tenant_id: await resolveTenant(runtime, flags),
+        name: flags.name,
+        description: flags.description,
+        kind: text(flags, 'kind') ?? 'service',
+        user_id: text(flags, 'user'),
+        scopes,
+        networks: list(flags.networks),
+        expires_at: expiryFrom(flags),
+        token_ttl_seconds: numberFrom(flags, 'token-ttl'),
+      } as NewKey;
+      const created = await service.create(newKey, CLI_ACTOR);
       return print(json ? JSON.stringify(createdJson(created)) : formatCreated(created));
     }
     case 'list': {
@@ -79,14 +85,14 @@ export async function keysCommand(runtime: Runtime, action: string | undefined, 
     case 'show':
       return printKey(await service.show(requireId(args), CLI_ACTOR));
     case 'update': {
-      const update: KeyUpdate = {};
+      const update: Record<string, unknown> = {};
       if (flags.name !== undefined) update.name = flags.name;
       if (flags.description !== undefined) update.description = flags.description;
       if (flags.scopes !== undefined) update.scopes = list(flags.scopes);
       if (flags.networks !== undefined) update.networks = list(flags.networks);
-      if (flags['expires-in'] !== undefined) update.expiresAt = expiryFrom(flags);
-      if (flags['token-ttl'] !== undefined) update.tokenTtlSeconds = numberFrom(flags, 'token-ttl');
-      return printKey(await service.update(requireId(args), update, CLI_ACTOR));
+      if (flags['expires-in'] !== undefined) update.expires_at = expiryFrom(flags);
+      if (flags['token-ttl'] !== undefined) update.token_ttl_seconds = numberFrom(flags, 'token-ttl');
+      return printKey(await service.update(requireId(args), update as KeyChange, CLI_ACTOR));
     }
     case 'rotate': {
       const rotated = await service.rotate(requireId(args), numberFrom(flags, 'grace') ?? 0, CLI_ACTOR);

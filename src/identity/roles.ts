@@ -2,7 +2,9 @@
 // (any scope ending in :read), an exact scope, or `!pattern` to exclude. Granting `X:write`
 // also grants `X:read`. The mapping is configurable (KEYGATE_ROLE_SCOPES).
 
-export const ROLES = ['admin', 'manager', 'member', 'viewer'] as const;
+import type { UsersTable } from '../stores/db.ts';
+
+export const ROLES = ['admin', 'manager', 'member', 'viewer'] as const satisfies readonly UsersTable['role'][];
 export type Role = (typeof ROLES)[number];
 export type RoleScopes = Readonly<Record<Role, readonly string[]>>;
 

@@ -8,10 +8,10 @@ import { KeygateError } from '../shared/errors.ts';
 import { auditedChange, type Actor, type Transact, type TxStores } from '../keys/audited-change.ts';
 import type { KeyStore } from '../stores/keys.ts';
 import type { TokenStore } from '../stores/tokens.ts';
-import type { Role, User, UserStore } from '../stores/users.ts';
+import type { User, UserStore } from '../stores/users.ts';
 import { refusalToManageRole, refusalToReachNetworks } from '../keys/authority.ts';
 import { endLiveTokens } from '../keys/end-tokens.ts';
-import { mayCreateKeys, userKeyScopes, type RoleScopes } from './roles.ts';
+import { mayCreateKeys, userKeyScopes, type Role, type RoleScopes } from './roles.ts';
 
 export interface UserView {
   id: string;

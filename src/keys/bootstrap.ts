@@ -13,7 +13,7 @@ export async function bootstrap(
   if ((await runtime.tenants.count()) > 0) return undefined;
   const actor = { keyId: null, userId: null, via: 'bootstrap' };
   const tenant = await runtime.tenantService.createRoot(tenantName, actor);
-  return runtime.keyService.create({ tenantId: tenant.id, name: 'bootstrap admin', scopes: BOOTSTRAP_SCOPES }, actor);
+  return runtime.keyService.create({ tenant_id: tenant.id, name: 'bootstrap admin', scopes: [...BOOTSTRAP_SCOPES] }, actor);
 }
 
 export function formatBootstrapBanner(created: CreatedKey): string {

@@ -14,20 +14,9 @@ import { endLiveTokens } from './end-tokens.ts';
 import { effectivePolicy } from '../identity/tenant-policy.ts';
 import type { Actor, TxStores } from './audited-change.ts';
 import type { CreatedKey, KeyServiceDeps } from './types.ts';
-import { resolveExpiry, validateDescription, validateName, validateNetworks, validateRateLimit, validateScopes, validateTokenTtl } from './validation.ts';
-
-export const MAX_GRACE_SECONDS = 7 * 86_400;
-
-export interface KeyUpdate {
-  name?: unknown;
-  description?: unknown;
-  scopes?: unknown;
-  networks?: unknown;
-  /** null = never expires. */
-  expiresAt?: Date | null;
-  tokenTtlSeconds?: unknown;
-  rateLimitPerMinute?: unknown;
-}
+import { requestedExpiry, resolveExpiry } from './expiry.ts';
+import { canonicalNetworks, KeyChangeSchema, RotationSchema, type KeyChange } from './schemas.ts';
+import { parseInput } from '../shared/validation.ts';
 
 /** Audits a change to one key, in the change's transaction. */
 export type RecordKeyChange = (action: string, key: Pick<KeyView, 'client_id' | 'tenant_id'>, details?: Record<string, unknown>) => Promise<void>;
@@ -40,37 +29,28 @@ interface ChangeDeps extends KeyServiceDeps {
 }
 
 export function createKeyChanges(deps: ChangeDeps) {
-  async function validatePatch(update: KeyUpdate, userKey: boolean, tenantId: string): Promise<KeyPatch> {
+  /** The columns a change writes, once it passed the schema and the rules that need the key. */
+  async function patchFor(change: KeyChange, current: KeyView): Promise<KeyPatch> {
     const errors: FieldError[] = [];
     const patch: KeyPatch = {};
-    if ('name' in update) {
-      validateName(update.name, errors);
-      patch.name = update.name as string;
-    }
-    if ('description' in update) {
-      validateDescription(update.description, errors);
-      patch.description = (update.description as string | null) ?? null;
-    }
-    if ('scopes' in update) {
-      patch.scopes = validateScopes(update.scopes, errors);
-      if (userKey) {
-        for (const scope of patch.scopes.filter((s) => NEVER_FOR_USER_KEYS.includes(s))) {
+    if (change.name !== undefined) patch.name = change.name;
+    if ('description' in change) patch.description = change.description ?? null;
+    if (change.scopes !== undefined) {
+      const scopes = [...new Set(change.scopes)];
+      if (current.kind === 'user') {
+        for (const scope of scopes.filter((s) => NEVER_FOR_USER_KEYS.includes(s))) {
           errors.push({ field: 'scopes', message: `'${scope}' can never be held by a user key` });
         }
       }
+      patch.scopes = scopes;
     }
-    if ('networks' in update) patch.networks = validateNetworks(update.networks ?? [], errors);
-    if ('expiresAt' in update) {
-      patch.expires_at = resolveExpiry(update.expiresAt, effectivePolicy(await deps.tenants.pathTo(tenantId)), new Date(), errors);
+    if (change.networks !== undefined) patch.networks = canonicalNetworks(change.networks);
+    if ('expires_at' in change) {
+      const policy = effectivePolicy(await deps.tenants.pathTo(current.tenant_id));
+      patch.expires_at = resolveExpiry(requestedExpiry(change.expires_at), policy, new Date(), errors);
     }
-    if ('tokenTtlSeconds' in update) {
-      validateTokenTtl(update.tokenTtlSeconds, errors);
-      patch.token_ttl_seconds = update.tokenTtlSeconds as number;
-    }
-    if ('rateLimitPerMinute' in update) {
-      validateRateLimit(update.rateLimitPerMinute, errors);
-      patch.rate_limit_per_minute = (update.rateLimitPerMinute as number | null) ?? null;
-    }
+    if (change.token_ttl_seconds !== undefined) patch.token_ttl_seconds = change.token_ttl_seconds;
+    if ('rate_limit_per_minute' in change) patch.rate_limit_per_minute = change.rate_limit_per_minute ?? null;
     failOnFieldErrors(errors);
     return patch;
   }
@@ -88,9 +68,10 @@ export function createKeyChanges(deps: ChangeDeps) {
   }
 
   return {
-    async update(clientId: string, update: KeyUpdate, actor: Actor): Promise<KeyView> {
+    async update(clientId: string, change: KeyChange, actor: Actor): Promise<KeyView> {
+      const parsed = parseInput(KeyChangeSchema, change);
       const current = await deps.requireManageableKey(clientId, actor);
-      const patch = await validatePatch(update, current.kind === 'user', current.tenant_id);
+      const patch = await patchFor(parsed, current);
       // The key as it would be must still be one this caller could have created.
       failOnFieldErrors(refusalsToGrant(actor.authority, patch.scopes ?? current.scopes, patch.networks ?? current.networks));
       // Taking admin:keys:write away stops every key this one created; giving it back restarts them.
@@ -110,11 +91,7 @@ export function createKeyChanges(deps: ChangeDeps) {
 
     /** New secret, shown once; the old one works for `graceSeconds` more (0 = refused now, with its tokens). */
     async rotate(clientId: string, graceSeconds: number, actor: Actor): Promise<CreatedKey & { previous_secret_expires_at: string | null }> {
-      if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
-        throw new KeygateError('validation_failed', 'request body is invalid', [
-          { field: 'grace_seconds', message: `must be a whole number of seconds, 0–${MAX_GRACE_SECONDS}` },
-        ]);
-      }
+      parseInput(RotationSchema, { grace_seconds: graceSeconds });
       const current = await deps.requireManageableKey(clientId, actor);
       await assertMayTakeOver(current, actor);
       const clientSecret = generateClientSecret();

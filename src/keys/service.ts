@@ -10,22 +10,15 @@ import type { KeyCursor, KeyListFilter } from '../stores/keys.ts';
 import { auditedChange, type Actor, type TxStores } from './audited-change.ts';
 import { createKeyChanges, type RecordKeyChange } from './changes.ts';
 import { toView } from './view.ts';
-import type { CreatedKey, CreateKeyInput, KeyPage, KeyServiceDeps } from './types.ts';
+import type { CreatedKey, KeyPage, KeyServiceDeps } from './types.ts';
 import { endLiveTokens } from './end-tokens.ts';
 import { effectivePolicy } from '../identity/tenant-policy.ts';
 import { MAX_CREATOR_CHAIN } from './owner-chain.ts';
 import { refusalsToGrant, refusalToManageKey } from './authority.ts';
 import { NEVER_FOR_USER_KEYS } from '../identity/roles.ts';
-import {
-  KEY_LIMITS,
-  resolveExpiry,
-  validateDescription,
-  validateName,
-  validateNetworks,
-  validateRateLimit,
-  validateScopes,
-  validateTokenTtl,
-} from './validation.ts';
+import { canonicalNetworks, KEY_LIMITS, NewKeySchema, type NewKey } from './schemas.ts';
+import { requestedExpiry, resolveExpiry } from './expiry.ts';
+import { parseInput } from '../shared/validation.ts';
 
 export const BOOTSTRAP_SCOPES = [...KEYGATE_SCOPES];
 
@@ -95,23 +88,20 @@ export function createKeyService(deps: KeyServiceDeps) {
   return {
     ...changes,
 
-    async create(input: CreateKeyInput, actor: Actor): Promise<CreatedKey> {
+    async create(input: NewKey, actor: Actor): Promise<CreatedKey> {
+      const body = parseInput(NewKeySchema, input);
       const now = new Date();
       const errors: FieldError[] = [];
-      const tenantPath = await deps.tenants.pathTo(input.tenantId);
+      const tenantPath = body.tenant_id === undefined ? [] : await deps.tenants.pathTo(body.tenant_id);
       const tenant = tenantPath.at(-1);
       if (!tenant || (actor.tenantIds && !actor.tenantIds.includes(tenant.id))) {
         throw new KeygateError('validation_failed', 'request body is invalid', [{ field: 'tenant_id', message: 'no such tenant' }]);
       }
-      validateName(input.name, errors);
-      validateDescription(input.description, errors);
-      const scopes = validateScopes(input.scopes, errors);
-      const networks = validateNetworks(input.networks, errors);
-      validateTokenTtl(input.tokenTtlSeconds, errors);
-      validateRateLimit(input.rateLimitPerMinute, errors);
-      const expiresAt = resolveExpiry(input.expiresAt, effectivePolicy(tenantPath), now, errors);
-      const kind = input.kind ?? (actor.onlyUserId ? 'user' : 'service');
-      const userId = kind === 'user' ? (input.userId ?? actor.onlyUserId ?? null) : null;
+      const scopes = [...new Set(body.scopes)];
+      const networks = canonicalNetworks(body.networks ?? []);
+      const expiresAt = resolveExpiry(requestedExpiry(body.expires_at), effectivePolicy(tenantPath), now, errors);
+      const kind = body.kind ?? (actor.onlyUserId ? 'user' : 'service');
+      const userId = kind === 'user' ? (body.user_id ?? actor.onlyUserId ?? null) : null;
       if (actor.onlyUserId && (kind !== 'user' || userId !== actor.onlyUserId)) {
         errors.push({ field: 'user_id', message: 'a user key may only create keys for its own user' });
       }
@@ -120,8 +110,8 @@ export function createKeyService(deps: KeyServiceDeps) {
           errors.push({ field: 'scopes', message: `'${scope}' can never be held by a user key` });
         }
       }
-      if (kind === 'user') await validateKeyUser(deps, userId, input.tenantId, errors);
-      if (kind === 'service' && input.userId) errors.push({ field: 'user_id', message: 'only user keys act for a user' });
+      if (kind === 'user') await validateKeyUser(deps, userId, tenant.id, errors);
+      if (kind === 'service' && body.user_id) errors.push({ field: 'user_id', message: 'only user keys act for a user' });
       errors.push(...refusalsToGrant(actor.authority, scopes, networks));
       if (actor.authority && !actor.userId && actor.authority.creatorChain.length + 1 >= MAX_CREATOR_CHAIN) {
         errors.push({ field: '(body)', message: `keys created by keys may be at most ${MAX_CREATOR_CHAIN} deep; create this one with a key nearer the top` });
@@ -135,19 +125,19 @@ export function createKeyService(deps: KeyServiceDeps) {
         const key = toView(
           await tx.keys.insert({
             client_id: generateClientId(),
-            tenant_id: input.tenantId,
+            tenant_id: tenant.id,
             kind,
             user_id: userId,
-            name: input.name as string,
-            description: (input.description as string | undefined) ?? null,
+            name: body.name,
+            description: body.description ?? null,
             scopes,
             networks,
             expires_at: expiresAt,
             secret_hash: hashSecret(deps.pepperRing, clientSecret),
             previous_secret_hash: null,
             previous_secret_expires_at: null,
-            token_ttl_seconds: (input.tokenTtlSeconds as number | undefined) ?? deps.defaultTokenTtlSeconds,
-            rate_limit_per_minute: (input.rateLimitPerMinute as number | undefined) ?? null,
+            token_ttl_seconds: body.token_ttl_seconds ?? deps.defaultTokenTtlSeconds,
+            rate_limit_per_minute: body.rate_limit_per_minute ?? null,
             // Both, when a user key acts: the person and the key each have to keep the right.
             created_by_user_id: actor.userId,
             created_by_key_id: actor.keyId,

@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import type { Db, UsersTable } from './db.ts';
 
 export type User = Selectable<UsersTable>;
-export type Role = UsersTable['role'];
+type Role = UsersTable['role'];
 
 export function createUserStore(db: Db) {
   return {

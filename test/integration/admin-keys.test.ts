@@ -267,7 +267,9 @@ describe('admin API: keys', () => {
       const created = (await create({})).body;
       validation(await admin.patch(`/keys/${created.key.client_id}`, { name: '', networks: ['300.0.0.1'] }), [
         { field: 'name', message: 'Too small: expected string to have >=1 characters' },
+        { field: 'networks', message: "'300.0.0.1' is not an IP address or CIDR" },
       ]);
+      validation(await admin.patch(`/keys/${created.key.client_id}`, { name: '   ' }), [{ field: 'name', message: 'must not be blank' }]);
       validation(await admin.patch(`/keys/${created.key.client_id}`, { networks: ['300.0.0.1'] }), [
         { field: 'networks', message: "'300.0.0.1' is not an IP address or CIDR" },
       ]);

@@ -100,6 +100,19 @@ describe('keygate CLI against DATABASE_URL and REDIS_URL', () => {
     expect(JSON.parse((await cli('keys', 'list', '--json')).stdout).data.length).toBe(before);
   });
 
+  it('applies the admin API’s key rules, word for word (one schema for both)', async () => {
+    const result = await cli('keys', 'create', '--name', 'short-lived tokens', '--scopes', 'a:read', '--token-ttl', '59');
+    expect(result).toMatchObject({
+      code: 2,
+      stderr: 'error (validation_failed): request body is invalid\n  token_ttl_seconds: Too small: expected number to be >=60\n',
+    });
+    const expiry = await cli('keys', 'create', '--name', 'x', '--scopes', 'a:read', '--expires-in', 'soon');
+    expect(expiry).toMatchObject({
+      code: 2,
+      stderr: "error (validation_failed): arguments are invalid\n  expires-in: 'soon' is not a duration like 90d, 12h, 30m or never\n",
+    });
+  });
+
   it('stops on a bad configuration value, naming the variable', async () => {
     const result = await runCli(['keys', 'list'], { ...env, KEYGATE_TOKEN_TTL_SECONDS: 'soon' });
     expect(result.code).toBe(2);

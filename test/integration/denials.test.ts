@@ -81,7 +81,7 @@ describe('token denials (Redis)', () => {
 
   it('creator deleted: invalid_client, audited as owner_not_authorized', async () => {
     const user = await keygate.newUser(tenantId, 'manager');
-    const key = await keygate.runtime.keyService.create({ tenantId, name: 'k', scopes: ['devices:read'] }, { ...TEST_ACTOR, userId: user.id });
+    const key = await keygate.runtime.keyService.create({ tenant_id: tenantId, name: 'k', scopes: ['devices:read'] }, { ...TEST_ACTOR, userId: user.id });
     expect((await keygate.token(key)).status).toBe(200);
     await keygate.runtime.users.delete(user.id);
     keygate.afterDirectWrite();

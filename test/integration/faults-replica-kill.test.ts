@@ -75,8 +75,8 @@ describe('fault: a replica is killed (SIGKILL) mid-load', () => {
     db = connectDatabase(inject('databaseUrl'), 2);
     tenantId = (await runtime.tenants.insert({ name: `replica kill ${runId}` })).id;
     const actor = { keyId: null, userId: null, via: 'test' };
-    client = await runtime.keyService.create({ tenantId, name: 'load client', scopes: ['devices:read'] }, actor);
-    const admin = await runtime.keyService.create({ tenantId, name: 'admin automation', scopes: ALL_ADMIN_SCOPES }, actor);
+    client = await runtime.keyService.create({ tenant_id: tenantId, name: 'load client', scopes: ['devices:read'] }, actor);
+    const admin = await runtime.keyService.create({ tenant_id: tenantId, name: 'admin automation', scopes: ALL_ADMIN_SCOPES }, actor);
     [a, b] = await Promise.all([spawnKeygate(stores), spawnKeygate(stores)]);
     const token = await sendWithin(b.port, {
       path: '/oauth/token',

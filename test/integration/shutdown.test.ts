@@ -101,7 +101,7 @@ describe('SIGTERM under load (keygate serve as a process)', () => {
     // The key is made here, through the stores, with the pepper the server uses.
     runtime = await openRuntime(loadConfig(env), createLogger('silent'), { migrate: false });
     const tenant = await runtime.tenants.insert({ name: 'shutdown test' });
-    key = await runtime.keyService.create({ tenantId: tenant.id, name: 'load', scopes: ['devices:read'] }, { keyId: null, userId: null, via: 'test' });
+    key = await runtime.keyService.create({ tenant_id: tenant.id, name: 'load', scopes: ['devices:read'] }, { keyId: null, userId: null, via: 'test' });
     server = await startServe(env);
   });
   afterAll(async () => {

@@ -74,9 +74,9 @@ describe(`soak (${SOAK_SECONDS} s)`, () => {
     async () => {
       const tenantId = (await runtime.tenants.insert({ name: 'soak' })).id;
       const actor = { keyId: null, userId: null, via: 'test' };
-      const admin = await runtime.keyService.create({ tenantId, name: 'soak admin', scopes: ['admin:keys:write', 'token:introspect'] }, actor);
+      const admin = await runtime.keyService.create({ tenant_id: tenantId, name: 'soak admin', scopes: ['admin:keys:write', 'token:introspect'] }, actor);
       const clients: CreatedKey[] = [];
-      for (let i = 0; i < 20; i++) clients.push(await runtime.keyService.create({ tenantId, name: `soak ${i}`, scopes: ['a:read'] }, actor));
+      for (let i = 0; i < 20; i++) clients.push(await runtime.keyService.create({ tenant_id: tenantId, name: `soak ${i}`, scopes: ['a:read'] }, actor));
       const adminToken = JSON.parse(
         (
           await post(

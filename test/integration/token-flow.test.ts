@@ -175,7 +175,7 @@ describe('token flow (Redis)', () => {
 
     const user = await keygate.newUser(tenantId, 'admin');
     const created = await keygate.runtime.keyService.create(
-      { tenantId, name: 'made by a person', scopes: ['devices:read'] },
+      { tenant_id: tenantId, name: 'made by a person', scopes: ['devices:read'] },
       { keyId: null, userId: user.id, via: 'test' },
     );
     const createdToken = (await keygate.token(created)).body.access_token;

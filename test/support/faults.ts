@@ -17,10 +17,11 @@ import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { startServer } from '../../src/server.ts';
 import { connectDatabase } from '../../src/stores/db.ts';
 import { migrateToLatest } from '../../src/stores/migrate.ts';
-import type { CreateKeyInput, CreatedKey } from '../../src/keys/types.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
 import { CLI, REPO_ROOT } from './cli.ts';
 import { basicAuth, encodeBody, type HttpRequest, type HttpResponse } from './http.ts';
 import { freePort, stopChild, waitFor } from './processes.ts';
+import { newKeyFor, type TestKeyInput } from './keygate.ts';
 
 export const FAULT_PEPPER = '1:fault-suite-pepper-for-integration-tests-0123456789';
 export const FAULT_ISSUER = 'http://keygate.faults.test';
@@ -257,7 +258,7 @@ export interface FaultKeygate {
   port: number;
   runtime: Runtime;
   send(request: HttpRequest, timeoutMs?: number): Promise<TimedResponse>;
-  createKey(tenantId: string, input?: Partial<CreateKeyInput>): Promise<CreatedKey>;
+  createKey(tenantId: string, input?: TestKeyInput): Promise<CreatedKey>;
   token(key: CreatedKey): Promise<TimedResponse>;
   introspect(caller: CreatedKey, token: string): Promise<TimedResponse>;
   admin(token: string, method: 'GET' | 'POST', path: string, json?: unknown): Promise<TimedResponse>;
@@ -296,10 +297,7 @@ export async function startFaultKeygate(stores: { databaseUrl: string; redisUrl:
     runtime,
     send,
     createKey(tenantId, input = {}) {
-      return runtime.keyService.create(
-        { tenantId, name: 'fault key', scopes: ['devices:read', 'devices:write'], ...input },
-        { keyId: null, userId: null, via: 'test' },
-      );
+      return runtime.keyService.create(newKeyFor(tenantId, { name: 'fault key', ...input }), { keyId: null, userId: null, via: 'test' });
     },
     token(key) {
       return send({

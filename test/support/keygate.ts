@@ -6,12 +6,43 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { startServer } from '../../src/server.ts';
-import type { CreateKeyInput, CreatedKey } from '../../src/keys/types.ts';
-import type { Role, User } from '../../src/stores/users.ts';
+import type { CreatedKey } from '../../src/keys/types.ts';
+import type { NewKey } from '../../src/keys/schemas.ts';
+import type { Role } from '../../src/identity/roles.ts';
+import type { User } from '../../src/stores/users.ts';
 import { basicAuth, send, type HttpRequest, type HttpResponse } from './http.ts';
 
 export const TEST_PEPPER = '1:test-pepper-for-integration-tests-only-0123456789';
 export const ISSUER = 'http://keygate.test';
+
+/** A key as the tests describe it; `newKeyFor` turns it into what the key service takes. */
+export interface TestKeyInput {
+  name?: string;
+  description?: string;
+  kind?: 'service' | 'user';
+  userId?: string | null;
+  scopes?: string[];
+  networks?: string[];
+  /** undefined = the default lifetime; null = never. */
+  expiresAt?: Date | null;
+  tokenTtlSeconds?: number;
+  rateLimitPerMinute?: number | null;
+}
+
+export function newKeyFor(tenantId: string, input: TestKeyInput): NewKey {
+  return {
+    tenant_id: tenantId,
+    name: input.name ?? 'test key',
+    scopes: input.scopes ?? ['devices:read', 'devices:write'],
+    ...(input.description === undefined ? {} : { description: input.description }),
+    ...(input.kind === undefined ? {} : { kind: input.kind }),
+    ...(input.userId ? { user_id: input.userId } : {}),
+    ...(input.networks === undefined ? {} : { networks: input.networks }),
+    ...(input.expiresAt === undefined ? {} : { expires_at: input.expiresAt === null ? null : input.expiresAt.toISOString() }),
+    ...(input.tokenTtlSeconds === undefined ? {} : { token_ttl_seconds: input.tokenTtlSeconds }),
+    ...(input.rateLimitPerMinute === undefined ? {} : { rate_limit_per_minute: input.rateLimitPerMinute }),
+  };
+}
 
 export interface KeygateOptions {
   tokenStore: 'redis' | 'memory';
@@ -36,7 +67,7 @@ export interface TestKeygate {
   newTenant(): Promise<string>;
   /** A user with a unique email. */
   newUser(tenantId: string, role: Role): Promise<User>;
-  createKey(tenantId: string, input?: Partial<CreateKeyInput>): Promise<CreatedKey>;
+  createKey(tenantId: string, input?: TestKeyInput): Promise<CreatedKey>;
   /** client_credentials over HTTP Basic from `from` (default 127.0.0.1). */
   token(key: CreatedKey, options?: { scope?: string; from?: string }): Promise<HttpResponse>;
   introspect(caller: CreatedKey, token: string, extra?: Record<string, string>): Promise<HttpResponse>;
@@ -83,10 +114,7 @@ export async function startKeygate(options: KeygateOptions): Promise<TestKeygate
       return user;
     },
     createKey(tenantId, input = {}) {
-      return runtime.keyService.create(
-        { tenantId, name: 'test key', scopes: ['devices:read', 'devices:write'], ...input },
-        { keyId: null, userId: null, via: 'test' },
-      );
+      return runtime.keyService.create(newKeyFor(tenantId, { name: 'test key', ...input }), { keyId: null, userId: null, via: 'test' });
     },
     token(key, { scope, from } = {}) {
       return request({
