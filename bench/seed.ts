@@ -31,7 +31,7 @@ const ACTOR = { keyId: null, userId: null, via: 'bench' };
 export async function createKeys(runtime: Runtime, tenantId: string, count: number, scopes: string[]): Promise<Credential[]> {
   const out: Credential[] = [];
   await inParallel(count, 8, async (i) => {
-    const created = await runtime.keyService.create({ tenantId, name: `bench ${i}`, scopes }, ACTOR);
+    const created = await runtime.keyService.create({ tenant_id: tenantId, name: `bench ${i}`, scopes }, ACTOR);
     out.push(credential(created.key.client_id, created.client_secret));
   });
   return out;

@@ -1,6 +1,6 @@
-// The key lifecycle: create, show, list, update, rotate, disable, enable, revoke tokens, delete. No HTTP in here: the CLI and the admin API both call it. Every change leaves an
-// audit record, and every change that takes rights away drops the key's live tokens before it
-// returns.
+// The key lifecycle: create, show, list, update, rotate, disable, enable, revoke tokens, delete.
+// No HTTP in here: the CLI and the admin API both call it. Every change leaves an audit record,
+// and every change that takes rights away ends the key's live tokens before it returns.
 import { isUuid } from '../identity/ids.ts';
 import { KEYGATE_SCOPES, type KeyStatus, type KeyView } from './model.ts';
 import { formatApiKey, generateClientId, generateClientSecret, isWellFormedClientId } from '../crypto/credentials.ts';

@@ -1,7 +1,7 @@
 // Abuse limits: failed authentications per (client id, source) and per source, and each key's own
 // issuance rate, answered with 429 and Retry-After, audited once per window. Each attack is sent
 // as an attacker would send it, from its own loopback addresses.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateClientId, generateClientSecret } from '../../src/crypto/credentials.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
 import { basicAuth, type HttpResponse } from '../support/http.ts';
@@ -30,6 +30,15 @@ function comparable(response: HttpResponse) {
   };
 }
 
+/**
+ * Failures are counted in fixed windows (60 s by default). A test's attempts must all fall in one
+ * window to add up, so each test starts with at least 15 s of the current window left.
+ */
+async function awayFromWindowEdge(windowSeconds = 60, marginSeconds = 15): Promise<void> {
+  const left = windowSeconds * 1000 - (Date.now() % (windowSeconds * 1000));
+  if (left < marginSeconds * 1000) await new Promise((resolve) => setTimeout(resolve, left + 50));
+}
+
 describe('abuse limits', () => {
   let keygate: TestKeygate;
   let tenantId: string;
@@ -39,6 +48,7 @@ describe('abuse limits', () => {
     tenantId = await keygate.newTenant();
   });
   afterAll(() => keygate?.close());
+  beforeEach(() => awayFromWindowEdge(), 30_000);
 
   const tokenFrom = (key: CreatedKey, secret: string, from: string) =>
     keygate.send({
@@ -295,6 +305,7 @@ describe('abuse limits behind a trusted proxy', () => {
     tenantId = await keygate.newTenant();
   });
   afterAll(() => keygate?.close());
+  beforeEach(() => awayFromWindowEdge(), 30_000);
 
   const viaProxy = (key: CreatedKey, secret: string, forwardedFor: string) =>
     keygate.send({
