@@ -1,6 +1,6 @@
 // `keygate keys …`: the key lifecycle from a terminal, against the same store as the server.
 import { KeygateError } from '../shared/errors.ts';
-import { INTROSPECT_SCOPE, type KeyKind, type KeyStatus, type KeyView } from '../keys/model.ts';
+import { RESOURCE_SERVER_SCOPE, type KeyKind, type KeyStatus, type KeyView } from '../keys/model.ts';
 import type { KeyChange, NewKey } from '../keys/schemas.ts';
 import type { Actor } from '../keys/audited-change.ts';
 import type { CreatedKey } from '../keys/types.ts';
@@ -49,7 +49,7 @@ export async function keysCommand(runtime: Runtime, action: string | undefined, 
   switch (action) {
     case 'create': {
       const scopes = list(flags.scopes);
-      if (flags.introspect === true && !scopes.includes(INTROSPECT_SCOPE)) scopes.push(INTROSPECT_SCOPE);
+      if (flags.introspect === true && !scopes.includes(RESOURCE_SERVER_SCOPE)) scopes.push(RESOURCE_SERVER_SCOPE);
       // Flags arrive as text; the key service validates them like any other input.
       const newKey = {
         tenant_id: await resolveTenant(runtime, flags),

@@ -66,11 +66,11 @@ export interface KeyView {
   last_used_ip: string | null;
 }
 
-/** Scopes with a meaning inside Keygate itself. */
-export const INTROSPECT_SCOPE = 'token:introspect';
+/** Scopes with a meaning inside Keygate itself. `token:introspect` makes a key a resource server: it may introspect and revoke tokens. */
+export const RESOURCE_SERVER_SCOPE = 'token:introspect';
 export const KEY_WRITE_SCOPE = 'admin:keys:write';
 export const ADMIN_SCOPES = ['admin:keys:read', 'admin:keys:write', 'admin:users:write', 'admin:tenants:write', 'admin:audit:read'] as const;
 
 /** Scopes that mean something inside Keygate itself: only known ones may be granted, only by a holder. */
-export const KEYGATE_SCOPES: readonly string[] = [...ADMIN_SCOPES, INTROSPECT_SCOPE];
+export const KEYGATE_SCOPES: readonly string[] = [...ADMIN_SCOPES, RESOURCE_SERVER_SCOPE];
 export const isKeygateScope = (scope: string): boolean => scope.startsWith('admin:') || scope.startsWith('token:');

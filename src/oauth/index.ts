@@ -18,7 +18,7 @@ import { sendOAuthError, sendRateLimited } from './oauth-errors.ts';
 import type { AuditStore } from '../stores/audit.ts';
 import type { KeySnapshot } from '../keys/model.ts';
 import type { TokenStore } from '../stores/tokens.ts';
-import { INTROSPECT_SCOPE } from '../keys/model.ts';
+import { RESOURCE_SERVER_SCOPE } from '../keys/model.ts';
 import { createAdapterFactory } from './adapter.ts';
 import { createDenialRecorder, createLimitCrossingRecorder } from './denial-audit.ts';
 import { createApiKeyAuthorizeRoute, createExternalAuthRoute } from './exchanges.ts';
@@ -57,7 +57,7 @@ export function createOAuth(deps: OAuthDeps) {
     revocationAllowed: async (callerId, ownerId) => {
       if (callerId === ownerId) return true;
       const [caller, owner] = await Promise.all([lookupKey(callerId), lookupKey(ownerId)]);
-      return !!caller && !!owner && effectiveScopes(caller).includes(INTROSPECT_SCOPE) && mayActOnTokensOf(caller, owner);
+      return !!caller && !!owner && effectiveScopes(caller).includes(RESOURCE_SERVER_SCOPE) && mayActOnTokensOf(caller, owner);
     },
   });
   const mintToken = createTokenMinter(provider, (key) => {

@@ -3,7 +3,7 @@
 // get 401 (not `active: false`), the owning key's live state is re-checked on every call, and the
 // `client_ip` extension. It reads the same token state the library's adapter writes.
 import type { Exchange } from '../http/exchange.ts';
-import { INTROSPECT_SCOPE, type KeySnapshot } from '../keys/model.ts';
+import { RESOURCE_SERVER_SCOPE, type KeySnapshot } from '../keys/model.ts';
 import { hashToken } from '../crypto/token-hash.ts';
 import { readForm } from '../http/body.ts';
 import { KeygateError } from '../shared/errors.ts';
@@ -102,7 +102,7 @@ async function authenticateIntrospector(ctx: Exchange, deps: IntrospectionDeps, 
     ip: scope?.clientIp,
     source: scope?.sourceIp,
     now: new Date(),
-    requestedScopes: [INTROSPECT_SCOPE],
+    requestedScopes: [RESOURCE_SERVER_SCOPE],
     purpose: 'introspect',
   });
   if (outcome.ok) return outcome.key;
