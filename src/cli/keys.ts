@@ -1,6 +1,6 @@
 // `keygate keys …`: the key lifecycle from a terminal, against the same store as the server.
 import { KeygateError } from '../shared/errors.ts';
-import { RESOURCE_SERVER_SCOPE, type KeyKind, type KeyStatus, type KeyView } from '../keys/model.ts';
+import { RESOURCE_SERVER_SCOPE, type KeyStatus, type KeyView } from '../keys/model.ts';
 import type { KeyChange, NewKey } from '../keys/schemas.ts';
 import type { Actor } from '../keys/audited-change.ts';
 import type { CreatedKey } from '../keys/types.ts';
