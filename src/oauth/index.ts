@@ -1,5 +1,6 @@
 // Wires the OAuth side together: the provider with Keygate's seams, the introspection route,
 // the API-key exchanges and the metadata document.
+import { presentedClientId } from './client-credentials.ts';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -46,6 +47,13 @@ export interface OAuthDeps {
   log: Logger;
 }
 
+/** The `client_id` of a form body, if the body is a form that names one. */
+function formClientId(req: IncomingMessage, body: Buffer): string | undefined {
+  const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') return undefined;
+  return new URLSearchParams(body.toString('utf8')).get('client_id') ?? undefined;
+}
+
 export function createOAuth(deps: OAuthDeps) {
   // Each request reads a key at most once, however many library hooks ask for it.
   const lookupKey: KeyLookup = (clientId) => memoizeInRequest(`key:${clientId}`, () => deps.findKey(clientId));
@@ -82,7 +90,6 @@ export function createOAuth(deps: OAuthDeps) {
     pepperRing: deps.pepperRing,
     grant: createClientCredentialsGrant({ lookupKey, mintToken, limits }),
     recordDenial,
-    limits,
   });
 
   const providerCallback = provider.callback();
@@ -105,6 +112,14 @@ export function createOAuth(deps: OAuthDeps) {
         if (!(error instanceof KeygateError)) throw error;
         // As /oauth/introspect answers it: RFC 6749 §5.2 shape, the status says what was wrong.
         sendOAuthError(reply, statusOf(error), 'invalid_request', error.message);
+        return reply.respond();
+      }
+      // Step 1 of the token policy for the client id presented (Basic or form), known or unknown
+      // alike, before the library looks anything up: a locked (client id, source) pair gets the
+      // same 429 whether or not the id exists.
+      const pair = limits.checkAuthentication(presentedClientId(req.headers.authorization, formClientId(req, body)), currentRequestScope()?.sourceIp);
+      if (!pair.ok) {
+        sendRateLimited(reply, pair.retryAfterSeconds);
         return reply.respond();
       }
       await providerCallback(withBufferedBody(req, body), res);

@@ -7,8 +7,7 @@ import { isWellFormedClientId } from '../crypto/credentials.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
 import { presentedClientId } from './client-credentials.ts';
 import { KEY_CACHE_MAX_ENTRIES } from '../keys/key-cache.ts';
-import { denialReasonOf, guardStores, oauthErrorFor, rateLimitedError, UNAVAILABLE_DESCRIPTION } from './denials.ts';
-import type { AbuseLimits } from './abuse-limits.ts';
+import { denialReasonOf, guardStores, oauthErrorFor, UNAVAILABLE_DESCRIPTION } from './denials.ts';
 import { isConnectionFailure } from '../shared/store-failures.ts';
 import type { DenialRecorder } from './denial-audit.ts';
 import { authenticateClient, type KeyLookup } from './pipeline.ts';
@@ -19,7 +18,6 @@ export interface ProviderSeams {
   pepperRing: PepperRing;
   grant: (ctx: GrantContext) => Promise<void>;
   recordDenial: DenialRecorder;
-  limits: AbuseLimits;
 }
 
 /**
@@ -33,17 +31,11 @@ export function installProviderSeams(provider: Provider, seams: ProviderSeams): 
   // 0. The library rebuilds (and re-validates) a Client whenever its 100-entry cache misses, which
   //    with many keys is every request. A key's client metadata depends on its client_id alone
   //    (adapter.ts), so a built Client stays valid while the key exists: existence is re-checked
-  //    through the key cache on every call, the build is reused.
-  //    Client authentication on the token and revocation routes starts here (the library's
-  //    client_auth.js looks the presented id up before it looks at the secret), so the failure
-  //    limits are checked here: for known and unknown ids alike, before anything is looked up,
-  //    so a 429 never tells whether an id exists (test/integration/abuse-limits.test.ts).
-  //    Revocation reads the token's owner through lookupKey (provider.ts), never through this,
-  //    so only the presented id is checked.
+  //    through the key cache on every call, the build is reused. (Step 1 of the token policy, the
+  //    failure limits, runs before the library sees the request: index.ts, forwardToProvider.)
   const libraryFind = provider.Client.find.bind(provider.Client);
   const built = new Map<string, Awaited<ReturnType<typeof libraryFind>>>();
   provider.Client.find = async function findClient(clientId: string) {
-    refuseOverFailureLimit(typeof clientId === 'string' ? clientId : undefined);
     if (typeof clientId !== 'string' || !isWellFormedClientId(clientId)) return undefined;
     if (!(await guardStores(() => seams.lookupKey(clientId)))) return undefined;
     let client = built.get(clientId);
@@ -56,16 +48,8 @@ export function installProviderSeams(provider: Provider, seams: ProviderSeams): 
     return client;
   } as typeof provider.Client.find;
 
-  function refuseOverFailureLimit(clientId: string | undefined): void {
-    const scope = currentRequestScope();
-    const check = seams.limits.checkAuthentication(clientId, scope?.sourceIp);
-    if (check.ok) return;
-    if (scope) scope.retryAfterSeconds = check.retryAfterSeconds;
-    throw rateLimitedError();
-  }
-
-  // 1. Client authentication. The library resolves the client first (the find above, which ran
-  //    step 1, the failure limits), then calls this with the presented secret.
+  // 1. Client authentication. The library resolves the client first (the find above), then calls
+  //    this with the presented secret.
   provider.Client.prototype.compareClientSecret = async function compareClientSecret(presented: string) {
     // Steps 2–10 of the token policy (pipeline.ts): every route behind this hook (token,
     // revocation) needs a usable key from an allowed network; a disabled key must not revoke.

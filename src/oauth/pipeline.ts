@@ -18,9 +18,10 @@
 //  12  issuance_limit   the key is under its own issuance rate
 //
 // The one exception to running the list straight through: oidc-provider authenticates the client
-// (steps 1–10) before it hands the request to a grant, and revocation uses client authentication
-// alone. So on /oauth/token and /oauth/revoke steps 1–10 run in the library's client hooks and
-// steps 11–12 in the grant, in the same request, on the same key snapshot (memoised per request).
+// before it hands the request to a grant, and revocation uses client authentication alone. So on
+// /oauth/token and /oauth/revoke step 1 runs as the request enters (index.ts, forwardToProvider),
+// steps 2–10 in the library's client hook and steps 11–12 in the grant, in the same request, on
+// the same key snapshot (memoised per request).
 import type { KeySnapshot } from '../keys/model.ts';
 import type { DenialReason } from '../shared/denial-reasons.ts';
 import { isWellFormedClientId } from '../crypto/credentials.ts';

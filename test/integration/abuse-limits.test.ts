@@ -339,3 +339,33 @@ describe('abuse limits behind a trusted proxy', () => {
     expect(crossing).toMatchObject({ ip: '2001:db8:1:2:ffff::1', details: { limit: 'client_source_failures', source: '2001:db8:1:2::/64' } });
   });
 });
+
+describe('abuse limits racing a valid exchange', () => {
+  let keygate: TestKeygate;
+
+  beforeAll(async () => {
+    keygate = await startKeygate({ tokenStore: 'redis', authFailuresPerSource: 1 });
+  });
+  afterAll(() => keygate?.close());
+  beforeEach(() => awayFromWindowEdge(), 30_000);
+
+  it('a lockout landing while a valid exchange is minting answers that exchange 200 or 429, never 500', async () => {
+    const key = await keygate.createKey(await keygate.newTenant());
+    const statuses = new Set<number>();
+    // The attacker's failure and the valid request leave together, a little apart each round, so
+    // the lockout lands at every point of the valid request's way through the policy and the mint.
+    for (let host = 2; host < 250; host++) {
+      const from = `127.0.12.${host}`;
+      const bad = keygate.send({
+        path: '/api/v1/auth/authorize',
+        from,
+        json: { grantType: 'api_key', apiKey: `${generateClientId()}.${generateClientSecret()}` },
+      });
+      await new Promise((resolve) => setTimeout(resolve, (host % 6) * 0.5));
+      const good = await keygate.send({ path: '/api/v1/auth/authorize', from, json: { grantType: 'api_key', apiKey: key.api_key } });
+      await bad;
+      statuses.add(good.status);
+    }
+    expect([...statuses].filter((status) => status !== 200 && status !== 429)).toEqual([]);
+  });
+});
