@@ -17,6 +17,8 @@ const DATABASE = 'keygate';
 interface ClusterState {
   port: number;
   password: string;
+  /** Where the cluster lives, decided once when it is first created (older states lack it). */
+  clusterDir?: string;
 }
 
 export interface EmbeddedDatabase {
@@ -36,13 +38,7 @@ export async function openEmbeddedPostgres(dataDir: string, log: Logger): Promis
     return { url, stop: async () => {} };
   }
 
-  const clusterDir = clusterDirFor(root);
-  if (path.dirname(clusterDir) !== root) {
-    log.info(
-      { dataDir: root, clusterDir },
-      'the postgres user cannot reach the data directory (root, private parent): the cluster lives in a shared directory',
-    );
-  }
+  const clusterDir = await placeCluster(root, state, log);
   const EmbeddedPostgres = await importEmbeddedPostgres();
   const cluster = new EmbeddedPostgres({
     databaseDir: clusterDir,
@@ -65,6 +61,34 @@ export async function openEmbeddedPostgres(dataDir: string, log: Logger): Promis
   return { url, stop: () => cluster.stop() };
 }
 
+/**
+ * The cluster's directory: the one this data directory's state names, else an existing cluster
+ * inside the data directory (an installation from before the state recorded it), else a new
+ * place (reachable.ts), recorded in the state so it never moves. A shared cluster left behind by
+ * a deleted data directory (its state and pepper gone with it) cannot be used and is removed.
+ */
+async function placeCluster(root: string, state: ClusterState, log: Logger): Promise<string> {
+  if (state.clusterDir) return state.clusterDir;
+  const inside = path.join(root, 'postgres');
+  const clusterDir = existsSync(path.join(inside, 'PG_VERSION')) ? inside : clusterDirFor(root);
+  if (clusterDir !== inside) {
+    log.info(
+      { dataDir: root, clusterDir },
+      'the postgres user cannot reach the data directory (root, private parent): the cluster lives in a shared directory',
+    );
+    if (existsSync(clusterDir)) {
+      log.warn({ clusterDir }, 'removing the cluster of a deleted data directory: its credentials and pepper are gone');
+      await fs.rm(clusterDir, { recursive: true, force: true });
+    }
+  }
+  await writeState(root, { ...state, clusterDir });
+  return clusterDir;
+}
+
+async function writeState(root: string, state: ClusterState): Promise<void> {
+  await fs.writeFile(path.join(root, 'postgres.json'), JSON.stringify(state), { mode: 0o600 });
+}
+
 async function readOrCreateState(root: string): Promise<ClusterState> {
   const file = path.join(root, 'postgres.json');
   try {
@@ -73,7 +97,7 @@ async function readOrCreateState(root: string): Promise<ClusterState> {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const state = { port: await freePort(), password: randomBytes(24).toString('base64url') };
-  await fs.writeFile(file, JSON.stringify(state), { mode: 0o600 });
+  await writeState(root, state);
   return state;
 }
 

@@ -119,18 +119,23 @@ describe('embedded default (npm start)', () => {
   it('serves from a data directory inside a private (0700) directory, as root too', { timeout: 120_000 }, async () => {
     const hidden = mkdtempSync(path.join(os.tmpdir(), 'keygate-private-')); // mode 0700, like root's home
     const privateEnv = { KEYGATE_DATA_DIR: path.join(hidden, 'data'), PORT: String(await freePort()), HOST: '127.0.0.1' };
-    const started = await startServe(privateEnv);
+    let started = await startServe(privateEnv);
     try {
       const output = started.output();
       if (process.getuid?.() === 0) expect(output).toContain('the cluster lives in a shared directory');
       const clientId = /client_id:\s+(\S+)/.exec(output)![1]!;
       const clientSecret = /client_secret:\s+(\S+)/.exec(output)![1]!;
-      const token = await send(Number(privateEnv.PORT), {
+      const tokenRequest = {
         path: '/oauth/token',
         headers: { authorization: basicAuth(clientId, clientSecret) },
         form: { grant_type: 'client_credentials' },
-      });
-      expect(token.status).toBe(200);
+      };
+      expect((await send(Number(privateEnv.PORT), tokenRequest)).status).toBe(200);
+      // Started again, it finds the same cluster where it put it: the key is still there.
+      await stopChild(started.child);
+      started = await startServe(privateEnv);
+      expect(started.output()).not.toContain('bootstrap admin key');
+      expect((await send(Number(privateEnv.PORT), tokenRequest)).status).toBe(200);
     } finally {
       await stopChild(started.child);
       rmSync(clusterDirFor(privateEnv.KEYGATE_DATA_DIR), { recursive: true, force: true });
