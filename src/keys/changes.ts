@@ -1,5 +1,5 @@
 // Changes to an existing key: update, rotate, revoke its tokens. Any change that takes rights
-// away (fewer scopes, narrower networks, earlier expiry, a rotated-out secret) drops the key's
+// away (fewer scopes, narrower networks, earlier expiry, a rotated-out secret) ends the key's
 // live tokens before the call returns.
 import { generateClientSecret } from '../crypto/credentials.ts';
 import { hashSecret } from '../crypto/secret-hash.ts';
