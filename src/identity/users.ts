@@ -77,7 +77,9 @@ export function createUserService(deps: UserServiceDeps) {
   async function requireManageableUser(id: string, actor: Actor): Promise<User> {
     const user = await requireUser(id, actor);
     assertMayManageRole(actor, user.role);
-    for (const key of await deps.keys.scopesOfUserKeys(user.id)) {
+    // Only a caller bound to networks can be outreached by a user's keys.
+    const bound = actor.authority !== undefined && actor.authority.networks.length > 0;
+    for (const key of bound ? await deps.keys.scopesOfUserKeys(user.id) : []) {
       const refusal = refusalToReachNetworks(actor.authority, key.networks);
       if (refusal) throw new KeygateError('forbidden', refusal);
     }

@@ -11,6 +11,7 @@ import { toView } from './view.ts';
 import { KEY_WRITE_SCOPE, type KeyView } from './model.ts';
 import { refusalsToGrant, refusalToTakeOver } from './authority.ts';
 import { endLiveTokens } from './end-tokens.ts';
+import { MAX_CREATOR_CHAIN } from './owner-chain.ts';
 import { effectivePolicy } from '../identity/tenant-policy.ts';
 import type { Actor, TxStores } from './audited-change.ts';
 import type { CreatedKey, KeyServiceDeps } from './types.ts';
@@ -58,7 +59,10 @@ export function createKeyChanges(deps: ChangeDeps) {
   /** Rotating hands the caller the key's secret: refused when that secret could reach the caller's creators. */
   async function assertMayTakeOver(target: KeyView, actor: Actor): Promise<void> {
     if (!actor.authority || actor.authority.creatorChain.length === 0 || !actor.keyId) return;
-    const [targetChain, callerAncestors] = await Promise.all([deps.keys.ancestors(target.client_id), deps.keys.ancestors(actor.keyId)]);
+    const [targetChain, callerAncestors] = await Promise.all([
+      deps.keys.ancestors(target.client_id, MAX_CREATOR_CHAIN),
+      deps.keys.ancestors(actor.keyId, MAX_CREATOR_CHAIN),
+    ]);
     const refusal = refusalToTakeOver(
       target,
       targetChain.map((key) => key.client_id),

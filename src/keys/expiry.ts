@@ -1,17 +1,13 @@
 // A key's expiry under its tenant's policy: the default lifetime, the cap, and "never".
 import type { FieldError } from '../shared/errors.ts';
+import type { KeyExpiryPolicy } from '../identity/tenant-policy.ts';
 import { KEY_LIMITS } from './schemas.ts';
-
-export interface TenantExpiryPolicy {
-  allow_never_expiring_keys: boolean;
-  max_key_lifetime_days: number | null;
-}
 
 /**
  * `undefined` = the default (90 days, or the tenant's cap if shorter); `null` = never, when the
  * tenant allows it. Returns the expiry to store.
  */
-export function resolveExpiry(requested: Date | null | undefined, tenant: TenantExpiryPolicy, now: Date, errors: FieldError[]): Date | null {
+export function resolveExpiry(requested: Date | null | undefined, tenant: KeyExpiryPolicy, now: Date, errors: FieldError[]): Date | null {
   const dayMs = 86_400_000;
   const capMs = tenant.max_key_lifetime_days === null ? undefined : tenant.max_key_lifetime_days * dayMs;
   if (requested === undefined) {

@@ -45,6 +45,9 @@ export interface KeySnapshot {
   createdByKeyId: string | null;
 }
 
+/** Reads a key's current snapshot (through the cache, where there is one). */
+export type KeyLookup = (clientId: string) => Promise<KeySnapshot | undefined>;
+
 /** A key as the admin API and CLI show it (snake_case at the edge). */
 export interface KeyView {
   client_id: string;

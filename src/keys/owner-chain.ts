@@ -4,16 +4,14 @@
 // lookup and remembers the answer per snapshot. A snapshot is replaced whenever any key in its
 // chain changes (a key that created others flushes every cached key), so the memo never outlives
 // the facts it was computed from.
-import type { KeySnapshot } from './model.ts';
+import type { KeyLookup, KeySnapshot } from './model.ts';
 
 /** Longer chains are refused at creation (keys/authority.ts), so a deeper one is corruption: it fails closed. */
 export const MAX_CREATOR_CHAIN = 32;
 
-export type SnapshotLookup = (clientId: string) => Promise<KeySnapshot | undefined>;
-
 const standing = (key: KeySnapshot) => key.creator === 'system' || key.creator === 'active';
 
-export function createOwnerChain(lookup: SnapshotLookup) {
+export function createOwnerChain(lookup: KeyLookup) {
   const resolved = new WeakMap<KeySnapshot, KeySnapshot>();
 
   async function resolve(key: KeySnapshot, depth: number): Promise<KeySnapshot> {
@@ -37,7 +35,7 @@ export function createOwnerChain(lookup: SnapshotLookup) {
 }
 
 /** The keys above `key` in its creator chain, nearest first (for "never manage your own creator"). */
-export async function creatorChainOf(key: KeySnapshot, lookup: SnapshotLookup): Promise<string[]> {
+export async function creatorChainOf(key: KeySnapshot, lookup: KeyLookup): Promise<string[]> {
   const chain: string[] = [];
   let next = key.createdByKeyId;
   while (next !== null && chain.length < MAX_CREATOR_CHAIN && !chain.includes(next)) {

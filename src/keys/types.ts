@@ -3,7 +3,7 @@ import type { PepperRing } from '../crypto/secret-hash.ts';
 import type { KeyCounts } from '../stores/keys.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import type { AuditedChangeDeps, TxStores } from './audited-change.ts';
-import type { KeyKind, KeyView } from './model.ts';
+import type { KeyView } from './model.ts';
 
 export interface KeyServiceDeps extends AuditedChangeDeps, TxStores {
   tokens: TokenStore;
@@ -11,20 +11,6 @@ export interface KeyServiceDeps extends AuditedChangeDeps, TxStores {
   issuer: string;
   /** Token lifetime for keys created without one, seconds. */
   defaultTokenTtlSeconds: number;
-}
-
-export interface CreateKeyInput {
-  tenantId: string;
-  name: unknown;
-  description?: unknown;
-  kind?: KeyKind;
-  userId?: string | null;
-  scopes: unknown;
-  networks?: unknown;
-  /** undefined = default lifetime; null = never expires. */
-  expiresAt?: Date | null;
-  tokenTtlSeconds?: unknown;
-  rateLimitPerMinute?: unknown;
 }
 
 export interface KeyFile {

@@ -37,7 +37,7 @@ export function createDenialRecorder(audit: AuditStore, log: Logger, metrics: Me
       reason,
       tenantId: key?.tenantId ?? null,
       actorKeyId: targetKeyId,
-      // ClearPoint-style attribution: a user key's requests are the user's too.
+      // A user key acts for its user: its denied requests are attributed to that user too.
       actorUserId: key?.userId ?? null,
       targetKeyId,
       ip: scope?.clientIpText ?? null,

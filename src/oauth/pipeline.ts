@@ -22,7 +22,7 @@
 // /oauth/token and /oauth/revoke step 1 runs as the request enters (index.ts, forwardToProvider),
 // steps 2–10 in the library's client hook and steps 11–12 in the grant, in the same request, on
 // the same key snapshot (memoised per request).
-import type { KeySnapshot } from '../keys/model.ts';
+import type { KeyLookup, KeySnapshot } from '../keys/model.ts';
 import type { DenialReason } from '../shared/denial-reasons.ts';
 import { isWellFormedClientId } from '../crypto/credentials.ts';
 import type { PepperRing } from '../crypto/secret-hash.ts';
@@ -32,27 +32,10 @@ import { grantScopes } from './policy/scopes.ts';
 import { checkSecret, checkSecretFormat, matchedGeneration } from './policy/secret.ts';
 import type { AbuseLimits } from './abuse-limits.ts';
 
-export type { DenialReason };
-
-export const POLICY_STEPS = [
-  'failure_limits',
-  'checksum',
-  'lookup',
-  'secret',
-  'status',
-  'expiry',
-  'owner',
-  'user',
-  'tenant',
-  'network',
-  'scopes',
-  'issuance_limit',
-] as const;
+export type { DenialReason, KeyLookup };
 
 /** Reasons that count towards the failed-authentication limits: wrong or unknown credentials. */
 export const AUTHENTICATION_FAILURES: ReadonlySet<DenialReason> = new Set(['malformed_secret', 'unknown_key', 'secret_mismatch']);
-
-export type KeyLookup = (clientId: string) => Promise<KeySnapshot | undefined>;
 
 export interface AuthenticateDeps {
   lookupKey: KeyLookup;

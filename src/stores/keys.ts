@@ -5,9 +5,6 @@ import type { ApiKeysTable, Db } from './db.ts';
 
 export type KeyRow = Selectable<ApiKeysTable>;
 
-/** How far `ancestors` walks up a creator chain: past any chain the service lets exist. */
-const MAX_CHAIN_WALK = 64;
-
 /** Keys per usage UPDATE: bounds how many rows one statement locks. */
 const USAGE_CHUNK = 5000;
 export type NewKeyRow = Omit<KeyRow, 'status' | 'secret_generation' | 'token_epoch' | 'created_at' | 'updated_at' | 'last_used_at' | 'last_used_ip'>;
@@ -246,14 +243,14 @@ export function createKeyStore(db: Db) {
       return rows.rows;
     },
 
-    /** The keys above this one in its creator chain, nearest first (bounded: chains are refused deeper). */
-    async ancestors(clientId: string): Promise<Pick<KeyRow, 'client_id' | 'scopes' | 'networks'>[]> {
+    /** The keys above this one in its creator chain, nearest first, at most `maxDepth` of them. */
+    async ancestors(clientId: string, maxDepth: number): Promise<Pick<KeyRow, 'client_id' | 'scopes' | 'networks'>[]> {
       const rows = await sql<Pick<KeyRow, 'client_id' | 'scopes' | 'networks'>>`
         with recursive up(client_id, created_by_key_id, depth) as (
           select client_id, created_by_key_id, 0 from api_keys where client_id = ${clientId}
           union all
           select k.client_id, k.created_by_key_id, up.depth + 1 from api_keys k join up on k.client_id = up.created_by_key_id
-          where up.depth < ${MAX_CHAIN_WALK}
+          where up.depth < ${maxDepth}
         )
         select k.client_id, k.scopes, k.networks from up join api_keys k using (client_id) where up.depth > 0 order by up.depth`.execute(db);
       return rows.rows;
