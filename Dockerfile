@@ -61,6 +61,8 @@ COPY package.json package-lock.json ./
 COPY bin ./bin
 COPY migrations ./migrations
 COPY src ./src
+# The console's browser code (TypeScript, served with its types stripped) and styles.
+COPY console ./console
 # `keygate <command>` on PATH (bin/keygate falls back to the node on PATH).
 RUN ln -s /app/bin/keygate /usr/local/bin/keygate \
  && node --version

@@ -3,6 +3,8 @@
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import { createAdminApi, ADMIN_PREFIX } from './admin/index.ts';
+import { loadConsoleAssets } from './console/assets.ts';
+import { createConsoleServer, isConsolePath } from './console/serve.ts';
 import { renderApiErrors } from './http/errors.ts';
 import { accessLog, createRequestRecorder } from './http/access-log.ts';
 import { plainExchange } from './http/exchange.ts';
@@ -87,7 +89,8 @@ export function createApp(deps: AppDeps): App {
     '/api/v1/auth/authorize': { POST: oauth.authorizeApiKey },
     '/auth/external': { POST: oauth.authorizeExternal },
   };
-  const routeOf = (path: string) => (Object.hasOwn(routes, path) ? path : undefined) ?? adminApi.templateOf(path) ?? 'unmatched';
+  const routeOf = (path: string) =>
+    (Object.hasOwn(routes, path) ? path : undefined) ?? adminApi.templateOf(path) ?? (isConsolePath(path) ? '/console/*' : undefined) ?? 'unmatched';
 
   app.use(requestScope(deps.config.trustedProxies));
   app.use(accessLog(recordRequest, routeOf));
@@ -97,6 +100,7 @@ export function createApp(deps: AppDeps): App {
     if (ctx.path === ADMIN_PREFIX || ctx.path.startsWith(`${ADMIN_PREFIX}/`)) return adminApi(ctx);
     return next();
   });
+  app.use(createConsoleServer(loadConsoleAssets()));
   app.use(routeTable(routes));
 
   const handleRequest = createFrontDoor({

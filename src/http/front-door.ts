@@ -22,6 +22,7 @@ export const HOT_ROUTE_CONTRACT = Object.freeze({
   addSuccessFlag: 'not needed: only /auth/external, which is not a hot route',
   renderApiError: 'serveHot answers a bug with the same JSON 500 body; OAuth errors are written by the handlers',
   routeAdmin: 'not needed: no admin route is hot',
+  serveConsole: 'not needed: no console route is hot',
   route: 'the hot route map is the routing',
 });
 

@@ -1,0 +1,47 @@
+// Pages by path under /console, with the History API. Links marked data-link stay in the page.
+export const BASE = '/console';
+
+export interface Route {
+  page: 'keys' | 'key' | 'scopes' | 'sign-in' | 'setup' | 'not-found';
+  params: Record<string, string>;
+  query: URLSearchParams;
+}
+
+export function match(location: Location): Route {
+  const path = location.pathname.replace(/\/+$/, '') || '/';
+  const query = new URLSearchParams(location.search);
+  const rest = path === BASE ? '/' : path.startsWith(`${BASE}/`) ? path.slice(BASE.length) : null;
+  if (rest === '/' || rest === '/keys') return { page: 'keys', params: {}, query };
+  if (rest === '/sign-in') return { page: 'sign-in', params: {}, query };
+  if (rest === '/setup') return { page: 'setup', params: {}, query };
+  if (rest === '/scopes') return { page: 'scopes', params: {}, query };
+  const key = rest?.match(/^\/keys\/([^/]+)$/);
+  if (key) return { page: 'key', params: { id: decodeURIComponent(key[1]!) }, query };
+  return { page: 'not-found', params: {}, query };
+}
+
+let render: () => void = () => {};
+
+export function startRouter(onChange: () => void): void {
+  render = onChange;
+  window.addEventListener('popstate', () => render());
+  document.addEventListener('click', (event) => {
+    const link = (event.target as Element | null)?.closest?.('a[data-link]');
+    if (!(link instanceof HTMLAnchorElement) || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+    event.preventDefault();
+    navigate(link.getAttribute('href')!);
+  });
+  render();
+}
+
+export function navigate(href: string, options: { replace?: boolean } = {}): void {
+  if (options.replace) history.replaceState(null, '', href);
+  else history.pushState(null, '', href);
+  render();
+}
+
+/** Rewrites the query of the current page without a new history entry and without rendering. */
+export function replaceQuery(query: URLSearchParams): void {
+  const text = query.toString();
+  history.replaceState(null, '', `${location.pathname}${text ? `?${text}` : ''}`);
+}

@@ -1,0 +1,54 @@
+// The signed-in user, held in memory only (never in browser storage): the cookie is HttpOnly and
+// the CSRF token lives in this module for the page's lifetime.
+import { api, setCsrfToken } from './api.ts';
+import type { Role, Session, SessionUser } from './types.ts';
+
+let current: Session | null = null;
+
+export function currentUser(): SessionUser | null {
+  return current?.user ?? null;
+}
+
+/** The session, if the cookie still names a live one. */
+export async function loadSession(): Promise<Session | null> {
+  try {
+    remember(await api<Session>('GET', '/console/api/session', undefined, { quietUnauthorized: true }));
+  } catch {
+    remember(null);
+  }
+  return current;
+}
+
+export async function signIn(email: string, password: string): Promise<Session> {
+  const session = await api<Session>('POST', '/console/api/session', { email, password }, { quietUnauthorized: true });
+  remember(session);
+  // The sign-in answer may carry less than GET does (tenant name, expiry times).
+  return (await loadSession()) ?? session;
+}
+
+export async function signOut(): Promise<void> {
+  try {
+    await api<void>('DELETE', '/console/api/session', undefined, { quietUnauthorized: true });
+  } finally {
+    remember(null);
+  }
+}
+
+export function forget(): void {
+  remember(null);
+}
+
+function remember(session: Session | null): void {
+  current = session;
+  setCsrfToken(session?.csrf_token ?? null);
+}
+
+/** Whether the role may change keys at all. The server decides every request; this only hides controls. */
+export function canWrite(role: Role | undefined = current?.user.role): boolean {
+  return role === 'admin' || role === 'manager' || role === 'member';
+}
+
+/** Account (service) keys and keys of other users: managers and admins. */
+export function canManageTenantKeys(role: Role | undefined = current?.user.role): boolean {
+  return role === 'admin' || role === 'manager';
+}

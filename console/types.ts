@@ -1,0 +1,127 @@
+// What the admin API and the session routes answer, as the console reads them.
+export type Role = 'admin' | 'manager' | 'member' | 'viewer';
+
+export interface SessionUser {
+  id: string;
+  email: string;
+  name: string | null;
+  role: Role;
+  tenant_id: string;
+  tenant_name?: string;
+}
+
+export interface Session {
+  user: SessionUser;
+  csrf_token: string;
+  idle_expires_at?: string;
+  expires_at?: string;
+}
+
+export interface CreatedBy {
+  kind: 'user' | 'key';
+  id: string;
+  label: string;
+}
+
+export interface Key {
+  client_id: string;
+  name: string;
+  description: string | null;
+  kind: 'service' | 'user';
+  tenant_id: string;
+  user_id: string | null;
+  user_email?: string | null;
+  scopes: string[];
+  networks: string[];
+  expires_at: string | null;
+  status: 'active' | 'disabled' | 'expired';
+  token_ttl_seconds: number;
+  rate_limit_per_minute: number | null;
+  created_by: CreatedBy | string | null;
+  created_at: string;
+  updated_at: string;
+  last_used_at: string | null;
+  last_used_ip: string | null;
+  usage_7d?: number[];
+}
+
+export interface KeyCounts {
+  total: number;
+  active: number;
+  disabled: number;
+  expired: number;
+  expiring_30d: number;
+}
+
+export interface KeyPage {
+  data: Key[];
+  next_cursor: string | null;
+  counts: KeyCounts;
+}
+
+export interface KeyFile {
+  client_id: string;
+  client_secret: string;
+  api_key: string;
+  token_url: string;
+  issuer: string;
+  scopes: string[];
+  expires_at: string | null;
+}
+
+export interface CreatedKey {
+  key: Key;
+  client_secret: string;
+  api_key: string;
+  key_file: KeyFile;
+  previous_secret_expires_at?: string | null;
+}
+
+export interface ScopeResource {
+  resource: string;
+  description: string | null;
+  actions: string[];
+  tenant_id: string;
+  inherited: boolean;
+}
+
+export interface UsagePoint {
+  at: string;
+  issued: number;
+  denied: Record<string, number>;
+  introspection: { active: number; inactive: number };
+}
+
+export interface Usage {
+  window: '24h' | '7d' | '30d';
+  bucket: 'hour' | 'day';
+  series: UsagePoint[];
+}
+
+export interface AuditEvent {
+  id: string;
+  at: string;
+  action: string;
+  outcome: string;
+  reason: string | null;
+  actor_key_id: string | null;
+  actor_user_id: string | null;
+  target_key_id: string | null;
+  ip: string | null;
+  details: Record<string, unknown> | null;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  name: string | null;
+  role: Role;
+  status: string;
+}
+
+export interface Tenant {
+  id: string;
+  name: string;
+  allow_never_expiring_keys: boolean;
+  max_key_lifetime_days: number | null;
+}
