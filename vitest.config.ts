@@ -26,6 +26,17 @@ export default defineConfig({
           maxWorkers: 2,
         },
       },
+      {
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/support/browser-global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // One Chromium and one server child at a time: the machine has few cores.
+          fileParallelism: false,
+        },
+      },
       ...exitCodeCanary,
     ],
   },
