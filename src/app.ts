@@ -3,6 +3,8 @@
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import { createAdminApi, ADMIN_PREFIX } from './admin/index.ts';
+import { createSessionAuthenticator } from './admin/session-auth.ts';
+import { createConsoleApi } from './console/api/index.ts';
 import { renderApiErrors } from './http/errors.ts';
 import { accessLog, createRequestRecorder } from './http/access-log.ts';
 import { plainExchange } from './http/exchange.ts';
@@ -33,6 +35,9 @@ export type AppDeps = Pick<
   | 'metrics'
   | 'findKey'
   | 'counters'
+  | 'users'
+  | 'sessions'
+  | 'setupLinkService'
 > & { log: Logger };
 
 export interface App {
@@ -56,6 +61,20 @@ export function createApp(deps: AppDeps): App {
     log: deps.log,
   });
 
+  const sessionAuth = createSessionAuthenticator({ sessions: deps.sessions, issuer: deps.config.issuer, roleScopes: deps.config.roleScopes });
+  const consoleApi = createConsoleApi({
+    sessionAuth,
+    sessions: deps.sessions,
+    setupLinks: deps.setupLinkService,
+    users: deps.users,
+    tenants: deps.tenants,
+    audit: deps.audit,
+    counters: deps.counters,
+    metrics: deps.metrics,
+    signInFailures: deps.config.signInFailures,
+    log: deps.log,
+  });
+
   const adminApi = createAdminApi({
     issuer: deps.config.issuer,
     keyService: deps.keyService,
@@ -65,6 +84,7 @@ export function createApp(deps: AppDeps): App {
     audit: deps.audit,
     tokens: deps.tokens,
     lookupKey: oauth.lookupKey,
+    sessionAuth,
   });
 
   const forwardToProvider = (ctx: Koa.Context) => {
@@ -86,6 +106,7 @@ export function createApp(deps: AppDeps): App {
     '/oauth/introspect': { POST: oauth.introspect },
     '/api/v1/auth/authorize': { POST: oauth.authorizeApiKey },
     '/auth/external': { POST: oauth.authorizeExternal },
+    ...consoleApi.routes,
   };
   const routeOf = (path: string) => (Object.hasOwn(routes, path) ? path : undefined) ?? adminApi.templateOf(path) ?? 'unmatched';
 
@@ -93,6 +114,7 @@ export function createApp(deps: AppDeps): App {
   app.use(accessLog(recordRequest, routeOf));
   app.use(externalEnvelope('/auth/external'));
   app.use(renderApiErrors(deps.log));
+  app.use(consoleApi.headers);
   app.use(async function routeAdmin(ctx, next) {
     if (ctx.path === ADMIN_PREFIX || ctx.path.startsWith(`${ADMIN_PREFIX}/`)) return adminApi(ctx);
     return next();
