@@ -18,7 +18,7 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   oauth: ['shared', 'crypto', 'stores', 'keys', 'identity', 'http'],
   admin: ['shared', 'crypto', 'stores', 'keys', 'identity', 'http', 'oauth'],
   embedded: ['shared'],
-  console: ['shared', 'crypto', 'stores', 'keys', 'identity', 'http', 'admin'],
+  console: ['shared', 'crypto', 'stores', 'keys', 'identity', 'http', 'oauth', 'admin'],
   cli: ['*'],
   root: ['*'],
 };

@@ -3,6 +3,8 @@
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import { createAdminApi, ADMIN_PREFIX } from './admin/index.ts';
+import { createSessionAuthenticator } from './admin/session-auth.ts';
+import { createConsoleApi } from './console/api/index.ts';
 import { loadConsoleAssets } from './console/assets.ts';
 import { createConsoleServer, isConsolePath } from './console/serve.ts';
 import { renderApiErrors } from './http/errors.ts';
@@ -35,6 +37,9 @@ export type AppDeps = Pick<
   | 'metrics'
   | 'findKey'
   | 'counters'
+  | 'users'
+  | 'sessions'
+  | 'setupLinkService'
 > & { log: Logger };
 
 export interface App {
@@ -58,6 +63,20 @@ export function createApp(deps: AppDeps): App {
     log: deps.log,
   });
 
+  const sessionAuth = createSessionAuthenticator({ sessions: deps.sessions, issuer: deps.config.issuer, roleScopes: deps.config.roleScopes });
+  const consoleApi = createConsoleApi({
+    sessionAuth,
+    sessions: deps.sessions,
+    setupLinks: deps.setupLinkService,
+    users: deps.users,
+    tenants: deps.tenants,
+    audit: deps.audit,
+    counters: deps.counters,
+    metrics: deps.metrics,
+    signInFailures: deps.config.signInFailures,
+    log: deps.log,
+  });
+
   const adminApi = createAdminApi({
     issuer: deps.config.issuer,
     keyService: deps.keyService,
@@ -67,6 +86,7 @@ export function createApp(deps: AppDeps): App {
     audit: deps.audit,
     tokens: deps.tokens,
     lookupKey: oauth.lookupKey,
+    sessionAuth,
   });
 
   const forwardToProvider = (ctx: Koa.Context) => {
@@ -88,6 +108,7 @@ export function createApp(deps: AppDeps): App {
     '/oauth/introspect': { POST: oauth.introspect },
     '/api/v1/auth/authorize': { POST: oauth.authorizeApiKey },
     '/auth/external': { POST: oauth.authorizeExternal },
+    ...consoleApi.routes,
   };
   const routeOf = (path: string) =>
     (Object.hasOwn(routes, path) ? path : undefined) ?? adminApi.templateOf(path) ?? (isConsolePath(path) ? '/console/*' : undefined) ?? 'unmatched';
@@ -96,6 +117,7 @@ export function createApp(deps: AppDeps): App {
   app.use(accessLog(recordRequest, routeOf));
   app.use(externalEnvelope('/auth/external'));
   app.use(renderApiErrors(deps.log));
+  app.use(consoleApi.headers);
   app.use(async function routeAdmin(ctx, next) {
     if (ctx.path === ADMIN_PREFIX || ctx.path.startsWith(`${ADMIN_PREFIX}/`)) return adminApi(ctx);
     return next();

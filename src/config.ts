@@ -88,6 +88,32 @@ export const ENVIRONMENT = {
     default: '(see Identity model)',
     schema: optionalText,
   },
+  KEYGATE_SESSION_IDLE_SECONDS: {
+    doc: 'A console session ends after this many seconds without a request (1–86400).',
+    default: '1800',
+    schema: integer(1, 86_400, 1800),
+  },
+  KEYGATE_SESSION_MAX_SECONDS: {
+    doc: 'A console session ends this many seconds after sign-in, however active (1–604800).',
+    default: '43200',
+    schema: integer(1, 604_800, 43_200),
+  },
+  KEYGATE_SIGN_IN_FAILURES_PER_ACCOUNT: {
+    doc: 'Failed console sign-ins naming one email from one source (an IPv4 address, or an IPv6 /64) per window before that email gets 429 from that source, even with the right password.',
+    default: '5',
+    schema: integer(1, 1_000_000, 5),
+  },
+  KEYGATE_SIGN_IN_FAILURES_PER_IP: {
+    doc: 'Failed console sign-ins from one source, whatever emails they name, per window before every sign-in from it gets 429.',
+    default: '50',
+    schema: integer(1, 1_000_000, 50),
+  },
+  KEYGATE_SIGN_IN_FAILURE_WINDOW_SECONDS: { doc: 'Length of the failed sign-in window, in seconds.', default: '900', schema: integer(1, 86_400, 900) },
+  KEYGATE_ADMIN_EMAIL: {
+    doc: 'Email of the first admin user, created with the first tenant (`keygate bootstrap --admin-email` overrides it).',
+    default: 'admin@keygate.localhost',
+    schema: z.email().max(320).default('admin@keygate.localhost'),
+  },
   LOG_LEVEL: {
     doc: 'pino log level. Logs are JSON lines; secrets, tokens and `Authorization` headers are redacted.',
     default: 'info',
@@ -116,6 +142,12 @@ export interface Config {
   /** Role → scope patterns (identity/roles.ts). */
   roleScopes: RoleScopes;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Console sessions (identity/sessions.ts). */
+  sessions: { idleSeconds: number; maxSeconds: number };
+  /** Failed console sign-in limits, per (email, source) and per source. */
+  signInFailures: { perAccountAndSource: number; perSource: number; windowSeconds: number };
+  /** The first admin user's email (keys/bootstrap.ts). */
+  adminEmail: string;
 }
 
 export class ConfigError extends Error {}
@@ -155,6 +187,13 @@ export function loadConfig(env: Env = process.env): Config {
       windowSeconds: read('KEYGATE_AUTH_FAILURE_WINDOW_SECONDS'),
     }),
     logLevel: read('LOG_LEVEL'),
+    sessions: Object.freeze({ idleSeconds: read('KEYGATE_SESSION_IDLE_SECONDS'), maxSeconds: read('KEYGATE_SESSION_MAX_SECONDS') }),
+    signInFailures: Object.freeze({
+      perAccountAndSource: read('KEYGATE_SIGN_IN_FAILURES_PER_ACCOUNT'),
+      perSource: read('KEYGATE_SIGN_IN_FAILURES_PER_IP'),
+      windowSeconds: read('KEYGATE_SIGN_IN_FAILURE_WINDOW_SECONDS'),
+    }),
+    adminEmail: read('KEYGATE_ADMIN_EMAIL'),
   });
 }
 

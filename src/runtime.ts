@@ -31,6 +31,11 @@ import { isConnectionFailure, StoreUnavailableError } from './shared/store-failu
 import { createMemoryCounters, createRedisCounters, type WindowCounters } from './stores/counters.ts';
 import { connectRedis } from './stores/redis-connection.ts';
 import { createUserStore, type UserStore } from './stores/users.ts';
+import { createSetupLinkStore, type SetupLinkStore } from './stores/setup-links.ts';
+import { createMemorySessionStore } from './stores/sessions-memory.ts';
+import { createRedisSessionStore } from './stores/sessions-redis.ts';
+import { createSessions, type Sessions } from './identity/sessions.ts';
+import { createSetupLinks, type SetupLinks } from './identity/setup-links.ts';
 
 export interface Runtime {
   config: Config;
@@ -41,12 +46,17 @@ export interface Runtime {
   tenants: TenantStore;
   users: UserStore;
   audit: AuditStore;
+  setupLinks: SetupLinkStore;
   tokens: TokenStore;
   keyService: KeyService;
   tenantService: TenantService;
   userService: UserService;
   usage: UsageRecorder;
   metrics: Metrics;
+  /** Console sessions: in Redis when configured, else in this process. */
+  sessions: Sessions;
+  /** One-time links with which people set their password. */
+  setupLinkService: SetupLinks;
   /** Fixed-window counters for abuse limits: shared through Redis, or in memory when embedded. */
   counters: WindowCounters;
   /** Key snapshots for the token and introspection paths: cached when `cacheKeys`, else read each time. */
@@ -87,11 +97,13 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   const metrics = createMetrics();
   const counters = config.redisUrl ? createRedisCounters(connectRedis(config.redisUrl)) : createMemoryCounters();
   const tokens = instrumentTokenStore(config.redisUrl ? createRedisTokenStore(config.redisUrl) : createMemoryTokenStore(), metrics);
+  const sessionStore = config.redisUrl ? createRedisSessionStore(config.redisUrl) : createMemorySessionStore();
   const storesOn = (handle: Db) => ({
     keys: createKeyStore(handle),
     tenants: createTenantStore(handle),
     users: createUserStore(handle),
     audit: createAuditStore(handle),
+    setupLinks: createSetupLinkStore(handle),
   });
   const stores = storesOn(db);
   const transact: Transact = (work) => db.transaction().execute((trx) => work(storesOn(trx)));
@@ -140,6 +152,8 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     config,
     tenantService: createTenantService(identityDeps),
     userService: createUserService(identityDeps),
+    sessions: createSessions({ store: sessionStore, users: stores.users, tenants: stores.tenants, settings: config.sessions }),
+    setupLinkService: createSetupLinks({ ...identityDeps, issuer: config.issuer }),
     log,
     db,
     pepperRing,
@@ -157,6 +171,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
       await usage.close();
       await counters.close();
       await tokens.close();
+      await sessionStore.close();
       await db.destroy();
       await embedded?.stop();
     },

@@ -17,9 +17,9 @@ export function auditRoutes(deps: { audit: AuditStore; tenants: TenantStore }): 
       async handle(_ctx, { query, caller }) {
         const limit = query.limit === undefined ? 50 : Math.min(200, Math.max(1, Number(query.limit)));
         const events = await deps.audit.list({
-          // A user key sees only what concerns its own user, in its own tenant.
-          tenantIds: caller.keyKind === 'user' ? [caller.tenantId] : await deps.tenants.subtreeIds(caller.tenantId),
-          ...(caller.keyKind === 'user' ? { concerningUserId: caller.userId! } : {}),
+          // A user key (or a member signed in) sees only what concerns its own user, in its own tenant.
+          tenantIds: caller.onlyUserId !== undefined ? [caller.tenantId] : await deps.tenants.subtreeIds(caller.tenantId),
+          ...(caller.onlyUserId !== undefined ? { concerningUserId: caller.onlyUserId } : {}),
           targetKeyId: targetKeyOf(query),
           actorKeyId: query.actor_key_id,
           actorUserId: query.actor_user_id,

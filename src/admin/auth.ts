@@ -1,6 +1,7 @@
-// Admin API callers present a bearer token this server issued. The token and its key
-// are checked exactly as introspection checks them, and the caller's address must be inside the
-// key's networks: a token is no more usable than the key behind it.
+// Admin API callers present a bearer token this server issued, or the console's session cookie
+// (session-auth.ts). The token and its key are checked exactly as introspection checks them, and
+// the caller's address must be inside the key's networks: a token is no more usable than the key
+// behind it.
 import type { Context } from 'koa';
 import { hashToken } from '../crypto/token-hash.ts';
 import { KeygateError } from '../shared/errors.ts';
@@ -14,10 +15,15 @@ import { checkTokenState } from '../oauth/policy/token-state.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 
 export interface AdminCaller {
-  keyId: string;
-  keyKind: KeyKind;
-  /** The user a user key acts for: admin changes are attributed to them too. */
+  /** The key behind the bearer token; null for a person signed in to the console. */
+  keyId: string | null;
+  keyKind: KeyKind | null;
+  /** The user a user key acts for, or the person signed in: admin changes are attributed to them. */
   userId: string | null;
+  /** Recorded with every change: `admin-api` (a bearer token) or `console` (a session). */
+  via: 'admin-api' | 'console';
+  /** Acts only on this user's own keys, in its own tenant: a user key, or a member signed in. */
+  onlyUserId: string | undefined;
   tenantId: string;
   scopes: ReadonlySet<string>;
   /** What the caller may grant and whom it may manage (keys/authority.ts). */
@@ -43,10 +49,23 @@ export function createBearerAuthenticator(deps: { tokens: TokenStore; lookupKey:
       keyId: key.clientId,
       keyKind: key.kind,
       userId: key.userId,
+      via: 'admin-api',
+      onlyUserId: key.kind === 'user' ? (key.userId ?? undefined) : undefined,
       tenantId: key.tenantId,
       scopes,
       authority: { scopes, networks: key.networks, creatorChain: await creatorChainOf(key, deps.lookupKey) },
     };
+  };
+}
+
+/** The session caller when the request carries the session cookie and no Authorization header, else the bearer one. */
+export function createAdminAuthenticator(deps: {
+  bearer: (ctx: Context) => Promise<AdminCaller>;
+  session?: (ctx: Context) => Promise<AdminCaller | undefined>;
+}) {
+  return async function authenticate(ctx: Context): Promise<AdminCaller> {
+    const fromSession = !ctx.get('authorization') && deps.session ? await deps.session(ctx) : undefined;
+    return fromSession ?? deps.bearer(ctx);
   };
 }
 
@@ -58,6 +77,7 @@ function unauthorized(ctx: Context, message: string, error?: string): KeygateErr
 
 export function requireScope(ctx: Context, caller: AdminCaller, scope: string): void {
   if (holdsScope(caller.scopes, scope)) return;
+  if (caller.via === 'console') throw new KeygateError('forbidden', `your role does not allow this ('${scope}')`);
   ctx.set('WWW-Authenticate', `Bearer realm="keygate", error="insufficient_scope", scope="${scope}"`);
   throw new KeygateError('forbidden', `this token lacks the '${scope}' scope`);
 }

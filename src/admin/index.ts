@@ -1,4 +1,5 @@
-// /admin/v1: bearer-authenticated, scope-authorised routes, plus the public OpenAPI document.
+// /admin/v1: routes authenticated by a bearer token or the console's session and authorised by
+// scope, plus the public OpenAPI document.
 import type { Context } from 'koa';
 import type { KeyService } from '../keys/service.ts';
 import type { KeyLookup } from '../oauth/pipeline.ts';
@@ -6,7 +7,8 @@ import type { AuditStore } from '../stores/audit.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import { auditRoutes } from './audit.ts';
-import { createBearerAuthenticator } from './auth.ts';
+import { createAdminAuthenticator, createBearerAuthenticator } from './auth.ts';
+import type { SessionAuthenticator } from './session-auth.ts';
 import { keyRoutes } from './keys.ts';
 import { tenantRoutes } from './tenants.ts';
 import { userRoutes } from './users.ts';
@@ -26,6 +28,8 @@ export interface AdminDeps {
   audit: AuditStore;
   tokens: TokenStore;
   lookupKey: KeyLookup;
+  /** The console's sessions: with it, the session cookie is a credential here too. */
+  sessionAuth?: SessionAuthenticator;
 }
 
 export function adminRoutes(deps: AdminDeps): AdminRoute[] {
@@ -35,7 +39,8 @@ export function adminRoutes(deps: AdminDeps): AdminRoute[] {
 export function createAdminApi(deps: AdminDeps) {
   const routes = adminRoutes(deps);
   const document = buildOpenApiDocument(routes, deps.issuer);
-  const router = createAdminRouter(routes, createBearerAuthenticator(deps));
+  const authenticate = createAdminAuthenticator({ bearer: createBearerAuthenticator(deps), session: deps.sessionAuth?.adminCaller });
+  const router = createAdminRouter(routes, authenticate);
   return Object.assign(
     async function adminApi(ctx: Context): Promise<void> {
       const path = ctx.path.slice(ADMIN_PREFIX.length);

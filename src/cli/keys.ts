@@ -15,7 +15,8 @@ const CLI_ACTOR: Actor = { keyId: null, userId: null, via: 'cli' };
 const list = (text: unknown) => (typeof text === 'string' ? text.split(/[\s,]+/).filter(Boolean) : []);
 const text = (flags: Flags, name: string) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined);
 
-async function resolveTenant(runtime: Runtime, flags: Flags): Promise<string> {
+/** `--tenant`, or the first root tenant. */
+export async function resolveTenant(runtime: Runtime, flags: Flags): Promise<string> {
   const given = text(flags, 'tenant');
   if (given) return given;
   const first = await runtime.tenants.findFirst();

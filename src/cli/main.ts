@@ -8,13 +8,18 @@ import { createLogger } from '../logger.ts';
 import { openRuntime } from '../runtime.ts';
 import { migrateDown } from '../stores/migrate.ts';
 import { keysCommand, type Flags } from './keys.ts';
+import { usersCommand, type UserFlags } from './users.ts';
 import { serve } from './serve.ts';
 import pino from 'pino';
 
 const USAGE = `usage: keygate <command>
   serve                         run the server
   migrate [--down]              apply pending migrations (or undo the last one)
-  bootstrap [--json]            create the first tenant and an admin key, printed once
+  bootstrap [--admin-email E] [--json]
+                                create the first tenant, an admin key (printed once) and the first
+                                admin user (default email from KEYGATE_ADMIN_EMAIL) with a set-up link
+  users invite --email E --role admin|manager|member|viewer [--tenant ID] [--name N] [--json]
+                                create the user if needed and print a one-time set-up link (24 h)
   keys create --name N --scopes "a:read b:write" [--networks "203.0.113.0/24,2001:db8::/32"]
               [--expires-in 90d|never] [--kind service|user] [--user ID] [--tenant ID]
               [--introspect] [--description D] [--token-ttl SECONDS] [--json]
@@ -45,6 +50,9 @@ async function main(argv: string[]): Promise<number> {
       status: { type: 'string' },
       'tenant-name': { type: 'string' },
       grace: { type: 'string' },
+      'admin-email': { type: 'string' },
+      email: { type: 'string' },
+      role: { type: 'string' },
     },
   });
   const [command, action, ...rest] = positionals;
@@ -68,15 +76,26 @@ async function main(argv: string[]): Promise<number> {
         else print('migrations are up to date');
         return 0;
       case 'bootstrap': {
-        const created = await bootstrap(runtime, values['tenant-name']);
-        if (!created) throw new KeygateError('conflict', 'already bootstrapped: a tenant exists');
+        const done = await bootstrap(runtime, { tenantName: values['tenant-name'], adminEmail: values['admin-email'] ?? config.adminEmail });
+        if (!done) throw new KeygateError('conflict', 'already bootstrapped: a tenant exists');
+        const { created, admin, setupLink } = done;
         print(
           values.json
-            ? JSON.stringify({ ...created.key, client_secret: created.client_secret, api_key: created.api_key, key_file: created.key_file })
-            : formatBootstrapBanner(created),
+            ? JSON.stringify({
+                ...created.key,
+                client_secret: created.client_secret,
+                api_key: created.api_key,
+                key_file: created.key_file,
+                admin_user: admin,
+                setup_link: setupLink,
+              })
+            : formatBootstrapBanner(done),
         );
         return 0;
       }
+      case 'users':
+        await usersCommand(runtime, action, values as UserFlags, print);
+        return 0;
       case 'keys':
         await keysCommand(runtime, action, action ? rest : [], values as Flags, print);
         return 0;

@@ -9,8 +9,8 @@ export async function serve(runtime: Runtime): Promise<void> {
     log.warn('REDIS_URL is not set: tokens live in this process only. Run a single process, or set REDIS_URL.');
   }
   if (!config.databaseUrl) {
-    const created = await bootstrap(runtime);
-    if (created) process.stdout.write(formatBootstrapBanner(created));
+    const done = await bootstrap(runtime, { adminEmail: config.adminEmail });
+    if (done) process.stdout.write(formatBootstrapBanner(done));
   }
   const running = await startServer(runtime);
   log.info({ port: running.port, host: config.host, issuer: config.issuer }, 'keygate listening');

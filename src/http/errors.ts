@@ -19,6 +19,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,
+  invalid_credentials: 401,
 };
 
 export const statusOf = (error: KeygateError): number => ERROR_STATUS[error.code];

@@ -6,13 +6,14 @@ import type { AuditStore } from '../stores/audit.ts';
 import type { KeyStore } from '../stores/keys.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import type { UserStore } from '../stores/users.ts';
+import type { SetupLinkStore } from '../stores/setup-links.ts';
 import type { Authority } from './authority.ts';
 
 /** Who is acting, for `created_by`, the audit log and tenant boundaries. */
 export interface Actor {
   keyId: string | null;
   userId: string | null;
-  /** `cli`, `bootstrap`, `admin-api` or `test`. */
+  /** `cli`, `bootstrap`, `admin-api`, `console` or `test`. */
   via: string;
   /** Tenants this actor may touch; undefined = every tenant (the CLI runs with database rights). */
   tenantIds?: readonly string[];
@@ -30,6 +31,7 @@ export interface TxStores {
   audit: AuditStore;
   users: UserStore;
   tenants: TenantStore;
+  setupLinks: SetupLinkStore;
 }
 
 export type Transact = <T>(work: (tx: TxStores) => Promise<T>) => Promise<T>;

@@ -58,11 +58,26 @@ export function failureSource(ip: IpAddress | undefined): string | null {
 /** Lockouts one process remembers at most at once. */
 export const LOCKOUTS_MAX_ENTRIES = 100_000;
 
+/**
+ * What failures are counted against besides their source. By default the client id a request
+ * names (only well-formed ones: anything else could be any text a caller typed); the console's
+ * sign-in counts a hash of the email instead, under counter names of its own.
+ */
+export interface FailureSubject {
+  /** Starts every counter and lockout name, so two kinds of failure never share a count. */
+  prefix: string;
+  accepts(subject: string): boolean;
+}
+
+const CLIENT_ID_SUBJECT: FailureSubject = { prefix: 'f', accepts: isWellFormedClientId };
+
 export function createAbuseLimits(deps: {
   counters: WindowCounters;
   config: AbuseLimitConfig;
   metrics: Metrics;
   log: Logger;
+  /** Client ids unless given. */
+  subject?: FailureSubject;
   /** Called once per window when a limit is first crossed (audited, rate-limited by construction). */
   onCrossed(crossing: LimitCrossing): Promise<void>;
   /** For tests: a smaller bound and a clock (ms since the epoch). */
@@ -77,15 +92,16 @@ export function createAbuseLimits(deps: {
     const until = lockedUntil.get(name);
     return until === undefined ? 0 : Math.max(1, Math.ceil((until - now()) / 1000));
   };
+  const subject = deps.subject ?? CLIENT_ID_SUBJECT;
   const denied = (limit: LimitName, retryAfterSeconds: number): LimitCheck => {
-    deps.metrics.tokensDenied.inc({ action: 'limit', reason: limit });
+    // Token metrics count token requests only.
+    if (subject === CLIENT_ID_SUBJECT) deps.metrics.tokensDenied.inc({ action: 'limit', reason: limit });
     return { ok: false, retryAfterSeconds, limit };
   };
-  const sourceName = (source: string) => `f:s:${source}`;
-  // Only well-formed ids are counted (denial-audit.ts records no other), so only they are checked:
-  // anything else could be any text a caller typed.
+  const sourceName = (source: string) => `${subject.prefix}:s:${source}`;
+  // Only accepted subjects are counted (denial-audit.ts records no other id), so only they are checked.
   const pairName = (clientId: string | undefined, source: string) =>
-    clientId !== undefined && isWellFormedClientId(clientId) ? `f:cs:${clientId}:${source}` : undefined;
+    clientId !== undefined && subject.accepts(clientId) ? `${subject.prefix}:cs:${clientId}:${source}` : undefined;
 
   return {
     /** Before any credential is looked at, for known and unknown client ids alike. */

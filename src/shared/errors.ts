@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'rate_limited',
   'internal_error',
   'service_unavailable',
+  // A console sign-in that failed: the same answer for an unknown email, a wrong password and a disabled user.
+  'invalid_credentials',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -28,6 +28,17 @@ export interface UsersTable {
   status: Generated<'active' | 'disabled'>;
   created_at: Generated<Date>;
   updated_at: Timestamp;
+  /** identity/passwords.ts format; null until the user sets one through a set-up link (no sign-in). */
+  password_hash: Generated<string | null>;
+  last_sign_in_at: Generated<Date | null>;
+}
+
+/** One-time set-up links: only a hash of the token is kept, and the row goes when it is used. */
+export interface UserSetupLinksTable {
+  token_hash: string;
+  user_id: string;
+  expires_at: Date;
+  created_at: Generated<Date>;
 }
 
 export interface ApiKeysTable {
@@ -75,6 +86,7 @@ export interface AuditEventsTable {
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
+  user_setup_links: UserSetupLinksTable;
   api_keys: ApiKeysTable;
   audit_events: AuditEventsTable;
 }

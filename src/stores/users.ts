@@ -1,8 +1,11 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Db, UsersTable } from './db.ts';
 
 export type User = Selectable<UsersTable>;
 type Role = UsersTable['role'];
+
+/** One email may belong to users of several tenants; a sign-in tries at most this many of them. */
+export const MAX_SIGN_IN_CANDIDATES = 5;
 
 export function createUserStore(db: Db) {
   return {
@@ -21,6 +24,27 @@ export function createUserStore(db: Db) {
     /** Locks the user's row until the transaction ends: serialises changes that count their keys. */
     async lockById(id: string): Promise<User | undefined> {
       return db.selectFrom('users').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+    },
+    /** Users of any tenant who have this email (in any letter case) and a password: who may sign in with it. */
+    async findSignInCandidates(email: string): Promise<User[]> {
+      return db
+        .selectFrom('users')
+        .selectAll()
+        .where(sql<string>`lower(email)`, '=', email.toLowerCase())
+        .where('password_hash', 'is not', null)
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(MAX_SIGN_IN_CANDIDATES)
+        .execute();
+    },
+    async findByEmail(tenantId: string, email: string): Promise<User | undefined> {
+      return db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('email', '=', email).executeTakeFirst();
+    },
+    async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+      await db.updateTable('users').set({ password_hash: passwordHash, updated_at: new Date() }).where('id', '=', id).execute();
+    },
+    async recordSignIn(id: string, at: Date): Promise<void> {
+      await db.updateTable('users').set({ last_sign_in_at: at }).where('id', '=', id).execute();
     },
     async list(tenantIds: readonly string[]): Promise<User[]> {
       if (tenantIds.length === 0) return [];

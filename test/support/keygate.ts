@@ -56,6 +56,12 @@ export interface KeygateOptions {
   authFailuresPerSource?: number;
   /** REDIS_URL for `tokenStore: 'redis'` instead of the run's Redis (a cluster, a sentinel, …). */
   redisUrl?: string;
+  /** Console sessions' idle and absolute lifetimes, seconds (defaults: the server's). */
+  sessionIdleSeconds?: number;
+  sessionMaxSeconds?: number;
+  /** Failed sign-in limits per (email, source) and per source; effectively unlimited unless set. */
+  signInFailuresPerAccount?: number;
+  signInFailuresPerSource?: number;
   /** Logs at level 'trace' into this stream instead of nowhere. */
   logDestination?: DestinationStream;
 }
@@ -91,6 +97,10 @@ export async function startKeygate(options: KeygateOptions): Promise<TestKeygate
     KEYGATE_AUTH_FAILURES_PER_CLIENT: String(options.authFailuresPerClientSource ?? 1_000_000),
     KEYGATE_AUTH_FAILURES_PER_IP: String(options.authFailuresPerSource ?? 1_000_000),
     LOG_LEVEL: options.logDestination ? 'trace' : 'silent',
+    KEYGATE_SESSION_IDLE_SECONDS: options.sessionIdleSeconds === undefined ? undefined : String(options.sessionIdleSeconds),
+    KEYGATE_SESSION_MAX_SECONDS: options.sessionMaxSeconds === undefined ? undefined : String(options.sessionMaxSeconds),
+    KEYGATE_SIGN_IN_FAILURES_PER_ACCOUNT: String(options.signInFailuresPerAccount ?? 1_000_000),
+    KEYGATE_SIGN_IN_FAILURES_PER_IP: String(options.signInFailuresPerSource ?? 1_000_000),
   });
   const log = options.logDestination ? createLogger('trace', options.logDestination) : createLogger('silent');
   const runtime = await openRuntime(config, log, { migrate: false, cacheKeys: true });

@@ -1,0 +1,80 @@
+// The console's session cookie as an admin API credential. A browser request is trusted only from
+// this server's own origin (Origin, when sent, must be the issuer's) and, for every change, only
+// with the session's CSRF token in `X-CSRF-Token`: the cookie alone, which the browser attaches by
+// itself, never changes anything. SameSite=Strict already keeps other sites' requests from
+// carrying it; the token holds even where that is not enough (a sibling subdomain, an old browser).
+import type { Context } from 'koa';
+import { readCookie, setCookie } from '../http/cookies.ts';
+import type { RoleScopes } from '../identity/roles.ts';
+import { sameText, type Sessions, type SignedIn } from '../identity/sessions.ts';
+import { sessionPowerOf } from '../identity/session-power.ts';
+import { KeygateError } from '../shared/errors.ts';
+import type { AdminCaller } from './auth.ts';
+
+export const SESSION_COOKIE = 'keygate_session';
+export const CSRF_HEADER = 'X-CSRF-Token';
+
+const READS = new Set(['GET', 'HEAD']);
+
+export function createSessionAuthenticator(deps: { sessions: Sessions; issuer: string; roleScopes: RoleScopes }) {
+  const origin = new URL(deps.issuer).origin;
+  const secure = origin.startsWith('https:');
+
+  function assertSameOrigin(ctx: Context): void {
+    const sent = ctx.get('origin');
+    if (sent && sent !== origin) throw new KeygateError('forbidden', 'requests signed in with a session must come from this server’s own pages');
+  }
+
+  /**
+   * The person behind the request's session cookie (undefined when it carries none). A cookie
+   * whose session has ended is 401 and is cleared; a change without the CSRF token, or a request
+   * from another origin, is 403.
+   */
+  async function signedIn(ctx: Context): Promise<{ id: string; signedIn: SignedIn } | undefined> {
+    const id = readCookie(ctx, SESSION_COOKIE);
+    if (id === undefined) return undefined;
+    assertSameOrigin(ctx);
+    const found = await deps.sessions.resume(id);
+    if (!found) {
+      clearSessionCookie(ctx);
+      throw new KeygateError('unauthorized', 'not signed in, or the session has ended: sign in again');
+    }
+    if (!READS.has(ctx.method) && !sameText(ctx.get(CSRF_HEADER), found.csrfToken)) {
+      throw new KeygateError('forbidden', `a change made with a session needs its ${CSRF_HEADER} header`);
+    }
+    return { id, signedIn: found };
+  }
+
+  function setSessionCookie(ctx: Context, id: string): void {
+    setCookie(ctx, SESSION_COOKIE, id, { secure });
+  }
+
+  function clearSessionCookie(ctx: Context): void {
+    setCookie(ctx, SESSION_COOKIE, '', { secure, maxAgeSeconds: 0 });
+  }
+
+  /** The admin caller a session makes (undefined without a session cookie). */
+  async function adminCaller(ctx: Context): Promise<AdminCaller | undefined> {
+    const found = await signedIn(ctx);
+    return found && callerOf(found.signedIn, deps.roleScopes);
+  }
+
+  return { signedIn, adminCaller, assertSameOrigin, setSessionCookie, clearSessionCookie };
+}
+
+/** The person as an admin caller: their role's power (identity/session-power.ts), no key. */
+export function callerOf({ user }: SignedIn, roleScopes: RoleScopes): AdminCaller {
+  const power = sessionPowerOf(roleScopes, user.role);
+  return {
+    keyId: null,
+    keyKind: null,
+    userId: user.id,
+    via: 'console',
+    onlyUserId: power.ownKeysOnly ? user.id : undefined,
+    tenantId: user.tenant_id,
+    scopes: power.routeScopes,
+    authority: { scopes: power.heldScopes, networks: [], creatorChain: [] },
+  };
+}
+
+export type SessionAuthenticator = ReturnType<typeof createSessionAuthenticator>;

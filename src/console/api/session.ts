@@ -1,0 +1,127 @@
+// /console/api/session: sign in (POST), who is signed in (GET), sign out (DELETE). Failed sign-ins
+// are limited per source and per (email, source) like failed secrets (oauth/abuse-limits.ts), and
+// audited; the answer never says whether the email exists. Passwords are never logged or audited.
+import type { Context } from 'koa';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { hashToken } from '../../crypto/token-hash.ts';
+import type { SessionAuthenticator } from '../../admin/session-auth.ts';
+import { readJsonObject } from '../../http/body.ts';
+import { currentRequestScope } from '../../http/request-scope.ts';
+import type { SignInCheckFn } from '../../identity/sign-in.ts';
+import type { Sessions, SignedIn } from '../../identity/sessions.ts';
+import { PASSWORD_MAX_LENGTH } from '../../identity/passwords.ts';
+import type { AbuseLimits } from '../../oauth/abuse-limits.ts';
+import { KeygateError } from '../../shared/errors.ts';
+import { parseInput } from '../../shared/validation.ts';
+import type { AuditStore } from '../../stores/audit.ts';
+import type { UserStore } from '../../stores/users.ts';
+
+export const SIGN_IN_ACTION = 'session.create';
+export const SIGN_OUT_ACTION = 'session.delete';
+
+const SignInBody = z.strictObject({ email: z.string().min(1).max(320), password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
+
+/** What a failed sign-in counts against besides its source: a hash of the email, never the email (it may be a password typed in the wrong field). */
+export const signInSubject = (email: string) => hashToken(email.trim().toLowerCase());
+
+export interface SessionRouteDeps {
+  sessionAuth: SessionAuthenticator;
+  sessions: Sessions;
+  checkSignIn: SignInCheckFn;
+  limits: AbuseLimits;
+  users: UserStore;
+  audit: AuditStore;
+  log: Logger;
+}
+
+/** The session as the console shows it (the same answer after sign-in and on GET). */
+function sessionView(found: Pick<SignedIn, 'user' | 'tenant' | 'csrfToken' | 'idleExpiresAt' | 'expiresAt'>) {
+  const { user, tenant } = found;
+  return {
+    user: { id: user.id, email: user.email, name: user.name, role: user.role, tenant_id: user.tenant_id, tenant_name: tenant.name },
+    csrf_token: found.csrfToken,
+    idle_expires_at: found.idleExpiresAt.toISOString(),
+    expires_at: found.expiresAt.toISOString(),
+  };
+}
+
+export function sessionRoutes(deps: SessionRouteDeps) {
+  const where = () => {
+    const scope = currentRequestScope();
+    return { ip: scope?.clientIpText ?? null, requestId: scope?.requestId ?? null, sourceIp: scope?.sourceIp };
+  };
+
+  async function signIn(ctx: Context): Promise<void> {
+    deps.sessionAuth.assertSameOrigin(ctx);
+    const { email, password } = parseInput(SignInBody, await readJsonObject(ctx));
+    const { ip, requestId, sourceIp } = where();
+    const subject = signInSubject(email);
+    const limit = deps.limits.checkAuthentication(subject, sourceIp);
+    if (!limit.ok) {
+      ctx.set('Retry-After', String(limit.retryAfterSeconds));
+      throw new KeygateError('rate_limited', 'too many failed sign-ins: try again later');
+    }
+    const check = await deps.checkSignIn(email, password);
+    if (!check.ok) {
+      const concerning = check.concerning;
+      deps.log.info({ action: SIGN_IN_ACTION, reason: 'invalid_credentials', userId: concerning?.id, ip, requestId }, 'sign-in refused');
+      await deps.audit.record({
+        action: SIGN_IN_ACTION,
+        outcome: 'denied',
+        reason: 'invalid_credentials',
+        tenantId: concerning?.tenant_id ?? null,
+        actorUserId: concerning?.id ?? null,
+        ip,
+        requestId,
+        details: { via: 'console' },
+      });
+      await deps.limits.recordFailure(subject, sourceIp, SIGN_IN_ACTION);
+      throw new KeygateError('invalid_credentials', 'the email or the password is wrong, or the account cannot sign in');
+    }
+    const { user } = check;
+    const opened = await deps.sessions.start(user);
+    await deps.users.recordSignIn(user.id, new Date());
+    await deps.audit.record({
+      action: SIGN_IN_ACTION,
+      outcome: 'success',
+      tenantId: user.tenant_id,
+      actorUserId: user.id,
+      ip,
+      requestId,
+      details: { via: 'console' },
+    });
+    deps.sessionAuth.setSessionCookie(ctx, opened.id);
+    // Read back as every later request will see it (the user's tenant, the session's times).
+    const found = await deps.sessions.resume(opened.id);
+    if (!found) throw new KeygateError('invalid_credentials', 'the email or the password is wrong, or the account cannot sign in');
+    ctx.body = sessionView(found);
+  }
+
+  async function show(ctx: Context): Promise<void> {
+    const found = await deps.sessionAuth.signedIn(ctx);
+    if (!found) throw new KeygateError('unauthorized', 'not signed in');
+    ctx.body = sessionView(found.signedIn);
+  }
+
+  async function signOut(ctx: Context): Promise<void> {
+    const found = await deps.sessionAuth.signedIn(ctx);
+    if (!found) throw new KeygateError('unauthorized', 'not signed in');
+    await deps.sessions.end(found.id);
+    const { user } = found.signedIn;
+    const { ip, requestId } = where();
+    await deps.audit.record({
+      action: SIGN_OUT_ACTION,
+      outcome: 'success',
+      tenantId: user.tenant_id,
+      actorUserId: user.id,
+      ip,
+      requestId,
+      details: { via: 'console' },
+    });
+    deps.sessionAuth.clearSessionCookie(ctx);
+    ctx.status = 204;
+  }
+
+  return { GET: show, POST: signIn, DELETE: signOut };
+}

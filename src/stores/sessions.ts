@@ -1,0 +1,44 @@
+// Console sessions, addressed by a hash of the session id (the cookie value), never the id itself:
+// a dump of the store signs nobody in. Redis when configured (shared by replicas), process memory
+// for the embedded default. A record expires on its own at its idle or absolute end, whichever
+// comes first; identity/sessions.ts decides what those are.
+
+export interface SessionRecord {
+  userId: string;
+  /** Sent back in `X-CSRF-Token` with every change made with this session. */
+  csrfToken: string;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  lastSeenAt: number;
+  /** Ties the session to the password it was opened with: a new password ends it. */
+  passwordStamp: string;
+}
+
+export interface SessionStore {
+  readonly kind: 'redis' | 'memory';
+  /** Stores (or replaces) the record until `expiresAt` (ms since the epoch). */
+  save(idHash: string, record: SessionRecord, expiresAt: number): Promise<void>;
+  find(idHash: string): Promise<SessionRecord | undefined>;
+  destroy(idHash: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function encodeSession(record: SessionRecord): string {
+  return JSON.stringify(record);
+}
+
+/** A record in any other shape reads as no session. */
+export function decodeSession(text: string): SessionRecord | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<SessionRecord>;
+    const ok =
+      typeof value.userId === 'string'
+      && typeof value.csrfToken === 'string'
+      && typeof value.createdAt === 'number'
+      && typeof value.lastSeenAt === 'number'
+      && typeof value.passwordStamp === 'string';
+    return ok ? (value as SessionRecord) : undefined;
+  } catch {
+    return undefined;
+  }
+}
