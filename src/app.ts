@@ -33,6 +33,8 @@ export type AppDeps = Pick<
   | 'metrics'
   | 'findKey'
   | 'counters'
+  | 'activity'
+  | 'activityStore'
 > & { log: Logger };
 
 export interface App {
@@ -50,6 +52,7 @@ export function createApp(deps: AppDeps): App {
     audit: deps.audit,
     pepperRing: deps.pepperRing,
     usage: deps.usage,
+    activity: deps.activity,
     metrics: deps.metrics,
     counters: deps.counters,
     authFailures: deps.config.authFailures,
@@ -65,6 +68,7 @@ export function createApp(deps: AppDeps): App {
     audit: deps.audit,
     tokens: deps.tokens,
     lookupKey: oauth.lookupKey,
+    activityStore: deps.activityStore,
   });
 
   const forwardToProvider = (ctx: Koa.Context) => {

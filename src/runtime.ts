@@ -31,6 +31,10 @@ import { isConnectionFailure, StoreUnavailableError } from './shared/store-failu
 import { createMemoryCounters, createRedisCounters, type WindowCounters } from './stores/counters.ts';
 import { connectRedis } from './stores/redis-connection.ts';
 import { createUserStore, type UserStore } from './stores/users.ts';
+import { createActivityRecorder, type ActivityRecorder } from './keys/activity.ts';
+import type { KeyActivityStore } from './stores/key-activity.ts';
+import { createRedisActivityStore } from './stores/key-activity-redis.ts';
+import { createMemoryActivityStore } from './stores/key-activity-memory.ts';
 
 export interface Runtime {
   config: Config;
@@ -46,6 +50,10 @@ export interface Runtime {
   tenantService: TenantService;
   userService: UserService;
   usage: UsageRecorder;
+  /** Per-key activity counts, batched off the hot path (keys/activity.ts). */
+  activity: ActivityRecorder;
+  /** Where they are kept: Redis when configured, else process memory. */
+  activityStore: KeyActivityStore;
   metrics: Metrics;
   /** Fixed-window counters for abuse limits: shared through Redis, or in memory when embedded. */
   counters: WindowCounters;
@@ -127,6 +135,8 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   const forgetKeys = (clientId: string) => keyCache?.invalidate(clientId);
   const identityDeps = { ...stores, tokens, onKeysChanged: forgetKeys, transact, roleScopes: config.roleScopes };
   const usage = createUsageRecorder(stores.keys, log);
+  const activityStore = config.redisUrl ? createRedisActivityStore(connectRedis(config.redisUrl)) : createMemoryActivityStore();
+  const activity = createActivityRecorder(activityStore, log);
   const keyService = createKeyService({
     ...stores,
     onKeysChanged: forgetKeys,
@@ -135,6 +145,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     pepperRing,
     issuer: config.issuer,
     defaultTokenTtlSeconds: config.tokenTtlSeconds,
+    activity: activityStore,
   });
   return {
     config,
@@ -146,6 +157,8 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     tokens,
     keyService,
     usage,
+    activity,
+    activityStore,
     metrics,
     counters,
     findKey: createOwnerChain(keyCache ? (clientId) => keyCache.get(clientId) : loadKey),
@@ -155,6 +168,8 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
       await warmer?.stop();
       await changeFeed?.close();
       await usage.close();
+      await activity.close();
+      await activityStore.close();
       await counters.close();
       await tokens.close();
       await db.destroy();

@@ -5,6 +5,7 @@ import type { KeyLookup } from '../oauth/pipeline.ts';
 import type { AuditStore } from '../stores/audit.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import type { TokenStore } from '../stores/tokens.ts';
+import type { KeyActivityStore } from '../stores/key-activity.ts';
 import { auditRoutes } from './audit.ts';
 import { createBearerAuthenticator } from './auth.ts';
 import { keyRoutes } from './keys.ts';
@@ -26,6 +27,8 @@ export interface AdminDeps {
   audit: AuditStore;
   tokens: TokenStore;
   lookupKey: KeyLookup;
+  /** Per-key activity counts, for /keys/{id}/usage. */
+  activityStore: Pick<KeyActivityStore, 'read'>;
 }
 
 export function adminRoutes(deps: AdminDeps): AdminRoute[] {
