@@ -40,6 +40,8 @@ export type AppDeps = Pick<
   | 'users'
   | 'sessions'
   | 'setupLinkService'
+  | 'activity'
+  | 'activityStore'
 > & { log: Logger };
 
 export interface App {
@@ -57,6 +59,7 @@ export function createApp(deps: AppDeps): App {
     audit: deps.audit,
     pepperRing: deps.pepperRing,
     usage: deps.usage,
+    activity: deps.activity,
     metrics: deps.metrics,
     counters: deps.counters,
     authFailures: deps.config.authFailures,
@@ -87,6 +90,7 @@ export function createApp(deps: AppDeps): App {
     tokens: deps.tokens,
     lookupKey: oauth.lookupKey,
     sessionAuth,
+    activityStore: deps.activityStore,
   });
 
   const forwardToProvider = (ctx: Koa.Context) => {

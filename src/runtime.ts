@@ -36,6 +36,10 @@ import { createMemorySessionStore } from './stores/sessions-memory.ts';
 import { createRedisSessionStore } from './stores/sessions-redis.ts';
 import { createSessions, type Sessions } from './identity/sessions.ts';
 import { createSetupLinks, type SetupLinks } from './identity/setup-links.ts';
+import { createActivityRecorder, type ActivityRecorder } from './keys/activity.ts';
+import type { KeyActivityStore } from './stores/key-activity.ts';
+import { createRedisActivityStore } from './stores/key-activity-redis.ts';
+import { createMemoryActivityStore } from './stores/key-activity-memory.ts';
 
 export interface Runtime {
   config: Config;
@@ -52,6 +56,10 @@ export interface Runtime {
   tenantService: TenantService;
   userService: UserService;
   usage: UsageRecorder;
+  /** Per-key activity counts, batched off the hot path (keys/activity.ts). */
+  activity: ActivityRecorder;
+  /** Where they are kept: Redis when configured, else process memory. */
+  activityStore: KeyActivityStore;
   metrics: Metrics;
   /** Console sessions: in Redis when configured, else in this process. */
   sessions: Sessions;
@@ -139,6 +147,8 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   const forgetKeys = (clientId: string) => keyCache?.invalidate(clientId);
   const identityDeps = { ...stores, tokens, onKeysChanged: forgetKeys, transact, roleScopes: config.roleScopes };
   const usage = createUsageRecorder(stores.keys, log);
+  const activityStore = config.redisUrl ? createRedisActivityStore(connectRedis(config.redisUrl)) : createMemoryActivityStore();
+  const activity = createActivityRecorder(activityStore, log);
   const keyService = createKeyService({
     ...stores,
     onKeysChanged: forgetKeys,
@@ -147,6 +157,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     pepperRing,
     issuer: config.issuer,
     defaultTokenTtlSeconds: config.tokenTtlSeconds,
+    activity: activityStore,
   });
   return {
     config,
@@ -160,6 +171,8 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     tokens,
     keyService,
     usage,
+    activity,
+    activityStore,
     metrics,
     counters,
     findKey: createOwnerChain(keyCache ? (clientId) => keyCache.get(clientId) : loadKey),
@@ -169,6 +182,8 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
       await warmer?.stop();
       await changeFeed?.close();
       await usage.close();
+      await activity.close();
+      await activityStore.close();
       await counters.close();
       await tokens.close();
       await sessionStore.close();

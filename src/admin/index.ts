@@ -6,6 +6,7 @@ import type { KeyLookup } from '../oauth/pipeline.ts';
 import type { AuditStore } from '../stores/audit.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import type { TokenStore } from '../stores/tokens.ts';
+import type { KeyActivityStore } from '../stores/key-activity.ts';
 import { auditRoutes } from './audit.ts';
 import { createAdminAuthenticator, createBearerAuthenticator } from './auth.ts';
 import type { SessionAuthenticator } from './session-auth.ts';
@@ -30,6 +31,8 @@ export interface AdminDeps {
   lookupKey: KeyLookup;
   /** The console's sessions: with it, the session cookie is a credential here too. */
   sessionAuth?: SessionAuthenticator;
+  /** Per-key activity counts, for /keys/{id}/usage. */
+  activityStore: Pick<KeyActivityStore, 'read'>;
 }
 
 export function adminRoutes(deps: AdminDeps): AdminRoute[] {

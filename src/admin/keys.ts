@@ -2,6 +2,8 @@
 import type { KeyService } from '../keys/service.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import { durationSeconds } from '../shared/duration.ts';
+import { usageSeries } from '../keys/usage-report.ts';
+import type { KeyActivityStore } from '../stores/key-activity.ts';
 import { actorFor } from './actor.ts';
 import { route, type AdminRoute } from './router.ts';
 import {
@@ -10,6 +12,8 @@ import {
   ErrorSchema,
   KeyEnvelope,
   KeyListSchema,
+  KeyUsageQuery,
+  KeyUsageSchema,
   ListKeysQuery,
   RevokedTokensSchema,
   RotatedKeySchema,
@@ -22,7 +26,7 @@ const WRITE = 'admin:keys:write';
 const invalid = { description: 'validation failed: `details` names each field', schema: ErrorSchema };
 const notFound = { description: 'no such key in the tenants this caller may see', schema: ErrorSchema };
 
-export function keyRoutes(deps: { keyService: KeyService; tenants: TenantStore }): AdminRoute[] {
+export function keyRoutes(deps: { keyService: KeyService; tenants: TenantStore; activityStore: Pick<KeyActivityStore, 'read'> }): AdminRoute[] {
   const { keyService, tenants } = deps;
   return [
     route({
@@ -41,19 +45,21 @@ export function keyRoutes(deps: { keyService: KeyService; tenants: TenantStore }
       method: 'GET',
       path: '/keys',
       scope: READ,
-      summary: 'List keys, with counts, in creation order',
+      summary: 'List keys: sorted, searched and filtered, a page at a time, with counts over every visible key',
       query: ListKeysQuery,
       responses: { 200: { description: 'a page of keys', schema: KeyListSchema }, 400: invalid },
       async handle(_ctx, { query, caller }) {
         const page = await keyService.list(
           {
             tenantIds: query.tenant_id ? [query.tenant_id] : undefined,
-            status: query.status,
+            status: query.status ?? (query.expired === 'true' ? 'expired' : undefined),
+            notExpired: query.expired === 'false',
+            q: query.q,
             kind: query.kind,
             userId: query.user_id,
             expiringWithinSeconds: query.expiring_within === undefined ? undefined : durationSeconds(query.expiring_within)!,
           },
-          { cursor: query.cursor, limit: query.limit === undefined ? undefined : Math.min(200, Math.max(1, Number(query.limit))) },
+          { sort: query.sort, cursor: query.cursor, limit: query.limit === undefined ? undefined : Math.min(200, Math.max(1, Number(query.limit))) },
           await actorFor(caller, tenants),
         );
         return { status: 200, body: page };
@@ -67,6 +73,18 @@ export function keyRoutes(deps: { keyService: KeyService; tenants: TenantStore }
       responses: { 200: { description: 'the key', schema: KeyEnvelope }, 404: notFound },
       async handle(_ctx, { params, caller }) {
         return { status: 200, body: { key: await keyService.show(params.id!, await actorFor(caller, tenants)) } };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/keys/{id}/usage',
+      scope: READ,
+      summary: 'A key’s tokens issued, refused (by reason) and introspected, per hour (24h) or per day (7d, 30d)',
+      query: KeyUsageQuery,
+      responses: { 200: { description: 'the series, oldest bucket first', schema: KeyUsageSchema }, 400: invalid, 404: notFound },
+      async handle(_ctx, { params, query, caller }) {
+        const key = await keyService.show(params.id!, await actorFor(caller, tenants));
+        return { status: 200, body: await usageSeries(deps.activityStore, key.client_id, query.window ?? '24h', new Date()) };
       },
     }),
     route({

@@ -1,7 +1,7 @@
 // Request and response shapes of the admin API. These zod schemas validate requests
 // AND generate the OpenAPI document (openapi.ts): one source of truth.
 import { z } from 'zod';
-import { KeyChangeSchema, NewKeySchema, RotationSchema, timestamp } from '../keys/schemas.ts';
+import { KEY_SORTS, KeyChangeSchema, NewKeySchema, RotationSchema, timestamp } from '../keys/schemas.ts';
 import { DURATION_PATTERN } from '../shared/duration.ts';
 import { ROLES } from '../identity/roles.ts';
 
@@ -61,21 +61,62 @@ const durationString = z.string().regex(DURATION_PATTERN).describe('seconds, or 
 
 export const ListKeysQuery = z.strictObject({
   status: z.enum(['active', 'disabled', 'expired']).optional(),
+  expired: z.enum(['true', 'false']).optional().describe('true: only expired keys (as status=expired); false: none of them'),
   kind: z.enum(['service', 'user']).optional(),
   user_id: z.uuid().optional(),
   tenant_id: z.uuid().optional(),
   expiring_within: durationString.optional(),
-  cursor: z.string().max(200).optional(),
+  q: z.string().min(1).max(255).optional().describe('name contains it (any case), or client_id starts with it'),
+  sort: z.enum(KEY_SORTS).optional().describe('a leading - is descending; default -created_at; keys without the value come last'),
+  cursor: z.string().max(2000).optional().describe('next_cursor of the previous page, with the same sort'),
   limit: countString.optional().describe('1–200, default 50'),
 });
 
+const KeyCreatorSchema = z.object({
+  kind: z.enum(['user', 'key']),
+  id: z.string(),
+  label: z.string().nullable().describe("the user's email or the key's name; null once it is gone"),
+});
+
+export const ListedKeySchema = KeySchema.extend({
+  created_by: KeyCreatorSchema.nullable().describe('null: the operator (CLI) or bootstrap'),
+  user_email: z.string().nullable().describe('for a user key, its user’s email'),
+  usage_7d: z.array(z.int()).nullable().describe('tokens issued per UTC day, the last 7 days, today last; null when unavailable'),
+}).meta({ id: 'ListedKey' });
+
 export const KeyListSchema = z
   .object({
-    data: z.array(KeySchema),
+    data: z.array(ListedKeySchema),
     next_cursor: z.string().nullable(),
     counts: z.object({ total: z.int(), active: z.int(), disabled: z.int(), expired: z.int(), expiring_30d: z.int() }),
   })
   .meta({ id: 'KeyList' });
+
+export const KeyUsageQuery = z.strictObject({ window: z.enum(['24h', '7d', '30d']).optional().describe('default 24h') });
+
+const count = z.int().min(0);
+export const KeyUsageSchema = z
+  .object({
+    window: z.enum(['24h', '7d', '30d']),
+    bucket: z.enum(['hour', 'day']).describe('24h: 24 hours; 7d and 30d: UTC days; the current one last'),
+    series: z.array(
+      z.object({
+        at: timestamp.describe('start of the bucket'),
+        issued: count,
+        denied: z.object({
+          bad_secret: count,
+          network: count,
+          expired: count,
+          disabled: count.describe('the key, its user or a tenant above it disabled'),
+          owner: count.describe('a creator up its chain lost the right to create keys'),
+          scope: count.describe('asked for a scope the key lacks (or introspected without token:introspect)'),
+          rate_limited: count.describe('over the key’s own issuance limit'),
+        }),
+        introspection: z.object({ active: count, inactive: count }),
+      }),
+    ),
+  })
+  .meta({ id: 'KeyUsage' });
 
 export const RevokedTokensSchema = z.object({ revoked_tokens: z.int() }).meta({ id: 'RevokedTokens' });
 

@@ -1,6 +1,6 @@
 // `keygate keys …`: the key lifecycle from a terminal, against the same store as the server.
 import { KeygateError } from '../shared/errors.ts';
-import { RESOURCE_SERVER_SCOPE, type KeyStatus, type KeyView } from '../keys/model.ts';
+import { RESOURCE_SERVER_SCOPE, type KeyStatus, type KeyView, type ListedKeyView } from '../keys/model.ts';
 import type { KeyChange, NewKey } from '../keys/schemas.ts';
 import type { Actor } from '../keys/audited-change.ts';
 import type { CreatedKey } from '../keys/types.ts';
@@ -67,7 +67,7 @@ export async function keysCommand(runtime: Runtime, action: string | undefined, 
       return print(json ? JSON.stringify(createdJson(created)) : formatCreated(created));
     }
     case 'list': {
-      const keys: KeyView[] = [];
+      const keys: ListedKeyView[] = [];
       let cursor: string | undefined;
       do {
         const page = await service.list(
@@ -75,7 +75,7 @@ export async function keysCommand(runtime: Runtime, action: string | undefined, 
             tenantIds: text(flags, 'tenant') ? [text(flags, 'tenant')!] : undefined,
             status: text(flags, 'status') as KeyStatus | 'expired' | undefined,
           },
-          { cursor, limit: 200 },
+          { sort: 'created_at', cursor, limit: 200 },
           CLI_ACTOR,
         );
         keys.push(...page.data);
@@ -126,7 +126,7 @@ function createdJson(created: CreatedKey) {
   return { ...created.key, client_secret: created.client_secret, api_key: created.api_key, key_file: created.key_file };
 }
 
-function formatLine(key: KeyView): string {
+function formatLine(key: Pick<KeyView, 'client_id' | 'kind' | 'status' | 'name' | 'scopes'>): string {
   return `${key.client_id}  ${key.status.padEnd(8)}  ${key.kind.padEnd(7)}  ${key.name}  [${key.scopes.join(' ')}]`;
 }
 

@@ -69,6 +69,22 @@ export interface KeyView {
   last_used_ip: string | null;
 }
 
+/** Who created a key, named for people: a user by email, a key by name (null once it is gone). */
+export interface KeyCreator {
+  kind: 'user' | 'key';
+  id: string;
+  label: string | null;
+}
+
+/** A key as a list shows it: its creator named, its user's email, its last 7 days of issuance. */
+export interface ListedKeyView extends Omit<KeyView, 'created_by'> {
+  /** null: created by the operator's CLI or at bootstrap. */
+  created_by: KeyCreator | null;
+  user_email: string | null;
+  /** Tokens issued per UTC day, the last 7 days, today last; null when the counts cannot be read. */
+  usage_7d: number[] | null;
+}
+
 /** Scopes with a meaning inside Keygate itself. `token:introspect` makes a key a resource server: it may introspect and revoke tokens. */
 export const RESOURCE_SERVER_SCOPE = 'token:introspect';
 export const KEY_WRITE_SCOPE = 'admin:keys:write';

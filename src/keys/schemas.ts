@@ -93,3 +93,8 @@ export function canonicalNetworks(items: readonly string[]): string[] {
   if (!parsed.ok) throw new Error(`canonicalNetworks: '${parsed.invalid}' was not validated`);
   return parsed.networks.map((network) => network.text);
 }
+
+/** The orders a key list offers; a leading `-` is descending. */
+export const KEY_SORTS = ['name', '-name', 'created_at', '-created_at', 'expires_at', '-expires_at', 'last_used_at', '-last_used_at'] as const;
+export type KeySortName = (typeof KEY_SORTS)[number];
+export const DEFAULT_KEY_SORT: KeySortName = '-created_at';

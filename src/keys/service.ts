@@ -6,17 +6,18 @@ import { KEYGATE_SCOPES, type KeyStatus, type KeyView } from './model.ts';
 import { formatApiKey, generateClientId, generateClientSecret, isWellFormedClientId } from '../crypto/credentials.ts';
 import { hashSecret } from '../crypto/secret-hash.ts';
 import { KeygateError, type FieldError, failOnFieldErrors } from '../shared/errors.ts';
-import type { KeyCursor, KeyListFilter } from '../stores/keys.ts';
+import type { KeyCursor, KeyListFilter, KeySortField } from '../stores/keys.ts';
 import { auditedChange, type Actor, type TxStores } from './audited-change.ts';
 import { createKeyChanges, type RecordKeyChange } from './changes.ts';
-import { toView } from './view.ts';
+import { toListedView, toView } from './view.ts';
+import { issuedLast7Days } from './usage-report.ts';
 import type { CreatedKey, KeyPage, KeyServiceDeps } from './types.ts';
 import { endLiveTokens } from './end-tokens.ts';
 import { effectivePolicy } from '../identity/tenant-policy.ts';
 import { MAX_CREATOR_CHAIN } from './owner-chain.ts';
 import { refusalsToGrant, refusalToManageKey } from './authority.ts';
 import { NEVER_FOR_USER_KEYS } from '../identity/roles.ts';
-import { canonicalNetworks, KEY_LIMITS, NewKeySchema, type NewKey } from './schemas.ts';
+import { canonicalNetworks, DEFAULT_KEY_SORT, KEY_LIMITS, NewKeySchema, type KeySortName, type NewKey } from './schemas.ts';
 import { requestedExpiry, resolveExpiry } from './expiry.ts';
 import { parseInput } from '../shared/validation.ts';
 
@@ -81,6 +82,16 @@ export function createKeyService(deps: KeyServiceDeps) {
         expires_at: key.expires_at,
       },
     };
+  }
+
+  /** The list's sparkline data; a store that cannot answer costs the sparkline, not the list. */
+  async function issuedPerDay(clientIds: string[], now: Date): Promise<number[][] | undefined> {
+    if (!deps.activity || clientIds.length === 0) return undefined;
+    try {
+      return await issuedLast7Days(deps.activity, clientIds, now);
+    } catch {
+      return undefined;
+    }
   }
 
   const changes = createKeyChanges({ ...deps, change, requireManageableKey, requireManageableDescendants, withSecret });
@@ -151,22 +162,39 @@ export function createKeyService(deps: KeyServiceDeps) {
 
     show: requireKey,
 
-    /** One page in creation order, with counts over every tenant the actor may see. */
-    async list(filter: KeyListFilter, page: { cursor?: string; limit?: number }, actor: Pick<Actor, 'tenantIds' | 'onlyUserId'>): Promise<KeyPage> {
+    /** One page in `sort` order (default newest first), with counts over every key the actor may see. */
+    async list(
+      filter: KeyListFilter,
+      page: { sort?: KeySortName; cursor?: string; limit?: number },
+      actor: Pick<Actor, 'tenantIds' | 'onlyUserId'>,
+    ): Promise<KeyPage> {
       const now = new Date();
       const visible = actor.tenantIds ?? (await deps.tenants.allIds());
       const tenantIds = filter.tenantIds ? filter.tenantIds.filter((id) => visible.includes(id)) : visible;
       const limit = page.limit ?? 50;
       const userId = actor.onlyUserId ?? filter.userId;
-      const rows = (
-        await deps.keys.list({ ...filter, tenantIds, userId }, now, { after: page.cursor ? decodeCursor(page.cursor) : undefined, limit: limit + 1 })
-      ).map((row) => toView(row, now));
-      const data = rows.slice(0, limit);
-      const last = data.at(-1);
+      // A user key asking for another user's keys gets none, not its own.
+      const shownTenants = actor.onlyUserId && filter.userId && filter.userId !== actor.onlyUserId ? [] : tenantIds;
+      const sortName = page.sort ?? DEFAULT_KEY_SORT;
+      const sort = { field: sortName.replace(/^-/, '') as KeySortField, descending: sortName.startsWith('-') };
+      const rows = await deps.keys.list({ ...filter, tenantIds: shownTenants, userId }, now, {
+        sort,
+        after: page.cursor ? decodeCursor(page.cursor, sortName) : undefined,
+        limit: limit + 1,
+      });
+      const shown = rows.slice(0, limit);
+      const last = shown.at(-1);
+      const [usage, counts] = await Promise.all([
+        issuedPerDay(
+          shown.map((row) => row.client_id),
+          now,
+        ),
+        deps.keys.counts(tenantIds, now, actor.onlyUserId),
+      ]);
       return {
-        data,
-        next_cursor: rows.length > limit && last ? encodeCursor({ createdAt: new Date(last.created_at), clientId: last.client_id }) : null,
-        counts: await deps.keys.counts(tenantIds, now, actor.onlyUserId),
+        data: shown.map((row, i) => toListedView(row, now, usage?.[i] ?? null)),
+        next_cursor: rows.length > limit && last ? encodeCursor(sortName, { value: last.sort_value, clientId: last.client_id }) : null,
+        counts,
       };
     },
 
@@ -195,21 +223,29 @@ export function createKeyService(deps: KeyServiceDeps) {
 
 export type KeyService = ReturnType<typeof createKeyService>;
 
-function encodeCursor(cursor: KeyCursor): string {
-  return Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.clientId])).toString('base64url');
+function encodeCursor(sort: KeySortName, cursor: KeyCursor): string {
+  return Buffer.from(JSON.stringify([sort, cursor.value, cursor.clientId])).toString('base64url');
 }
 
-function decodeCursor(text: string): KeyCursor {
+/** A cursor continues the order it was made in: another sort's cursor is refused. */
+function decodeCursor(text: string, sort: KeySortName): KeyCursor {
   try {
-    const [createdAt, clientId] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [string, string];
-    const date = new Date(createdAt);
-    // Only what this server hands out: a key's creation time, which Postgres can compare.
-    const year = date.getUTCFullYear();
-    if (typeof clientId !== 'string' || Number.isNaN(date.getTime()) || year < 2000 || year > 9999) throw new Error('bad cursor');
-    return { createdAt: date, clientId };
+    const [cursorSort, value, clientId] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [unknown, unknown, unknown];
+    if (cursorSort !== sort || typeof clientId !== 'string' || clientId.length > 64) throw new Error('bad cursor');
+    if (value !== null && (typeof value !== 'string' || value.length > 1100 || value.includes('\u0000'))) throw new Error('bad cursor');
+    // Only what this server hands out: a real UTC time (Postgres refuses 31 February), for the time sorts.
+    if (value !== null && sort.replace(/^-/, '') !== 'name' && !isCursorTime(value)) throw new Error('bad cursor');
+    return { value, clientId };
   } catch {
     throw new KeygateError('validation_failed', 'query is invalid', [{ field: 'cursor', message: 'not a cursor this server issued' }]);
   }
+}
+
+/** `2026-12-01T23:44:03.123456Z`, a time that exists. */
+function isCursorTime(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(value)) return false;
+  const date = new Date(value);
+  return !Number.isNaN(date.getTime()) && date.getUTCFullYear() >= 1000 && date.toISOString().slice(0, 19) === value.slice(0, 19);
 }
 
 async function validateKeyUser(deps: KeyServiceDeps, userId: string | null, tenantId: string, errors: FieldError[]) {

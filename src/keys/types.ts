@@ -3,7 +3,8 @@ import type { PepperRing } from '../crypto/secret-hash.ts';
 import type { KeyCounts } from '../stores/keys.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import type { AuditedChangeDeps, TxStores } from './audited-change.ts';
-import type { KeyView } from './model.ts';
+import type { KeyView, ListedKeyView } from './model.ts';
+import type { KeyActivityStore } from '../stores/key-activity.ts';
 
 export interface KeyServiceDeps extends AuditedChangeDeps, TxStores {
   tokens: TokenStore;
@@ -11,6 +12,8 @@ export interface KeyServiceDeps extends AuditedChangeDeps, TxStores {
   issuer: string;
   /** Token lifetime for keys created without one, seconds. */
   defaultTokenTtlSeconds: number;
+  /** Per-key activity counts (the list's 7-day issuance); absent = none shown. */
+  activity?: Pick<KeyActivityStore, 'read'>;
 }
 
 export interface KeyFile {
@@ -32,7 +35,7 @@ export interface CreatedKey {
 }
 
 export interface KeyPage {
-  data: KeyView[];
+  data: ListedKeyView[];
   next_cursor: string | null;
   counts: KeyCounts;
 }

@@ -1,7 +1,7 @@
 // A stored key as the admin API and the CLI show it: snake_case, timestamps as ISO-8601, and
 // 'expired' derived from the expiry.
-import type { KeyRow } from '../stores/keys.ts';
-import type { KeyView } from './model.ts';
+import type { KeyRow, ListedKeyRow } from '../stores/keys.ts';
+import type { KeyCreator, KeyView, ListedKeyView } from './model.ts';
 
 export function toView(row: KeyRow, now: Date): KeyView {
   const expired = row.expires_at !== null && row.expires_at.getTime() <= now.getTime();
@@ -24,4 +24,15 @@ export function toView(row: KeyRow, now: Date): KeyView {
     last_used_at: row.last_used_at?.toISOString() ?? null,
     last_used_ip: row.last_used_ip,
   };
+}
+
+function creatorOf(row: ListedKeyRow): KeyCreator | null {
+  // A user key acting records both; the person is who created it.
+  if (row.created_by_user_id) return { kind: 'user', id: row.created_by_user_id, label: row.creator_user_email };
+  if (row.created_by_key_id) return { kind: 'key', id: row.created_by_key_id, label: row.creator_key_name };
+  return null;
+}
+
+export function toListedView(row: ListedKeyRow, now: Date, usage7d: number[] | null): ListedKeyView {
+  return { ...toView(row, now), created_by: creatorOf(row), user_email: row.user_email, usage_7d: usage7d };
 }

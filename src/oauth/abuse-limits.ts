@@ -80,6 +80,8 @@ export function createAbuseLimits(deps: {
   subject?: FailureSubject;
   /** Called once per window when a limit is first crossed (audited, rate-limited by construction). */
   onCrossed(crossing: LimitCrossing): Promise<void>;
+  /** Told of every request a key's own issuance limit refuses (per-key activity counts). */
+  onKeyLimited?(clientId: string): void;
   /** For tests: a smaller bound and a clock (ms since the epoch). */
   lockoutsMaxEntries?: number;
   now?: () => number;
@@ -144,6 +146,7 @@ export function createAbuseLimits(deps: {
       if (count === key.rateLimitPerMinute + 1) {
         await deps.onCrossed({ limit: 'key_issuance', clientId: key.clientId, source: null, action: 'token.issue' });
       }
+      deps.onKeyLimited?.(key.clientId);
       return denied('key_issuance', resetInSeconds);
     },
   };

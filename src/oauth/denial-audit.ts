@@ -9,6 +9,7 @@ import { isWellFormedClientId } from '../crypto/credentials.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
 import { AUTHENTICATION_FAILURES, type DenialReason, type KeyLookup } from './pipeline.ts';
 import type { AbuseLimits, LimitCrossing } from './abuse-limits.ts';
+import type { ActivityRecorder } from '../keys/activity.ts';
 
 export type DeniedAction = 'token.issue' | 'token.introspect';
 
@@ -23,10 +24,12 @@ export interface Denial {
 
 export type DenialRecorder = (denial: Denial) => Promise<void>;
 
-export function createDenialRecorder(audit: AuditStore, log: Logger, metrics: Metrics, limits: AbuseLimits): DenialRecorder {
+export function createDenialRecorder(audit: AuditStore, log: Logger, metrics: Metrics, limits: AbuseLimits, activity?: ActivityRecorder): DenialRecorder {
   return async function recordDenial({ action, reason, clientId, key, route }) {
     const scope = currentRequestScope();
     metrics.tokensDenied.inc({ action, reason });
+    // Counted against the key only when there is one: a made-up client id has nobody to count it for.
+    if (key) activity?.denied(key.clientId, reason);
     // A malformed client_id could be anything a caller typed (even a secret pasted in the wrong
     // field): only a well-formed one is recorded.
     const targetKeyId = key?.clientId ?? (clientId && isWellFormedClientId(clientId) ? clientId : null);

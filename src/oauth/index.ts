@@ -12,6 +12,7 @@ import { withBufferedBody } from '../http/buffered-request.ts';
 import { KeygateError } from '../shared/errors.ts';
 import { statusOf } from '../http/errors.ts';
 import type { UsageRecorder } from '../keys/usage.ts';
+import type { ActivityRecorder } from '../keys/activity.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import type { WindowCounters } from '../stores/counters.ts';
 import { createAbuseLimits } from './abuse-limits.ts';
@@ -40,6 +41,8 @@ export interface OAuthDeps {
   audit: AuditStore;
   pepperRing: PepperRing;
   usage: UsageRecorder;
+  /** Per-key counts of issued, refused and introspected tokens. */
+  activity: ActivityRecorder;
   metrics: Metrics;
   counters: WindowCounters;
   /** Failed authentications allowed per window: per (client id, source) and per source. */
@@ -71,6 +74,7 @@ export function createOAuth(deps: OAuthDeps) {
   const mintToken = createTokenMinter(provider, (key) => {
     const scope = currentRequestScope();
     deps.usage.seen(key.clientId, scope?.clientIpText ?? null);
+    deps.activity.count(key.clientId, 'issued');
     deps.metrics.tokensIssued.inc({ route: scope?.path ?? 'none' });
   });
   const limits = createAbuseLimits({
@@ -83,8 +87,9 @@ export function createOAuth(deps: OAuthDeps) {
     metrics: deps.metrics,
     log: deps.log,
     onCrossed: createLimitCrossingRecorder(deps.audit, deps.log, lookupKey),
+    onKeyLimited: (clientId) => deps.activity.denied(clientId, 'rate_limited'),
   });
-  const recordDenial = createDenialRecorder(deps.audit, deps.log, deps.metrics, limits);
+  const recordDenial = createDenialRecorder(deps.audit, deps.log, deps.metrics, limits, deps.activity);
   installProviderSeams(provider, {
     lookupKey,
     pepperRing: deps.pepperRing,
@@ -132,6 +137,7 @@ export function createOAuth(deps: OAuthDeps) {
       recordDenial,
       metrics: deps.metrics,
       limits,
+      activity: deps.activity,
     }),
     authorizeApiKey: createApiKeyAuthorizeRoute(exchangeDeps),
     authorizeExternal: createExternalAuthRoute(exchangeDeps),

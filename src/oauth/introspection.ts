@@ -17,6 +17,7 @@ import { isConnectionFailure } from '../shared/store-failures.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import { CLIENT_AUTH_FAILED, sendOAuthError, sendRateLimited } from './oauth-errors.ts';
 import type { AbuseLimits } from './abuse-limits.ts';
+import type { ActivityRecorder } from '../keys/activity.ts';
 import { effectiveScopes, mayActOnTokensOf, runTokenPolicy, type AuthenticateDeps } from './pipeline.ts';
 import { checkTokenState } from './policy/token-state.ts';
 import { checkNetwork, parseIp } from '../shared/network.ts';
@@ -27,6 +28,7 @@ export interface IntrospectionDeps extends AuthenticateDeps {
   recordDenial: DenialRecorder;
   metrics: Metrics;
   limits: AbuseLimits;
+  activity?: Pick<ActivityRecorder, 'count'>;
 }
 
 const INACTIVE = Object.freeze({ active: false });
@@ -72,6 +74,8 @@ export function createIntrospectionRoute(deps: IntrospectionDeps) {
       && mayActOnTokensOf(caller, owner)
       && (!clientIp || checkNetwork(owner.networks, clientIp) === 'ok');
     (active ? answered.active : answered.inactive).inc();
+    // Counted for the key whose token was asked about; a token nobody issued has no key.
+    if (owner) deps.activity?.count(owner.clientId, active ? 'introspection_active' : 'introspection_inactive');
     ctx.body = active ? activeAnswer(record, owner, deps.issuer) : INACTIVE;
   }
 }

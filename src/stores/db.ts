@@ -83,12 +83,23 @@ export interface AuditEventsTable {
   details: ColumnType<Record<string, unknown>, string | undefined, string>;
 }
 
+/** One resource of a tenant's scope catalogue; its scopes are `<resource>:<action>`. */
+export interface ScopeResourcesTable {
+  tenant_id: string;
+  resource: string;
+  description: Generated<string>;
+  actions: string[];
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
   user_setup_links: UserSetupLinksTable;
   api_keys: ApiKeysTable;
   audit_events: AuditEventsTable;
+  scope_resources: ScopeResourcesTable;
 }
 
 export type Db = Kysely<Database>;

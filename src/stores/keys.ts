@@ -16,12 +16,33 @@ export interface KeyListFilter {
   userId?: string;
   /** Keys whose expiry falls within this many seconds from now. */
   expiringWithinSeconds?: number;
+  /** Leave out expired keys. */
+  notExpired?: boolean;
+  /** Name contains it (any case), or client_id starts with it. */
+  q?: string;
 }
 
+export type KeySortField = 'name' | 'created_at' | 'expires_at' | 'last_used_at';
+
+export interface KeySort {
+  field: KeySortField;
+  descending: boolean;
+}
+
+/** Where a page ended: the last key's sort value (text; null when it has none) and its client_id. */
 export interface KeyCursor {
-  createdAt: Date;
+  value: string | null;
   clientId: string;
 }
+
+/** A key row with what a list shows beside it: its user's email and its creator's label. */
+export type ListedKeyRow = KeyRow & {
+  user_email: string | null;
+  creator_user_email: string | null;
+  creator_key_name: string | null;
+  /** The row's value for the list's sort (what a cursor carries): lower-case name, or UTC time to the microsecond. */
+  sort_value: string | null;
+};
 
 export interface KeyCounts {
   total: number;
@@ -38,6 +59,14 @@ export interface KeyUsage {
   at: Date;
   ip: string | null;
 }
+
+/** The sort expressions; name sorts without regard to case, as people read a list. */
+const SORT_COLUMNS = {
+  name: sql<string | null>`lower(k.name)`,
+  created_at: sql<Date | null>`k.created_at`,
+  expires_at: sql<Date | null>`k.expires_at`,
+  last_used_at: sql<Date | null>`k.last_used_at`,
+} as const;
 
 function selectKeyStates(db: Db) {
   return db
@@ -101,24 +130,56 @@ export function createKeyStore(db: Db) {
       return db.selectFrom('api_keys').selectAll().where('client_id', '=', clientId).executeTakeFirst();
     },
 
-    /** Keys in creation order; `after` continues from the last key of a previous page. */
-    async list(filter: KeyListFilter, now: Date, page: { after?: KeyCursor; limit?: number } = {}): Promise<KeyRow[]> {
+    /**
+     * One page of keys in `sort` order, client_id breaking ties; keys without the sort value
+     * (never expires, never used) come last in either direction. `after` continues from the last
+     * key of a previous page.
+     */
+    async list(filter: KeyListFilter, now: Date, page: { sort: KeySort; after?: KeyCursor; limit?: number }): Promise<ListedKeyRow[]> {
       if (filter.tenantIds?.length === 0) return [];
-      let query = db.selectFrom('api_keys').selectAll().orderBy('created_at').orderBy('client_id');
-      if (filter.tenantIds) query = query.where('tenant_id', 'in', filter.tenantIds);
-      if (filter.kind) query = query.where('kind', '=', filter.kind);
-      if (filter.userId) query = query.where('user_id', '=', filter.userId);
+      const { sort } = page;
+      const column = SORT_COLUMNS[sort.field];
+      const direction = sort.descending ? sql.raw('desc') : sql.raw('asc');
+      let query = db
+        .selectFrom('api_keys as k')
+        .leftJoin('users as ku', 'ku.id', 'k.user_id')
+        .leftJoin('users as cu', 'cu.id', 'k.created_by_user_id')
+        .leftJoin('api_keys as ck', 'ck.client_id', 'k.created_by_key_id')
+        .selectAll('k')
+        .select(['ku.email as user_email', 'cu.email as creator_user_email', 'ck.name as creator_key_name'])
+        .select(
+          (sort.field === 'name'
+            ? sql<string | null>`${column}`
+            : sql<string | null>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+          ).as('sort_value'),
+        )
+        .orderBy(sql`${column} ${direction} nulls last`)
+        .orderBy(sql`k.client_id ${direction}`);
+      if (filter.tenantIds) query = query.where('k.tenant_id', 'in', filter.tenantIds);
+      if (filter.kind) query = query.where('k.kind', '=', filter.kind);
+      if (filter.userId) query = query.where('k.user_id', '=', filter.userId);
       if (filter.status === 'expired') {
-        query = query.where('expires_at', '<=', now);
+        query = query.where('k.expires_at', '<=', now);
       } else if (filter.status) {
-        query = query.where('status', '=', filter.status).where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
+        query = query.where('k.status', '=', filter.status).where((eb) => eb.or([eb('k.expires_at', 'is', null), eb('k.expires_at', '>', now)]));
       }
+      if (filter.notExpired) query = query.where((eb) => eb.or([eb('k.expires_at', 'is', null), eb('k.expires_at', '>', now)]));
       if (filter.expiringWithinSeconds !== undefined) {
-        query = query.where('expires_at', '>', now).where('expires_at', '<=', new Date(now.getTime() + filter.expiringWithinSeconds * 1000));
+        query = query.where('k.expires_at', '>', now).where('k.expires_at', '<=', new Date(now.getTime() + filter.expiringWithinSeconds * 1000));
+      }
+      if (filter.q) {
+        const pattern = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        query = query.where(sql<boolean>`(k.name ilike ${pattern} or left(k.client_id, ${filter.q.length}) = ${filter.q})`);
       }
       if (page.after) {
-        const { createdAt, clientId } = page.after;
-        query = query.where((eb) => eb.or([eb('created_at', '>', createdAt), eb.and([eb('created_at', '=', createdAt), eb('client_id', '>', clientId)])]));
+        const { value, clientId } = page.after;
+        const beyond = sort.descending ? sql.raw('<') : sql.raw('>');
+        const typed = sort.field === 'name' ? sql`${value}::text` : sql`${value}::timestamptz`;
+        query = query.where(
+          value === null
+            ? sql<boolean>`(${column} is null and k.client_id ${beyond} ${clientId})`
+            : sql<boolean>`(${column} is null or ${column} ${beyond} ${typed} or (${column} = ${typed} and k.client_id ${beyond} ${clientId}))`,
+        );
       }
       if (page.limit) query = query.limit(page.limit);
       return query.execute();

@@ -201,7 +201,7 @@ describe('admin API: keys', () => {
       expect((await lister.get(`/keys?${query}`)).body.data).toHaveLength(count);
     });
 
-    it('pages with a stable cursor in creation order', async () => {
+    it('pages with a stable cursor in the default order', async () => {
       const all = (await lister.get('/keys')).body.data.map((k: { client_id: string }) => k.client_id);
       const seen: string[] = [];
       let path = '/keys?limit=2';

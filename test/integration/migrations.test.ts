@@ -35,9 +35,10 @@ describe('migrations', () => {
       '20261201T120000_add_tenant_ancestors',
       '20261201T130000_add_token_epoch',
       '20261202T100000_add_user_sign_in',
+      '20261202T110000_add_scope_catalogue',
     ];
     expect((await migrateToLatest(db)).applied).toEqual(all);
-    expect(await tables()).toEqual(['api_keys', 'audit_events', 'tenants', 'user_setup_links', 'users']);
+    expect(await tables()).toEqual(['api_keys', 'audit_events', 'scope_resources', 'tenants', 'user_setup_links', 'users']);
     expect((await migrateToLatest(db)).applied).toEqual([]);
     for (let i = 0; i < all.length; i++) await migrateDown(db);
     expect(await tables()).toEqual([]);

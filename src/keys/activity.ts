@@ -1,0 +1,69 @@
+// Per-key activity counts without a store write per request: each token issuance, refusal and
+// introspection adds one to an in-process map (key, hour, outcome), and the map goes to the store
+// in one batch every few seconds and at shutdown, like last use (usage.ts). Counts are advisory:
+// a failed write is logged and dropped, never fails a token request. Only known keys are counted:
+// a request naming no key has nobody to count it against.
+import type { Logger } from 'pino';
+import type { DenialReason } from '../shared/denial-reasons.ts';
+import { HOUR_MS, type ActivityIncrement, type ActivityOutcome, type KeyActivityStore } from '../stores/key-activity.ts';
+
+export interface ActivityRecorder {
+  count(clientId: string, outcome: ActivityOutcome): void;
+  /** A refused token or introspection request of a known key, by the policy step that refused it. */
+  denied(clientId: string, reason: DenialReason): void;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The reasons a console shows, from the policy's finer ones: a key stopped by its user or its
+ * tenant is as disabled to its caller as one disabled itself. The reasons that can only happen
+ * before a key is known (malformed secret, unknown key) have no entry.
+ */
+export const DENIAL_OUTCOMES: Readonly<Partial<Record<DenialReason, ActivityOutcome>>> = Object.freeze({
+  secret_mismatch: 'denied_bad_secret',
+  ip_not_allowed: 'denied_network',
+  key_expired: 'denied_expired',
+  key_disabled: 'denied_disabled',
+  user_disabled: 'denied_disabled',
+  tenant_disabled: 'denied_disabled',
+  owner_not_authorized: 'denied_owner',
+  scope_not_granted: 'denied_scope',
+  not_introspector: 'denied_scope',
+  rate_limited: 'denied_rate_limited',
+});
+
+export function createActivityRecorder(store: Pick<KeyActivityStore, 'add'>, log: Logger, options: { intervalMs?: number } = {}): ActivityRecorder {
+  let pending = new Map<string, ActivityIncrement>();
+  const count = (clientId: string, outcome: ActivityOutcome) => {
+    const hour = Math.floor(Date.now() / HOUR_MS);
+    const name = `${clientId} ${hour} ${outcome}`;
+    const entry = pending.get(name);
+    if (entry) entry.count += 1;
+    else pending.set(name, { clientId, hour, outcome, count: 1 });
+  };
+  const flush = async () => {
+    if (pending.size === 0) return;
+    const batch = [...pending.values()];
+    pending = new Map();
+    try {
+      await store.add(batch);
+    } catch (error) {
+      log.warn({ err: error, counts: batch.length }, 'could not record key activity');
+    }
+  };
+  const timer = setInterval(() => void flush(), options.intervalMs ?? 5000);
+  timer.unref();
+  return {
+    count,
+    denied(clientId, reason) {
+      const outcome = DENIAL_OUTCOMES[reason];
+      if (outcome) count(clientId, outcome);
+    },
+    flush,
+    async close() {
+      clearInterval(timer);
+      await flush();
+    },
+  };
+}
