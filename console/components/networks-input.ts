@@ -15,7 +15,7 @@ export function networksInput(initial: string[]): NetworksInput {
   const values = [...initial];
   const input = h('input', { type: 'text', id: uid('networks'), inputmode: 'text', autocomplete: 'off', placeholder: '203.0.113.0/24 or 2001:db8::/32' });
   const add = h('button', { type: 'button', class: 'button small' }, 'Add');
-  const chips = h('ul', { class: 'chips', 'aria-label': 'Allowed networks' });
+  const chips = h('ul', { class: 'chips', 'aria-label': 'Networks added' });
   const count = h('p', { class: 'hint', id: `${input.id}-hint` });
 
   const render = () => {
