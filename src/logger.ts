@@ -27,6 +27,14 @@ export const REDACTED_PATHS = [
   '*.password',
   'pepper',
   '*.pepper',
+  'cookie',
+  '*.cookie',
+  'headers.cookie',
+  '*.headers.cookie',
+  'csrfToken',
+  '*.csrfToken',
+  'csrf_token',
+  '*.csrf_token',
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

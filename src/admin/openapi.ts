@@ -55,7 +55,7 @@ export function buildOpenApiDocument(routes: readonly AdminRoute[], issuer: stri
     (paths[route.path] ??= {})[route.method.toLowerCase()] = {
       summary: route.summary,
       operationId: `${route.method.toLowerCase()}${route.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
-      security: [{ bearer: [route.scope] }],
+      security: [{ bearer: [route.scope] }, { consoleSession: [] }],
       'x-required-scope': route.scope,
       parameters: parameters(route, schemas),
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input', schemas) } } } } : {}),
@@ -68,12 +68,13 @@ export function buildOpenApiDocument(routes: readonly AdminRoute[], issuer: stri
       title: 'Keygate admin API',
       version: '1',
       description:
-        "Manage API keys and read the audit log. Authenticate with a bearer token from this server's /oauth/token whose scopes include the admin:* scope each operation names.",
+        "Manage API keys and read the audit log. Authenticate with a bearer token from this server's /oauth/token whose scopes include the admin:* scope each operation names, or, from the console's own pages, with the keygate_session cookie (the signed-in user's role decides; every change also sends X-CSRF-Token).",
     },
     servers: [{ url: `${issuer}/admin/v1` }],
     components: {
       schemas,
       securitySchemes: {
+        consoleSession: { type: 'apiKey', in: 'cookie', name: 'keygate_session', description: 'a console sign-in; changes also need the X-CSRF-Token header' },
         bearer: {
           type: 'oauth2',
           flows: {

@@ -1,17 +1,27 @@
 // People sign in to the console: a set-up link sets the password, a sign-in opens a server-side
 // session carried by an HttpOnly SameSite=Strict cookie, and that cookie (with its CSRF token for
-// changes) is an admin API credential with the person's role as its power.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// changes, from this server's own origin) is an admin API credential with the person's role as
+// its power. A session ends when its person signs out, idles, reaches its absolute end, is
+// disabled or deleted, loses their tenant, or gets a new password.
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { hashToken } from '../../src/crypto/token-hash.ts';
+import { adminClient, ALL_KEYGATE_SCOPES, type AdminClient } from '../support/admin.ts';
+import { STRONG_PASSWORD, sessionCookieOf, setPassword, setupTokenFor, signIn, signInRequest, signedInUser, type ConsoleSession } from '../support/console.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
-import { STRONG_PASSWORD, sessionCookieOf, setPassword, setupTokenFor, signIn, signInRequest, signedInUser } from '../support/console.ts';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const showSession = (session: ConsoleSession) => session.send({ method: 'GET', path: '/console/api/session' });
 
 describe('console sign-in and sessions', () => {
   let keygate: TestKeygate;
   let tenantId: string;
+  let admin: AdminClient;
 
   beforeAll(async () => {
     keygate = await startKeygate({ tokenStore: 'redis' });
     tenantId = await keygate.newTenant();
+    admin = await adminClient(keygate, tenantId, ALL_KEYGATE_SCOPES);
   });
   afterAll(() => keygate?.close());
 
@@ -23,52 +33,169 @@ describe('console sign-in and sessions', () => {
 
     const signedIn = await signInRequest(keygate, user.email, STRONG_PASSWORD);
     expect(signedIn.status).toBe(200);
-    const cookieHeader = signedIn.headers['set-cookie']![0]!;
-    expect(cookieHeader).toMatch(/^keygate_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/);
+    expect(signedIn.headers['set-cookie']).toEqual([expect.stringMatching(/^keygate_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/)]);
     expect(signedIn.body).toEqual({
       user: { id: user.id, email: user.email, name: null, role: 'admin', tenant_id: tenantId, tenant_name: expect.any(String) },
       csrf_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       idle_expires_at: expect.any(String),
       expires_at: expect.any(String),
     });
+    // Redis holds the session under a hash of its id, and nowhere the cookie's value itself.
+    const cookie = sessionCookieOf(signedIn)!;
+    const redis = new Redis(inject('redisUrl'));
+    try {
+      expect(await redis.exists(`kg:s:${hashToken(cookie)}`)).toBe(1);
+      const stored = await redis.get(`kg:s:${hashToken(cookie)}`);
+      expect(stored).not.toContain(cookie);
+      expect(await redis.keys(`*${cookie}*`)).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+
     const session = await signIn(keygate, user.email, STRONG_PASSWORD);
-    const shown = await session.send({ method: 'GET', path: '/console/api/session' });
+    const shown = await showSession(session);
     expect(shown.status).toBe(200);
     expect(shown.body.user.id).toBe(user.id);
     expect(shown.body.csrf_token).toBe(session.csrf);
+    expect(shown.headers).toMatchObject({
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    });
 
     const created = await session.post('/keys', { name: 'made in the console', scopes: ['devices:read'] });
     expect(created.status).toBe(201);
-    expect(created.body.key.created_by).toBeDefined();
+    expect(created.body.key).toMatchObject({ kind: 'service', tenant_id: tenantId });
     const listed = await session.get('/keys');
     expect(listed.status).toBe(200);
     expect(listed.body.data.map((k: { client_id: string }) => k.client_id)).toContain(created.body.key.client_id);
+    // The key works: a person made it, and the person may still create keys.
+    expect((await keygate.token(created.body)).status).toBe(200);
 
     const [event] = (await keygate.runtime.audit.list({ targetKeyId: created.body.key.client_id })).filter((e) => e.action === 'key.create');
     expect(event).toMatchObject({ actor_key_id: null, actor_user_id: user.id, details: expect.objectContaining({ via: 'console' }) });
+    const signIns = await keygate.runtime.audit.list({ actorUserId: user.id, action: 'session.create' });
+    expect(signIns.map((e) => e.outcome)).toEqual(['success', 'success']);
     expect((await keygate.runtime.users.findById(user.id))!.last_sign_in_at).toBeInstanceOf(Date);
   });
 
-  it('a change without the CSRF token, or from another origin, is refused', async () => {
+  it('an Authorization header wins over the cookie: a bad bearer token is refused whatever the session', async () => {
     const { session } = await signedInUser(keygate, tenantId, 'admin');
-    const noCsrf = await session.send({ path: '/admin/v1/keys', json: { name: 'forged', scopes: ['devices:read'] }, csrf: null });
-    expect(noCsrf.status).toBe(403);
-    expect(noCsrf.body.error.code).toBe('forbidden');
-    const wrongCsrf = await session.send({ path: '/admin/v1/keys', json: { name: 'forged', scopes: ['devices:read'] }, csrf: 'x'.repeat(43) });
-    expect(wrongCsrf.status).toBe(403);
-    const otherOrigin = await session.send({ path: '/admin/v1/keys', json: { name: 'forged', scopes: ['devices:read'] }, origin: 'https://evil.example' });
-    expect(otherOrigin.status).toBe(403);
-    const signOutNoCsrf = await session.send({ method: 'DELETE', path: '/console/api/session', csrf: null });
-    expect(signOutNoCsrf.status).toBe(403);
-    expect((await session.get('/keys')).status).toBe(200);
+    const response = await session.send({ method: 'GET', path: '/admin/v1/keys', headers: { authorization: 'Bearer not-a-token-of-this-server' } });
+    expect(response.status).toBe(401);
   });
 
-  it('sign-out ends the session and clears the cookie', async () => {
+  it('a change without the CSRF token, with a wrong one, or from another origin is refused, and changes nothing', async () => {
+    const { user, session } = await signedInUser(keygate, tenantId, 'admin');
+    const forged = { path: '/admin/v1/keys', json: { name: 'forged', scopes: ['devices:read'] } };
+    for (const attempt of [
+      session.send({ ...forged, csrf: null }),
+      session.send({ ...forged, csrf: 'x'.repeat(43) }),
+      session.send({ ...forged, csrf: '' }),
+      session.send({ ...forged, origin: 'https://evil.example' }),
+      session.send({ ...forged, origin: 'http://keygate.test.evil.example' }),
+      session.send({ method: 'GET', path: '/admin/v1/keys', origin: 'https://evil.example' }),
+      session.send({ method: 'DELETE', path: '/console/api/session', csrf: null }),
+    ]) {
+      const response = await attempt;
+      expect(response.status).toBe(403);
+      expect(response.body.error.code).toBe('forbidden');
+    }
+    expect((await keygate.runtime.audit.list({ actorUserId: user.id, action: 'key.create' })).length).toBe(0);
+    // The session itself still works.
+    expect((await session.get('/keys')).status).toBe(200);
+    expect((await showSession(session)).status).toBe(200);
+  });
+
+  it('a cookie that names no session is 401 and is cleared', async () => {
+    const forged = await keygate.send({ method: 'GET', path: '/admin/v1/keys', headers: { cookie: `keygate_session=${'A'.repeat(43)}` } });
+    expect(forged.status).toBe(401);
+    expect(sessionCookieOf(forged)).toBe('');
+    const console = await keygate.send({ method: 'GET', path: '/console/api/session' });
+    expect(console.status).toBe(401);
+  });
+
+  it('sign-out ends the session on the server, not only in the browser', async () => {
     const { session } = await signedInUser(keygate, tenantId, 'viewer');
     const out = await session.send({ method: 'DELETE', path: '/console/api/session' });
     expect(out.status).toBe(204);
-    expect(sessionCookieOf(out)).toBe('');
+    expect(out.headers['set-cookie']).toEqual(['keygate_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0']);
+    // A copy of the cookie kept by an attacker is worth nothing now.
     expect((await session.get('/keys')).status).toBe(401);
-    expect((await session.send({ method: 'GET', path: '/console/api/session' })).status).toBe(401);
+    expect((await showSession(session)).status).toBe(401);
+  });
+
+  it('disabling or deleting the user ends their sessions at once', async () => {
+    const disabled = await signedInUser(keygate, tenantId, 'manager');
+    const deleted = await signedInUser(keygate, tenantId, 'manager');
+    expect((await disabled.session.get('/keys')).status).toBe(200);
+    expect((await admin.post(`/users/${disabled.user.id}/disable`)).status).toBe(200);
+    expect((await admin.delete(`/users/${deleted.user.id}`)).status).toBe(204);
+    expect((await disabled.session.get('/keys')).status).toBe(401);
+    expect((await deleted.session.get('/keys')).status).toBe(401);
+    // Enabling the user again does not revive the ended session.
+    expect((await admin.post(`/users/${disabled.user.id}/enable`)).status).toBe(200);
+    expect((await disabled.session.get('/keys')).status).toBe(401);
+    // And a disabled user cannot sign in again (the same answer as a wrong password).
+    await admin.post(`/users/${disabled.user.id}/disable`);
+    const again = await signInRequest(keygate, disabled.user.email, STRONG_PASSWORD);
+    expect(again.status).toBe(401);
+    expect(again.body.error.code).toBe('invalid_credentials');
+  });
+
+  it('disabling the tenant (or one above it) ends its people’s sessions', async () => {
+    const child = (await admin.post('/tenants', { name: 'customer with a console' })).body.tenant.id;
+    const { session } = await signedInUser(keygate, child, 'admin');
+    expect((await session.get('/keys')).status).toBe(200);
+    expect((await admin.post(`/tenants/${child}/disable`)).status).toBe(200);
+    expect((await session.get('/keys')).status).toBe(401);
+  });
+
+  it('the role is read on every request: a demotion applies to the next one', async () => {
+    const { user, session } = await signedInUser(keygate, tenantId, 'manager');
+    expect((await session.post('/keys', { name: 'while a manager', scopes: ['devices:read'] })).status).toBe(201);
+    expect((await admin.patch(`/users/${user.id}`, { role: 'viewer' })).status).toBe(200);
+    const refused = await session.post('/keys', { name: 'after the demotion', scopes: ['devices:read'] });
+    expect(refused.status).toBe(403);
+    expect((await showSession(session)).body.user.role).toBe('viewer');
+    expect((await session.get('/keys')).status).toBe(200);
+  });
+
+  it('a new password ends the sessions opened with the old one', async () => {
+    const { user, session } = await signedInUser(keygate, tenantId, 'viewer');
+    const reset = await setPassword(keygate, await setupTokenFor(keygate, user), 'a-whole-new-passphrase');
+    expect(reset.status).toBe(200);
+    expect((await showSession(session)).status).toBe(401);
+    expect((await signInRequest(keygate, user.email, STRONG_PASSWORD)).status).toBe(401);
+    expect((await signInRequest(keygate, user.email, 'a-whole-new-passphrase')).status).toBe(200);
+  });
+});
+
+describe('console session lifetimes (shortened: idle 2 s, absolute 5 s)', () => {
+  let keygate: TestKeygate;
+  let tenantId: string;
+
+  beforeAll(async () => {
+    keygate = await startKeygate({ tokenStore: 'redis', sessionIdleSeconds: 2, sessionMaxSeconds: 5 });
+    tenantId = await keygate.newTenant();
+  });
+  afterAll(() => keygate?.close());
+
+  it('a session left idle ends; one in use slides past the idle end but not past the absolute one', async () => {
+    const idle = await signedInUser(keygate, tenantId, 'viewer');
+    const busy = await signedInUser(keygate, tenantId, 'viewer');
+    const busyAnswers: number[] = [];
+    for (let second = 1; second <= 4; second++) {
+      await sleep(1000);
+      busyAnswers.push((await showSession(busy.session)).status);
+    }
+    // Four seconds in: twice the idle time since sign-in, yet used every second.
+    expect(busyAnswers).toEqual([200, 200, 200, 200]);
+    expect((await showSession(idle.session)).status).toBe(401);
+    expect((await idle.session.get('/keys')).status).toBe(401);
+    await sleep(1500);
+    // Past the absolute end, although it was used a second ago.
+    expect((await showSession(busy.session)).status).toBe(401);
   });
 });

@@ -57,6 +57,24 @@ describe('embedded default (npm start)', () => {
     expect(banner.split(clientSecret).length - 1).toBe(2); // the secret line and the api_key line, nowhere else
 
     const port = Number(env.PORT);
+
+    // The first admin user's set-up link: set a password, sign in, and the session (kept in this
+    // process's memory) reaches the admin API.
+    const origin = `http://localhost:${env.PORT}`;
+    expect(banner).toContain('First admin user: admin@keygate.localhost.');
+    const setupToken = new RegExp(`setup_link:\\s+${origin}/console/setup#token=([A-Za-z0-9_-]{43})\\n`).exec(banner)![1]!;
+    const setup = await send(port, { path: '/console/api/setup', headers: { origin }, json: { token: setupToken, password: 'first-admin-passphrase' } });
+    expect(setup.status).toBe(200);
+    const signIn = await send(port, {
+      path: '/console/api/session',
+      headers: { origin },
+      json: { email: 'admin@keygate.localhost', password: 'first-admin-passphrase' },
+    });
+    expect(signIn.status).toBe(200);
+    const cookie = signIn.headers['set-cookie']![0]!.split(';')[0]!;
+    const keys = await send(port, { method: 'GET', path: '/admin/v1/keys', headers: { cookie } });
+    expect(keys.status).toBe(200);
+    expect(keys.body.data).toHaveLength(1);
     const token = await send(port, {
       path: '/oauth/token',
       headers: { authorization: basicAuth(clientId, clientSecret) },

@@ -98,7 +98,7 @@ describe('admin API: OpenAPI document', () => {
     expect(documented).toEqual(declared);
     for (const route of routes) {
       const op = doc.paths[route.path][route.method.toLowerCase()];
-      expect(op.security).toEqual([{ bearer: [route.scope] }]);
+      expect(op.security).toEqual([{ bearer: [route.scope] }, { consoleSession: [] }]);
       expect(Object.keys(doc.components.securitySchemes.bearer.flows.clientCredentials.scopes)).toContain(route.scope);
       for (const status of Object.keys(route.responses)) expect(Object.keys(op.responses)).toContain(status);
     }
