@@ -35,6 +35,7 @@ export type AppDeps = Pick<
   | 'counters'
   | 'activity'
   | 'activityStore'
+  | 'scopeCatalogueService'
 > & { log: Logger };
 
 export interface App {
@@ -69,6 +70,7 @@ export function createApp(deps: AppDeps): App {
     tokens: deps.tokens,
     lookupKey: oauth.lookupKey,
     activityStore: deps.activityStore,
+    scopeCatalogueService: deps.scopeCatalogueService,
   });
 
   const forwardToProvider = (ctx: Koa.Context) => {

@@ -31,6 +31,8 @@ import { isConnectionFailure, StoreUnavailableError } from './shared/store-failu
 import { createMemoryCounters, createRedisCounters, type WindowCounters } from './stores/counters.ts';
 import { connectRedis } from './stores/redis-connection.ts';
 import { createUserStore, type UserStore } from './stores/users.ts';
+import { createScopeCatalogueStore } from './stores/scope-catalogue.ts';
+import { createScopeCatalogueService, type ScopeCatalogueService } from './keys/scope-catalogue-service.ts';
 import { createActivityRecorder, type ActivityRecorder } from './keys/activity.ts';
 import type { KeyActivityStore } from './stores/key-activity.ts';
 import { createRedisActivityStore } from './stores/key-activity-redis.ts';
@@ -49,6 +51,7 @@ export interface Runtime {
   keyService: KeyService;
   tenantService: TenantService;
   userService: UserService;
+  scopeCatalogueService: ScopeCatalogueService;
   usage: UsageRecorder;
   /** Per-key activity counts, batched off the hot path (keys/activity.ts). */
   activity: ActivityRecorder;
@@ -100,6 +103,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     tenants: createTenantStore(handle),
     users: createUserStore(handle),
     audit: createAuditStore(handle),
+    scopeCatalogue: createScopeCatalogueStore(handle),
   });
   const stores = storesOn(db);
   const transact: Transact = (work) => db.transaction().execute((trx) => work(storesOn(trx)));
@@ -151,6 +155,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     config,
     tenantService: createTenantService(identityDeps),
     userService: createUserService(identityDeps),
+    scopeCatalogueService: createScopeCatalogueService({ ...stores, transact }),
     log,
     db,
     pepperRing,

@@ -6,6 +6,7 @@ import type { AuditStore } from '../stores/audit.ts';
 import type { KeyStore } from '../stores/keys.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import type { UserStore } from '../stores/users.ts';
+import type { ScopeCatalogueStore } from '../stores/scope-catalogue.ts';
 import type { Authority } from './authority.ts';
 
 /** Who is acting, for `created_by`, the audit log and tenant boundaries. */
@@ -30,6 +31,7 @@ export interface TxStores {
   audit: AuditStore;
   users: UserStore;
   tenants: TenantStore;
+  scopeCatalogue: ScopeCatalogueStore;
 }
 
 export type Transact = <T>(work: (tx: TxStores) => Promise<T>) => Promise<T>;
