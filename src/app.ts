@@ -42,6 +42,7 @@ export type AppDeps = Pick<
   | 'setupLinkService'
   | 'activity'
   | 'activityStore'
+  | 'scopeCatalogueService'
 > & { log: Logger };
 
 export interface App {
@@ -91,6 +92,7 @@ export function createApp(deps: AppDeps): App {
     lookupKey: oauth.lookupKey,
     sessionAuth,
     activityStore: deps.activityStore,
+    scopeCatalogueService: deps.scopeCatalogueService,
   });
 
   const forwardToProvider = (ctx: Koa.Context) => {

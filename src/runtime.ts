@@ -36,6 +36,8 @@ import { createMemorySessionStore } from './stores/sessions-memory.ts';
 import { createRedisSessionStore } from './stores/sessions-redis.ts';
 import { createSessions, type Sessions } from './identity/sessions.ts';
 import { createSetupLinks, type SetupLinks } from './identity/setup-links.ts';
+import { createScopeCatalogueStore } from './stores/scope-catalogue.ts';
+import { createScopeCatalogueService, type ScopeCatalogueService } from './keys/scope-catalogue-service.ts';
 import { createActivityRecorder, type ActivityRecorder } from './keys/activity.ts';
 import type { KeyActivityStore } from './stores/key-activity.ts';
 import { createRedisActivityStore } from './stores/key-activity-redis.ts';
@@ -55,6 +57,7 @@ export interface Runtime {
   keyService: KeyService;
   tenantService: TenantService;
   userService: UserService;
+  scopeCatalogueService: ScopeCatalogueService;
   usage: UsageRecorder;
   /** Per-key activity counts, batched off the hot path (keys/activity.ts). */
   activity: ActivityRecorder;
@@ -112,6 +115,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     users: createUserStore(handle),
     audit: createAuditStore(handle),
     setupLinks: createSetupLinkStore(handle),
+    scopeCatalogue: createScopeCatalogueStore(handle),
   });
   const stores = storesOn(db);
   const transact: Transact = (work) => db.transaction().execute((trx) => work(storesOn(trx)));
@@ -165,6 +169,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     userService: createUserService(identityDeps),
     sessions: createSessions({ store: sessionStore, users: stores.users, tenants: stores.tenants, settings: config.sessions }),
     setupLinkService: createSetupLinks({ ...identityDeps, issuer: config.issuer }),
+    scopeCatalogueService: createScopeCatalogueService({ ...stores, transact }),
     log,
     db,
     pepperRing,

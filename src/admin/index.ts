@@ -13,6 +13,8 @@ import type { SessionAuthenticator } from './session-auth.ts';
 import { keyRoutes } from './keys.ts';
 import { tenantRoutes } from './tenants.ts';
 import { userRoutes } from './users.ts';
+import { scopeRoutes } from './scopes.ts';
+import type { ScopeCatalogueService } from '../keys/scope-catalogue-service.ts';
 import type { TenantService } from '../identity/tenants.ts';
 import type { UserService } from '../identity/users.ts';
 import { buildOpenApiDocument } from './openapi.ts';
@@ -33,10 +35,11 @@ export interface AdminDeps {
   sessionAuth?: SessionAuthenticator;
   /** Per-key activity counts, for /keys/{id}/usage. */
   activityStore: Pick<KeyActivityStore, 'read'>;
+  scopeCatalogueService: ScopeCatalogueService;
 }
 
 export function adminRoutes(deps: AdminDeps): AdminRoute[] {
-  return [...keyRoutes(deps), ...tenantRoutes(deps), ...userRoutes(deps), ...auditRoutes(deps)];
+  return [...keyRoutes(deps), ...tenantRoutes(deps), ...userRoutes(deps), ...auditRoutes(deps), ...scopeRoutes(deps)];
 }
 
 export function createAdminApi(deps: AdminDeps) {

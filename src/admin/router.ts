@@ -7,7 +7,7 @@ import { KeygateError } from '../shared/errors.ts';
 import { parseInput } from '../shared/validation.ts';
 import { requireScope, type AdminCaller } from './auth.ts';
 
-export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface RouteInput<Body, Query> {
   params: Record<string, string>;

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { KEY_SORTS, KeyChangeSchema, NewKeySchema, RotationSchema, timestamp } from '../keys/schemas.ts';
 import { DURATION_PATTERN } from '../shared/duration.ts';
+import { ScopeResourceSchema } from '../keys/scope-catalogue.ts';
 import { ROLES } from '../identity/roles.ts';
 
 export const KeySchema = z
@@ -117,6 +118,22 @@ export const KeyUsageSchema = z
     ),
   })
   .meta({ id: 'KeyUsage' });
+
+export const ScopeResourceBody = ScopeResourceSchema.meta({ id: 'PutScopeResource' });
+export const CatalogueQuery = z.strictObject({
+  tenant_id: z.uuid().optional().describe("the caller's own tenant by default; a tenant below it is allowed"),
+});
+export const ScopeResourceViewSchema = z
+  .object({
+    resource: z.string(),
+    description: z.string(),
+    actions: z.array(z.string()),
+    tenant_id: z.uuid().describe('the tenant that defines it'),
+    inherited: z.boolean().describe('defined by a tenant above the one asked about'),
+  })
+  .meta({ id: 'ScopeResource' });
+export const ScopeCatalogueSchema = z.object({ data: z.array(ScopeResourceViewSchema) }).meta({ id: 'ScopeCatalogue' });
+export const ScopeResourceEnvelope = z.object({ resource: ScopeResourceViewSchema }).meta({ id: 'ScopeResourceEnvelope' });
 
 export const RevokedTokensSchema = z.object({ revoked_tokens: z.int() }).meta({ id: 'RevokedTokens' });
 

@@ -7,6 +7,7 @@ import type { KeyStore } from '../stores/keys.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import type { UserStore } from '../stores/users.ts';
 import type { SetupLinkStore } from '../stores/setup-links.ts';
+import type { ScopeCatalogueStore } from '../stores/scope-catalogue.ts';
 import type { Authority } from './authority.ts';
 
 /** Who is acting, for `created_by`, the audit log and tenant boundaries. */
@@ -32,6 +33,7 @@ export interface TxStores {
   users: UserStore;
   tenants: TenantStore;
   setupLinks: SetupLinkStore;
+  scopeCatalogue: ScopeCatalogueStore;
 }
 
 export type Transact = <T>(work: (tx: TxStores) => Promise<T>) => Promise<T>;

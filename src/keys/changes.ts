@@ -10,6 +10,7 @@ import type { KeyPatch, KeyRow } from '../stores/keys.ts';
 import { toView } from './view.ts';
 import { KEY_WRITE_SCOPE, type KeyView } from './model.ts';
 import { refusalsToGrant, refusalToTakeOver } from './authority.ts';
+import { catalogueFor, refusalsOffCatalogue } from './scope-catalogue.ts';
 import { endLiveTokens } from './end-tokens.ts';
 import { MAX_CREATOR_CHAIN } from './owner-chain.ts';
 import { effectivePolicy } from '../identity/tenant-policy.ts';
@@ -43,6 +44,8 @@ export function createKeyChanges(deps: ChangeDeps) {
           errors.push({ field: 'scopes', message: `'${scope}' can never be held by a user key` });
         }
       }
+      const added = scopes.filter((scope) => !current.scopes.includes(scope));
+      if (added.length > 0) errors.push(...refusalsOffCatalogue(await catalogueFor(deps, current.tenant_id), added));
       patch.scopes = scopes;
     }
     if (change.networks !== undefined) patch.networks = canonicalNetworks(change.networks);

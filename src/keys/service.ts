@@ -16,6 +16,7 @@ import { endLiveTokens } from './end-tokens.ts';
 import { effectivePolicy } from '../identity/tenant-policy.ts';
 import { MAX_CREATOR_CHAIN } from './owner-chain.ts';
 import { refusalsToGrant, refusalToManageKey } from './authority.ts';
+import { catalogueFor, refusalsOffCatalogue } from './scope-catalogue.ts';
 import { NEVER_FOR_USER_KEYS } from '../identity/roles.ts';
 import { canonicalNetworks, DEFAULT_KEY_SORT, KEY_LIMITS, NewKeySchema, type KeySortName, type NewKey } from './schemas.ts';
 import { requestedExpiry, resolveExpiry } from './expiry.ts';
@@ -124,6 +125,7 @@ export function createKeyService(deps: KeyServiceDeps) {
       if (kind === 'user') await validateKeyUser(deps, userId, tenant.id, errors);
       if (kind === 'service' && body.user_id) errors.push({ field: 'user_id', message: 'only user keys act for a user' });
       errors.push(...refusalsToGrant(actor.authority, scopes, networks));
+      errors.push(...refusalsOffCatalogue(await catalogueFor(deps, tenant.id), scopes));
       if (actor.authority && !actor.userId && actor.authority.creatorChain.length + 1 >= MAX_CREATOR_CHAIN) {
         errors.push({ field: '(body)', message: `keys created by keys may be at most ${MAX_CREATOR_CHAIN} deep; create this one with a key nearer the top` });
       }

@@ -220,6 +220,8 @@ describe('admin API: OpenAPI document', () => {
 
     expectDocumented(await call('GET', `/keys/${id}`, admin.token), 'GET', '/keys/{id}');
     expectDocumented(await call('GET', '/keys?limit=2', admin.token), 'GET', '/keys');
+    expectDocumented(await call('GET', `/keys/${id}/usage?window=7d`, admin.token), 'GET', '/keys/{id}/usage');
+    expectDocumented(await call('GET', '/scopes', admin.token), 'GET', '/scopes');
     expectDocumented(await call('PATCH', `/keys/${id}`, admin.token, { description: 'described', rate_limit_per_minute: 60 }), 'PATCH', '/keys/{id}');
     expectDocumented(await call('POST', `/keys/${id}/rotate`, admin.token, { grace_seconds: 60 }), 'POST', '/keys/{id}/rotate');
     expectDocumented(await call('POST', `/keys/${id}/disable`, admin.token), 'POST', '/keys/{id}/disable');

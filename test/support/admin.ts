@@ -13,6 +13,7 @@ export interface AdminClient {
   get(path: string): Promise<HttpResponse>;
   post(path: string, json?: unknown): Promise<HttpResponse>;
   patch(path: string, json: unknown): Promise<HttpResponse>;
+  put(path: string, json: unknown): Promise<HttpResponse>;
   delete(path: string): Promise<HttpResponse>;
 }
 
@@ -34,6 +35,7 @@ export function clientFor(keygate: TestKeygate, key: CreatedKey, token: string):
     get: (path) => call('GET', path),
     post: (path, json = {}) => call('POST', path, json),
     patch: (path, json) => keygate.send({ method: 'PATCH', path: `/admin/v1${path}`, headers: { authorization }, json }),
+    put: (path, json) => call('PUT', path, json),
     delete: (path) => call('DELETE', path),
   };
 }
