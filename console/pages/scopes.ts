@@ -3,17 +3,18 @@
 import { ApiError, del, describeError, get, put } from '../api.ts';
 import { confirmDialog, openDialog } from '../components/dialog.ts';
 import { field, h, setFieldError } from '../dom.ts';
-import { canManageTenantKeys } from '../session.ts';
+import { currentUser } from '../session.ts';
 import type { ScopeResource } from '../types.ts';
 
-const RESOURCE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-const ACTION_PATTERN = /^[a-z0-9][a-z0-9._-]{0,31}$/;
+const RESOURCE_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
+const ACTION_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 
 export async function scopesPage(main: HTMLElement): Promise<void> {
   const errorLine = h('p', { class: 'form-error', role: 'alert' });
   const list = h('div', { class: 'table-wrap' }, h('p', { class: 'muted' }, 'Loading…'));
   const actions: Node[] = [];
-  const mayEdit = canManageTenantKeys();
+  // Writing the catalogue takes the tenant-policy right: admins (the server decides).
+  const mayEdit = currentUser()?.role === 'admin';
   const reload = () => void scopesPage(main);
   if (mayEdit) {
     const add = h('button', { type: 'button', class: 'button primary' }, 'Add resource');
@@ -107,7 +108,7 @@ function editResource(resource: ScopeResource | null, done: () => void): void {
   const form = h(
     'form',
     { id: 'resource-form', novalidate: true },
-    field('Resource', name, 'Lower case letters, digits, dot, dash, underscore: devices, reports.'),
+    field('Resource', name, 'A lower-case letter first, then letters, digits, dot, dash or underscore: devices, reports.'),
     field('Description', description),
     field('Actions (space-separated)', actions, 'Usually read and write.'),
   );
@@ -116,11 +117,11 @@ function editResource(resource: ScopeResource | null, done: () => void): void {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const list = [...new Set(actions.value.split(/[\s,]+/).filter(Boolean))];
-    setFieldError(name, RESOURCE_PATTERN.test(name.value) ? '' : 'Use lower case letters, digits, dot, dash or underscore');
+    setFieldError(name, RESOURCE_PATTERN.test(name.value) ? '' : 'A lower-case letter first, then letters, digits, dot, dash or underscore');
     setFieldError(actions, list.length > 0 && list.every((a) => ACTION_PATTERN.test(a)) ? '' : 'List at least one action, e.g. read write');
     if (!RESOURCE_PATTERN.test(name.value) || list.length === 0 || !list.every((a) => ACTION_PATTERN.test(a))) return;
     try {
-      await put(`/admin/v1/scopes/${encodeURIComponent(name.value)}`, { description: description.value || null, actions: list });
+      await put(`/admin/v1/scopes/${encodeURIComponent(name.value)}`, { description: description.value, actions: list });
       dialog.close();
       done();
     } catch (failure) {
