@@ -12,12 +12,12 @@ const PASSWORD = 'a long console passphrase 7';
 function sendFromPage(page: Page, path: string, csrf: 'session' | 'none' | 'wrong') {
   return page.evaluate(
     async ({ path, csrf }) => {
-      const session = await (await fetch('/console/api/session')).json();
+      const session: any = await (await fetch('/console/api/session')).json();
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (csrf === 'session') headers['x-csrf-token'] = session.csrf_token;
       if (csrf === 'wrong') headers['x-csrf-token'] = 'not-the-token';
       const response = await fetch(path, { method: 'POST', headers, body: '{}' });
-      return { status: response.status, body: await response.json() };
+      return { status: response.status, body: (await response.json()) as any };
     },
     { path, csrf },
   );
@@ -77,7 +77,7 @@ describe('roles in the console', () => {
     expect(forged.status).toBe(403);
     expect(forged.body.error.code).toBe('forbidden');
     const created = await viewer.evaluate(async () => {
-      const session = await (await fetch('/console/api/session')).json();
+      const session: any = await (await fetch('/console/api/session')).json();
       const response = await fetch('/admin/v1/keys', {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrf_token },
