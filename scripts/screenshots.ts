@@ -106,7 +106,7 @@ async function waitForServer(): Promise<void> {
 /** A catalogue and a handful of keys in different states, made through the admin API with the page's session. */
 async function makeExamples(page: Page): Promise<void> {
   const created = await page.evaluate(async () => {
-    const session: any = await (await fetch('/console/api/session')).json();
+    const session = (await (await fetch('/console/api/session')).json()) as { csrf_token: string };
     const send = async (method: string, url: string, body?: unknown) => {
       const response = await fetch(url, {
         method,
@@ -133,7 +133,7 @@ async function makeExamples(page: Page): Promise<void> {
     const ids: string[] = [];
     const secrets: Record<string, string> = {};
     for (const key of keys) {
-      const created: any = await send('POST', '/admin/v1/keys', key);
+      const created = (await send('POST', '/admin/v1/keys', key)) as { key: { client_id: string }; client_secret: string };
       ids.push(created.key.client_id);
       secrets[created.key.client_id] = created.client_secret;
     }
