@@ -59,7 +59,9 @@ export function createSessionAuthenticator(deps: { sessions: Sessions; issuer: s
     return found && callerOf(found.signedIn, deps.roleScopes);
   }
 
-  return { signedIn, adminCaller, assertSameOrigin, setSessionCookie, clearSessionCookie };
+  const sessionIdOf = (ctx: Context) => readCookie(ctx, SESSION_COOKIE);
+
+  return { signedIn, adminCaller, assertSameOrigin, sessionIdOf, setSessionCookie, clearSessionCookie };
 }
 
 /** The person as an admin caller: their role's power (identity/session-power.ts), no key. */

@@ -19,7 +19,7 @@ function createPathInterner() {
 /**
  * A key created through the admin API depends on its creators keeping the right to create keys:
  * the person (deleted, disabled or demoted below manager = no longer allowed; for a user key the
- * person made for themselves, only deleted or disabled), and the key that
+ * person made for themselves in the console, only deleted or disabled), and the key that
  * made it (still there, not disabled, still holding admin:keys:write). A user key acting records
  * both. A creating key's expiry is not a loss of rights (an expiring bootstrap key must not take
  * every key it made down with it).
@@ -27,9 +27,10 @@ function createPathInterner() {
 function creatorState(row: KeyStateRow): CreatorState {
   const states: CreatorState[] = [];
   if (row.created_by_user_id) {
-    // A person's own user key, made by themselves (a member may), needs only that they stay
-    // active: their role already bounds what the key holds.
-    const ownKey = row.kind === 'user' && row.created_by_user_id === row.user_id;
+    // A user key a person made for themselves, signed in (any active person may, a member too),
+    // needs only that they stay active: their role already bounds what the key holds. Made
+    // through a key, it follows the rule for everyone else.
+    const ownKey = row.kind === 'user' && row.created_by_user_id === row.user_id && row.created_by_key_id === null;
     const mayCreate = ownKey || (row.creator_user_role !== null && mayCreateKeys(row.creator_user_role));
     states.push(row.creator_user_status === null ? 'missing' : row.creator_user_status === 'active' && mayCreate ? 'active' : 'inactive');
   }

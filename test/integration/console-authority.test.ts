@@ -91,6 +91,17 @@ describe('console sessions as admin API callers', () => {
     expect((await keygate.token(created)).status).toBe(200);
   });
 
+  it('demoting a manager stops the service key they made, not the user key they made for themselves', async () => {
+    const { user, session } = await signedInUser(keygate, tenantId, 'manager');
+    const service = (await session.post('/keys', { name: 'team job', scopes: ['devices:read'] })).body;
+    const own = (await session.post('/keys', { name: 'my own', kind: 'user', user_id: user.id, scopes: ['devices:read'] })).body;
+    expect((await keygate.token(service)).status).toBe(200);
+    expect((await keygate.token(own)).status).toBe(200);
+    expect((await admin.patch(`/users/${user.id}`, { role: 'member' })).status).toBe(200);
+    expect((await keygate.token(service)).status).toBe(401);
+    expect((await keygate.token(own)).status).toBe(200);
+  });
+
   it('a manager manages the tenant’s keys but not its users; an admin manages users no stronger than itself', async () => {
     const manager = await signedInUser(keygate, tenantId, 'manager');
     const created = await manager.session.post('/keys', { name: 'team service', scopes: ['devices:read', 'admin:keys:read'] });

@@ -80,6 +80,18 @@ describe('console sign-in and sessions', () => {
     expect((await keygate.runtime.users.findById(user.id))!.last_sign_in_at).toBeInstanceOf(Date);
   });
 
+  it('signing in again from the same browser ends the session it had', async () => {
+    const { user, session } = await signedInUser(keygate, tenantId, 'viewer');
+    const again = await keygate.send({
+      path: '/console/api/session',
+      headers: { origin: 'http://keygate.test', cookie: `keygate_session=${session.cookie}` },
+      json: { email: user.email, password: STRONG_PASSWORD },
+    });
+    expect(again.status).toBe(200);
+    expect(sessionCookieOf(again)).not.toBe(session.cookie);
+    expect((await showSession(session)).status).toBe(401);
+  });
+
   it('an Authorization header wins over the cookie: a bad bearer token is refused whatever the session', async () => {
     const { session } = await signedInUser(keygate, tenantId, 'admin');
     const response = await session.send({ method: 'GET', path: '/admin/v1/keys', headers: { authorization: 'Bearer not-a-token-of-this-server' } });

@@ -80,6 +80,9 @@ export function sessionRoutes(deps: SessionRouteDeps) {
       throw new KeygateError('invalid_credentials', 'the email or the password is wrong, or the account cannot sign in');
     }
     const { user } = check;
+    // A sign-in always opens a new session; one this browser already had ends (no fixation, no leftovers).
+    const previous = deps.sessionAuth.sessionIdOf(ctx);
+    if (previous !== undefined) await deps.sessions.end(previous);
     const opened = await deps.sessions.start(user);
     await deps.users.recordSignIn(user.id, new Date());
     await deps.audit.record({
