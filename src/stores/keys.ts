@@ -60,13 +60,24 @@ export interface KeyUsage {
   ip: string | null;
 }
 
-/** The sort expressions; name sorts without regard to case, as people read a list. */
+/**
+ * The sort expressions; name sorts without regard to case, as people read a list. Keys without
+ * a value (never expires, never used) come last in both directions; each order has an index that
+ * yields it directly (see the scope-catalogue migration), so a page reads about a page of rows.
+ */
 const SORT_COLUMNS = {
-  name: sql<string | null>`lower(k.name)`,
-  created_at: sql<Date | null>`k.created_at`,
-  expires_at: sql<Date | null>`k.expires_at`,
-  last_used_at: sql<Date | null>`k.last_used_at`,
+  name: { expression: sql<string | null>`lower(k.name)`, nullable: false },
+  created_at: { expression: sql<Date | null>`k.created_at`, nullable: false },
+  expires_at: { expression: sql<Date | null>`k.expires_at`, nullable: true },
+  last_used_at: { expression: sql<Date | null>`k.last_used_at`, nullable: true },
 } as const;
+
+/** ORDER BY for a sort; a column that is never null takes no NULLS clause, so a backward index scan matches. */
+function orderFor(sort: KeySort) {
+  const { expression, nullable } = SORT_COLUMNS[sort.field];
+  const direction = sql.raw(sort.descending ? 'desc' : 'asc');
+  return [nullable ? sql`${expression} ${direction} nulls last` : sql`${expression} ${direction}`, sql`k.client_id ${direction}`] as const;
+}
 
 function selectKeyStates(db: Db) {
   return db
@@ -138,23 +149,10 @@ export function createKeyStore(db: Db) {
     async list(filter: KeyListFilter, now: Date, page: { sort: KeySort; after?: KeyCursor; limit?: number }): Promise<ListedKeyRow[]> {
       if (filter.tenantIds?.length === 0) return [];
       const { sort } = page;
-      const column = SORT_COLUMNS[sort.field];
-      const direction = sort.descending ? sql.raw('desc') : sql.raw('asc');
-      let query = db
-        .selectFrom('api_keys as k')
-        .leftJoin('users as ku', 'ku.id', 'k.user_id')
-        .leftJoin('users as cu', 'cu.id', 'k.created_by_user_id')
-        .leftJoin('api_keys as ck', 'ck.client_id', 'k.created_by_key_id')
-        .selectAll('k')
-        .select(['ku.email as user_email', 'cu.email as creator_user_email', 'ck.name as creator_key_name'])
-        .select(
-          (sort.field === 'name'
-            ? sql<string | null>`${column}`
-            : sql<string | null>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
-          ).as('sort_value'),
-        )
-        .orderBy(sql`${column} ${direction} nulls last`)
-        .orderBy(sql`k.client_id ${direction}`);
+      const column = SORT_COLUMNS[sort.field].expression;
+      const [byValue, byClientId] = orderFor(sort);
+      // The page is chosen on api_keys alone; only its rows are then joined to their labels.
+      let query = db.selectFrom('api_keys as k').selectAll('k').orderBy(byValue).orderBy(byClientId);
       if (filter.tenantIds) query = query.where('k.tenant_id', 'in', filter.tenantIds);
       if (filter.kind) query = query.where('k.kind', '=', filter.kind);
       if (filter.userId) query = query.where('k.user_id', '=', filter.userId);
@@ -182,7 +180,22 @@ export function createKeyStore(db: Db) {
         );
       }
       if (page.limit) query = query.limit(page.limit);
-      return query.execute();
+      return db
+        .selectFrom(query.as('k'))
+        .leftJoin('users as ku', 'ku.id', 'k.user_id')
+        .leftJoin('users as cu', 'cu.id', 'k.created_by_user_id')
+        .leftJoin('api_keys as ck', 'ck.client_id', 'k.created_by_key_id')
+        .selectAll('k')
+        .select(['ku.email as user_email', 'cu.email as creator_user_email', 'ck.name as creator_key_name'])
+        .select(
+          (sort.field === 'name'
+            ? sql<string | null>`${column}`
+            : sql<string | null>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+          ).as('sort_value'),
+        )
+        .orderBy(byValue)
+        .orderBy(byClientId)
+        .execute();
     },
 
     /** `counts` over the given tenants (and only `userId`'s keys, when given), whatever the list filters. */
