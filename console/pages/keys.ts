@@ -7,8 +7,8 @@ import { openDialog } from '../components/dialog.ts';
 import { openNewKeyDialog } from '../components/new-key-dialog.ts';
 import { h, uid } from '../dom.ts';
 import { replaceQuery } from '../router.ts';
-import { canManageTenantKeys, canWrite } from '../session.ts';
-import type { KeyPage } from '../types.ts';
+import { canManageTenantKeys, canWrite, currentUser } from '../session.ts';
+import type { KeyPage, User } from '../types.ts';
 
 const FILTERS = ['q', 'status', 'kind', 'user_id', 'sort', 'expiring_within'] as const;
 const PAGE_SIZE = 25;
@@ -40,6 +40,19 @@ export function keysPage(main: HTMLElement, initialQuery: URLSearchParams): void
     h('option', { value: 'user' }, 'User keys'),
   );
   kind.value = state.get('kind') ?? '';
+  // Only admins may list users; everyone else sees at most their own keys anyway.
+  const user = h('select', { id: uid('user') }, h('option', { value: '' }, 'Anyone'));
+  const userField = h('div', { class: 'field' }, h('label', { for: user.id }, 'User'), user);
+  userField.hidden = currentUser()?.role !== 'admin';
+  if (!userField.hidden) {
+    void get<{ data: User[] }>('/admin/v1/users', { tenant_id: currentUser()!.tenant_id }).then(
+      ({ data }) => {
+        user.append(...data.map((u) => h('option', { value: u.id }, u.email)));
+        user.value = state.get('user_id') ?? '';
+      },
+      () => (userField.hidden = true),
+    );
+  }
   const counters = h('div', { class: 'counters', role: 'group', 'aria-label': 'Key counters' });
   const table = h('div', { class: 'table-wrap' });
   const pager = h('div', { class: 'pager' });
@@ -75,6 +88,7 @@ export function keysPage(main: HTMLElement, initialQuery: URLSearchParams): void
     setFilter('status', status.value);
   });
   kind.addEventListener('change', () => setFilter('kind', kind.value));
+  user.addEventListener('change', () => setFilter('user_id', user.value));
 
   const errorLine = h('p', { class: 'form-error', role: 'alert' });
   function showError(error: unknown) {
@@ -90,6 +104,7 @@ export function keysPage(main: HTMLElement, initialQuery: URLSearchParams): void
       h('div', { class: 'field' }, h('label', { for: search.id }, 'Search'), search),
       h('div', { class: 'field' }, h('label', { for: status.id }, 'Status'), status),
       h('div', { class: 'field' }, h('label', { for: kind.id }, 'Kind'), kind),
+      userField,
       h('div', { class: 'field align-end' }, columnsButton),
     ),
     errorLine,

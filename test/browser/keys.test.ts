@@ -165,6 +165,21 @@ describe('API keys in the console', () => {
     expect(await row.locator('td[data-label="Networks"]').textContent()).toBe('Any IP');
   });
 
+  it('works from the keyboard: a dialog takes focus, Escape closes it, focus returns to its button', async () => {
+    const opener = page.getByRole('button', { name: 'New account key' });
+    await opener.focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'New account key' });
+    await dialog.waitFor();
+    await expect.poll(() => page.evaluate(() => (globalThis as any).document.activeElement?.getAttribute('name'))).toBe('name');
+    await page.keyboard.type('typed-only');
+    await page.keyboard.press('Tab');
+    await expect.poll(() => page.evaluate(() => (globalThis as any).document.activeElement?.getAttribute('name'))).toBe('description');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.textContent)).toBe('New account key');
+  });
+
   it('creates a user key for a chosen user', async () => {
     const member = await server.cli('users', 'invite', '--email', 'member-one@example.test', '--role', 'member');
     await page.reload();
@@ -179,7 +194,13 @@ describe('API keys in the console', () => {
     await created.getByRole('button', { name: 'Accept and close' }).click();
     const row = page.locator('tr', { hasText: 'member laptop' });
     await row.waitFor();
-    expect(await row.locator('td[data-label="Kind"]').textContent()).toBe(`User key${member.user?.email ?? 'member-one@example.test'}`);
+    expect(await row.locator('td[data-label="Kind"]').textContent()).toBe('User keymember-one@example.test');
+
+    await page.getByLabel('User', { exact: true }).selectOption({ label: 'member-one@example.test' });
+    await expect.poll(() => page.locator('td[data-label="Name"]').allTextContents()).toEqual(['member laptop']);
+    expect(new URL(page.url()).searchParams.get('user_id')).toBe(member.user_id);
+    await page.getByLabel('User', { exact: true }).selectOption({ label: 'Anyone' });
+    await expect.poll(() => page.locator('tbody tr').count()).toBeGreaterThan(1);
   });
 
   it('searches, sorts, filters by counter and remembers the chosen columns (names only)', async () => {
@@ -216,7 +237,32 @@ describe('API keys in the console', () => {
     expect(await axeViolations(page)).toEqual([]);
   });
 
+  it('pages through more keys than one page holds', async () => {
+    await page.evaluate(async () => {
+      const session = (await (await fetch('/console/api/session')).json()) as { csrf_token: string };
+      for (let i = 0; i < 24; i += 1) {
+        await fetch('/admin/v1/keys', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrf_token },
+          body: JSON.stringify({ name: `bulk-${String(i).padStart(2, '0')}`, scopes: ['devices:read'] }),
+        });
+      }
+    });
+    await page.goto('/console/');
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(25);
+    const first = await page.locator('td[data-label="Name"]').allTextContents();
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(() => page.getByText('Page 2').count()).toBe(1);
+    const second = await page.locator('td[data-label="Name"]').allTextContents();
+    expect(second.length).toBeGreaterThan(0);
+    expect(second.filter((name) => first.includes(name))).toEqual([]);
+    expect(await page.getByRole('button', { name: 'Next page' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await expect.poll(() => page.locator('td[data-label="Name"]').allTextContents()).toEqual(first);
+  });
+
   it('on the key page: edits, refreshes the key with a grace, disables and enables, revokes tokens, shows the audit trail and usage, deletes', async () => {
+    await page.goto('/console/?q=billing-sync');
     await page.getByRole('link', { name: 'billing-sync' }).click();
     await page.getByRole('heading', { name: 'billing-sync' }).waitFor();
     const clientId = new URL(page.url()).pathname.split('/').pop()!;
