@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 // .ci/run only: a project that fails on purpose, to prove a failing run exits non-zero.
-const exitCodeCanary = process.env.KEYGATE_EXIT_CODE_CANARY === '1'
-  ? [{ test: { name: 'canary', include: ['test/canary/**/*.test.ts'], globalSetup: ['test/support/global-setup.ts'] } }]
-  : [];
+const exitCodeCanary =
+  process.env.KEYGATE_EXIT_CODE_CANARY === '1'
+    ? [{ test: { name: 'canary', include: ['test/canary/**/*.test.ts'], globalSetup: ['test/support/global-setup.ts'] } }]
+    : [];
 
 export default defineConfig({
   test: {
@@ -33,8 +34,10 @@ export default defineConfig({
           globalSetup: ['test/support/browser-global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          // One Chromium and one server child at a time: the machine has few cores.
+          // One Chromium and one server child at a time, after the other projects: the machine has few
+          // cores, and a browser beside the soak and fault suites would starve them.
           fileParallelism: false,
+          sequence: { groupOrder: 1 },
         },
       },
       ...exitCodeCanary,

@@ -15,6 +15,9 @@ export interface SecretPanel {
 const MASK = '••••••••••••••••••••••••';
 
 export function secretPanel(created: CreatedKey): SecretPanel {
+  // Only these plain values are kept by the panel's handlers, never the answer object itself.
+  const clientId = created.key.client_id;
+  const tokenUrl = created.key_file.token_url;
   let secrets: { clientSecret: string; apiKey: string; keyFile: string } | null = {
     clientSecret: created.client_secret,
     apiKey: created.api_key,
@@ -63,7 +66,7 @@ export function secretPanel(created: CreatedKey): SecretPanel {
   download.addEventListener('click', () => {
     if (!secrets) return;
     const url = URL.createObjectURL(new Blob([secrets.keyFile], { type: 'application/json' }));
-    const link = h('a', { href: url, download: `keygate-${created.key.client_id}.json`, class: 'hidden' });
+    const link = h('a', { href: url, download: `keygate-${clientId}.json`, class: 'hidden' });
     document.body.appendChild(link);
     link.click();
     link.remove();
@@ -77,10 +80,10 @@ export function secretPanel(created: CreatedKey): SecretPanel {
     h(
       'div',
       { class: 'secret-list' },
-      row('Client ID', () => created.key.client_id, { name: 'client_id' }),
+      row('Client ID', () => clientId, { name: 'client_id' }),
       row('Secret', () => secrets?.clientSecret ?? '', { secret: true, name: 'client_secret' }),
       row('API key', () => secrets?.apiKey ?? '', { secret: true, name: 'api_key' }),
-      row('Token URL', () => created.key_file.token_url, { name: 'token_url' }),
+      row('Token URL', () => tokenUrl, { name: 'token_url' }),
     ),
     h('p', {}, download),
   ];
