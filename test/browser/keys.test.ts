@@ -224,6 +224,7 @@ describe('API keys in the console', () => {
 
     await page.getByRole('button', { name: 'Columns' }).click();
     const chooser = page.getByRole('dialog', { name: 'Columns' });
+    await chooser.waitFor();
     expect(await axeViolations(page)).toEqual([]);
     await chooser.getByLabel('Client ID').uncheck();
     await chooser.getByRole('button', { name: 'Done' }).click();

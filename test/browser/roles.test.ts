@@ -110,6 +110,7 @@ describe('roles in the console', () => {
 
     await member.getByRole('button', { name: 'New user key' }).click();
     const dialog = member.getByRole('dialog', { name: 'New user key' });
+    await dialog.waitFor();
     expect(await dialog.getByLabel('User').locator('option').allTextContents()).toEqual(['member@example.test']);
     await dialog.getByLabel('Name', { exact: true }).fill('my laptop');
     await dialog.getByLabel('Other scopes (space-separated)').fill('devices:read');
