@@ -106,9 +106,11 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   }
   const pepperRing = config.pepperRing ?? parsePepperRing(await loadOrCreateLocalPepper(config.dataDir));
   const metrics = createMetrics();
-  const counters = config.redisUrl ? createRedisCounters(connectRedis(config.redisUrl)) : createMemoryCounters();
+  // One connection for the abuse counters and the console's sessions (tokens keep their own).
+  const sharedRedis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
+  const counters = sharedRedis ? createRedisCounters(sharedRedis) : createMemoryCounters();
+  const sessionStore = sharedRedis ? createRedisSessionStore(sharedRedis) : createMemorySessionStore();
   const tokens = instrumentTokenStore(config.redisUrl ? createRedisTokenStore(config.redisUrl) : createMemoryTokenStore(), metrics);
-  const sessionStore = config.redisUrl ? createRedisSessionStore(config.redisUrl) : createMemorySessionStore();
   const storesOn = (handle: Db) => ({
     keys: createKeyStore(handle),
     tenants: createTenantStore(handle),
@@ -189,9 +191,9 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
       await usage.close();
       await activity.close();
       await activityStore.close();
+      await sessionStore.close();
       await counters.close();
       await tokens.close();
-      await sessionStore.close();
       await db.destroy();
       await embedded?.stop();
     },

@@ -21,7 +21,7 @@ export const HOT_ROUTE_CONTRACT = Object.freeze({
   logRequest: 'serveHot records the request with the same recorder, in a finally block',
   addSuccessFlag: 'not needed: only /auth/external, which is not a hot route',
   renderApiError: 'serveHot answers a bug with the same JSON 500 body; OAuth errors are written by the handlers',
-  headers: 'not needed: only /console/api/*, which is not a hot route',
+  addConsoleApiHeaders: 'not needed: no console route is hot',
   routeAdmin: 'not needed: no admin route is hot',
   serveConsole: 'not needed: no console route is hot',
   route: 'the hot route map is the routing',

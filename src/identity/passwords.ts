@@ -45,14 +45,11 @@ export async function verifyPassword(stored: string, password: string): Promise<
 }
 
 /**
- * A hash of a password nobody knows, made once per process: a sign-in for an email with no
- * password is checked against it, so it costs the same time as one for a real account.
+ * The hash of a random password that was thrown away, at the current cost: a sign-in for an email
+ * with no password is checked against it, so it costs the same time as one for a real account.
+ * A constant, so no process spends memory or time making one (a unit test keeps its cost current).
  */
-let dummy: Promise<string> | undefined;
-export function dummyPasswordHash(): Promise<string> {
-  dummy ??= hashPassword(randomBytes(32).toString('base64url'));
-  return dummy;
-}
+export const DUMMY_PASSWORD_HASH = 'scrypt$15$8$1$HDw3ppe-ZQRHzyOMs6bB2w$GoZzYzSYR72dibpoqYIii8Ei76eQBQatpSrJ_CAbSfs';
 
 let common: ReadonlySet<string> | undefined;
 /** The bundled list of passwords too common to allow (lower case, one a line). */

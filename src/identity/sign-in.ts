@@ -4,7 +4,7 @@
 // tenants: each is checked, and the first (oldest) whose password matches signs in.
 import type { TenantStore } from '../stores/tenants.ts';
 import type { User, UserStore } from '../stores/users.ts';
-import { dummyPasswordHash, verifyPassword } from './passwords.ts';
+import { DUMMY_PASSWORD_HASH, verifyPassword } from './passwords.ts';
 
 export type SignInCheck =
   | { ok: true; user: User }
@@ -12,13 +12,10 @@ export type SignInCheck =
   | { ok: false; concerning: User | undefined };
 
 export function createSignInCheck(deps: { users: UserStore; tenants: TenantStore }) {
-  // Made now, so the first unknown email does not pay for making it.
-  void dummyPasswordHash();
-
   return async function checkSignIn(email: string, password: string): Promise<SignInCheck> {
     const candidates = await deps.users.findSignInCandidates(email);
     if (candidates.length === 0) {
-      await verifyPassword(await dummyPasswordHash(), password);
+      await verifyPassword(DUMMY_PASSWORD_HASH, password);
       return { ok: false, concerning: undefined };
     }
     const matches = await Promise.all(candidates.map((user) => verifyPassword(user.password_hash!, password)));

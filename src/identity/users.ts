@@ -1,4 +1,5 @@
-// Users: people in a tenant with a role. No interactive login: managed here through the admin API.
+// Users: people in a tenant with a role, managed here through the admin API; they sign in to the
+// console with a password set through a one-time link (setup-links.ts, sessions.ts).
 // A role change applies to the user's keys at their next token or introspection; disabling or
 // deleting a user stops their user keys and every key they created, down the whole chain. Tokens
 // stopped that way are dropped, so enabling or promoting the user again never revives them. No

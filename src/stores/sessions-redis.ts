@@ -1,13 +1,12 @@
 // Console sessions in Redis: `kg:s:<id hash>` → the record, expiring at the session's end (one key
-// per command, so Redis Cluster is fine).
-import { connectRedis } from './redis-connection.ts';
+// per command, so Redis Cluster is fine). It rides on a connection it does not own (the abuse
+// counters'): whoever made the connection closes it.
+import type { RedisClient } from './redis-connection.ts';
 import { decodeSession, encodeSession, type SessionStore } from './sessions.ts';
 
 const sessionKey = (idHash: string) => `kg:s:${idHash}`;
 
-export function createRedisSessionStore(url: string): SessionStore {
-  const redis = connectRedis(url);
-  redis.on('error', () => {}); // surfaced by the failing command
+export function createRedisSessionStore(redis: RedisClient): SessionStore {
   return {
     kind: 'redis',
     async save(idHash, record, expiresAt) {
@@ -21,8 +20,6 @@ export function createRedisSessionStore(url: string): SessionStore {
     async destroy(idHash) {
       await redis.del(sessionKey(idHash));
     },
-    async close() {
-      await redis.quit().catch(() => redis.disconnect());
-    },
+    async close() {},
   };
 }

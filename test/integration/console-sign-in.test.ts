@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpResponse } from '../support/http.ts';
 import { STRONG_PASSWORD, sessionCookieOf, setPassword, setupTokenFor, signInRequest } from '../support/console.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { awayFromWindowEdge } from '../support/windows.ts';
+
+/** The failed sign-in window the server runs with (KEYGATE_SIGN_IN_FAILURE_WINDOW_SECONDS). */
+const WINDOW_SECONDS = 900;
 
 /** Everything a caller sees of an answer, but the request id each answer has of its own. */
 function visible(response: HttpResponse) {
@@ -95,7 +99,10 @@ describe('console set-up links and sign-in', () => {
     expect((await signInRequest(keygate, user.email.toUpperCase(), STRONG_PASSWORD)).status).toBe(200);
   });
 
-  it('failed sign-ins lock out (email, source) after 3, with Retry-After, the same for an unknown email; other sources are not affected', async () => {
+  it('failed sign-ins lock out (email, source) after 3, with Retry-After, the same for an unknown email; other sources are not affected', {
+    timeout: 60_000,
+  }, async () => {
+    await awayFromWindowEdge(WINDOW_SECONDS, 20);
     const user = await keygate.newUser(tenantId, 'admin');
     await setPassword(keygate, await setupTokenFor(keygate, user), STRONG_PASSWORD);
     const unknown = `nobody-at-all-${user.email}`;
@@ -122,7 +129,8 @@ describe('console set-up links and sign-in', () => {
     expect(denied[0]).toMatchObject({ reason: 'invalid_credentials', tenant_id: tenantId, ip: attacker });
   });
 
-  it('many emails from one source lock out the source', async () => {
+  it('many emails from one source lock out the source', { timeout: 60_000 }, async () => {
+    await awayFromWindowEdge(WINDOW_SECONDS, 20);
     const source = '127.0.0.41';
     for (let i = 0; i < 8; i++) expect((await signInRequest(keygate, `spray-${i}@example.test`, 'wrong-password-spray', source)).status).toBe(401);
     const user = await keygate.newUser(tenantId, 'viewer');

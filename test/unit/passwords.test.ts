@@ -1,7 +1,7 @@
 // Password hashing and the password rules.
 import { randomBytes, scryptSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { hashPassword, passwordRefusals, verifyPassword } from '../../src/identity/passwords.ts';
+import { DUMMY_PASSWORD_HASH, hashPassword, passwordRefusals, SCRYPT_COST, verifyPassword } from '../../src/identity/passwords.ts';
 
 describe('passwords', () => {
   it('hashes with a fresh salt each time, self-describing, and verifies only the same password', async () => {
@@ -25,6 +25,14 @@ describe('passwords', () => {
     expect(await verifyPassword('plain text password', 'plain text password')).toBe(false);
     // A cost outside the accepted range is refused before any work is done.
     expect(await verifyPassword(other.replace('scrypt$14$', 'scrypt$30$'), 'a passphrase here')).toBe(false);
+  });
+
+  it('checks an unknown email against a dummy hash of the current cost, which no password matches', async () => {
+    const { log2N, r, p } = SCRYPT_COST;
+    expect(DUMMY_PASSWORD_HASH.startsWith(`scrypt$${log2N}$${r}$${p}$`)).toBe(true);
+    expect((await hashPassword('x'.repeat(12))).length).toBe(DUMMY_PASSWORD_HASH.length);
+    expect(await verifyPassword(DUMMY_PASSWORD_HASH, '')).toBe(false);
+    expect(await verifyPassword(DUMMY_PASSWORD_HASH, 'password1234')).toBe(false);
   });
 
   it('refuses short, overlong, common and one-character passwords, and the email itself', () => {

@@ -53,7 +53,7 @@ export function createConsoleApi(deps: ConsoleApiDeps): { routes: RouteTable; he
       [`${CONSOLE_API_PREFIX}session`]: session,
       [`${CONSOLE_API_PREFIX}setup`]: setupRoutes(deps),
     },
-    async headers(ctx, next) {
+    headers: async function addConsoleApiHeaders(ctx, next) {
       if (ctx.path.startsWith(CONSOLE_API_PREFIX)) setConsoleApiHeaders(ctx);
       await next();
     },

@@ -15,10 +15,11 @@ import type { AbuseLimits } from '../../oauth/abuse-limits.ts';
 import { KeygateError } from '../../shared/errors.ts';
 import { parseInput } from '../../shared/validation.ts';
 import type { AuditStore } from '../../stores/audit.ts';
-import type { UserStore } from '../../stores/users.ts';
+import type { User, UserStore } from '../../stores/users.ts';
 
 export const SIGN_IN_ACTION = 'session.create';
 export const SIGN_OUT_ACTION = 'session.delete';
+const INVALID_CREDENTIALS = 'the email or the password is wrong, or the account cannot sign in';
 
 const SignInBody = z.strictObject({ email: z.string().min(1).max(320), password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
 
@@ -52,6 +53,21 @@ export function sessionRoutes(deps: SessionRouteDeps) {
     return { ip: scope?.clientIpText ?? null, requestId: scope?.requestId ?? null, sourceIp: scope?.sourceIp };
   };
 
+  /** A failed sign-in, logged and audited under the account the email names (if any), never the email. */
+  async function refuse(concerning: User | undefined, { ip, requestId }: { ip: string | null; requestId: string | null }): Promise<void> {
+    deps.log.info({ action: SIGN_IN_ACTION, reason: 'invalid_credentials', userId: concerning?.id, ip, requestId }, 'sign-in refused');
+    await deps.audit.record({
+      action: SIGN_IN_ACTION,
+      outcome: 'denied',
+      reason: 'invalid_credentials',
+      tenantId: concerning?.tenant_id ?? null,
+      actorUserId: concerning?.id ?? null,
+      ip,
+      requestId,
+      details: { via: 'console' },
+    });
+  }
+
   async function signIn(ctx: Context): Promise<void> {
     deps.sessionAuth.assertSameOrigin(ctx);
     const { email, password } = parseInput(SignInBody, await readJsonObject(ctx));
@@ -64,20 +80,9 @@ export function sessionRoutes(deps: SessionRouteDeps) {
     }
     const check = await deps.checkSignIn(email, password);
     if (!check.ok) {
-      const concerning = check.concerning;
-      deps.log.info({ action: SIGN_IN_ACTION, reason: 'invalid_credentials', userId: concerning?.id, ip, requestId }, 'sign-in refused');
-      await deps.audit.record({
-        action: SIGN_IN_ACTION,
-        outcome: 'denied',
-        reason: 'invalid_credentials',
-        tenantId: concerning?.tenant_id ?? null,
-        actorUserId: concerning?.id ?? null,
-        ip,
-        requestId,
-        details: { via: 'console' },
-      });
+      await refuse(check.concerning, { ip, requestId });
       await deps.limits.recordFailure(subject, sourceIp, SIGN_IN_ACTION);
-      throw new KeygateError('invalid_credentials', 'the email or the password is wrong, or the account cannot sign in');
+      throw new KeygateError('invalid_credentials', INVALID_CREDENTIALS);
     }
     const { user } = check;
     // A sign-in always opens a new session; one this browser already had ends (no fixation, no leftovers).
@@ -97,7 +102,7 @@ export function sessionRoutes(deps: SessionRouteDeps) {
     deps.sessionAuth.setSessionCookie(ctx, opened.id);
     // Read back as every later request will see it (the user's tenant, the session's times).
     const found = await deps.sessions.resume(opened.id);
-    if (!found) throw new KeygateError('invalid_credentials', 'the email or the password is wrong, or the account cannot sign in');
+    if (!found) throw new KeygateError('invalid_credentials', INVALID_CREDENTIALS);
     ctx.body = sessionView(found);
   }
 
