@@ -42,12 +42,12 @@ describe('key activity', () => {
     await recorder.close();
   });
 
-  it('keeps each bucket 30 days after it ends', async () => {
+  it('keeps each hour until 30 days after its day ends', async () => {
     let now = Date.UTC(2026, 11, 1, 12);
     const store = createMemoryActivityStore({ now: () => now });
     const hour = Math.floor(now / HOUR_MS);
     await store.add([{ clientId: 'kg_a', hour, outcome: 'issued', count: 3 }]);
-    now += 30 * DAY_MS + HOUR_MS - 1;
+    now = Date.UTC(2026, 11, 2) + 30 * DAY_MS - 1;
     expect(await store.read(['kg_a'], 'hour', hour, hour)).toEqual([[{ issued: 3 }]]);
     now += 1;
     expect(await store.read(['kg_a'], 'hour', hour, hour)).toEqual([[{}]]);
