@@ -21,6 +21,7 @@ import { NEVER_FOR_USER_KEYS } from '../identity/roles.ts';
 import { canonicalNetworks, DEFAULT_KEY_SORT, KEY_LIMITS, NewKeySchema, type KeySortName, type NewKey } from './schemas.ts';
 import { requestedExpiry, resolveExpiry } from './expiry.ts';
 import { parseInput } from '../shared/validation.ts';
+import { isConnectionFailure } from '../shared/store-failures.ts';
 
 export const BOOTSTRAP_SCOPES = [...KEYGATE_SCOPES];
 
@@ -90,8 +91,9 @@ export function createKeyService(deps: KeyServiceDeps) {
     if (!deps.activity || clientIds.length === 0) return undefined;
     try {
       return await issuedLast7Days(deps.activity, clientIds, now);
-    } catch {
-      return undefined;
+    } catch (error) {
+      if (isConnectionFailure(error)) return undefined;
+      throw error;
     }
   }
 

@@ -1,19 +1,40 @@
-// Per-key activity in Redis. Layout: `kg:u:{<client_id>}:<h|d>:<bucket>`, a hash of outcome →
-// count that expires 30 days after its hour or day ends. One key's buckets share a slot (hash
-// tag), so on a Cluster each key's writes or reads are one pipeline; on one node everything is.
+// Per-key activity in Redis, compact: one hash per key per UTC day, `kg:u:{<client_id>}:<day>`,
+// whose fields are `<hour of the day><outcome code>` (`13i`: issued between 13:00 and 14:00) →
+// count, expiring 30 days after its day ends. A key used all day long costs one small hash a day
+// (a listpack while it has at most 128 fields), not 24; a day's totals are the sum of its fields.
+// One key's hashes share a slot (hash tag), so on a Cluster each key's writes or reads are one
+// pipeline; on one node everything is.
 import type { RedisClient } from './redis-connection.ts';
 import { StoreUnavailableError } from '../shared/store-failures.ts';
 import {
+  ACTIVITY_OUTCOMES,
   bucketExpiresAtMs,
   dayOfHour,
+  DAY_MS,
+  HOUR_MS,
   type ActivityCounts,
-  type ActivityGrain,
   type ActivityIncrement,
   type ActivityOutcome,
   type KeyActivityStore,
 } from './key-activity.ts';
 
-export const activityKey = (clientId: string, grain: ActivityGrain, bucket: number) => `kg:u:{${clientId}}:${grain === 'hour' ? 'h' : 'd'}:${bucket}`;
+export const activityKey = (clientId: string, day: number) => `kg:u:{${clientId}}:${day}`;
+
+/** One letter per outcome, in the hash's field names. */
+const CODES: Readonly<Record<ActivityOutcome, string>> = {
+  issued: 'i',
+  denied_bad_secret: 's',
+  denied_network: 'n',
+  denied_expired: 'e',
+  denied_disabled: 'd',
+  denied_owner: 'o',
+  denied_scope: 'c',
+  denied_rate_limited: 'r',
+  introspection_active: 'a',
+  introspection_inactive: 'x',
+};
+const OUTCOME_OF = new Map(ACTIVITY_OUTCOMES.map((outcome) => [CODES[outcome], outcome]));
+const HOURS_PER_DAY = DAY_MS / HOUR_MS;
 
 type Pipeline = ReturnType<RedisClient['pipeline']>;
 
@@ -30,11 +51,10 @@ function groupByKey<T extends { clientId: string }>(items: readonly T[]): Map<st
 function queueIncrements(pipeline: Pipeline, increments: readonly ActivityIncrement[]): void {
   const expiries = new Map<string, number>();
   for (const { clientId, hour, outcome, count } of increments) {
-    const hourKey = activityKey(clientId, 'hour', hour);
-    const dayKey = activityKey(clientId, 'day', dayOfHour(hour));
-    pipeline.hincrby(hourKey, outcome, count).hincrby(dayKey, outcome, count);
-    expiries.set(hourKey, bucketExpiresAtMs('hour', hour));
-    expiries.set(dayKey, bucketExpiresAtMs('day', dayOfHour(hour)));
+    const day = dayOfHour(hour);
+    const key = activityKey(clientId, day);
+    pipeline.hincrby(key, `${hour - day * HOURS_PER_DAY}${CODES[outcome]}`, count);
+    expiries.set(key, bucketExpiresAtMs('day', day));
   }
   for (const [key, atMs] of expiries) pipeline.expireat(key, Math.ceil(atMs / 1000));
 }
@@ -52,10 +72,23 @@ async function run(pipeline: Pipeline, operation: string): Promise<unknown[]> {
   });
 }
 
-function toCounts(hash: Record<string, string>): ActivityCounts {
-  const counts: ActivityCounts = {};
-  for (const [outcome, value] of Object.entries(hash)) counts[outcome as ActivityOutcome] = Number(value);
-  return counts;
+/** A day's hash as counts per hour of the day (index 0–23). */
+function hoursOf(hash: Record<string, string>): ActivityCounts[] {
+  const hours: ActivityCounts[] = Array.from({ length: HOURS_PER_DAY }, () => ({}));
+  for (const [field, value] of Object.entries(hash)) {
+    const match = /^(\d{1,2})([a-z])$/.exec(field);
+    const outcome = match && OUTCOME_OF.get(match[2]!);
+    const counts = match && hours[Number(match[1])];
+    if (outcome && counts) counts[outcome] = (counts[outcome] ?? 0) + Number(value);
+  }
+  return hours;
+}
+
+function sum(counts: readonly ActivityCounts[]): ActivityCounts {
+  const total: ActivityCounts = {};
+  for (const bucket of counts)
+    for (const [outcome, n] of Object.entries(bucket)) total[outcome as ActivityOutcome] = (total[outcome as ActivityOutcome] ?? 0) + n;
+  return total;
 }
 
 export function createRedisActivityStore(redis: RedisClient): KeyActivityStore {
@@ -79,13 +112,21 @@ export function createRedisActivityStore(redis: RedisClient): KeyActivityStore {
     },
     async read(clientIds, grain, first, last) {
       const buckets = Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
+      if (clientIds.length === 0 || buckets.length === 0) return clientIds.map(() => buckets.map(() => ({})));
+      // The days the buckets fall in, oldest first.
+      const firstDay = grain === 'day' ? first : dayOfHour(first);
+      const lastDay = grain === 'day' ? last : dayOfHour(last);
+      const days = Array.from({ length: lastDay - firstDay + 1 }, (_, i) => firstDay + i);
       const readKeys = async (ids: readonly string[]) => {
         const pipeline = redis.pipeline();
-        for (const clientId of ids) for (const bucket of buckets) pipeline.hgetall(activityKey(clientId, grain, bucket));
+        for (const clientId of ids) for (const day of days) pipeline.hgetall(activityKey(clientId, day));
         const replies = await run(pipeline, 'read_activity');
-        return ids.map((_, k) => buckets.map((_, b) => toCounts(replies[k * buckets.length + b] as Record<string, string>)));
+        return ids.map((_, k) => {
+          const perDay = days.map((_, d) => hoursOf(replies[k * days.length + d] as Record<string, string>));
+          if (grain === 'day') return perDay.map(sum);
+          return buckets.map((hour) => perDay[dayOfHour(hour) - firstDay]![hour - dayOfHour(hour) * HOURS_PER_DAY]!);
+        });
       };
-      if (clientIds.length === 0 || buckets.length === 0) return clientIds.map(() => buckets.map(() => ({})));
       if (!redis.isCluster) return readKeys(clientIds);
       return (await Promise.all(clientIds.map((clientId) => readKeys([clientId])))).map((rows) => rows[0]!);
     },

@@ -29,7 +29,7 @@ export interface ActivityIncrement {
   count: number;
 }
 
-/** Buckets of an hour and of a UTC day; both are written, so a long window reads few buckets. */
+/** Counts are read per hour or per UTC day (a day is the sum of its hours). */
 export type ActivityGrain = 'hour' | 'day';
 
 export const ACTIVITY_RETENTION_DAYS = 30;
@@ -43,7 +43,7 @@ export const dayOfHour = (hour: number): number => Math.floor((hour * HOUR_MS) /
 export const bucketExpiresAtMs = (grain: ActivityGrain, bucket: number): number => (bucket + 1) * bucketMs(grain) + ACTIVITY_RETENTION_DAYS * DAY_MS;
 
 export interface KeyActivityStore {
-  /** Adds each increment to its hour's bucket and to its day's. */
+  /** Adds each increment to its key's count for that hour (and so for that day). */
   add(increments: readonly ActivityIncrement[]): Promise<void>;
   /** For each key, the counts of buckets first..last (inclusive), oldest first. */
   read(clientIds: readonly string[], grain: ActivityGrain, first: number, last: number): Promise<ActivityCounts[][]>;

@@ -1,7 +1,8 @@
 // Per-key usage over real HTTP, Postgres and Redis: every outcome is counted by sending the real
 // /oauth/token or /oauth/introspect request that produces it, the batch is flushed the way tests
 // flush last use, and GET /admin/v1/keys/{id}/usage shows it to those who may see the key only.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateClientId, generateClientSecret } from '../../src/crypto/credentials.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
 import { adminClient, clientFor, errorBody, type AdminClient } from '../support/admin.ts';
@@ -110,6 +111,25 @@ describe('per-key usage', () => {
     expect((await totals(admin, key)).introspection).toEqual({ active: 2, inactive: 1 });
     // The resource server's own authentication is not an introspection of its tokens.
     expect((await totals(admin, introspector)).introspection).toEqual({ active: 0, inactive: 0 });
+  });
+
+  it('keeps one small hash per key and day in Redis, expiring 30 days after the day ends', async () => {
+    const key = await keygate.createKey(tenantId);
+    expect((await keygate.token(key)).status).toBe(200);
+    expect((await keygate.token(withSecret(key, generateClientSecret()))).status).toBe(401);
+    await keygate.runtime.activity.flush();
+    const redis = new Redis(inject('redisUrl'));
+    try {
+      const keys = await redis.keys(`kg:u:{${key.key.client_id}}:*`);
+      expect(keys).toEqual([`kg:u:{${key.key.client_id}}:${Math.floor(Date.now() / 86_400_000)}`]);
+      const hour = new Date().getUTCHours();
+      expect(await redis.hgetall(keys[0]!)).toEqual({ [`${hour}i`]: '1', [`${hour}s`]: '1' });
+      const ttlDays = (await redis.ttl(keys[0]!)) / 86_400;
+      expect(ttlDays).toBeGreaterThan(30);
+      expect(ttlDays).toBeLessThanOrEqual(31);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('counts nothing for a client id that names no key', async () => {

@@ -251,4 +251,20 @@ describe('token flow on a Redis Cluster', () => {
     expect((await keygate.introspect(introspector, token)).body).toEqual({ active: false });
     expect((await keygate.introspect(introspector, (await keygate.token(key)).body.access_token)).body.active).toBe(true);
   });
+  it('counts per-key usage on the cluster: one batch over keys in different slots, read back per key', async () => {
+    const keys = await Promise.all(Array.from({ length: 12 }, () => keygate.createKey(tenantId)));
+    for (const key of keys) expect((await keygate.token(key)).status).toBe(200);
+    await keygate.runtime.activity.flush();
+    const day = Math.floor(Date.now() / 86_400_000);
+    const issued = await keygate.runtime.activityStore.read(
+      keys.map((key) => key.key.client_id),
+      'day',
+      day,
+      day,
+    );
+    expect(issued.map(([counts]) => counts?.issued)).toEqual(keys.map(() => 1));
+    const where = await holders(keys.map((key) => `kg:u:{${key.key.client_id}}:${day}`));
+    expect(where.size).toBe(keys.length);
+    expect(new Set(where.values()).size).toBeGreaterThan(1);
+  });
 });
