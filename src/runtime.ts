@@ -149,6 +149,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     pepperRing,
     issuer: config.issuer,
     defaultTokenTtlSeconds: config.tokenTtlSeconds,
+    roleScopes: config.roleScopes,
     activity: activityStore,
   });
   return {
