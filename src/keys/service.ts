@@ -235,7 +235,7 @@ function encodeCursor(sort: KeySortName, cursor: KeyCursor): string {
 function decodeCursor(text: string, sort: KeySortName): KeyCursor {
   try {
     const [cursorSort, value, clientId] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [unknown, unknown, unknown];
-    if (cursorSort !== sort || typeof clientId !== 'string' || clientId.length > 64) throw new Error('bad cursor');
+    if (cursorSort !== sort || typeof clientId !== 'string' || !isWellFormedClientId(clientId)) throw new Error('bad cursor');
     if (value !== null && (typeof value !== 'string' || value.length > 1100 || value.includes('\u0000'))) throw new Error('bad cursor');
     // Only what this server hands out: a real UTC time (Postgres refuses 31 February), for the time sorts.
     if (value !== null && sort.replace(/^-/, '') !== 'name' && !isCursorTime(value)) throw new Error('bad cursor');
