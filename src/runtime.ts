@@ -163,6 +163,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     pepperRing,
     issuer: config.issuer,
     defaultTokenTtlSeconds: config.tokenTtlSeconds,
+    roleScopes: config.roleScopes,
     activity: activityStore,
   });
   return {

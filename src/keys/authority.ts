@@ -9,6 +9,8 @@ import type { FieldError } from '../shared/errors.ts';
 import { isNetworkWithin, parseNetworkList, type Network } from '../shared/network.ts';
 import { isKeygateScope, KEYGATE_SCOPES } from './model.ts';
 
+const USERS_WRITE_SCOPE = 'admin:users:write';
+
 /** What an acting principal holds right now. The operator's CLI has none: it is not limited. */
 export interface Authority {
   /** Scopes of the caller's token, as far as its key still holds them now. */
@@ -97,4 +99,23 @@ export function refusalToManageRole(authority: Authority | undefined, roleScopes
   if (!authority) return undefined;
   const stronger = keygateScopesOfRole(roleScopes, role).filter((scope) => !holdsScope(authority.scopes, scope));
   return stronger.length > 0 ? `the '${role}' role holds scopes this caller lacks: ${stronger.join(' ')}` : undefined;
+}
+
+/**
+ * Why this caller may not make, or take over, a key that acts as `person` (a user key), or
+ * undefined. Such a key's token is the person: what it does is audited as them. So a person's keys
+ * are made by that person, or by a caller that may manage them (people's rights and the person's
+ * role): never by a manager for an admin.
+ */
+export function refusalToActAs(
+  authority: Authority | undefined,
+  actingUserId: string | null,
+  roleScopes: RoleScopes,
+  person: { id: string; role: Role },
+): string | undefined {
+  if (!authority || person.id === actingUserId) return undefined;
+  if (!holdsScope(authority.scopes, USERS_WRITE_SCOPE)) {
+    return `a key that acts for a person is made only by that person or by a caller holding '${USERS_WRITE_SCOPE}'`;
+  }
+  return refusalToManageRole(authority, roleScopes, person.role);
 }

@@ -9,7 +9,7 @@ import { NEVER_FOR_USER_KEYS } from '../identity/roles.ts';
 import type { KeyPatch, KeyRow } from '../stores/keys.ts';
 import { toView } from './view.ts';
 import { KEY_WRITE_SCOPE, type KeyView } from './model.ts';
-import { refusalsToGrant, refusalToTakeOver } from './authority.ts';
+import { refusalsToGrant, refusalToActAs, refusalToTakeOver } from './authority.ts';
 import { catalogueFor, refusalsOffCatalogue } from './scope-catalogue.ts';
 import { endLiveTokens } from './end-tokens.ts';
 import { MAX_CREATOR_CHAIN } from './owner-chain.ts';
@@ -59,8 +59,14 @@ export function createKeyChanges(deps: ChangeDeps) {
     return patch;
   }
 
-  /** Rotating hands the caller the key's secret: refused when that secret could reach the caller's creators. */
+  /**
+   * Rotating hands the caller the key's secret: refused when the key acts for a person the caller
+   * may not act as, or when that secret could reach the caller's creators.
+   */
   async function assertMayTakeOver(target: KeyView, actor: Actor): Promise<void> {
+    const person = target.kind === 'user' && target.user_id ? await deps.users.findById(target.user_id) : undefined;
+    const asPerson = person && refusalToActAs(actor.authority, actor.userId, deps.roleScopes, person);
+    if (asPerson) throw new KeygateError('forbidden', asPerson);
     if (!actor.authority || actor.authority.creatorChain.length === 0 || !actor.keyId) return;
     const [targetChain, callerAncestors] = await Promise.all([
       deps.keys.ancestors(target.client_id, MAX_CREATOR_CHAIN),

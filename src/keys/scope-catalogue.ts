@@ -30,7 +30,7 @@ export type ScopeResourceInput = z.input<typeof ScopeResourceSchema>;
 
 /** What a tenant's keys may be given: its own resources and every tenant's above it. */
 export interface Catalogue {
-  /** The entries of the tenant and of every tenant above it. */
+  /** One entry per resource, from the tenant nearest the root that defines it. */
   entries: readonly ScopeResourceRow[];
 }
 
@@ -39,7 +39,16 @@ export async function catalogueFor(
   tenantId: string,
 ): Promise<Catalogue> {
   const path = await deps.tenants.pathTo(tenantId);
-  return { entries: await deps.scopeCatalogue.forTenants(path.map((tenant) => tenant.id)) };
+  const depth = new Map(path.map((tenant, index) => [tenant.id, index]));
+  const rows = await deps.scopeCatalogue.forTenants(path.map((tenant) => tenant.id));
+  // A definition from above binds the whole subtree, even over one a tenant below made first.
+  const binding = new Map<string, ScopeResourceRow>();
+  const depthOf = (row: ScopeResourceRow) => depth.get(row.tenant_id) ?? 0;
+  for (const row of rows) {
+    const held = binding.get(row.resource);
+    if (!held || depthOf(row) < depthOf(held)) binding.set(row.resource, row);
+  }
+  return { entries: [...binding.values()] };
 }
 
 /** Field errors for scopes `added` to a key of a tenant with this catalogue. */

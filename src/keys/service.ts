@@ -15,7 +15,7 @@ import type { CreatedKey, KeyPage, KeyServiceDeps } from './types.ts';
 import { endLiveTokens } from './end-tokens.ts';
 import { effectivePolicy } from '../identity/tenant-policy.ts';
 import { MAX_CREATOR_CHAIN } from './owner-chain.ts';
-import { refusalsToGrant, refusalToManageKey } from './authority.ts';
+import { refusalsToGrant, refusalToActAs, refusalToManageKey } from './authority.ts';
 import { catalogueFor, refusalsOffCatalogue } from './scope-catalogue.ts';
 import { NEVER_FOR_USER_KEYS } from '../identity/roles.ts';
 import { canonicalNetworks, DEFAULT_KEY_SORT, KEY_LIMITS, NewKeySchema, type KeySortName, type NewKey } from './schemas.ts';
@@ -124,7 +124,7 @@ export function createKeyService(deps: KeyServiceDeps) {
           errors.push({ field: 'scopes', message: `'${scope}' can never be held by a user key` });
         }
       }
-      if (kind === 'user') await validateKeyUser(deps, userId, tenant.id, errors);
+      if (kind === 'user') await validateKeyUser(deps, userId, tenant.id, actor, errors);
       if (kind === 'service' && body.user_id) errors.push({ field: 'user_id', message: 'only user keys act for a user' });
       errors.push(...refusalsToGrant(actor.authority, scopes, networks));
       errors.push(...refusalsOffCatalogue(await catalogueFor(deps, tenant.id), scopes));
@@ -235,7 +235,7 @@ function encodeCursor(sort: KeySortName, cursor: KeyCursor): string {
 function decodeCursor(text: string, sort: KeySortName): KeyCursor {
   try {
     const [cursorSort, value, clientId] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [unknown, unknown, unknown];
-    if (cursorSort !== sort || typeof clientId !== 'string' || clientId.length > 64) throw new Error('bad cursor');
+    if (cursorSort !== sort || typeof clientId !== 'string' || !isWellFormedClientId(clientId)) throw new Error('bad cursor');
     if (value !== null && (typeof value !== 'string' || value.length > 1100 || value.includes('\u0000'))) throw new Error('bad cursor');
     // Only what this server hands out: a real UTC time (Postgres refuses 31 February), for the time sorts.
     if (value !== null && sort.replace(/^-/, '') !== 'name' && !isCursorTime(value)) throw new Error('bad cursor');
@@ -252,13 +252,15 @@ function isCursorTime(value: string): boolean {
   return !Number.isNaN(date.getTime()) && date.getUTCFullYear() >= 1000 && date.toISOString().slice(0, 19) === value.slice(0, 19);
 }
 
-async function validateKeyUser(deps: KeyServiceDeps, userId: string | null, tenantId: string, errors: FieldError[]) {
+async function validateKeyUser(deps: KeyServiceDeps, userId: string | null, tenantId: string, actor: Actor, errors: FieldError[]) {
   const user = userId && isUuid(userId) ? await deps.users.findById(userId) : undefined;
   if (!user || user.tenant_id !== tenantId) {
     errors.push({ field: 'user_id', message: 'user keys need an existing user of the same tenant' });
     return;
   }
   if (user.status !== 'active') errors.push({ field: 'user_id', message: 'the user is disabled' });
+  const refusal = refusalToActAs(actor.authority, actor.userId, deps.roleScopes, user);
+  if (refusal) errors.push({ field: 'user_id', message: refusal });
 }
 
 async function assertRoomForKey(tx: TxStores, userId: string): Promise<void> {

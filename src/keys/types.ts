@@ -5,6 +5,7 @@ import type { TokenStore } from '../stores/tokens.ts';
 import type { AuditedChangeDeps, TxStores } from './audited-change.ts';
 import type { KeyView, ListedKeyView } from './model.ts';
 import type { KeyActivityStore } from '../stores/key-activity.ts';
+import type { RoleScopes } from '../identity/roles.ts';
 
 export interface KeyServiceDeps extends AuditedChangeDeps, TxStores {
   tokens: TokenStore;
@@ -12,6 +13,8 @@ export interface KeyServiceDeps extends AuditedChangeDeps, TxStores {
   issuer: string;
   /** Token lifetime for keys created without one, seconds. */
   defaultTokenTtlSeconds: number;
+  /** What each role holds: making a key that acts for a person takes the right to manage them. */
+  roleScopes: RoleScopes;
   /** Per-key activity counts (the list's 7-day issuance); absent = none shown. */
   activity?: Pick<KeyActivityStore, 'read'>;
 }

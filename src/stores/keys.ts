@@ -180,11 +180,18 @@ export function createKeyStore(db: Db) {
         );
       }
       if (page.limit) query = query.limit(page.limit);
+      // A creator outside the caller's tenants stays unnamed: a parent's people and keys are not the child's to learn.
       return db
         .selectFrom(query.as('k'))
         .leftJoin('users as ku', 'ku.id', 'k.user_id')
-        .leftJoin('users as cu', 'cu.id', 'k.created_by_user_id')
-        .leftJoin('api_keys as ck', 'ck.client_id', 'k.created_by_key_id')
+        .leftJoin('users as cu', (join) => {
+          const on = join.onRef('cu.id', '=', 'k.created_by_user_id');
+          return filter.tenantIds ? on.on('cu.tenant_id', 'in', filter.tenantIds) : on;
+        })
+        .leftJoin('api_keys as ck', (join) => {
+          const on = join.onRef('ck.client_id', '=', 'k.created_by_key_id');
+          return filter.tenantIds ? on.on('ck.tenant_id', 'in', filter.tenantIds) : on;
+        })
         .selectAll('k')
         .select(['ku.email as user_email', 'cu.email as creator_user_email', 'ck.name as creator_key_name'])
         .select(

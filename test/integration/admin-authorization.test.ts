@@ -141,6 +141,30 @@ describe('admin authorization', () => {
       forbidden(await weak.delete(`/users/${admin.id}`), message);
       expect((await strong.get(`/users/${admin.id}`)).body.user).toMatchObject({ role: 'admin', status: 'active' });
     });
+
+    it('a key that may not manage a person can neither make a key that acts as them nor take one over', async () => {
+      const strong = await adminClient(keygate, tenantId, ALL_KEYGATE_SCOPES);
+      const keysOnly = await adminClient(keygate, tenantId, ['admin:keys:read', 'admin:keys:write', 'token:introspect']);
+      const weak = await adminClient(keygate, tenantId, ALL_ADMIN_SCOPES);
+      const boss = await keygate.newUser(tenantId, 'admin');
+      // Attack: mint a key that acts as the admin, so its changes are audited as the admin's.
+      invalid(await keysOnly.post('/keys', { name: 'as the boss', kind: 'user', user_id: boss.id, scopes: ['devices:read'] }), [
+        { field: 'user_id', message: "a key that acts for a person is made only by that person or by a caller holding 'admin:users:write'" },
+      ]);
+      invalid(await weak.post('/keys', { name: 'as the boss', kind: 'user', user_id: boss.id, scopes: ['devices:read'] }), [
+        { field: 'user_id', message: "the 'admin' role holds scopes this caller lacks: token:introspect" },
+      ]);
+      // Attack: rotate the admin's own key to learn its new secret.
+      const bossKey = await strong.post('/keys', { name: 'the boss’s laptop', kind: 'user', user_id: boss.id, scopes: ['devices:read'] });
+      expect(bossKey.status).toBe(201);
+      forbidden(
+        await keysOnly.post(`/keys/${bossKey.body.key.client_id}/rotate`, { grace_seconds: 0 }),
+        "a key that acts for a person is made only by that person or by a caller holding 'admin:users:write'",
+      );
+      expect((await keygate.token(bossKey.body)).status, 'the boss’s secret still works').toBe(200);
+      // Whoever may manage the person may also make and rotate their keys.
+      expect((await strong.post(`/keys/${bossKey.body.key.client_id}/rotate`, { grace_seconds: 0 })).status).toBe(200);
+    });
   });
 
   describe('a tenant tree is one subtree at every depth', () => {

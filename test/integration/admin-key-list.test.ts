@@ -3,7 +3,7 @@
 // filters, counts, the fields shown beside each key, and what a caller may never see through them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEY_SORTS } from '../../src/keys/schemas.ts';
-import { adminClient, clientFor, errorBody, type AdminClient } from '../support/admin.ts';
+import { ALL_KEYGATE_SCOPES, adminClient, clientFor, errorBody, type AdminClient } from '../support/admin.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 type Listed = {
@@ -37,7 +37,7 @@ describe('admin API: the key list', () => {
   beforeAll(async () => {
     keygate = await startKeygate({ tokenStore: 'redis' });
     tenantId = await keygate.newTenant();
-    admin = await adminClient(keygate, tenantId, ['admin:keys:read', 'admin:keys:write']);
+    admin = await adminClient(keygate, tenantId, [...ALL_KEYGATE_SCOPES]);
     ids.push(admin.key.key.client_id);
     // Ties on every sort value, keys without an expiry or a last use, names differing only in case.
     const base = Date.now() - 10 * DAY;
@@ -156,7 +156,7 @@ describe('admin API: the key list', () => {
     let user: { id: string; email: string };
     beforeAll(async () => {
       other = await keygate.newTenant();
-      const filterAdmin = await adminClient(keygate, other, ['admin:keys:read', 'admin:keys:write']);
+      const filterAdmin = await adminClient(keygate, other, [...ALL_KEYGATE_SCOPES]);
       user = await keygate.newUser(other, 'admin');
       await filterAdmin.post('/keys', { name: 'user key', kind: 'user', user_id: user.id, scopes: ['devices:read'] });
       const soon = (await filterAdmin.post('/keys', { name: 'soon', scopes: ['devices:read'], expires_at: new Date(Date.now() + 3 * DAY).toISOString() })).body;
@@ -240,7 +240,7 @@ describe('admin API: the key list', () => {
 
     it('a user key sees only its own user’s keys, in search and in counts', async () => {
       const tenant = await keygate.newTenant();
-      const owner = await adminClient(keygate, tenant, ['admin:keys:read', 'admin:keys:write']);
+      const owner = await adminClient(keygate, tenant, [...ALL_KEYGATE_SCOPES]);
       const me = await keygate.newUser(tenant, 'admin');
       const colleague = await keygate.newUser(tenant, 'admin');
       const mine = (await owner.post('/keys', { name: 'shared-name mine', kind: 'user', user_id: me.id, scopes: ['admin:keys:read'] })).body;

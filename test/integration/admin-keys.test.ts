@@ -1,7 +1,7 @@
 // /admin/v1/keys over real HTTP: every endpoint, every limit, tenant boundaries, and the promise
 // that narrowing a key ends its live tokens within the same request.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminClient, errorBody, type AdminClient } from '../support/admin.ts';
+import { ALL_KEYGATE_SCOPES, adminClient, errorBody, type AdminClient } from '../support/admin.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 describe('admin API: keys', () => {
@@ -13,7 +13,7 @@ describe('admin API: keys', () => {
   beforeAll(async () => {
     keygate = await startKeygate({ tokenStore: 'redis' });
     tenantId = await keygate.newTenant();
-    admin = await adminClient(keygate, tenantId);
+    admin = await adminClient(keygate, tenantId, ALL_KEYGATE_SCOPES);
     introspector = await keygate.createKey(tenantId, { scopes: ['token:introspect'] });
   });
   afterAll(() => keygate?.close());

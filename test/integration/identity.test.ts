@@ -105,7 +105,10 @@ describe('identity model', () => {
     const other = await newUser('member');
     const forOther = await asUser.post('/keys', { name: 'x', scopes: ['devices:read'], kind: 'user', user_id: other.id });
     expect(forOther.body).toEqual(
-      errorBody(forOther, 'validation_failed', 'request body is invalid', [{ field: 'user_id', message: 'a user key may only create keys for its own user' }]),
+      errorBody(forOther, 'validation_failed', 'request body is invalid', [
+        { field: 'user_id', message: 'a user key may only create keys for its own user' },
+        { field: 'user_id', message: "a key that acts for a person is made only by that person or by a caller holding 'admin:users:write'" },
+      ]),
     );
     const service = await asUser.post('/keys', { name: 'x', scopes: ['devices:read'], kind: 'service' });
     expect(service.status).toBe(400);

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateClientId, generateClientSecret } from '../../src/crypto/credentials.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
-import { adminClient, clientFor, errorBody, type AdminClient } from '../support/admin.ts';
+import { ALL_KEYGATE_SCOPES, adminClient, clientFor, errorBody, type AdminClient } from '../support/admin.ts';
 import { basicAuth } from '../support/http.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
@@ -27,7 +27,7 @@ describe('per-key usage', () => {
   beforeAll(async () => {
     keygate = await startKeygate({ tokenStore: 'redis' });
     tenantId = await keygate.newTenant();
-    admin = await adminClient(keygate, tenantId);
+    admin = await adminClient(keygate, tenantId, ALL_KEYGATE_SCOPES);
     introspector = await keygate.createKey(tenantId, { name: 'resource server', scopes: ['token:introspect'] });
   });
   afterAll(() => keygate?.close());

@@ -2,7 +2,7 @@
 // every new scope (creation, a change that adds one, user keys) and never on scopes a key already
 // holds; what a child tenant's admin tries against it, and the refusal.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminClient, errorBody, type AdminClient } from '../support/admin.ts';
+import { ALL_KEYGATE_SCOPES, adminClient, errorBody, type AdminClient } from '../support/admin.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 import type { HttpResponse } from '../support/http.ts';
 
@@ -31,7 +31,7 @@ describe('the scope catalogue', () => {
     rootId = await keygate.newTenant();
     childId = (await keygate.runtime.tenants.insert({ name: 'child', parentId: rootId })).id;
     root = await adminClient(keygate, rootId);
-    child = await adminClient(keygate, childId);
+    child = await adminClient(keygate, childId, ALL_KEYGATE_SCOPES);
     // Made while no catalogue exists: free-form scopes.
     legacy = await keygate.createKey(childId, { name: 'legacy', scopes: ['legacy:run', 'devices:read'] });
   });
