@@ -1,7 +1,8 @@
 // Attacks on the console found in review: each test sends the attacker's requests over real HTTP
 // and states the refusal the console owes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STRONG_PASSWORD, setPassword, setupTokenFor, signInRequest } from '../support/console.ts';
+import { clientFor } from '../support/admin.ts';
+import { STRONG_PASSWORD, setPassword, setupTokenFor, signedInUser, signInRequest } from '../support/console.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 describe('console review: sign-in limits', () => {
@@ -23,5 +24,39 @@ describe('console review: sign-in limits', () => {
     const judged = answers.filter((answer) => answer.status === 401).length;
     // Three failures lock the (email, source) pair: no more than three guesses may be checked.
     expect(judged).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('console review: authorization of signed-in people', () => {
+  let keygate: TestKeygate;
+  let tenantId: string;
+
+  beforeAll(async () => {
+    keygate = await startKeygate({ tokenStore: 'redis' });
+    tenantId = await keygate.newTenant();
+  });
+  afterAll(() => keygate?.close());
+
+  it('a manager cannot make a user key for another person (an admin), and so act in their name', async () => {
+    const boss = await keygate.newUser(tenantId, 'admin');
+    const { session } = await signedInUser(keygate, tenantId, 'manager');
+    const forged = await session.post('/keys', {
+      name: 'the admin’s laptop',
+      kind: 'user',
+      user_id: boss.id,
+      scopes: ['admin:keys:write', 'admin:audit:read'],
+    });
+    // User keys of a person are made by an admin or by that person, never by a manager.
+    if (forged.status === 201) {
+      // What the manager gets otherwise: a secret that acts as the admin, recorded as the admin.
+      const token = await keygate.token(forged.body);
+      const asBoss = clientFor(keygate, forged.body, token.body.access_token);
+      const made = await asBoss.post('/keys', { name: 'made “by the admin”', scopes: ['devices:read'] });
+      const [event] = await keygate.runtime.audit.list({ action: 'key.create', targetKeyId: made.body.key.client_id });
+      expect(made.status).toBe(201);
+      // The manager's change is on the record as the admin's.
+      expect(event?.actor_user_id, 'a key the manager made is audited as the admin').not.toBe(boss.id);
+    }
+    expect(forged.status).toBe(400);
   });
 });
