@@ -59,4 +59,18 @@ describe('console review: authorization of signed-in people', () => {
     }
     expect(forged.status).toBe(400);
   });
+
+  it('a child tenant’s manager does not learn the email of the parent tenant’s admin from the key list', async () => {
+    const child = (await keygate.runtime.tenants.insert({ name: 'child of the review tenant', parentId: tenantId })).id;
+    const parentAdmin = await signedInUser(keygate, tenantId, 'admin');
+    const made = await parentAdmin.session.post('/keys', { name: 'made from above', tenant_id: child, scopes: ['devices:read'] });
+    expect(made.status).toBe(201);
+    const childManager = await signedInUser(keygate, child, 'manager');
+    // The parent's people are not the child's to list (GET /users is refused to it) ...
+    expect((await childManager.session.get(`/users/${parentAdmin.user.id}`)).status).toBe(403);
+    const listed = await childManager.session.get('/keys');
+    const row = (listed.body.data as { client_id: string; created_by: unknown }[]).find((k) => k.client_id === made.body.key.client_id);
+    // ... nor their email addresses through the list's "created by" column.
+    expect(JSON.stringify(row)).not.toContain(parentAdmin.user.email);
+  });
 });
