@@ -73,4 +73,24 @@ describe('console review: authorization of signed-in people', () => {
     // ... nor their email addresses through the list's "created by" column.
     expect(JSON.stringify(row)).not.toContain(parentAdmin.user.email);
   });
+
+  it('a resource a tenant above defines binds below, even when a child tenant defined it first', async () => {
+    const root = await keygate.newTenant();
+    const child = (await keygate.runtime.tenants.insert({ name: 'child', parentId: root })).id;
+    const grandchild = (await keygate.runtime.tenants.insert({ name: 'grandchild', parentId: child })).id;
+    const rootAdmin = await signedInUser(keygate, root, 'admin');
+    const childAdmin = await signedInUser(keygate, child, 'admin');
+    // The child tenant's admin gets in first, with an action of its own making ...
+    const early = await childAdmin.session.send({
+      method: 'PUT',
+      path: `/admin/v1/scopes/devices?tenant_id=${grandchild}`,
+      json: { actions: ['read', 'wipe'] },
+    });
+    expect(early.status).toBe(200);
+    // ... then the root defines `devices` for its whole subtree with reading only.
+    const binding = await rootAdmin.session.send({ method: 'PUT', path: '/admin/v1/scopes/devices', json: { actions: ['read'] } });
+    expect(binding.status).toBe(200);
+    const wipe = await childAdmin.session.post('/keys', { name: 'wiper', tenant_id: grandchild, scopes: ['devices:wipe'] });
+    expect(wipe.status).toBe(400);
+  });
 });
