@@ -2,7 +2,7 @@
 // and states the refusal the console owes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientFor } from '../support/admin.ts';
-import { STRONG_PASSWORD, setPassword, setupTokenFor, signedInUser, signInRequest } from '../support/console.ts';
+import { STRONG_PASSWORD, setPassword, setupTokenFor, signedInUser, signIn, signInRequest } from '../support/console.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 describe('console review: sign-in limits', () => {
@@ -92,5 +92,38 @@ describe('console review: authorization of signed-in people', () => {
     expect(binding.status).toBe(200);
     const wipe = await childAdmin.session.post('/keys', { name: 'wiper', tenant_id: grandchild, scopes: ['devices:wipe'] });
     expect(wipe.status).toBe(400);
+  });
+});
+
+describe('console review: sign-out', () => {
+  let keygate: TestKeygate;
+  let tenantId: string;
+
+  beforeAll(async () => {
+    keygate = await startKeygate({ tokenStore: 'redis' });
+    tenantId = await keygate.newTenant();
+  });
+  afterAll(() => keygate?.close());
+
+  it('a session signed out stays ended, even while a stolen copy of its cookie is busy', async () => {
+    const { user } = await signedInUser(keygate, tenantId, 'admin');
+    // Alone, a sign-out ends the session.
+    const quiet = await signIn(keygate, user.email, STRONG_PASSWORD);
+    expect((await quiet.send({ method: 'DELETE', path: '/console/api/session' })).status).toBe(204);
+    expect((await quiet.send({ method: 'GET', path: '/console/api/session' })).status).toBe(401);
+    const revived: number[] = [];
+    for (let round = 0; round < 8; round += 1) {
+      const session = await signIn(keygate, user.email, STRONG_PASSWORD);
+      const read = () => session.send({ method: 'GET', path: '/console/api/session' });
+      // The attacker holding the cookie keeps reading while its owner signs out.
+      const answers = await Promise.all([
+        ...Array.from({ length: 10 }, read),
+        session.send({ method: 'DELETE', path: '/console/api/session' }),
+        ...Array.from({ length: 10 }, read),
+      ]);
+      expect(answers[10]!.status).toBe(204);
+      if ((await read()).status === 200) revived.push(round);
+    }
+    expect(revived, 'rounds after which the signed-out session still answered 200').toEqual([]);
   });
 });
