@@ -127,3 +127,21 @@ describe('console review: sign-out', () => {
     expect(revived, 'rounds after which the signed-out session still answered 200').toEqual([]);
   });
 });
+
+describe('console review: the key list’s cursor', () => {
+  let keygate: TestKeygate;
+  let tenantId: string;
+
+  beforeAll(async () => {
+    keygate = await startKeygate({ tokenStore: 'redis' });
+    tenantId = await keygate.newTenant();
+  });
+  afterAll(() => keygate?.close());
+
+  it('a forged cursor whose client id holds a NUL is a 400, not a 500', async () => {
+    const { session } = await signedInUser(keygate, tenantId, 'viewer');
+    const forged = Buffer.from(JSON.stringify(['-created_at', null, 'kg_\u0000'])).toString('base64url');
+    const answer = await session.get(`/keys?cursor=${forged}`);
+    expect({ status: answer.status, code: answer.body.error?.code }).toEqual({ status: 400, code: 'validation_failed' });
+  });
+});
