@@ -14,6 +14,7 @@ import { routeTable } from './http/routes.ts';
 import { createOAuth } from './oauth/index.ts';
 import { externalEnvelope } from './oauth/exchanges.ts';
 import { PROVIDER_ROUTES } from './oauth/provider.ts';
+import { KEY_VERIFY_PATH } from './oauth/v1/keys/verify.ts';
 import { pingDatabase } from './stores/db.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -33,6 +34,7 @@ export type AppDeps = Pick<
   | 'metrics'
   | 'findKey'
   | 'counters'
+  | 'replay'
 > & { log: Logger };
 
 export interface App {
@@ -52,6 +54,7 @@ export function createApp(deps: AppDeps): App {
     usage: deps.usage,
     metrics: deps.metrics,
     counters: deps.counters,
+    replay: deps.replay,
     authFailures: deps.config.authFailures,
     log: deps.log,
   });
@@ -86,6 +89,7 @@ export function createApp(deps: AppDeps): App {
     '/oauth/introspect': { POST: oauth.introspect },
     '/api/v1/auth/authorize': { POST: oauth.authorizeApiKey },
     '/auth/external': { POST: oauth.authorizeExternal },
+    [KEY_VERIFY_PATH]: { POST: oauth.verifyKey },
   };
   const routeOf = (path: string) => (Object.hasOwn(routes, path) ? path : undefined) ?? adminApi.templateOf(path) ?? 'unmatched';
 
@@ -106,6 +110,11 @@ export function createApp(deps: AppDeps): App {
       '/oauth/introspect': async (req, res) => {
         const exchange = plainExchange(req, res, '/oauth/introspect');
         await oauth.introspect(exchange);
+        exchange.respond();
+      },
+      [KEY_VERIFY_PATH]: async (req, res) => {
+        const exchange = plainExchange(req, res, KEY_VERIFY_PATH);
+        await oauth.verifyKey(exchange);
         exchange.respond();
       },
     },

@@ -31,6 +31,7 @@ import { isConnectionFailure, StoreUnavailableError } from './shared/store-failu
 import { createMemoryCounters, createRedisCounters, type WindowCounters } from './stores/counters.ts';
 import { connectRedis } from './stores/redis-connection.ts';
 import { createUserStore, type UserStore } from './stores/users.ts';
+import { createMemoryReplayStore, createRedisReplayStore, type ReplayStore } from './stores/replay.ts';
 
 export interface Runtime {
   config: Config;
@@ -49,6 +50,8 @@ export interface Runtime {
   metrics: Metrics;
   /** Fixed-window counters for abuse limits: shared through Redis, or in memory when embedded. */
   counters: WindowCounters;
+  /** Proofs already used (client assertions, DPoP proofs): shared through Redis, or in memory when embedded. */
+  replay: ReplayStore;
   /** Key snapshots for the token and introspection paths: cached when `cacheKeys`, else read each time. */
   findKey(clientId: string): Promise<KeySnapshot | undefined>;
   /** Drops cached key state here and now ('*' = all); the change feed does it on every replica. */
@@ -86,6 +89,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   const pepperRing = config.pepperRing ?? parsePepperRing(await loadOrCreateLocalPepper(config.dataDir));
   const metrics = createMetrics();
   const counters = config.redisUrl ? createRedisCounters(connectRedis(config.redisUrl)) : createMemoryCounters();
+  const replay = config.redisUrl ? createRedisReplayStore(connectRedis(config.redisUrl)) : createMemoryReplayStore();
   const tokens = instrumentTokenStore(config.redisUrl ? createRedisTokenStore(config.redisUrl) : createMemoryTokenStore(), metrics);
   const storesOn = (handle: Db) => ({
     keys: createKeyStore(handle),
@@ -148,6 +152,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     usage,
     metrics,
     counters,
+    replay,
     findKey: createOwnerChain(keyCache ? (clientId) => keyCache.get(clientId) : loadKey),
     forgetKeys,
     ...stores,
@@ -156,6 +161,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
       await changeFeed?.close();
       await usage.close();
       await counters.close();
+      await replay.close();
       await tokens.close();
       await db.destroy();
       await embedded?.stop();

@@ -23,7 +23,11 @@ import { RESOURCE_SERVER_SCOPE } from '../keys/model.ts';
 import { createAdapterFactory } from './adapter.ts';
 import { createDenialRecorder, createLimitCrossingRecorder } from './denial-audit.ts';
 import { createApiKeyAuthorizeRoute, createExternalAuthRoute } from './exchanges.ts';
-import { installProviderSeams } from './internals.ts';
+import { admitLibraryAuthenticatedClient, createSenderBinding, installProviderSeams } from './internals.ts';
+import type { ReplayStore } from '../stores/replay.ts';
+import type { ClientCertificates } from './policy/certificate.ts';
+import { oauthErrorFor } from './denials.ts';
+import { createKeyVerificationRoute } from './v1/keys/verify.ts';
 import { createIntrospectionRoute } from './introspection.ts';
 import { createMetadataRoute } from './metadata.ts';
 import { createTokenMinter } from './mint.ts';
@@ -42,6 +46,9 @@ export interface OAuthDeps {
   usage: UsageRecorder;
   metrics: Metrics;
   counters: WindowCounters;
+  replay: ReplayStore;
+  /** Where TLS client certificates come from, when RFC 8705 is enabled (a TLS listener or a proxy header). */
+  clientCertificates?: ClientCertificates;
   /** Failed authentications allowed per window: per (client id, source) and per source. */
   authFailures: { perClientAndSource: number; perSource: number; windowSeconds: number };
   log: Logger;
@@ -61,8 +68,17 @@ export function createOAuth(deps: OAuthDeps) {
   const provider = createProvider({
     issuer: deps.issuer,
     tokenTtlSeconds: deps.tokenTtlSeconds,
-    adapter: createAdapterFactory({ lookupKey, tokens: deps.tokens, secretPlaceholder: randomBytes(32).toString('base64url') }),
+    adapter: createAdapterFactory({
+      lookupKey,
+      tokens: deps.tokens,
+      secretPlaceholder: randomBytes(32).toString('base64url'),
+      mtls: deps.clientCertificates !== undefined,
+    }),
+    certificates: deps.clientCertificates,
     revocationAllowed: async (callerId, ownerId) => {
+      // A caller that proved itself with an assertion or a certificate: steps 5–10 now.
+      const admitted = await admitLibraryAuthenticatedClient(lookupKey, callerId);
+      if (admitted && !admitted.ok) throw oauthErrorFor(admitted.reason);
       if (callerId === ownerId) return true;
       const [caller, owner] = await Promise.all([lookupKey(callerId), lookupKey(ownerId)]);
       return !!caller && !!owner && effectiveScopes(caller).includes(RESOURCE_SERVER_SCOPE) && mayActOnTokensOf(caller, owner);
@@ -88,8 +104,15 @@ export function createOAuth(deps: OAuthDeps) {
   installProviderSeams(provider, {
     lookupKey,
     pepperRing: deps.pepperRing,
-    grant: createClientCredentialsGrant({ lookupKey, mintToken, limits }),
+    grant: createClientCredentialsGrant({
+      lookupKey,
+      mintToken,
+      limits,
+      admitCredentialHolder: (clientId) => admitLibraryAuthenticatedClient(lookupKey, clientId),
+      bindSender: createSenderBinding(provider),
+    }),
     recordDenial,
+    replay: deps.replay,
   });
 
   const providerCallback = provider.callback();
@@ -133,8 +156,16 @@ export function createOAuth(deps: OAuthDeps) {
       metrics: deps.metrics,
       limits,
     }),
+    verifyKey: createKeyVerificationRoute({
+      lookupKey,
+      pepperRing: deps.pepperRing,
+      recordDenial,
+      metrics: deps.metrics,
+      limits,
+      usage: deps.usage,
+    }),
     authorizeApiKey: createApiKeyAuthorizeRoute(exchangeDeps),
     authorizeExternal: createExternalAuthRoute(exchangeDeps),
-    metadata: createMetadataRoute(deps.issuer),
+    metadata: createMetadataRoute(deps.issuer, deps.clientCertificates !== undefined),
   };
 }

@@ -7,7 +7,7 @@ import { createLogger } from '../../src/logger.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { startServer } from '../../src/server.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
-import type { NewKey } from '../../src/keys/schemas.ts';
+import type { NewSecretKey } from '../../src/keys/schemas.ts';
 import type { Role } from '../../src/identity/roles.ts';
 import type { User } from '../../src/stores/users.ts';
 import { basicAuth, send, type HttpRequest, type HttpResponse } from './http.ts';
@@ -29,7 +29,7 @@ export interface TestKeyInput {
   rateLimitPerMinute?: number | null;
 }
 
-export function newKeyFor(tenantId: string, input: TestKeyInput): NewKey {
+export function newKeyFor(tenantId: string, input: TestKeyInput): NewSecretKey {
   return {
     tenant_id: tenantId,
     name: input.name ?? 'test key',
