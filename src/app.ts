@@ -15,6 +15,7 @@ import { createOAuth } from './oauth/index.ts';
 import { externalEnvelope } from './oauth/exchanges.ts';
 import { PROVIDER_ROUTES } from './oauth/provider.ts';
 import { KEY_VERIFY_PATH } from './oauth/v1/keys/verify.ts';
+import { createClientCertificates, parseCertificateBundle } from './oauth/policy/certificate.ts';
 import { pingDatabase } from './stores/db.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -55,6 +56,12 @@ export function createApp(deps: AppDeps): App {
     metrics: deps.metrics,
     counters: deps.counters,
     replay: deps.replay,
+    clientCertificates:
+      deps.config.clientCertificates
+      && createClientCertificates(
+        { header: deps.config.clientCertificates.header, trustedProxies: deps.config.trustedProxies },
+        parseCertificateBundle(deps.config.clientCertificates.trustedCaPem ?? ''),
+      ),
     authFailures: deps.config.authFailures,
     log: deps.log,
   });

@@ -58,10 +58,14 @@ export interface KeygateOptions {
   redisUrl?: string;
   /** Logs at level 'trace' into this stream instead of nowhere. */
   logDestination?: DestinationStream;
+  /** Further configuration (the TLS listener, the certificate header …). */
+  env?: Record<string, string>;
 }
 
 export interface TestKeygate {
   port: number;
+  /** The TLS listener's port, when the suite configured one. */
+  tlsPort: number | undefined;
   runtime: Runtime;
   send(request: HttpRequest): Promise<HttpResponse>;
   newTenant(): Promise<string>;
@@ -91,6 +95,7 @@ export async function startKeygate(options: KeygateOptions): Promise<TestKeygate
     KEYGATE_AUTH_FAILURES_PER_CLIENT: String(options.authFailuresPerClientSource ?? 1_000_000),
     KEYGATE_AUTH_FAILURES_PER_IP: String(options.authFailuresPerSource ?? 1_000_000),
     LOG_LEVEL: options.logDestination ? 'trace' : 'silent',
+    ...options.env,
   });
   const log = options.logDestination ? createLogger('trace', options.logDestination) : createLogger('silent');
   const runtime = await openRuntime(config, log, { migrate: false, cacheKeys: true });
@@ -101,6 +106,7 @@ export async function startKeygate(options: KeygateOptions): Promise<TestKeygate
   let users = 0;
   return {
     port: server.port,
+    tlsPort: server.tlsPort,
     runtime,
     send: request,
     async newTenant() {
