@@ -56,6 +56,7 @@ export function createApp(deps: AppDeps): App {
     metrics: deps.metrics,
     counters: deps.counters,
     replay: deps.replay,
+    trustedProxies: deps.config.trustedProxies,
     clientCertificates:
       deps.config.clientCertificates
       && createClientCertificates(

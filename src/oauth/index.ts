@@ -26,6 +26,8 @@ import { createApiKeyAuthorizeRoute, createExternalAuthRoute } from './exchanges
 import { admitLibraryAuthenticatedClient, createSenderBinding, installProviderSeams } from './internals.ts';
 import type { ReplayStore } from '../stores/replay.ts';
 import type { ClientCertificates } from './policy/certificate.ts';
+import { dropUntrustedForwardedOrigin } from '../http/forwarded-origin.ts';
+import type { Network } from '../shared/network.ts';
 import { oauthErrorFor } from './denials.ts';
 import { createKeyVerificationRoute } from './v1/keys/verify.ts';
 import { createIntrospectionRoute } from './introspection.ts';
@@ -47,6 +49,8 @@ export interface OAuthDeps {
   metrics: Metrics;
   counters: WindowCounters;
   replay: ReplayStore;
+  /** Proxies whose X-Forwarded-Proto/-Host say which URL the client called (DPoP `htu`, assertion `aud`). */
+  trustedProxies: readonly Network[];
   /** Where TLS client certificates come from, when RFC 8705 is enabled (a TLS listener or a proxy header). */
   clientCertificates?: ClientCertificates;
   /** Failed authentications allowed per window: per (client id, source) and per source. */
@@ -75,6 +79,7 @@ export function createOAuth(deps: OAuthDeps) {
       mtls: deps.clientCertificates !== undefined,
     }),
     certificates: deps.clientCertificates,
+    behindProxy: deps.trustedProxies.length > 0,
     revocationAllowed: async (callerId, ownerId) => {
       // A caller that proved itself with an assertion or a certificate: steps 5–10 now.
       const admitted = await admitLibraryAuthenticatedClient(lookupKey, callerId);
@@ -145,6 +150,7 @@ export function createOAuth(deps: OAuthDeps) {
         sendRateLimited(reply, pair.retryAfterSeconds);
         return reply.respond();
       }
+      dropUntrustedForwardedOrigin(req, deps.trustedProxies);
       await providerCallback(withBufferedBody(req, body), res);
     },
     introspect: createIntrospectionRoute({

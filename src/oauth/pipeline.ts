@@ -82,8 +82,10 @@ export async function authenticateClient(deps: AuthenticateDeps, presented: Clie
     checkSecret(deps.pepperRing, noKeyFor(deps.pepperRing), presented.secret, presented.now);
     return { ok: false, reason: 'unknown_key' };
   }
-  const match = checkSecret(deps.pepperRing, key, presented.secret, presented.now);
-  if (match === 'secret_mismatch' || key.credentials.authMethod !== 'client_secret') return { ok: false, reason: 'secret_mismatch', key };
+  // A key without a secret is checked against nothing, with the same work as a wrong secret.
+  const hasSecret = key.credentials.authMethod === 'client_secret';
+  const match = checkSecret(deps.pepperRing, hasSecret ? key : noKeyFor(deps.pepperRing), presented.secret, presented.now);
+  if (match === 'secret_mismatch' || !hasSecret) return { ok: false, reason: 'secret_mismatch', key };
   const admitted = admitKey(key, presented);
   return admitted.ok ? { ok: true, key, secretGeneration: matchedGeneration(key, match) } : admitted;
 }

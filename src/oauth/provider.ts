@@ -16,6 +16,8 @@ export interface ProviderOptions {
   revocationAllowed: (callerClientId: string, tokenClientId: string) => Promise<boolean>;
   /** TLS client certificates reach Keygate (its own TLS listener, or a trusted proxy's header): RFC 8705 is on. */
   certificates: ClientCertificates | undefined;
+  /** Trusted proxies are configured: the library reads the client's scheme and host from their X-Forwarded-* headers. */
+  behindProxy: boolean;
 }
 
 /** The client authentication methods and algorithms this server accepts, for its configuration and its metadata. */
@@ -114,5 +116,9 @@ export function createProvider(options: ProviderOptions): Provider {
     cookies: { keys: [] },
     findAccount: () => undefined,
   };
-  return new Provider(options.issuer, configuration);
+  const provider = new Provider(options.issuer, configuration);
+  // Only a trusted proxy's X-Forwarded-Proto/-Host reach the library (index.ts removes anyone
+  // else's), so the URL a DPoP proof or an assertion names is the one the client called.
+  provider.proxy = options.behindProxy;
+  return provider;
 }

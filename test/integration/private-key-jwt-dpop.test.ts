@@ -1,7 +1,7 @@
 // private_key_jwt (RFC 7523) and DPoP (RFC 9449) against a real Keygate, driven by openid-client
 // as a real client would: tokens come out bound, introspection shows the binding, and a replayed
 // assertion, a replayed proof and a plain request for a key that requires DPoP are refused.
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomUUID, sign, webcrypto } from 'node:crypto';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth } from '../support/http.ts';
@@ -227,5 +227,51 @@ describe('private_key_jwt and DPoP', () => {
     await expect(createKey({ jwks: { keys: [publicJwk as never] }, tls_client_auth: { subject_dn: 'CN=x' } })).rejects.toMatchObject({
       code: 'validation_failed',
     });
+  });
+});
+
+/** A DPoP proof made by hand (RFC 9449 §4.2), ES256. */
+function dpopProof(htu: string): string {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { kty, crv, x, y } = publicKey.export({ format: 'jwk' });
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${encode({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty, crv, x, y } })}.${encode({ jti: randomUUID(), htm: 'POST', htu, iat: Math.floor(Date.now() / 1000) })}`;
+  return `${input}.${sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+}
+
+describe('DPoP behind a TLS-terminating proxy', () => {
+  const PROXY = '127.0.0.2';
+  let keygate: TestKeygate;
+  let key: CreatedKey;
+
+  beforeAll(async () => {
+    keygate = await startKeygate({ tokenStore: 'memory', trustedProxies: PROXY });
+    key = await keygate.createKey(await keygate.newTenant(), { name: 'behind proxy' });
+  });
+  afterAll(() => keygate?.close());
+
+  const request = (from: string) =>
+    keygate.send({
+      path: '/oauth/token',
+      headers: {
+        authorization: basicAuth(key.key.client_id, key.client_secret),
+        dpop: dpopProof('https://keygate.example/oauth/token'),
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'keygate.example',
+      },
+      form: { grant_type: 'client_credentials' },
+      from,
+    });
+
+  it('a proof for the public URL is accepted when a trusted proxy says that is the URL the client called', async () => {
+    const response = await request(PROXY);
+    expect(response.status).toBe(200);
+    expect(response.body.token_type).toBe('DPoP');
+  });
+
+  it('the same headers from any other peer are ignored: the proof names another URL', async () => {
+    const response = await request('127.0.0.3');
+    expect(response.status).toBe(400);
+    expect(response.body.error).toBe('invalid_dpop_proof');
   });
 });
