@@ -1,6 +1,8 @@
 // The ONLY file that changes oidc-provider's behaviour beyond its configuration.
 // The library version is pinned exactly in package.json; test/integration/provider-seam.test.ts
-// covers each seam below.
+// covers each seam below, private-key-jwt-dpop.test.ts and mtls.test.ts the assertion, proof and
+// certificate paths through them. Deep imports of the library's own DPoP and binding steps are
+// typed in oidc-provider-internals.d.ts.
 import type Provider from 'oidc-provider';
 import validateDpop, { checkDpopReplay } from 'oidc-provider/lib/helpers/validate_dpop.js';
 import { checkDpopRequired, checkMtlsCert } from 'oidc-provider/lib/helpers/sender_constraints.js';
