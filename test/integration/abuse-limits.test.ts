@@ -6,6 +6,7 @@ import { generateClientId, generateClientSecret } from '../../src/crypto/credent
 import type { CreatedKey } from '../../src/keys/types.ts';
 import { basicAuth, type HttpResponse } from '../support/http.ts';
 import { deniedEvents, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { awayFromWindowEdge } from '../support/counting-window.ts';
 
 const RATE_LIMITED = { error: 'rate_limited', error_description: 'too many requests; retry after the time in Retry-After' };
 const _INVALID_CLIENT = { error: 'invalid_client', error_description: 'client authentication failed' };
@@ -28,15 +29,6 @@ function comparable(response: HttpResponse) {
     headers,
     retryAfter: retryAfter !== undefined,
   };
-}
-
-/**
- * Failures are counted in fixed windows (60 s by default). A test's attempts must all fall in one
- * window to add up, so each test starts with at least 15 s of the current window left.
- */
-async function awayFromWindowEdge(windowSeconds = 60, marginSeconds = 15): Promise<void> {
-  const left = windowSeconds * 1000 - (Date.now() % (windowSeconds * 1000));
-  if (left < marginSeconds * 1000) await new Promise((resolve) => setTimeout(resolve, left + 50));
 }
 
 describe('abuse limits', () => {

@@ -1,7 +1,8 @@
 // POST /v1/keys/verify over real HTTP: a resource server checks a raw API key. Every denial of
 // the token policy gets its code, and nothing tells an unknown key from a known one: a wrong
 // secret, an unknown id and a key of another tenant answer the same bytes and are audited.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { awayFromWindowEdge } from '../support/counting-window.ts';
 import { generateClientId, generateClientSecret } from '../../src/crypto/credentials.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
 import { basicAuth, type HttpResponse } from '../support/http.ts';
@@ -127,6 +128,7 @@ describe('POST /v1/keys/verify', () => {
   });
 
   it('client_ip outside the key networks, a required scope it lacks, and its own rate', async () => {
+    await awayFromWindowEdge(); // the key's rate is counted per minute: all of this in one
     const key = await keygate.createKey(tenantId, { networks: ['198.51.100.0/24'], rateLimitPerMinute: 2 });
     await expectCode({ api_key: key.api_key, client_ip: '203.0.113.9' }, 'ip_not_allowed');
     expect(await lastDenial(key.key.client_id)).toMatchObject({ reason: 'ip_not_allowed', ip: '203.0.113.9' });
@@ -186,5 +188,39 @@ describe('POST /v1/keys/verify', () => {
     const get = await keygate.send({ method: 'GET', path: '/v1/keys/verify' });
     expect(get.status).toBe(405);
     expect(JSON.stringify(await deniedEvents(keygate, key.key.client_id))).not.toContain(key.client_secret);
+  });
+});
+
+describe('POST /v1/keys/verify under the failure limits', () => {
+  let keygate: TestKeygate;
+  let tenantId: string;
+  let resourceServer: CreatedKey;
+
+  beforeAll(async () => {
+    keygate = await startKeygate({ tokenStore: 'memory', authFailuresPerClientSource: 3, authFailuresPerSource: 1000 });
+    tenantId = await keygate.newTenant();
+    resourceServer = await keygate.createKey(tenantId, { name: 'resource server', scopes: ['token:introspect'] });
+  });
+  afterAll(() => keygate?.close());
+  beforeEach(() => awayFromWindowEdge(), 30_000);
+
+  const verify = (body: unknown) =>
+    keygate.send({ path: '/v1/keys/verify', headers: { authorization: basicAuth(resourceServer.key.client_id, resourceServer.client_secret) }, json: body });
+
+  it('guessing from one client_ip locks that id from that address only, known or unknown, and never the resource server', async () => {
+    const key = await keygate.createKey(tenantId);
+    const unknownId = generateClientId();
+    for (let i = 0; i < 3; i++) {
+      await verify({ client_id: key.key.client_id, client_secret: generateClientSecret(), client_ip: '203.0.113.1' });
+      await verify({ client_id: unknownId, client_secret: generateClientSecret(), client_ip: '203.0.113.1' });
+    }
+    // The right secret from the guessing address: refused, exactly like the unknown id.
+    const locked = await verify({ api_key: key.api_key, client_ip: '203.0.113.1' });
+    const lockedUnknown = await verify({ client_id: unknownId, client_secret: generateClientSecret(), client_ip: '203.0.113.1' });
+    expect(locked.body).toEqual({ valid: false, code: 'rate_limited', retry_after_seconds: expect.any(Number) });
+    expect(lockedUnknown.body).toEqual({ valid: false, code: 'rate_limited', retry_after_seconds: expect.any(Number) });
+    // From another address the key works, and the resource server itself can still introspect.
+    expect((await verify({ api_key: key.api_key, client_ip: '203.0.113.2' })).body.valid).toBe(true);
+    expect((await keygate.introspect(resourceServer, 'x'.repeat(43))).status).toBe(200);
   });
 });
