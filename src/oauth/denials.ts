@@ -46,7 +46,9 @@ export function rateLimitedError(): Error {
 
 /** Names the policy reason behind one of the library's own errors (DPoP steps, internals.ts); returns it. */
 export function withDenialReason(error: unknown, reason: DenialReason): unknown {
-  if (error instanceof Error && !isConnectionFailure(error) && !reasons.has(error)) reasons.set(error, reason);
+  // A store that could not answer (503) is no denial.
+  const unavailable = isConnectionFailure(error) || ((error as { status?: number }).status ?? 0) >= 500;
+  if (error instanceof Error && !unavailable && !reasons.has(error)) reasons.set(error, reason);
   return error;
 }
 
