@@ -164,7 +164,12 @@ export function createKeyService(deps: KeyServiceDeps) {
         }),
         new Date(),
       );
-      await record('key.create', key, { scopes, networks, kind, auth_method: key.auth_method, dpop_required: key.dpop_required });
+      // A key with a secret and no DPoP requirement is recorded as it always was.
+      const method = {
+        ...(key.auth_method === 'client_secret' ? {} : { auth_method: key.auth_method }),
+        ...(key.dpop_required ? { dpop_required: true } : {}),
+      };
+      await record('key.create', key, { scopes, networks, kind, ...method });
       return usesSecret ? withSecret(key, clientSecret) : withoutSecret(key);
     }, actor);
   }

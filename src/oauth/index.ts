@@ -58,11 +58,26 @@ export interface OAuthDeps {
   log: Logger;
 }
 
-/** The `client_id` of a form body, if the body is a form that names one. */
+/**
+ * The client a form body names: its `client_id`, or else the `sub` of its client assertion (read,
+ * not verified: only to count failures against the pair the request claims to be).
+ */
 function formClientId(req: IncomingMessage, body: Buffer): string | undefined {
   const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') return undefined;
-  return new URLSearchParams(body.toString('utf8')).get('client_id') ?? undefined;
+  const form = new URLSearchParams(body.toString('utf8'));
+  return form.get('client_id') ?? assertionSubject(form.get('client_assertion'));
+}
+
+function assertionSubject(assertion: string | null): string | undefined {
+  const payload = assertion?.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const { sub } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown };
+    return typeof sub === 'string' ? sub : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function createOAuth(deps: OAuthDeps) {

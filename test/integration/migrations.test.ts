@@ -34,6 +34,7 @@ describe('migrations', () => {
       '20261123T130000_add_change_notifications',
       '20261201T120000_add_tenant_ancestors',
       '20261201T130000_add_token_epoch',
+      '20261202T120000_add_key_credentials',
     ];
     expect((await migrateToLatest(db)).applied).toEqual(all);
     expect(await tables()).toEqual(['api_keys', 'audit_events', 'tenants', 'users']);

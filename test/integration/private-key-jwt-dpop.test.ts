@@ -1,9 +1,10 @@
 // private_key_jwt (RFC 7523) and DPoP (RFC 9449) against a real Keygate, driven by openid-client
 // as a real client would: tokens come out bound, introspection shows the binding, and a replayed
 // assertion, a replayed proof and a plain request for a key that requires DPoP are refused.
-import { createHash, generateKeyPairSync, randomUUID, sign, webcrypto } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject, randomUUID, sign, webcrypto } from 'node:crypto';
 import * as client from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { awayFromWindowEdge } from '../support/counting-window.ts';
 import { basicAuth } from '../support/http.ts';
 import { deniedEvents, ISSUER, newKeyFor, startKeygate, type TestKeygate } from '../support/keygate.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
@@ -273,5 +274,42 @@ describe('DPoP behind a TLS-terminating proxy', () => {
     const response = await request('127.0.0.3');
     expect(response.status).toBe(400);
     expect(response.body.error).toBe('invalid_dpop_proof');
+  });
+});
+
+describe('private_key_jwt under the failure limits', () => {
+  let keygate: TestKeygate;
+  let tenantId: string;
+
+  beforeAll(async () => {
+    keygate = await startKeygate({ tokenStore: 'memory', authFailuresPerClientSource: 2, authFailuresPerSource: 1000 });
+    tenantId = await keygate.newTenant();
+  });
+  afterAll(() => keygate?.close());
+  beforeEach(() => awayFromWindowEdge(), 30_000);
+
+  /** An assertion made by hand (RFC 7523 §3), ES256, without client_id in the form: only its `sub` names the client. */
+  function assertionRequest(clientId: string, privateKey: KeyObject) {
+    const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    const input = `${encode({ alg: 'ES256' })}.${encode({ iss: clientId, sub: clientId, aud: ISSUER, jti: randomUUID(), iat: now, exp: now + 60 })}`;
+    const assertion = `${input}.${sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+    return keygate.send({
+      path: '/oauth/token',
+      form: { grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion },
+    });
+  }
+
+  it('forged assertions lock the client they name from that source, even for the right key next', async () => {
+    const own = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { kty, crv, x, y } = own.publicKey.export({ format: 'jwk' });
+    const created = await keygate.runtime.keyService.create(
+      { ...newKeyFor(tenantId, { name: 'limited' }), jwks: { keys: [{ kty: kty as 'EC', crv: crv as 'P-256', x: x!, y: y! }] } },
+      TEST_ACTOR,
+    );
+    expect((await assertionRequest(created.key.client_id, own.privateKey)).status).toBe(200);
+    const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    for (let i = 0; i < 2; i++) expect((await assertionRequest(created.key.client_id, stranger)).status).toBe(401);
+    expect((await assertionRequest(created.key.client_id, own.privateKey)).status).toBe(429);
   });
 });
