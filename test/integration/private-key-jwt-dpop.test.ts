@@ -48,7 +48,12 @@ describe('private_key_jwt and DPoP', () => {
 
   /** An openid-client configuration for `clientId`; every request body it sends is kept in `sent`. */
   function configure(clientId: string, auth: client.ClientAuth) {
-    const config = new client.Configuration({ issuer: ISSUER, token_endpoint: tokenEndpoint }, clientId, {}, auth);
+    const config = new client.Configuration(
+      { issuer: ISSUER, token_endpoint: tokenEndpoint, revocation_endpoint: `http://127.0.0.1:${keygate.port}/oauth/revoke` },
+      clientId,
+      {},
+      auth,
+    );
     client.allowInsecureRequests(config);
     const sent: { body: string; dpop: string | undefined }[] = [];
     config[client.customFetch] = (url, options) => {
@@ -135,6 +140,19 @@ describe('private_key_jwt and DPoP', () => {
     await client.clientCredentialsGrant(withNew.config);
     // Removing a public key ends the tokens obtained while it was accepted.
     expect((await introspect(oldToken.access_token)).body).toEqual({ active: false });
+  });
+
+  it('revokes its own token with an assertion; once disabled it may not revoke', async () => {
+    const { privateKey, publicJwk } = await signingKeyPair('ES256');
+    const created = await createKey({ jwks: { keys: [publicJwk as never] } });
+    const { config } = configure(created.key.client_id, client.PrivateKeyJwt(privateKey));
+    const first = await client.clientCredentialsGrant(config);
+    await client.tokenRevocation(config, first.access_token);
+    expect((await introspect(first.access_token)).body).toEqual({ active: false });
+    const second = await client.clientCredentialsGrant(config);
+    await keygate.runtime.db.updateTable('api_keys').set({ status: 'disabled' }).where('client_id', '=', created.key.client_id).execute();
+    keygate.afterDirectWrite();
+    await expect(client.tokenRevocation(config, second.access_token)).rejects.toMatchObject({ error: 'invalid_client' });
   });
 
   it('runs the key-state steps for a key without a secret: a disabled key gets no token', async () => {
