@@ -51,7 +51,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void cleanup().finally(() => process.exit(130));
   });
 }
-const runs = 6 * options.rounds + (options.latencyRate > 0 ? 2 : 0) + (options.scale ? 2 : 0);
+const runs = 7 * options.rounds + (options.latencyRate > 0 ? 2 : 0) + (options.scale ? 2 : 0);
 const limitSeconds = runs * (1 + options.noiseRetries) * (options.warmupSeconds + options.durationSeconds + 30) + (options.scale ? 1800 : 600);
 const deadline = setTimeout(() => {
   console.error(`bench: time limit of ${limitSeconds} s reached; stopping`);
@@ -140,7 +140,7 @@ const introspectLive = (world: World, name: string, tokens: string[], what: stri
   scenarios.introspection(name, url, world.introspector, tokens, what, true);
 const issue = (name: string, keys: Credential[]) => (url: string) => scenarios.tokenIssuance(name, url, shuffle([...keys]));
 
-/** The six scenarios (each round), then both Keygate paths at a fixed offered load. */
+/** The seven scenarios (each round), then both Keygate paths at a fixed offered load. */
 async function measureDefaults(world: World): Promise<void> {
   const { session, liveTokens, keys } = world;
   const unknown = scenarios.unknownTokens(10_000);
@@ -155,6 +155,7 @@ async function measureDefaults(world: World): Promise<void> {
     // Each ratio's pair runs back to back, so drift on this noisy machine hits both alike.
     await session.baseline('ceiling', (url) => scenarios.ceiling(url));
     await session.keygate(live);
+    await session.keygate((url) => scenarios.keyVerification('verify', url, world.introspector, shuffle([...keys])));
     await session.keygate((url) => scenarios.introspection('introspect-unknown', url, world.introspector, unknown, '10,000 unknown tokens', false));
     await session.baseline('bare-oidc', (url) => scenarios.bareOidc(url, BARE_CLIENT));
     await session.keygate(issue('token', keys));

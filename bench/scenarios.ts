@@ -46,6 +46,22 @@ export function introspection(name: string, url: string, caller: Credential, tok
   };
 }
 
+/** POST /v1/keys/verify: a resource server checks each raw key as it arrives, the way a verify-per-call service does. */
+export function keyVerification(name: string, url: string, caller: Credential, keys: Credential[]): Scenario {
+  return {
+    name,
+    what: `POST /v1/keys/verify {api_key}, rotating through ${keys.length.toLocaleString('en')} keys`,
+    spec: {
+      url,
+      method: 'POST',
+      path: '/v1/keys/verify',
+      headers: { 'content-type': 'application/json', authorization: caller.authorization },
+      variants: keys.map((k) => ({ body: JSON.stringify({ api_key: `${k.clientId}.${k.secret}` }) })),
+    },
+    expect: (status, body) => status === 200 && (body as { valid?: unknown }).valid === true,
+  };
+}
+
 export function unknownTokens(count: number): string[] {
   return Array.from({ length: count }, () => randomBytes(32).toString('base64url'));
 }

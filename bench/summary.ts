@@ -47,7 +47,7 @@ export function summarise(run: RunFacts): number {
   console.log('');
   printTable(rows, options.rounds);
 
-  const keygateRuns = Object.keys(rows).filter((n) => n.startsWith('token') || n.startsWith('introspect'));
+  const keygateRuns = Object.keys(rows).filter((n) => n.startsWith('token') || n.startsWith('introspect') || n.startsWith('verify'));
   const rssPeak = (runs: string[]) => Math.max(...runs.flatMap((n) => all[n]!.map((x) => x.serverRssPeak)));
   const rssCheck = (name: string, peak: number): Check => ({ name, value: peak / MB, unit: 'MB', target: '≤ 250', pass: peak <= 250 * MB });
   const p99 = (n: string): Check => ({ name: `p99 ${n}`, value: r(n).latencyMs.p99, unit: 'ms', target: '≤ 10', pass: r(n).latencyMs.p99 <= 10 });
@@ -56,6 +56,8 @@ export function summarise(run: RunFacts): number {
     ratio('token issuance / bare oidc-provider', medianRatio(all.token!, all['bare-oidc']!), 0.7),
     ratio('introspection (live) / ceiling, per CPU-second', medianRatio(all['introspect-live']!, all.ceiling!, 'cpu'), 0.5),
     ratio('token issuance / bare oidc-provider, per CPU-second', medianRatio(all.token!, all['bare-oidc']!, 'cpu'), 0.7),
+    ratio('key verification / ceiling', medianRatio(all.verify!, all.ceiling!), 0.5),
+    ratio('key verification / ceiling, per CPU-second', medianRatio(all.verify!, all.ceiling!, 'cpu'), 0.5),
     ...keygateRuns.filter((n) => !n.includes('scale')).map(p99),
     rssCheck(`server RSS peak under load (${run.keys.toLocaleString('en')} keys)`, rssPeak(keygateRuns.filter((n) => !n.includes('scale')))),
   ];

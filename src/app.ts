@@ -18,6 +18,8 @@ import { routeTable } from './http/routes.ts';
 import { createOAuth } from './oauth/index.ts';
 import { externalEnvelope } from './oauth/exchanges.ts';
 import { PROVIDER_ROUTES } from './oauth/provider.ts';
+import { KEY_VERIFY_PATH } from './oauth/v1/keys/verify.ts';
+import { createClientCertificates, parseCertificateBundle } from './oauth/policy/certificate.ts';
 import { pingDatabase } from './stores/db.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -43,6 +45,7 @@ export type AppDeps = Pick<
   | 'activity'
   | 'activityStore'
   | 'scopeCatalogueService'
+  | 'replay'
 > & { log: Logger };
 
 export interface App {
@@ -63,6 +66,14 @@ export function createApp(deps: AppDeps): App {
     activity: deps.activity,
     metrics: deps.metrics,
     counters: deps.counters,
+    replay: deps.replay,
+    trustedProxies: deps.config.trustedProxies,
+    clientCertificates:
+      deps.config.clientCertificates
+      && createClientCertificates(
+        { header: deps.config.clientCertificates.header, trustedProxies: deps.config.trustedProxies },
+        parseCertificateBundle(deps.config.clientCertificates.trustedCaPem ?? ''),
+      ),
     authFailures: deps.config.authFailures,
     log: deps.log,
   });
@@ -115,6 +126,7 @@ export function createApp(deps: AppDeps): App {
     '/api/v1/auth/authorize': { POST: oauth.authorizeApiKey },
     '/auth/external': { POST: oauth.authorizeExternal },
     ...consoleApi.routes,
+    [KEY_VERIFY_PATH]: { POST: oauth.verifyKey },
   };
   const routeOf = (path: string) =>
     (Object.hasOwn(routes, path) ? path : undefined) ?? adminApi.templateOf(path) ?? (isConsolePath(path) ? '/console/*' : undefined) ?? 'unmatched';
@@ -138,6 +150,11 @@ export function createApp(deps: AppDeps): App {
       '/oauth/introspect': async (req, res) => {
         const exchange = plainExchange(req, res, '/oauth/introspect');
         await oauth.introspect(exchange);
+        exchange.respond();
+      },
+      [KEY_VERIFY_PATH]: async (req, res) => {
+        const exchange = plainExchange(req, res, KEY_VERIFY_PATH);
+        await oauth.verifyKey(exchange);
         exchange.respond();
       },
     },

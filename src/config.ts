@@ -1,5 +1,6 @@
 // The only place that reads the environment. Each field documents its unit and default;
 // a bad value stops the process with a message naming the variable.
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseNetworkList, type Network } from './shared/network.ts';
 import { createPepperRing, type Pepper, type PepperRing } from './crypto/secret-hash.ts';
@@ -114,6 +115,34 @@ export const ENVIRONMENT = {
     default: 'admin@keygate.localhost',
     schema: z.email().max(320).default('admin@keygate.localhost'),
   },
+  KEYGATE_TLS_PORT: {
+    doc: 'A second listener, HTTPS, that asks every client for a certificate (RFC 8705 client authentication and certificate-bound tokens). Needs `KEYGATE_TLS_CERT_FILE` and `KEYGATE_TLS_KEY_FILE`. Unset: no TLS listener.',
+    default: '(none)',
+    schema: z
+      .string()
+      .trim()
+      .regex(/^\d+$/, 'must be a whole number')
+      .optional()
+      .transform((v) => (v === undefined ? undefined : Number(v)))
+      .pipe(z.number().int().min(0).max(65535).optional()),
+  },
+  KEYGATE_TLS_CERT_FILE: { doc: "PEM file with the TLS listener's certificate (and chain).", default: '(none)', schema: optionalText },
+  KEYGATE_TLS_KEY_FILE: { doc: "PEM file with the TLS listener's private key.", default: '(none)', schema: optionalText },
+  KEYGATE_TLS_CLIENT_CA_FILE: {
+    doc: 'PEM bundle of the CAs whose client certificates `tls_client_auth` keys may present (subject DN or DNS SAN matched). Unset: only `self_signed_tls_client_auth` keys can use certificates.',
+    default: '(none)',
+    schema: optionalText,
+  },
+  KEYGATE_CLIENT_CERT_HEADER: {
+    doc: 'Header in which a trusted proxy (`KEYGATE_TRUSTED_PROXIES`) forwards the client certificate it received, URL-encoded PEM (nginx `$ssl_client_escaped_cert`). From any other peer the header is ignored. Setting it (or `KEYGATE_TLS_PORT`) enables certificate authentication.',
+    default: '(none)',
+    schema: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .regex(/^[a-z0-9-]{1,64}$/, 'must be a header name')
+      .optional(),
+  },
   LOG_LEVEL: {
     doc: 'pino log level. Logs are JSON lines; secrets, tokens and `Authorization` headers are redacted.',
     default: 'info',
@@ -148,6 +177,10 @@ export interface Config {
   signInFailures: { perAccountAndSource: number; perSource: number; windowSeconds: number };
   /** The first admin user's email (keys/bootstrap.ts). */
   adminEmail: string;
+  /** Keygate's own TLS listener that asks for client certificates; undefined = none. */
+  tls: { port: number; certFile: string; keyFile: string } | undefined;
+  /** Where client certificates come from and which CAs issue them; undefined = certificate authentication is off. */
+  clientCertificates: { header: string | undefined; trustedCaPem: string | undefined } | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -194,7 +227,38 @@ export function loadConfig(env: Env = process.env): Config {
       windowSeconds: read('KEYGATE_SIGN_IN_FAILURE_WINDOW_SECONDS'),
     }),
     adminEmail: read('KEYGATE_ADMIN_EMAIL'),
+    ...tlsSettings(
+      read('KEYGATE_TLS_PORT'),
+      read('KEYGATE_TLS_CERT_FILE'),
+      read('KEYGATE_TLS_KEY_FILE'),
+      read('KEYGATE_TLS_CLIENT_CA_FILE'),
+      read('KEYGATE_CLIENT_CERT_HEADER'),
+    ),
   });
+}
+
+function tlsSettings(
+  port: number | undefined,
+  certFile: string | undefined,
+  keyFile: string | undefined,
+  caFile: string | undefined,
+  header: string | undefined,
+) {
+  if (port !== undefined && (!certFile || !keyFile)) {
+    throw new ConfigError('KEYGATE_TLS_PORT: needs KEYGATE_TLS_CERT_FILE and KEYGATE_TLS_KEY_FILE');
+  }
+  let trustedCaPem: string | undefined;
+  if (caFile) {
+    try {
+      trustedCaPem = readFileSync(caFile, 'utf8');
+    } catch {
+      throw new ConfigError(`KEYGATE_TLS_CLIENT_CA_FILE: cannot read '${caFile}'`);
+    }
+    if (!trustedCaPem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('KEYGATE_TLS_CLIENT_CA_FILE: holds no PEM certificate');
+  }
+  const tls = port === undefined ? undefined : Object.freeze({ port, certFile: certFile!, keyFile: keyFile! });
+  const enabled = tls !== undefined || header !== undefined;
+  return { tls, clientCertificates: enabled ? Object.freeze({ header, trustedCaPem }) : undefined };
 }
 
 function parseListOrThrow(name: string, text: string | undefined): Network[] {

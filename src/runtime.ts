@@ -42,6 +42,7 @@ import { createActivityRecorder, type ActivityRecorder } from './keys/activity.t
 import type { KeyActivityStore } from './stores/key-activity.ts';
 import { createRedisActivityStore } from './stores/key-activity-redis.ts';
 import { createMemoryActivityStore } from './stores/key-activity-memory.ts';
+import { createMemoryReplayStore, createRedisReplayStore, type ReplayStore } from './stores/replay.ts';
 
 export interface Runtime {
   config: Config;
@@ -70,6 +71,8 @@ export interface Runtime {
   setupLinkService: SetupLinks;
   /** Fixed-window counters for abuse limits: shared through Redis, or in memory when embedded. */
   counters: WindowCounters;
+  /** Proofs already used (client assertions, DPoP proofs): shared through Redis, or in memory when embedded. */
+  replay: ReplayStore;
   /** Key snapshots for the token and introspection paths: cached when `cacheKeys`, else read each time. */
   findKey(clientId: string): Promise<KeySnapshot | undefined>;
   /** Drops cached key state here and now ('*' = all); the change feed does it on every replica. */
@@ -110,6 +113,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   const sharedRedis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
   const counters = sharedRedis ? createRedisCounters(sharedRedis) : createMemoryCounters();
   const sessionStore = sharedRedis ? createRedisSessionStore(sharedRedis) : createMemorySessionStore();
+  const replay = config.redisUrl ? createRedisReplayStore(connectRedis(config.redisUrl)) : createMemoryReplayStore();
   const tokens = instrumentTokenStore(config.redisUrl ? createRedisTokenStore(config.redisUrl) : createMemoryTokenStore(), metrics);
   const storesOn = (handle: Db) => ({
     keys: createKeyStore(handle),
@@ -183,6 +187,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     activityStore,
     metrics,
     counters,
+    replay,
     findKey: createOwnerChain(keyCache ? (clientId) => keyCache.get(clientId) : loadKey),
     forgetKeys,
     ...stores,
@@ -194,6 +199,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
       await activityStore.close();
       await sessionStore.close();
       await counters.close();
+      await replay.close();
       await tokens.close();
       await db.destroy();
       await embedded?.stop();

@@ -1,5 +1,7 @@
 // Listening and draining. SIGTERM: stop accepting, finish in-flight requests, close pools.
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import type { Runtime } from './runtime.ts';
@@ -10,12 +12,40 @@ const IDLE_GRACE_MS = 250;
 export interface RunningServer {
   server: http.Server;
   port: number;
+  /** The TLS listener's port, when one is configured (KEYGATE_TLS_PORT). */
+  tlsPort: number | undefined;
   /** Stops accepting, answers what is in flight or on the wire, then closes every keep-alive socket. */
   close(): Promise<void>;
 }
 
 export async function startServer(runtime: Runtime, port = runtime.config.port, host = runtime.config.host): Promise<RunningServer> {
-  const server = http.createServer(createApp(runtime).handleRequest);
+  const { handleRequest } = createApp(runtime);
+  const plain = await listen(http.createServer(handleRequest), port, host);
+  const { tls } = runtime.config;
+  // The same app behind Keygate's own TLS: every client is asked for a certificate, none is
+  // refused for lacking one or for its issuer (a self-signed one is a credential too); the token
+  // endpoint decides what a certificate proves (oauth/policy/certificate.ts).
+  const secure = tls
+    ? await listen(
+        https.createServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), requestCert: true, rejectUnauthorized: false }, handleRequest),
+        tls.port,
+        host,
+      ).catch(async (error: unknown) => {
+        await plain.close();
+        throw error;
+      })
+    : undefined;
+  return {
+    server: plain.server,
+    port: plain.port,
+    tlsPort: secure?.port,
+    close: async () => {
+      await Promise.all([plain.close(), secure?.close()]);
+    },
+  };
+}
+
+async function listen(server: http.Server, port: number, host: string): Promise<Omit<RunningServer, 'tlsPort'>> {
   server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
   // Responses not yet started: when draining begins they are told `Connection: close`.
   const unanswered = new Set<http.ServerResponse>();

@@ -1,7 +1,8 @@
 // Request and response shapes of the admin API. These zod schemas validate requests
 // AND generate the OpenAPI document (openapi.ts): one source of truth.
 import { z } from 'zod';
-import { KEY_SORTS, KeyChangeSchema, NewKeySchema, RotationSchema, timestamp } from '../keys/schemas.ts';
+import { KEY_SORTS, keyFields, KeyChangeSchema, NewKeySchema, RotationSchema, timestamp } from '../keys/schemas.ts';
+import { AUTH_METHODS } from '../keys/model.ts';
 import { DURATION_PATTERN } from '../shared/duration.ts';
 import { ScopeResourceSchema } from '../keys/scope-catalogue.ts';
 import { ROLES } from '../identity/roles.ts';
@@ -25,6 +26,11 @@ export const KeySchema = z
     updated_at: timestamp,
     last_used_at: timestamp.nullable(),
     last_used_ip: z.string().nullable(),
+    auth_method: z.enum(AUTH_METHODS).describe('how the key authenticates at the token endpoint'),
+    jwks: keyFields.jwks,
+    tls_client_auth: keyFields.tls_client_auth,
+    tls_client_certificate: z.string().nullable().describe('self_signed_tls_client_auth: the registered certificate, PEM'),
+    dpop_required: z.boolean(),
   })
   .meta({ id: 'Key' });
 
@@ -34,8 +40,9 @@ export const RotateKeyBody = RotationSchema.meta({ id: 'RotateKey' });
 
 const KeyFileSchema = z.object({
   client_id: z.string(),
-  client_secret: z.string(),
-  api_key: z.string(),
+  client_secret: z.string().optional().describe('absent for a key that authenticates without a secret'),
+  api_key: z.string().optional(),
+  auth_method: z.enum(AUTH_METHODS).optional().describe('present for a key that authenticates without a secret'),
   token_url: z.string(),
   issuer: z.string(),
   scopes: z.array(z.string()),
@@ -45,8 +52,8 @@ const KeyFileSchema = z.object({
 export const CreatedKeySchema = z
   .object({
     key: KeySchema,
-    client_secret: z.string().describe('shown once'),
-    api_key: z.string().describe('<client_id>.<client_secret>, shown once'),
+    client_secret: z.string().optional().describe('shown once; absent for a key created with a JWKS or a TLS identity'),
+    api_key: z.string().optional().describe('<client_id>.<client_secret>, shown once; absent like client_secret'),
     key_file: KeyFileSchema,
   })
   .meta({ id: 'CreatedKey' });

@@ -3,7 +3,8 @@ import { KeygateError } from '../shared/errors.ts';
 import { RESOURCE_SERVER_SCOPE, type KeyStatus, type KeyView, type ListedKeyView } from '../keys/model.ts';
 import type { KeyChange, NewKey } from '../keys/schemas.ts';
 import type { Actor } from '../keys/audited-change.ts';
-import type { CreatedKey } from '../keys/types.ts';
+import { readFileSync } from 'node:fs';
+import type { CreatedCredentialKey, CreatedKey } from '../keys/types.ts';
 import type { Runtime } from '../runtime.ts';
 import { durationSeconds } from '../shared/duration.ts';
 
@@ -43,6 +44,37 @@ function numberFrom(flags: Flags, name: string): number | undefined {
   return value === undefined ? undefined : Number(value);
 }
 
+function readFileFlag(flags: Flags, name: string): string | undefined {
+  const path = text(flags, name);
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    throw new KeygateError('validation_failed', 'arguments are invalid', [{ field: name, message: `cannot read '${path}'` }]);
+  }
+}
+
+/** `--jwks FILE`, `--tls-*`, `--secret` (update: back to a secret) and `--dpop-required true|false`, as key fields. */
+function credentialsFrom(flags: Flags): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  const jwks = readFileFlag(flags, 'jwks');
+  if (jwks !== undefined) {
+    try {
+      fields.jwks = JSON.parse(jwks);
+    } catch {
+      throw new KeygateError('validation_failed', 'arguments are invalid', [{ field: 'jwks', message: 'the file is not JSON' }]);
+    }
+  }
+  if (text(flags, 'tls-subject-dn') !== undefined) fields.tls_client_auth = { subject_dn: text(flags, 'tls-subject-dn') };
+  if (text(flags, 'tls-san-dns') !== undefined) fields.tls_client_auth = { san_dns: text(flags, 'tls-san-dns') };
+  const certificate = readFileFlag(flags, 'tls-certificate');
+  if (certificate !== undefined) fields.tls_client_certificate = certificate;
+  if (flags.secret === true) Object.assign(fields, { jwks: null, tls_client_auth: null, tls_client_certificate: null });
+  const dpop = text(flags, 'dpop-required');
+  if (dpop !== undefined) fields.dpop_required = dpop === 'true' ? true : dpop === 'false' ? false : dpop;
+  return fields;
+}
+
 export async function keysCommand(runtime: Runtime, action: string | undefined, args: string[], flags: Flags, print: Print): Promise<void> {
   const json = flags.json === true;
   const service = runtime.keyService;
@@ -62,6 +94,7 @@ export async function keysCommand(runtime: Runtime, action: string | undefined, 
         networks: list(flags.networks),
         expires_at: expiryFrom(flags),
         token_ttl_seconds: numberFrom(flags, 'token-ttl'),
+        ...credentialsFrom(flags),
       } as NewKey;
       const created = await service.create(newKey, CLI_ACTOR);
       return print(json ? JSON.stringify(createdJson(created)) : formatCreated(created));
@@ -93,6 +126,7 @@ export async function keysCommand(runtime: Runtime, action: string | undefined, 
       if (flags.networks !== undefined) update.networks = list(flags.networks);
       if (flags['expires-in'] !== undefined) update.expires_at = expiryFrom(flags);
       if (flags['token-ttl'] !== undefined) update.token_ttl_seconds = numberFrom(flags, 'token-ttl');
+      Object.assign(update, credentialsFrom(flags));
       return printKey(await service.update(requireId(args), update as KeyChange, CLI_ACTOR));
     }
     case 'rotate': {
@@ -122,7 +156,8 @@ function requireId(args: string[]): string {
   return id;
 }
 
-function createdJson(created: CreatedKey) {
+function createdJson(created: CreatedKey | CreatedCredentialKey) {
+  if (!('client_secret' in created)) return { ...created.key, key_file: created.key_file };
   return { ...created.key, client_secret: created.client_secret, api_key: created.api_key, key_file: created.key_file };
 }
 
@@ -132,11 +167,15 @@ function formatLine(key: Pick<KeyView, 'client_id' | 'kind' | 'status' | 'name' 
 
 function formatKey(key: KeyView): string {
   return Object.entries(key)
-    .map(([field, value]) => `${field.padEnd(22)} ${Array.isArray(value) ? value.join(' ') : (value ?? '-')}`)
+    .map(
+      ([field, value]) =>
+        `${field.padEnd(22)} ${Array.isArray(value) ? value.join(' ') : typeof value === 'object' && value !== null ? JSON.stringify(value) : (value ?? '-')}`,
+    )
     .join('\n');
 }
 
-function formatCreated(created: CreatedKey): string {
+function formatCreated(created: CreatedKey | CreatedCredentialKey): string {
+  if (!('client_secret' in created)) return [formatKey(created.key), '', `(no secret: this key authenticates with ${created.key.auth_method})`].join('\n');
   return [
     formatKey(created.key),
     '',

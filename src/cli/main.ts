@@ -23,8 +23,11 @@ const USAGE = `usage: keygate <command>
   keys create --name N --scopes "a:read b:write" [--networks "203.0.113.0/24,2001:db8::/32"]
               [--expires-in 90d|never] [--kind service|user] [--user ID] [--tenant ID]
               [--introspect] [--description D] [--token-ttl SECONDS] [--json]
+              [--jwks FILE | --tls-subject-dn DN | --tls-san-dns NAME | --tls-certificate FILE] [--dpop-required true|false]
+              (a JWKS or TLS identity replaces the secret: private_key_jwt, tls_client_auth, self_signed_tls_client_auth)
   keys list [--tenant ID] [--status active|disabled|expired] [--json]
   keys update <client_id> [--name N] [--description D] [--scopes …] [--networks …] [--expires-in …] [--token-ttl S] [--json]
+              [--jwks FILE | --tls-subject-dn DN | --tls-san-dns NAME | --tls-certificate FILE | --secret] [--dpop-required true|false]
   keys rotate <client_id> [--grace SECONDS] [--json]     (0 = the old secret stops now; at most 604800)
   keys show|disable|enable|delete <client_id> [--json]`;
 
@@ -53,6 +56,12 @@ async function main(argv: string[]): Promise<number> {
       'admin-email': { type: 'string' },
       email: { type: 'string' },
       role: { type: 'string' },
+      jwks: { type: 'string' },
+      'tls-subject-dn': { type: 'string' },
+      'tls-san-dns': { type: 'string' },
+      'tls-certificate': { type: 'string' },
+      'dpop-required': { type: 'string' },
+      secret: { type: 'boolean' },
     },
   });
   const [command, action, ...rest] = positionals;

@@ -13,7 +13,7 @@ export async function serve(runtime: Runtime): Promise<void> {
     if (done) process.stdout.write(formatBootstrapBanner(done));
   }
   const running = await startServer(runtime);
-  log.info({ port: running.port, host: config.host, issuer: config.issuer }, 'keygate listening');
+  log.info({ port: running.port, tlsPort: running.tlsPort, host: config.host, issuer: config.issuer }, 'keygate listening');
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'draining');

@@ -57,7 +57,16 @@ function decodeUtf8(raw: Buffer): string {
 
 export async function readJsonObject(ctx: Context): Promise<Record<string, unknown>> {
   if (!ctx.is('application/json')) throw new KeygateError('unsupported_media_type', 'Content-Type must be application/json');
-  const text = decodeUtf8(await readRawBody(ctx.req));
+  return parseJsonObject(decodeUtf8(await readRawBody(ctx.req)));
+}
+
+/** readJsonObject for a raw request (the front door's hot routes have no Koa context). */
+export async function readJsonObjectFrom(req: IncomingMessage): Promise<Record<string, unknown>> {
+  if (!hasBodyOfType(req, 'application/json')) throw new KeygateError('unsupported_media_type', 'Content-Type must be application/json');
+  return parseJsonObject(decodeUtf8(await readRawBody(req)));
+}
+
+function parseJsonObject(text: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -17,7 +17,7 @@ import { effectivePolicy } from '../identity/tenant-policy.ts';
 import type { Actor, TxStores } from './audited-change.ts';
 import type { CreatedKey, KeyServiceDeps } from './types.ts';
 import { requestedExpiry, resolveExpiry } from './expiry.ts';
-import { canonicalNetworks, KeyChangeSchema, RotationSchema, type KeyChange } from './schemas.ts';
+import { canonicalNetworks, credentialColumns, KeyChangeSchema, RotationSchema, type KeyChange } from './schemas.ts';
 import { parseInput } from '../shared/validation.ts';
 
 /** Audits a change to one key, in the change's transaction. */
@@ -55,6 +55,16 @@ export function createKeyChanges(deps: ChangeDeps) {
     }
     if (change.token_ttl_seconds !== undefined) patch.token_ttl_seconds = change.token_ttl_seconds;
     if ('rate_limit_per_minute' in change) patch.rate_limit_per_minute = change.rate_limit_per_minute ?? null;
+    const credentials = credentialColumns(change);
+    if (credentials) {
+      Object.assign(patch, credentials);
+      // A secret never comes back by switching methods: a key that leaves client_secret loses
+      // its secret (and a rotation's grace), and one that returns to it needs a rotation.
+      if (credentials.auth_method !== 'client_secret' || current.auth_method !== 'client_secret') {
+        Object.assign(patch, { secret_hash: '', previous_secret_hash: null, previous_secret_expires_at: null });
+      }
+    }
+    if (change.dpop_required !== undefined) patch.dpop_required = change.dpop_required;
     failOnFieldErrors(errors);
     return patch;
   }
@@ -106,6 +116,11 @@ export function createKeyChanges(deps: ChangeDeps) {
     async rotate(clientId: string, graceSeconds: number, actor: Actor): Promise<CreatedKey & { previous_secret_expires_at: string | null }> {
       parseInput(RotationSchema, { grace_seconds: graceSeconds });
       const current = await deps.requireManageableKey(clientId, actor);
+      if (current.auth_method !== 'client_secret') {
+        throw new KeygateError('validation_failed', 'request is invalid', [
+          { field: '(key)', message: `this key authenticates with ${current.auth_method}: change its credential instead` },
+        ]);
+      }
       await assertMayTakeOver(current, actor);
       const clientSecret = generateClientSecret();
       const previousExpiresAt = graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null;
@@ -143,5 +158,23 @@ export function rightsNarrowed(before: KeyRow, after: KeyRow): boolean {
     return parsed.ok ? parsed.networks : [];
   };
   const earlier = after.expires_at !== null && (before.expires_at === null || after.expires_at < before.expires_at);
-  return lostScope || earlier || networksNarrowed(parse(before.networks), parse(after.networks));
+  return lostScope || earlier || networksNarrowed(parse(before.networks), parse(after.networks)) || credentialsNarrowed(before, after);
+}
+
+/**
+ * A credential that stops being accepted (another method, a public key or certificate removed)
+ * or DPoP becoming required: tokens obtained with the old credential, or unbound, must not
+ * outlive it. Adding a public key (the first half of a rotation) ends nothing.
+ */
+function credentialsNarrowed(before: KeyRow, after: KeyRow): boolean {
+  if (!before.dpop_required && after.dpop_required) return true;
+  if (before.auth_method !== after.auth_method) return true;
+  const kept = new Set((after.public_jwks?.keys ?? []).map((key) => JSON.stringify(key)));
+  const publicKeyRemoved = (before.public_jwks?.keys ?? []).some((key) => !kept.has(JSON.stringify(key)));
+  return (
+    publicKeyRemoved
+    || before.tls_certificate !== after.tls_certificate
+    || before.tls_subject_dn !== after.tls_subject_dn
+    || before.tls_san_dns !== after.tls_san_dns
+  );
 }

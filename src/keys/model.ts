@@ -43,6 +43,32 @@ export interface KeySnapshot {
   creator: CreatorState;
   /** The key that created this one (null when a user, the CLI or bootstrap did). */
   createdByKeyId: string | null;
+  /** How the key proves who it is, and whether its tokens must be DPoP-bound. */
+  credentials: KeyCredentials;
+}
+
+/**
+ * How a key authenticates: with its secret, a signed assertion checked against its public JWKS
+ * (RFC 7523), or a TLS client certificate (RFC 8705): one issued by a trusted CA whose subject DN
+ * or DNS SAN matches, or the one self-signed certificate registered with the key.
+ */
+export const AUTH_METHODS = ['client_secret', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+/** A public JWK as stored (validated by schemas.ts: RS256, ES256 or EdDSA, no private part). */
+export type PublicJwk = Record<string, unknown> & { kty: string };
+
+export interface KeyCredentials {
+  authMethod: AuthMethod;
+  /** private_key_jwt: the public keys assertions are checked against (at most 5). */
+  publicJwks: { keys: PublicJwk[] } | null;
+  /** tls_client_auth: exactly one of the two is set. */
+  tlsSubjectDn: string | null;
+  tlsSanDns: string | null;
+  /** self_signed_tls_client_auth: the registered certificate, PEM. */
+  tlsCertificate: string | null;
+  /** Tokens must be DPoP-bound (RFC 9449): a token request without a proof is refused. */
+  dpopRequired: boolean;
 }
 
 /** Reads a key's current snapshot (through the cache, where there is one). */
@@ -67,6 +93,14 @@ export interface KeyView {
   updated_at: string;
   last_used_at: string | null;
   last_used_ip: string | null;
+  auth_method: AuthMethod;
+  /** private_key_jwt: the key's public JWKS. */
+  jwks: { keys: PublicJwk[] } | null;
+  /** tls_client_auth: the certificate subject the key must present. */
+  tls_client_auth: { subject_dn: string } | { san_dns: string } | null;
+  /** self_signed_tls_client_auth: the registered certificate (PEM, public). */
+  tls_client_certificate: string | null;
+  dpop_required: boolean;
 }
 
 /** Who created a key, named for people: a user by email, a key by name (null once it is gone). */

@@ -11,14 +11,23 @@ import { auditedChange, type Actor, type TxStores } from './audited-change.ts';
 import { createKeyChanges, type RecordKeyChange } from './changes.ts';
 import { toListedView, toView } from './view.ts';
 import { issuedLast7Days } from './usage-report.ts';
-import type { CreatedKey, KeyPage, KeyServiceDeps } from './types.ts';
+import type { CreatedCredentialKey, CreatedKey, KeyPage, KeyServiceDeps } from './types.ts';
 import { endLiveTokens } from './end-tokens.ts';
 import { effectivePolicy } from '../identity/tenant-policy.ts';
 import { MAX_CREATOR_CHAIN } from './owner-chain.ts';
 import { refusalsToGrant, refusalToActAs, refusalToManageKey } from './authority.ts';
 import { catalogueFor, refusalsOffCatalogue } from './scope-catalogue.ts';
 import { NEVER_FOR_USER_KEYS } from '../identity/roles.ts';
-import { canonicalNetworks, DEFAULT_KEY_SORT, KEY_LIMITS, NewKeySchema, type KeySortName, type NewKey } from './schemas.ts';
+import {
+  canonicalNetworks,
+  credentialColumns,
+  DEFAULT_KEY_SORT,
+  KEY_LIMITS,
+  NewKeySchema,
+  type KeySortName,
+  type NewKey,
+  type NewSecretKey,
+} from './schemas.ts';
 import { requestedExpiry, resolveExpiry } from './expiry.ts';
 import { parseInput } from '../shared/validation.ts';
 import { isConnectionFailure } from '../shared/store-failures.ts';
@@ -97,72 +106,102 @@ export function createKeyService(deps: KeyServiceDeps) {
     }
   }
 
+  /** A key that authenticates without a secret: its file says where to go, and holds nothing secret. */
+  function withoutSecret(key: KeyView): CreatedCredentialKey {
+    return {
+      key,
+      key_file: {
+        client_id: key.client_id,
+        auth_method: key.auth_method,
+        token_url: `${deps.issuer}/oauth/token`,
+        issuer: deps.issuer,
+        scopes: key.scopes,
+        expires_at: key.expires_at,
+      },
+    };
+  }
+
   const changes = createKeyChanges({ ...deps, change, requireManageableKey, requireManageableDescendants, withSecret });
+
+  // A key given a JWKS or a TLS identity has no secret, so nothing is shown once.
+  function create(input: NewSecretKey, actor: Actor): Promise<CreatedKey>;
+  function create(input: NewKey, actor: Actor): Promise<CreatedKey | CreatedCredentialKey>;
+  async function create(input: NewKey, actor: Actor): Promise<CreatedKey | CreatedCredentialKey> {
+    const body = parseInput(NewKeySchema, input);
+    const now = new Date();
+    const errors: FieldError[] = [];
+    const tenantPath = body.tenant_id === undefined ? [] : await deps.tenants.pathTo(body.tenant_id);
+    const tenant = tenantPath.at(-1);
+    if (!tenant || (actor.tenantIds && !actor.tenantIds.includes(tenant.id))) {
+      throw new KeygateError('validation_failed', 'request body is invalid', [{ field: 'tenant_id', message: 'no such tenant' }]);
+    }
+    const scopes = [...new Set(body.scopes)];
+    const networks = canonicalNetworks(body.networks ?? []);
+    const expiresAt = resolveExpiry(requestedExpiry(body.expires_at), effectivePolicy(tenantPath), now, errors);
+    const kind = body.kind ?? (actor.onlyUserId ? 'user' : 'service');
+    const userId = kind === 'user' ? (body.user_id ?? actor.onlyUserId ?? null) : null;
+    if (actor.onlyUserId && (kind !== 'user' || userId !== actor.onlyUserId)) {
+      errors.push({ field: 'user_id', message: 'a user key may only create keys for its own user' });
+    }
+    if (kind === 'user') {
+      for (const scope of scopes.filter((s) => NEVER_FOR_USER_KEYS.includes(s))) {
+        errors.push({ field: 'scopes', message: `'${scope}' can never be held by a user key` });
+      }
+    }
+    if (kind === 'user') await validateKeyUser(deps, userId, tenant.id, actor, errors);
+    if (kind === 'service' && body.user_id) errors.push({ field: 'user_id', message: 'only user keys act for a user' });
+    errors.push(...refusalsToGrant(actor.authority, scopes, networks));
+    errors.push(...refusalsOffCatalogue(await catalogueFor(deps, tenant.id), scopes));
+    if (actor.authority && !actor.userId && actor.authority.creatorChain.length + 1 >= MAX_CREATOR_CHAIN) {
+      errors.push({ field: '(body)', message: `keys created by keys may be at most ${MAX_CREATOR_CHAIN} deep; create this one with a key nearer the top` });
+    }
+    failOnFieldErrors(errors);
+
+    const credentials = credentialColumns(body) ?? credentialColumns({ jwks: null })!;
+    const usesSecret = credentials.auth_method === 'client_secret';
+    const clientSecret = generateClientSecret();
+    return change(async (tx, record) => {
+      // Counted under the user's row lock: parallel creates cannot all see room for one more.
+      if (userId !== null) await assertRoomForKey(tx, userId);
+      const key = toView(
+        await tx.keys.insert({
+          client_id: generateClientId(),
+          tenant_id: tenant.id,
+          kind,
+          user_id: userId,
+          name: body.name,
+          description: body.description ?? null,
+          scopes,
+          networks,
+          expires_at: expiresAt,
+          // An empty hash matches no secret (secret-hash.ts): such a key authenticates otherwise.
+          secret_hash: usesSecret ? hashSecret(deps.pepperRing, clientSecret) : '',
+          previous_secret_hash: null,
+          previous_secret_expires_at: null,
+          token_ttl_seconds: body.token_ttl_seconds ?? deps.defaultTokenTtlSeconds,
+          rate_limit_per_minute: body.rate_limit_per_minute ?? null,
+          // Both, when a user key acts: the person and the key each have to keep the right.
+          created_by_user_id: actor.userId,
+          created_by_key_id: actor.keyId,
+          ...credentials,
+          dpop_required: body.dpop_required ?? false,
+        }),
+        new Date(),
+      );
+      // A key with a secret and no DPoP requirement is recorded as it always was.
+      const method = {
+        ...(key.auth_method === 'client_secret' ? {} : { auth_method: key.auth_method }),
+        ...(key.dpop_required ? { dpop_required: true } : {}),
+      };
+      await record('key.create', key, { scopes, networks, kind, ...method });
+      return usesSecret ? withSecret(key, clientSecret) : withoutSecret(key);
+    }, actor);
+  }
 
   return {
     ...changes,
 
-    async create(input: NewKey, actor: Actor): Promise<CreatedKey> {
-      const body = parseInput(NewKeySchema, input);
-      const now = new Date();
-      const errors: FieldError[] = [];
-      const tenantPath = body.tenant_id === undefined ? [] : await deps.tenants.pathTo(body.tenant_id);
-      const tenant = tenantPath.at(-1);
-      if (!tenant || (actor.tenantIds && !actor.tenantIds.includes(tenant.id))) {
-        throw new KeygateError('validation_failed', 'request body is invalid', [{ field: 'tenant_id', message: 'no such tenant' }]);
-      }
-      const scopes = [...new Set(body.scopes)];
-      const networks = canonicalNetworks(body.networks ?? []);
-      const expiresAt = resolveExpiry(requestedExpiry(body.expires_at), effectivePolicy(tenantPath), now, errors);
-      const kind = body.kind ?? (actor.onlyUserId ? 'user' : 'service');
-      const userId = kind === 'user' ? (body.user_id ?? actor.onlyUserId ?? null) : null;
-      if (actor.onlyUserId && (kind !== 'user' || userId !== actor.onlyUserId)) {
-        errors.push({ field: 'user_id', message: 'a user key may only create keys for its own user' });
-      }
-      if (kind === 'user') {
-        for (const scope of scopes.filter((s) => NEVER_FOR_USER_KEYS.includes(s))) {
-          errors.push({ field: 'scopes', message: `'${scope}' can never be held by a user key` });
-        }
-      }
-      if (kind === 'user') await validateKeyUser(deps, userId, tenant.id, actor, errors);
-      if (kind === 'service' && body.user_id) errors.push({ field: 'user_id', message: 'only user keys act for a user' });
-      errors.push(...refusalsToGrant(actor.authority, scopes, networks));
-      errors.push(...refusalsOffCatalogue(await catalogueFor(deps, tenant.id), scopes));
-      if (actor.authority && !actor.userId && actor.authority.creatorChain.length + 1 >= MAX_CREATOR_CHAIN) {
-        errors.push({ field: '(body)', message: `keys created by keys may be at most ${MAX_CREATOR_CHAIN} deep; create this one with a key nearer the top` });
-      }
-      failOnFieldErrors(errors);
-
-      const clientSecret = generateClientSecret();
-      return change(async (tx, record) => {
-        // Counted under the user's row lock: parallel creates cannot all see room for one more.
-        if (userId !== null) await assertRoomForKey(tx, userId);
-        const key = toView(
-          await tx.keys.insert({
-            client_id: generateClientId(),
-            tenant_id: tenant.id,
-            kind,
-            user_id: userId,
-            name: body.name,
-            description: body.description ?? null,
-            scopes,
-            networks,
-            expires_at: expiresAt,
-            secret_hash: hashSecret(deps.pepperRing, clientSecret),
-            previous_secret_hash: null,
-            previous_secret_expires_at: null,
-            token_ttl_seconds: body.token_ttl_seconds ?? deps.defaultTokenTtlSeconds,
-            rate_limit_per_minute: body.rate_limit_per_minute ?? null,
-            // Both, when a user key acts: the person and the key each have to keep the right.
-            created_by_user_id: actor.userId,
-            created_by_key_id: actor.keyId,
-          }),
-          new Date(),
-        );
-        await record('key.create', key, { scopes, networks, kind });
-        return withSecret(key, clientSecret);
-      }, actor);
-    },
+    create,
 
     show: requireKey,
 

@@ -75,6 +75,14 @@ export function createSnapshotReader(keys: Pick<KeyStore, 'findState' | 'listSta
       rateLimitPerMinute: row.rate_limit_per_minute,
       creator: creatorState(row),
       createdByKeyId: row.created_by_key_id,
+      credentials: {
+        authMethod: row.auth_method,
+        publicJwks: row.public_jwks,
+        tlsSubjectDn: row.tls_subject_dn,
+        tlsSanDns: row.tls_san_dns,
+        tlsCertificate: row.tls_certificate,
+        dpopRequired: row.dpop_required,
+      },
     };
   }
 

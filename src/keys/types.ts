@@ -37,6 +37,12 @@ export interface CreatedKey {
   key_file: KeyFile;
 }
 
+/** A key created with a JWKS or a TLS identity instead of a secret: nothing to show once. */
+export interface CreatedCredentialKey {
+  key: KeyView;
+  key_file: Omit<KeyFile, 'client_secret' | 'api_key'> & { auth_method: KeyView['auth_method'] };
+}
+
 export interface KeyPage {
   data: ListedKeyView[];
   next_cursor: string | null;

@@ -23,6 +23,11 @@ export function toView(row: KeyRow, now: Date): KeyView {
     updated_at: new Date(row.updated_at).toISOString(),
     last_used_at: row.last_used_at?.toISOString() ?? null,
     last_used_ip: row.last_used_ip,
+    auth_method: row.auth_method,
+    jwks: row.public_jwks,
+    tls_client_auth: row.tls_subject_dn ? { subject_dn: row.tls_subject_dn } : row.tls_san_dns ? { san_dns: row.tls_san_dns } : null,
+    tls_client_certificate: row.tls_certificate,
+    dpop_required: row.dpop_required,
   };
 }
 

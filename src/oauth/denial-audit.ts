@@ -10,8 +10,9 @@ import { currentRequestScope } from '../http/request-scope.ts';
 import { AUTHENTICATION_FAILURES, type DenialReason, type KeyLookup } from './pipeline.ts';
 import type { AbuseLimits, LimitCrossing } from './abuse-limits.ts';
 import type { ActivityRecorder } from '../keys/activity.ts';
+import type { IpAddress } from '../shared/network.ts';
 
-export type DeniedAction = 'token.issue' | 'token.introspect';
+export type DeniedAction = 'token.issue' | 'token.introspect' | 'key.verify';
 
 export interface Denial {
   action: DeniedAction;
@@ -20,12 +21,16 @@ export interface Denial {
   clientId: string | undefined;
   key: KeySnapshot | undefined;
   route: string;
+  /** Where the attempt came from when not the request's own caller (a verified key's end client). */
+  source?: IpAddress;
+  /** That end client's address as text, for the audit record and log. */
+  ip?: string;
 }
 
 export type DenialRecorder = (denial: Denial) => Promise<void>;
 
 export function createDenialRecorder(audit: AuditStore, log: Logger, metrics: Metrics, limits: AbuseLimits, activity?: ActivityRecorder): DenialRecorder {
-  return async function recordDenial({ action, reason, clientId, key, route }) {
+  return async function recordDenial({ action, reason, clientId, key, route, source, ip }) {
     const scope = currentRequestScope();
     metrics.tokensDenied.inc({ action, reason });
     // Counted against the key only when there is one: a made-up client id has nobody to count it for.
@@ -33,7 +38,8 @@ export function createDenialRecorder(audit: AuditStore, log: Logger, metrics: Me
     // A malformed client_id could be anything a caller typed (even a secret pasted in the wrong
     // field): only a well-formed one is recorded.
     const targetKeyId = key?.clientId ?? (clientId && isWellFormedClientId(clientId) ? clientId : null);
-    log.info({ action, reason, clientId: targetKeyId, ip: scope?.clientIpText, requestId: scope?.requestId }, 'request denied');
+    const callerIp = ip ?? scope?.clientIpText ?? null;
+    log.info({ action, reason, clientId: targetKeyId, ip: callerIp, requestId: scope?.requestId }, 'request denied');
     await audit.record({
       action,
       outcome: 'denied',
@@ -43,11 +49,11 @@ export function createDenialRecorder(audit: AuditStore, log: Logger, metrics: Me
       // A user key acts for its user: its denied requests are attributed to that user too.
       actorUserId: key?.userId ?? null,
       targetKeyId,
-      ip: scope?.clientIpText ?? null,
+      ip: callerIp,
       requestId: scope?.requestId ?? null,
       details: { route },
     });
-    if (AUTHENTICATION_FAILURES.has(reason)) await limits.recordFailure(targetKeyId ?? undefined, scope?.sourceIp, action);
+    if (AUTHENTICATION_FAILURES.has(reason)) await limits.recordFailure(targetKeyId ?? undefined, source ?? scope?.sourceIp, action);
   };
 }
 

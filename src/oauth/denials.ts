@@ -44,11 +44,30 @@ export function rateLimitedError(): Error {
   return error;
 }
 
-/** The denial behind an error raised on the token endpoint, or undefined for a malformed request. */
-export function denialReasonOf(error: unknown): DenialReason | undefined {
+/** Names the policy reason behind one of the library's own errors (DPoP steps, internals.ts); returns it. */
+export function withDenialReason(error: unknown, reason: DenialReason): unknown {
+  // A store that could not answer (503) is no denial.
+  const unavailable = isConnectionFailure(error) || ((error as { status?: number }).status ?? 0) >= 500;
+  if (error instanceof Error && !unavailable && !reasons.has(error)) reasons.set(error, reason);
+  return error;
+}
+
+/**
+ * The denial behind an error raised on the token endpoint, or undefined for a malformed request.
+ * `authMethod` is the resolved client's method, absent when no client was found.
+ */
+export function denialReasonOf(error: unknown, authMethod?: string): DenialReason | undefined {
   if (!(error instanceof Error)) return undefined;
   const known = reasons.get(error);
   if (known) return known;
-  // oidc-provider's own invalid_client on this server can only mean the client was not found.
-  return error instanceof errors.InvalidClientAuth ? 'unknown_key' : undefined;
+  if (!(error instanceof errors.InvalidClientAuth)) return undefined;
+  // oidc-provider's own invalid_client: the client was not found, or the library's own check of
+  // its assertion or certificate failed (a secret is checked by Keygate, with its own reasons).
+  const description = (error as { error_detail?: string }).error_detail ?? '';
+  if (authMethod === undefined) return 'unknown_key';
+  if (description.includes('mechanism does not match')) return 'wrong_auth_method';
+  if (description.includes('must only be used once')) return 'assertion_replayed';
+  if (authMethod === 'private_key_jwt') return 'assertion_invalid';
+  if (authMethod === 'tls_client_auth' || authMethod === 'self_signed_tls_client_auth') return 'certificate_invalid';
+  return 'secret_mismatch';
 }

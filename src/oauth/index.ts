@@ -24,7 +24,13 @@ import { RESOURCE_SERVER_SCOPE } from '../keys/model.ts';
 import { createAdapterFactory } from './adapter.ts';
 import { createDenialRecorder, createLimitCrossingRecorder } from './denial-audit.ts';
 import { createApiKeyAuthorizeRoute, createExternalAuthRoute } from './exchanges.ts';
-import { installProviderSeams } from './internals.ts';
+import { admitLibraryAuthenticatedClient, createSenderBinding, installProviderSeams } from './internals.ts';
+import type { ReplayStore } from '../stores/replay.ts';
+import type { ClientCertificates } from './policy/certificate.ts';
+import { dropUntrustedForwardedOrigin } from '../http/forwarded-origin.ts';
+import type { Network } from '../shared/network.ts';
+import { oauthErrorFor } from './denials.ts';
+import { createKeyVerificationRoute } from './v1/keys/verify.ts';
 import { createIntrospectionRoute } from './introspection.ts';
 import { createMetadataRoute } from './metadata.ts';
 import { createTokenMinter } from './mint.ts';
@@ -45,16 +51,36 @@ export interface OAuthDeps {
   activity: ActivityRecorder;
   metrics: Metrics;
   counters: WindowCounters;
+  replay: ReplayStore;
+  /** Proxies whose X-Forwarded-Proto/-Host say which URL the client called (DPoP `htu`, assertion `aud`). */
+  trustedProxies: readonly Network[];
+  /** Where TLS client certificates come from, when RFC 8705 is enabled (a TLS listener or a proxy header). */
+  clientCertificates?: ClientCertificates;
   /** Failed authentications allowed per window: per (client id, source) and per source. */
   authFailures: { perClientAndSource: number; perSource: number; windowSeconds: number };
   log: Logger;
 }
 
-/** The `client_id` of a form body, if the body is a form that names one. */
+/**
+ * The client a form body names: its `client_id`, or else the `sub` of its client assertion (read,
+ * not verified: only to count failures against the pair the request claims to be).
+ */
 function formClientId(req: IncomingMessage, body: Buffer): string | undefined {
   const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') return undefined;
-  return new URLSearchParams(body.toString('utf8')).get('client_id') ?? undefined;
+  const form = new URLSearchParams(body.toString('utf8'));
+  return form.get('client_id') ?? assertionSubject(form.get('client_assertion'));
+}
+
+function assertionSubject(assertion: string | null): string | undefined {
+  const payload = assertion?.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const { sub } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown };
+    return typeof sub === 'string' ? sub : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function createOAuth(deps: OAuthDeps) {
@@ -64,8 +90,18 @@ export function createOAuth(deps: OAuthDeps) {
   const provider = createProvider({
     issuer: deps.issuer,
     tokenTtlSeconds: deps.tokenTtlSeconds,
-    adapter: createAdapterFactory({ lookupKey, tokens: deps.tokens, secretPlaceholder: randomBytes(32).toString('base64url') }),
+    adapter: createAdapterFactory({
+      lookupKey,
+      tokens: deps.tokens,
+      secretPlaceholder: randomBytes(32).toString('base64url'),
+      mtls: deps.clientCertificates !== undefined,
+    }),
+    certificates: deps.clientCertificates,
+    behindProxy: deps.trustedProxies.length > 0,
     revocationAllowed: async (callerId, ownerId) => {
+      // A caller that proved itself with an assertion or a certificate: steps 5–10 now.
+      const admitted = await admitLibraryAuthenticatedClient(lookupKey, callerId);
+      if (admitted && !admitted.ok) throw oauthErrorFor(admitted.reason);
       if (callerId === ownerId) return true;
       const [caller, owner] = await Promise.all([lookupKey(callerId), lookupKey(ownerId)]);
       return !!caller && !!owner && effectiveScopes(caller).includes(RESOURCE_SERVER_SCOPE) && mayActOnTokensOf(caller, owner);
@@ -93,8 +129,15 @@ export function createOAuth(deps: OAuthDeps) {
   installProviderSeams(provider, {
     lookupKey,
     pepperRing: deps.pepperRing,
-    grant: createClientCredentialsGrant({ lookupKey, mintToken, limits }),
+    grant: createClientCredentialsGrant({
+      lookupKey,
+      mintToken,
+      limits,
+      admitCredentialHolder: (clientId) => admitLibraryAuthenticatedClient(lookupKey, clientId),
+      bindSender: createSenderBinding(provider),
+    }),
     recordDenial,
+    replay: deps.replay,
   });
 
   const providerCallback = provider.callback();
@@ -127,6 +170,7 @@ export function createOAuth(deps: OAuthDeps) {
         sendRateLimited(reply, pair.retryAfterSeconds);
         return reply.respond();
       }
+      dropUntrustedForwardedOrigin(req, deps.trustedProxies);
       await providerCallback(withBufferedBody(req, body), res);
     },
     introspect: createIntrospectionRoute({
@@ -139,8 +183,16 @@ export function createOAuth(deps: OAuthDeps) {
       limits,
       activity: deps.activity,
     }),
+    verifyKey: createKeyVerificationRoute({
+      lookupKey,
+      pepperRing: deps.pepperRing,
+      recordDenial,
+      metrics: deps.metrics,
+      limits,
+      usage: deps.usage,
+    }),
     authorizeApiKey: createApiKeyAuthorizeRoute(exchangeDeps),
     authorizeExternal: createExternalAuthRoute(exchangeDeps),
-    metadata: createMetadataRoute(deps.issuer),
+    metadata: createMetadataRoute(deps.issuer, deps.clientCertificates !== undefined),
   };
 }

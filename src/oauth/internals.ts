@@ -1,16 +1,25 @@
 // The ONLY file that changes oidc-provider's behaviour beyond its configuration.
 // The library version is pinned exactly in package.json; test/integration/provider-seam.test.ts
-// covers each seam below.
+// covers each seam below, private-key-jwt-dpop.test.ts and mtls.test.ts the assertion, proof and
+// certificate paths through them. Deep imports of the library's own DPoP and binding steps are
+// typed in oidc-provider-internals.d.ts.
 import type Provider from 'oidc-provider';
+import validateDpop, { checkDpopReplay } from 'oidc-provider/lib/helpers/validate_dpop.js';
+import { checkDpopRequired, checkMtlsCert } from 'oidc-provider/lib/helpers/sender_constraints.js';
+import certificateThumbprint from 'oidc-provider/lib/helpers/certificate_thumbprint.js';
+import { hash } from 'node:crypto';
+import type { KeyCredentials } from '../keys/model.ts';
+import type { ReplayStore } from '../stores/replay.ts';
+import type { TokenBinding } from '../stores/tokens.ts';
 import type { PepperRing } from '../crypto/secret-hash.ts';
 import { isWellFormedClientId } from '../crypto/credentials.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
 import { presentedClientId } from './client-credentials.ts';
 import { KEY_CACHE_MAX_ENTRIES } from '../keys/key-cache.ts';
-import { denialReasonOf, guardStores, oauthErrorFor, UNAVAILABLE_DESCRIPTION } from './denials.ts';
+import { denialReasonOf, guardStores, oauthErrorFor, UNAVAILABLE_DESCRIPTION, withDenialReason } from './denials.ts';
 import { isConnectionFailure } from '../shared/store-failures.ts';
 import type { DenialRecorder } from './denial-audit.ts';
-import { authenticateClient, type KeyLookup } from './pipeline.ts';
+import { admitCredentialHolder, authenticateClient, type ClientAuthentication, type KeyLookup } from './pipeline.ts';
 import type { GrantContext } from './token-grant.ts';
 
 export interface ProviderSeams {
@@ -18,6 +27,51 @@ export interface ProviderSeams {
   pepperRing: PepperRing;
   grant: (ctx: GrantContext) => Promise<void>;
   recordDenial: DenialRecorder;
+  replay: ReplayStore;
+}
+
+/**
+ * Whether a key may act now when it proved itself without a secret (steps 5–10 of the token
+ * policy); undefined when it authenticated with a secret, which compareClientSecret already
+ * checked. For the grant and the revocation policy, which run after the library's client
+ * authentication.
+ */
+export async function admitLibraryAuthenticatedClient(lookupKey: KeyLookup, clientId: string): Promise<ClientAuthentication | undefined> {
+  const scope = currentRequestScope();
+  if (scope?.secretGeneration !== undefined) return undefined;
+  return guardStores(() => admitCredentialHolder({ lookupKey }, { clientId, ip: scope?.clientIp, now: new Date() }));
+}
+
+/**
+ * Step 11 of the token policy with the library's own DPoP and certificate-binding steps, as its
+ * client_credentials handler runs them: a proof present is validated (signature, htm, htu, iat
+ * window) and spent; a key that requires DPoP gets no token without one; a client authenticated
+ * by certificate gets a token bound to it. Returns the binding to store with the token.
+ */
+export function createSenderBinding(provider: Provider) {
+  const fail = (reason: Parameters<typeof withDenialReason>[1]) => (error: unknown) => {
+    throw withDenialReason(error, reason);
+  };
+  return async function bindSender(ctx: GrantContext): Promise<TokenBinding | undefined> {
+    const proof = await validateDpop(provider, ctx).catch(fail('dpop_invalid'));
+    try {
+      checkDpopRequired(provider, ctx, proof);
+    } catch (error) {
+      fail('dpop_required')(error);
+    }
+    const certificate = checkMtlsCert(provider, ctx);
+    if (proof) await guardStores(() => checkDpopReplay(provider, ctx, proof, ctx.oidc.client!.clientId)).catch(fail('dpop_replayed'));
+    if (!proof && !certificate) return undefined;
+    return { ...(proof ? { jkt: proof.thumbprint } : {}), ...(certificate ? { 'x5t#S256': certificateThumbprint(certificate) } : {}) };
+  };
+}
+
+/** Identifies a key's credentials as built into a Client: a credential change means a rebuild. */
+const fingerprints = new WeakMap<KeyCredentials, string>();
+function fingerprintOf(credentials: KeyCredentials): string {
+  let fingerprint = fingerprints.get(credentials);
+  if (fingerprint === undefined) fingerprints.set(credentials, (fingerprint = JSON.stringify(credentials)));
+  return fingerprint;
 }
 
 /**
@@ -29,24 +83,35 @@ const BUILT_CLIENTS_MAX = KEY_CACHE_MAX_ENTRIES;
 
 export function installProviderSeams(provider: Provider, seams: ProviderSeams): void {
   // 0. The library rebuilds (and re-validates) a Client whenever its 100-entry cache misses, which
-  //    with many keys is every request. A key's client metadata depends on its client_id alone
-  //    (adapter.ts), so a built Client stays valid while the key exists: existence is re-checked
-  //    through the key cache on every call, the build is reused. (Step 1 of the token policy, the
-  //    failure limits, runs before the library sees the request: index.ts, forwardToProvider.)
+  //    with many keys is every request. A key's client metadata depends on its client_id and its
+  //    credentials alone (adapter.ts), so a built Client stays valid while the key exists with the
+  //    same credentials: both are re-checked through the key cache on every call, the build is
+  //    reused. (Step 1 of the token policy, the failure limits, runs before the library sees the
+  //    request: index.ts, forwardToProvider.)
   const libraryFind = provider.Client.find.bind(provider.Client);
-  const built = new Map<string, Awaited<ReturnType<typeof libraryFind>>>();
+  const built = new Map<string, { fingerprint: string; client: NonNullable<Awaited<ReturnType<typeof libraryFind>>> }>();
   provider.Client.find = async function findClient(clientId: string) {
     if (typeof clientId !== 'string' || !isWellFormedClientId(clientId)) return undefined;
-    if (!(await guardStores(() => seams.lookupKey(clientId)))) return undefined;
-    let client = built.get(clientId);
-    if (!client) {
-      client = await libraryFind(clientId);
+    const key = await guardStores(() => seams.lookupKey(clientId));
+    if (!key) return undefined;
+    const fingerprint = fingerprintOf(key.credentials);
+    let entry = built.get(clientId);
+    if (entry?.fingerprint !== fingerprint) {
+      const client = await libraryFind(clientId);
       if (!client) return undefined;
+      built.delete(clientId);
       if (built.size >= BUILT_CLIENTS_MAX) built.delete(built.keys().next().value!);
-      built.set(clientId, client);
+      built.set(clientId, (entry = { fingerprint, client }));
     }
-    return client;
+    return entry.client;
   } as typeof provider.Client.find;
+
+  // 0b. Client assertions and DPoP proofs are single use. The library's own check reads, then
+  //     writes; this one is a single atomic write, so of two concurrent uses only one succeeds,
+  //     on any replica (stores/replay.ts). The id is what the library would use: hash(iss + jti).
+  provider.ReplayDetection.unique = async function unique(iss: string, jti: string, exp: number) {
+    return guardStores(() => seams.replay.firstUse(hash('sha256', `${iss}${jti}`, 'base64url'), exp));
+  } as typeof provider.ReplayDetection.unique;
 
   // 1. Client authentication. The library resolves the client first (the find above), then calls
   //    this with the presented secret.
@@ -68,9 +133,10 @@ export function installProviderSeams(provider: Provider, seams: ProviderSeams): 
   // 3. The library reports token-endpoint failures through this synchronous event, from inside its
   //    error handler; the reason is parked on the request and audited by the middleware below
   //    before the response leaves, so a client never sees its denial before the audit record exists.
-  const parkDenial = (_ctx: unknown, error: unknown) => {
+  const parkDenial = (ctx: unknown, error: unknown) => {
     const scope = currentRequestScope();
-    const reason = denialReasonOf(error);
+    const client = (ctx as { oidc?: { client?: { clientAuthMethod?: string } } }).oidc?.client;
+    const reason = denialReasonOf(error, client?.clientAuthMethod);
     if (scope && reason) scope.tokenDenial = reason;
   };
   provider.on('grant.error', parkDenial);

@@ -3,14 +3,13 @@
 // get 401 (not `active: false`), the owning key's live state is re-checked on every call, and the
 // `client_ip` extension. It reads the same token state the library's adapter writes.
 import type { Exchange } from '../http/exchange.ts';
-import { RESOURCE_SERVER_SCOPE, type KeySnapshot } from '../keys/model.ts';
+import type { KeySnapshot } from '../keys/model.ts';
 import { hashToken } from '../crypto/token-hash.ts';
 import { readForm } from '../http/body.ts';
 import { KeygateError } from '../shared/errors.ts';
 import { statusOf } from '../http/errors.ts';
-import { currentRequestScope } from '../http/request-scope.ts';
 import type { TokenRecord, TokenStore } from '../stores/tokens.ts';
-import { presentedCredentials } from './client-credentials.ts';
+import { authenticateResourceServer } from './resource-server.ts';
 import type { DenialRecorder } from './denial-audit.ts';
 import { UNAVAILABLE_DESCRIPTION } from './denials.ts';
 import { isConnectionFailure } from '../shared/store-failures.ts';
@@ -18,7 +17,7 @@ import type { Metrics } from '../shared/metrics.ts';
 import { CLIENT_AUTH_FAILED, sendOAuthError, sendRateLimited } from './oauth-errors.ts';
 import type { AbuseLimits } from './abuse-limits.ts';
 import type { ActivityRecorder } from '../keys/activity.ts';
-import { effectiveScopes, mayActOnTokensOf, runTokenPolicy, type AuthenticateDeps } from './pipeline.ts';
+import { effectiveScopes, mayActOnTokensOf, type AuthenticateDeps } from './pipeline.ts';
 import { checkTokenState } from './policy/token-state.ts';
 import { checkNetwork, parseIp } from '../shared/network.ts';
 
@@ -94,34 +93,10 @@ async function readFormOrFail(ctx: Exchange): Promise<Record<string, string> | u
 
 /** The caller must be a usable key holding `token:introspect`; anything else is 401 invalid_client. */
 async function authenticateIntrospector(ctx: Exchange, deps: IntrospectionDeps, form: Record<string, string>): Promise<KeySnapshot | undefined> {
-  const presented = presentedCredentials(ctx, form);
-  if (!presented.ok) {
-    sendOAuthError(ctx, presented.status, presented.error, presented.status === 401 ? CLIENT_AUTH_FAILED : presented.message);
-    return undefined;
-  }
-  const scope = currentRequestScope();
-  const outcome = await runTokenPolicy(deps, {
-    clientId: presented.clientId,
-    secret: presented.clientSecret,
-    ip: scope?.clientIp,
-    source: scope?.sourceIp,
-    now: new Date(),
-    requestedScopes: [RESOURCE_SERVER_SCOPE],
-    purpose: 'introspect',
-  });
+  const outcome = await authenticateResourceServer(deps, ctx, form, 'token.introspect');
   if (outcome.ok) return outcome.key;
-  if (outcome.retryAfterSeconds !== undefined) {
-    sendRateLimited(ctx, outcome.retryAfterSeconds);
-    return undefined;
-  }
-  await deps.recordDenial({
-    action: 'token.introspect',
-    reason: outcome.reason,
-    clientId: presented.clientId,
-    key: outcome.key,
-    route: ctx.path,
-  });
-  sendOAuthError(ctx, 401, 'invalid_client', CLIENT_AUTH_FAILED);
+  if (outcome.retryAfterSeconds !== undefined) sendRateLimited(ctx, outcome.retryAfterSeconds);
+  else sendOAuthError(ctx, outcome.status, outcome.error, outcome.status === 401 ? CLIENT_AUTH_FAILED : outcome.message);
   return undefined;
 }
 
@@ -139,9 +114,12 @@ function activeAnswer(record: TokenRecord, owner: KeySnapshot, issuer: string) {
     sub: owner.userId ?? owner.clientId,
     tenant_id: owner.tenantId,
     key_kind: owner.kind,
-    token_type: 'Bearer',
+    // A bound token (RFC 9449 §6.2, RFC 8705 §3.2): the resource server checks the DPoP proof or
+    // the TLS client certificate against `cnf` before it honours the token.
+    token_type: record.cnf?.jkt ? 'DPoP' : 'Bearer',
     iat: record.iat,
     exp: record.exp,
     iss: issuer,
+    ...(record.cnf ? { cnf: record.cnf } : {}),
   };
 }

@@ -2,6 +2,7 @@
 // produce the same opaque token, stored by the same adapter.
 import type Provider from 'oidc-provider';
 import type { KeySnapshot } from '../keys/model.ts';
+import type { TokenBinding } from '../stores/tokens.ts';
 
 export interface MintedToken {
   accessToken: string;
@@ -9,9 +10,11 @@ export interface MintedToken {
   expiresIn: number;
   expiresAt: Date;
   scope: string;
+  /** `DPoP` for a token bound to a DPoP key (RFC 9449 §5), otherwise `Bearer`. */
+  tokenType: 'Bearer' | 'DPoP';
 }
 
-export type TokenMinter = (key: KeySnapshot, scopes: readonly string[], secretGeneration: number) => Promise<MintedToken>;
+export type TokenMinter = (key: KeySnapshot, scopes: readonly string[], secretGeneration: number, binding?: TokenBinding) => Promise<MintedToken>;
 
 // The library persists a token's `extra` claims, computed by the `extraTokenClaims` hook from the
 // token instance alone; this map hands the hook the secret generation and the key's token epoch
@@ -25,7 +28,7 @@ export function generationClaim(token: object): { g: number; e: number } | undef
 
 /** `onMinted` learns of every token issued (last-use tracking); it must not throw. */
 export function createTokenMinter(provider: Provider, onMinted: (key: KeySnapshot) => void = () => {}): TokenMinter {
-  return async function mintToken(key, scopes, secretGeneration) {
+  return async function mintToken(key, scopes, secretGeneration, binding) {
     const client = await provider.Client.find(key.clientId);
     if (!client) throw new Error('key vanished while minting');
     const iat = Math.floor(Date.now() / 1000);
@@ -33,10 +36,11 @@ export function createTokenMinter(provider: Provider, onMinted: (key: KeySnapsho
     const keyEnds = key.expiresAt === null ? Infinity : Math.floor(key.expiresAt.getTime() / 1000);
     const exp = Math.min(iat + key.tokenTtlSeconds, keyEnds);
     const scope = scopes.join(' ');
-    const token = new provider.ClientCredentials({ client, scope, iat, exp } as never);
+    // The library's own binding properties: its ClientCredentials stores them and reports DPoP.
+    const token = new provider.ClientCredentials({ client, scope, iat, exp, ...binding } as never);
     stamps.set(token, { g: secretGeneration, e: key.tokenEpoch });
     const accessToken = await token.save();
     onMinted(key);
-    return { accessToken, expiresIn: exp - iat, expiresAt: new Date(exp * 1000), scope };
+    return { accessToken, expiresIn: exp - iat, expiresAt: new Date(exp * 1000), scope, tokenType: binding?.jkt ? 'DPoP' : 'Bearer' };
   };
 }

@@ -14,6 +14,17 @@ export const DENIAL_REASONS = [
   'scope_not_granted',
   'not_introspector',
   'rate_limited',
+  // A key that authenticates without a secret: its signed assertion or its certificate failed
+  // (bad signature or claims, a replayed assertion, a missing or unmatched certificate), or the
+  // caller used another method than the key's.
+  'wrong_auth_method',
+  'assertion_invalid',
+  'assertion_replayed',
+  'certificate_invalid',
+  // Sender-constrained tokens: a key that requires DPoP got no proof; a proof was invalid or replayed.
+  'dpop_required',
+  'dpop_invalid',
+  'dpop_replayed',
 ] as const;
 
 export type DenialReason = (typeof DENIAL_REASONS)[number];

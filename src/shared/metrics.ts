@@ -38,6 +38,12 @@ export function createMetrics() {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    keyVerifications: new client.Counter({
+      name: 'keygate_key_verifications_total',
+      help: 'Direct key verification answers, by code',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     storeDuration: new client.Histogram({
       name: 'keygate_store_duration_seconds',
       help: 'Store call latency, by store and operation',

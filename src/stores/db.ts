@@ -66,6 +66,14 @@ export interface ApiKeysTable {
   updated_at: Timestamp;
   last_used_at: Date | null;
   last_used_ip: string | null;
+  auth_method: Generated<'client_secret' | 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth'>;
+  /** A public JWKS `{keys: [...]}`; jsonb. */
+  public_jwks: { keys: Array<Record<string, unknown> & { kty: string }> } | null;
+  tls_subject_dn: string | null;
+  tls_san_dns: string | null;
+  /** PEM. */
+  tls_certificate: string | null;
+  dpop_required: Generated<boolean>;
 }
 
 export interface AuditEventsTable {

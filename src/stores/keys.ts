@@ -9,6 +9,9 @@ export type KeyRow = Selectable<ApiKeysTable>;
 const USAGE_CHUNK = 5000;
 export type NewKeyRow = Omit<KeyRow, 'status' | 'secret_generation' | 'token_epoch' | 'created_at' | 'updated_at' | 'last_used_at' | 'last_used_ip'>;
 
+/** The columns that say how a key authenticates. */
+export type KeyCredentialColumns = Pick<KeyRow, 'auth_method' | 'public_jwks' | 'tls_subject_dn' | 'tls_san_dns' | 'tls_certificate' | 'dpop_required'>;
+
 export interface KeyListFilter {
   tenantIds?: readonly string[];
   status?: 'active' | 'disabled' | 'expired';
@@ -52,7 +55,22 @@ export interface KeyCounts {
   expiring_30d: number;
 }
 
-export type KeyPatch = Partial<Pick<KeyRow, 'name' | 'description' | 'scopes' | 'networks' | 'expires_at' | 'token_ttl_seconds' | 'rate_limit_per_minute'>>;
+export type KeyPatch = Partial<
+  Pick<
+    KeyRow,
+    | 'name'
+    | 'description'
+    | 'scopes'
+    | 'networks'
+    | 'expires_at'
+    | 'token_ttl_seconds'
+    | 'rate_limit_per_minute'
+    | 'secret_hash'
+    | 'previous_secret_hash'
+    | 'previous_secret_expires_at'
+  > &
+    KeyCredentialColumns
+>;
 
 export interface KeyUsage {
   clientId: string;
@@ -104,6 +122,12 @@ function selectKeyStates(db: Db) {
       'k.rate_limit_per_minute',
       'k.created_by_user_id',
       'k.created_by_key_id',
+      'k.auth_method',
+      'k.public_jwks',
+      'k.tls_subject_dn',
+      'k.tls_san_dns',
+      'k.tls_certificate',
+      'k.dpop_required',
       't.ancestors as tenant_ancestors',
       // A disabled tenant stops every tenant below it, at any depth.
       sql<boolean>`t.status = 'active' and not exists (select 1 from tenants a where a.id = any(t.ancestors) and a.status <> 'active')`.as('tenant_active'),

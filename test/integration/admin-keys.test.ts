@@ -55,6 +55,11 @@ describe('admin API: keys', () => {
         updated_at: expect.any(String),
         last_used_at: null,
         last_used_ip: null,
+        auth_method: 'client_secret',
+        jwks: null,
+        tls_client_auth: null,
+        tls_client_certificate: null,
+        dpop_required: false,
       });
       const lifetimeDays = (Date.parse(key.expires_at) - Date.parse(key.created_at)) / 86_400_000;
       expect(Math.round(lifetimeDays)).toBe(90);

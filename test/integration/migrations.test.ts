@@ -36,6 +36,7 @@ describe('migrations', () => {
       '20261201T130000_add_token_epoch',
       '20261202T100000_add_user_sign_in',
       '20261202T110000_add_scope_catalogue',
+      '20261202T120000_add_key_credentials',
     ];
     expect((await migrateToLatest(db)).applied).toEqual(all);
     expect(await tables()).toEqual(['api_keys', 'audit_events', 'scope_resources', 'tenants', 'user_setup_links', 'users']);

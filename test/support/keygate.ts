@@ -7,7 +7,7 @@ import { createLogger } from '../../src/logger.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { startServer } from '../../src/server.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
-import type { NewKey } from '../../src/keys/schemas.ts';
+import type { NewSecretKey } from '../../src/keys/schemas.ts';
 import type { Role } from '../../src/identity/roles.ts';
 import type { User } from '../../src/stores/users.ts';
 import { basicAuth, send, type HttpRequest, type HttpResponse } from './http.ts';
@@ -29,7 +29,7 @@ export interface TestKeyInput {
   rateLimitPerMinute?: number | null;
 }
 
-export function newKeyFor(tenantId: string, input: TestKeyInput): NewKey {
+export function newKeyFor(tenantId: string, input: TestKeyInput): NewSecretKey {
   return {
     tenant_id: tenantId,
     name: input.name ?? 'test key',
@@ -64,10 +64,14 @@ export interface KeygateOptions {
   signInFailuresPerSource?: number;
   /** Logs at level 'trace' into this stream instead of nowhere. */
   logDestination?: DestinationStream;
+  /** Further configuration (the TLS listener, the certificate header …). */
+  env?: Record<string, string>;
 }
 
 export interface TestKeygate {
   port: number;
+  /** The TLS listener's port, when the suite configured one. */
+  tlsPort: number | undefined;
   runtime: Runtime;
   send(request: HttpRequest): Promise<HttpResponse>;
   newTenant(): Promise<string>;
@@ -101,6 +105,7 @@ export async function startKeygate(options: KeygateOptions): Promise<TestKeygate
     KEYGATE_SESSION_MAX_SECONDS: options.sessionMaxSeconds === undefined ? undefined : String(options.sessionMaxSeconds),
     KEYGATE_SIGN_IN_FAILURES_PER_ACCOUNT: String(options.signInFailuresPerAccount ?? 1_000_000),
     KEYGATE_SIGN_IN_FAILURES_PER_IP: String(options.signInFailuresPerSource ?? 1_000_000),
+    ...options.env,
   });
   const log = options.logDestination ? createLogger('trace', options.logDestination) : createLogger('silent');
   const runtime = await openRuntime(config, log, { migrate: false, cacheKeys: true });
@@ -111,6 +116,7 @@ export async function startKeygate(options: KeygateOptions): Promise<TestKeygate
   let users = 0;
   return {
     port: server.port,
+    tlsPort: server.tlsPort,
     runtime,
     send: request,
     async newTenant() {

@@ -37,6 +37,7 @@ function key(overrides: Partial<KeySnapshot> = {}): KeySnapshot {
     tokenTtlSeconds: 3600,
     creator: 'system',
     createdByKeyId: null,
+    credentials: { authMethod: 'client_secret', publicJwks: null, tlsSubjectDn: null, tlsSanDns: null, tlsCertificate: null, dpopRequired: false },
     ...overrides,
   };
 }

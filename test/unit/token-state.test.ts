@@ -29,6 +29,7 @@ const owner = (overrides: Partial<KeySnapshot> = {}): KeySnapshot => ({
   rateLimitPerMinute: null,
   creator: 'system',
   createdByKeyId: null,
+  credentials: { authMethod: 'client_secret', publicJwks: null, tlsSubjectDn: null, tlsSanDns: null, tlsCertificate: null, dpopRequired: false },
   ...overrides,
 });
 const token = (overrides: Partial<TokenRecord> = {}): TokenRecord => ({
