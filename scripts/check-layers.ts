@@ -16,8 +16,9 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   identity: ['shared', 'crypto', 'stores', 'keys'],
   http: ['shared'],
   oauth: ['shared', 'crypto', 'stores', 'keys', 'identity', 'http'],
-  admin: ['shared', 'crypto', 'stores', 'keys', 'identity', 'http', 'oauth'],
+  admin: ['shared', 'crypto', 'stores', 'keys', 'identity', 'http', 'oauth', 'events'],
   embedded: ['shared'],
+  events: ['shared', 'crypto', 'stores', 'keys', 'identity'],
   cli: ['*'],
   root: ['*'],
 };

@@ -33,6 +33,8 @@ export type AppDeps = Pick<
   | 'metrics'
   | 'findKey'
   | 'counters'
+  | 'webhookService'
+  | 'denialSummaries'
 > & { log: Logger };
 
 export interface App {
@@ -54,6 +56,7 @@ export function createApp(deps: AppDeps): App {
     counters: deps.counters,
     authFailures: deps.config.authFailures,
     log: deps.log,
+    noteDenial: deps.denialSummaries.note,
   });
 
   const adminApi = createAdminApi({
@@ -65,6 +68,7 @@ export function createApp(deps: AppDeps): App {
     audit: deps.audit,
     tokens: deps.tokens,
     lookupKey: oauth.lookupKey,
+    webhookService: deps.webhookService,
   });
 
   const forwardToProvider = (ctx: Koa.Context) => {

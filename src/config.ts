@@ -93,6 +93,71 @@ export const ENVIRONMENT = {
     default: 'info',
     schema: z.enum(LOG_LEVELS).default('info'),
   },
+  KEYGATE_EVENTS_POLL_MS: {
+    doc: 'How often each replica looks for events to deliver and scheduled events (reminders) that fell due, in milliseconds.',
+    default: '1000',
+    schema: integer(20, 60_000, 1000),
+  },
+  KEYGATE_EVENTS_LEASE_SECONDS: {
+    doc: 'How long a replica holds a delivery it took; if it dies, another replica takes the delivery over after this. Longer than `KEYGATE_WEBHOOK_TIMEOUT_MS`.',
+    default: '60',
+    schema: integer(1, 3600, 60),
+  },
+  KEYGATE_WEBHOOK_TIMEOUT_MS: {
+    doc: 'Time a webhook receiver has to connect and answer, in milliseconds.',
+    default: '5000',
+    schema: integer(100, 30_000, 5000),
+  },
+  KEYGATE_WEBHOOK_RETRY_BASE_MS: {
+    doc: 'First retry delay of a failed webhook delivery, in milliseconds; each retry doubles it (up to `KEYGATE_WEBHOOK_RETRY_MAX_MS`), with random jitter.',
+    default: '5000',
+    schema: integer(1, 3_600_000, 5000),
+  },
+  KEYGATE_WEBHOOK_RETRY_MAX_MS: {
+    doc: 'Longest delay between two webhook attempts, in milliseconds.',
+    default: '3600000',
+    schema: integer(1, 86_400_000, 3_600_000),
+  },
+  KEYGATE_WEBHOOK_RETRY_WINDOW_SECONDS: {
+    doc: 'How long a webhook delivery is retried before it is marked failed, in seconds.',
+    default: '86400',
+    schema: integer(1, 604_800, 86_400),
+  },
+  KEYGATE_WEBHOOK_DISABLE_AFTER_FAILURES: {
+    doc: 'Failed attempts in a row (no success between) after which an endpoint is disabled, once it has also been failing for `KEYGATE_WEBHOOK_DISABLE_AFTER_SECONDS`.',
+    default: '50',
+    schema: integer(1, 1_000_000, 50),
+  },
+  KEYGATE_WEBHOOK_DISABLE_AFTER_SECONDS: {
+    doc: 'How long an endpoint must have been failing without a success before it is disabled, in seconds.',
+    default: '86400',
+    schema: integer(0, 2_592_000, 86_400),
+  },
+  KEYGATE_WEBHOOK_ALLOWED_NETWORKS: {
+    doc: 'Comma-separated addresses or CIDRs webhooks may reach although they are private, loopback or link-local (refused otherwise).',
+    default: '(none)',
+    schema: optionalText,
+  },
+  KEYGATE_GRACE_ENDING_NOTICE_SECONDS: {
+    doc: 'How long before a rotated-out secret stops working `key.rotation_grace_ending` fires, in seconds.',
+    default: '3600',
+    schema: integer(1, 604_800, 3600),
+  },
+  KEYGATE_DENIAL_SUMMARY_SECONDS: {
+    doc: 'Window of the `key.denials` summaries: each replica counts denials per key and sends one summary per key and window.',
+    default: '300',
+    schema: integer(1, 86_400, 300),
+  },
+  KEYGATE_AUDIT_SINK_HTTP_URL: {
+    doc: 'Stream every audit record to this URL: POSTed batches of JSON Lines (`application/x-ndjson`), at least once.',
+    default: '(none)',
+    schema: z.url({ protocol: /^https?$/ }).optional(),
+  },
+  KEYGATE_AUDIT_SINK_SYSLOG: {
+    doc: 'Stream every audit record to a syslog server as RFC 5424 messages over TCP (octet-counted): `tcp://host:port`, or `tls://host:port` for TLS.',
+    default: '(none)',
+    schema: z.url({ protocol: /^(tcp|tls)$/ }).optional(),
+  },
 } as const;
 
 export interface Config {
@@ -116,6 +181,25 @@ export interface Config {
   /** Role → scope patterns (identity/roles.ts). */
   roleScopes: RoleScopes;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Event delivery: webhooks, scheduled events, denial summaries (src/events/). */
+  events: EventsConfig;
+  /** Where the audit log is streamed (none by default). */
+  auditSinks: { http?: string; syslog?: string };
+}
+
+export interface EventsConfig {
+  pollMs: number;
+  leaseSeconds: number;
+  webhookTimeoutMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  retryWindowSeconds: number;
+  disableAfterFailures: number;
+  disableAfterSeconds: number;
+  /** Private, loopback or link-local networks webhooks may still reach. */
+  allowedNetworks: readonly Network[];
+  graceEndingNoticeSeconds: number;
+  denialSummarySeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -155,6 +239,20 @@ export function loadConfig(env: Env = process.env): Config {
       windowSeconds: read('KEYGATE_AUTH_FAILURE_WINDOW_SECONDS'),
     }),
     logLevel: read('LOG_LEVEL'),
+    events: Object.freeze({
+      pollMs: read('KEYGATE_EVENTS_POLL_MS'),
+      leaseSeconds: read('KEYGATE_EVENTS_LEASE_SECONDS'),
+      webhookTimeoutMs: read('KEYGATE_WEBHOOK_TIMEOUT_MS'),
+      retryBaseMs: read('KEYGATE_WEBHOOK_RETRY_BASE_MS'),
+      retryMaxMs: read('KEYGATE_WEBHOOK_RETRY_MAX_MS'),
+      retryWindowSeconds: read('KEYGATE_WEBHOOK_RETRY_WINDOW_SECONDS'),
+      disableAfterFailures: read('KEYGATE_WEBHOOK_DISABLE_AFTER_FAILURES'),
+      disableAfterSeconds: read('KEYGATE_WEBHOOK_DISABLE_AFTER_SECONDS'),
+      allowedNetworks: Object.freeze(parseListOrThrow('KEYGATE_WEBHOOK_ALLOWED_NETWORKS', read('KEYGATE_WEBHOOK_ALLOWED_NETWORKS'))),
+      graceEndingNoticeSeconds: read('KEYGATE_GRACE_ENDING_NOTICE_SECONDS'),
+      denialSummarySeconds: read('KEYGATE_DENIAL_SUMMARY_SECONDS'),
+    }),
+    auditSinks: Object.freeze({ http: read('KEYGATE_AUDIT_SINK_HTTP_URL'), syslog: read('KEYGATE_AUDIT_SINK_SYSLOG') }),
   });
 }
 

@@ -31,6 +31,17 @@ import { isConnectionFailure, StoreUnavailableError } from './shared/store-failu
 import { createMemoryCounters, createRedisCounters, type WindowCounters } from './stores/counters.ts';
 import { connectRedis } from './stores/redis-connection.ts';
 import { createUserStore, type UserStore } from './stores/users.ts';
+import { createOutboxStore, type OutboxStore } from './stores/outbox.ts';
+import { createWebhookStore, type WebhookStore } from './stores/webhooks.ts';
+import { createEventScheduleStore } from './stores/event-schedule.ts';
+import { createDenialSummaries, type DenialSummaries } from './keys/denial-summaries.ts';
+import { createEventMetrics } from './shared/metrics.ts';
+import { createWebhookService, type WebhookService } from './events/webhooks.ts';
+import { createAuditStream, sinkDestinations } from './events/audit-stream.ts';
+import { createFanOut } from './events/fan-out.ts';
+import { createScheduledEvents } from './events/scheduled.ts';
+import { createWebhookDelivery } from './events/webhook-delivery.ts';
+import { startEventWorkers } from './events/workers.ts';
 
 export interface Runtime {
   config: Config;
@@ -41,8 +52,13 @@ export interface Runtime {
   tenants: TenantStore;
   users: UserStore;
   audit: AuditStore;
+  outbox: OutboxStore;
+  webhooks: WebhookStore;
   tokens: TokenStore;
   keyService: KeyService;
+  webhookService: WebhookService;
+  /** Per-key denial counts, flushed as `key.denials` events once per window. */
+  denialSummaries: DenialSummaries;
   tenantService: TenantService;
   userService: UserService;
   usage: UsageRecorder;
@@ -61,6 +77,8 @@ export interface RuntimeOptions {
   migrate: boolean;
   /** Cache key snapshots, invalidated by the database's change feed (the server; not the CLI). */
   cacheKeys?: boolean;
+  /** Deliver events: webhooks, the audit stream, scheduled events (the server; not the CLI). */
+  deliverEvents?: boolean;
 }
 
 async function openEmbedded(dataDir: string, log: Logger) {
@@ -91,7 +109,10 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     keys: createKeyStore(handle),
     tenants: createTenantStore(handle),
     users: createUserStore(handle),
-    audit: createAuditStore(handle),
+    audit: createAuditStore(handle, sinkDestinations(config.auditSinks)),
+    outbox: createOutboxStore(handle),
+    webhooks: createWebhookStore(handle),
+    schedule: createEventScheduleStore(handle),
   });
   const stores = storesOn(db);
   const transact: Transact = (work) => db.transaction().execute((trx) => work(storesOn(trx)));
@@ -136,8 +157,66 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     issuer: config.issuer,
     defaultTokenTtlSeconds: config.tokenTtlSeconds,
   });
+  const { events } = config;
+  const webhookService = createWebhookService({
+    transact,
+    webhooks: stores.webhooks,
+    pepperRing,
+    allowedNetworks: events.allowedNetworks,
+    retryWindowSeconds: events.retryWindowSeconds,
+  });
+  const denialSummaries = createDenialSummaries({
+    outbox: stores.outbox,
+    windowSeconds: events.denialSummarySeconds,
+    onError: (error) => log.error({ err: error }, 'denial summaries could not be written'),
+  });
+  const eventMetrics = createEventMetrics(metrics, async () => [
+    ...(await stores.outbox.depth()).map(({ destination, count }) => ({ queue: `outbox:${destination}`, count })),
+    { queue: 'webhook_deliveries', count: await stores.webhooks.pendingCount() },
+  ]);
+  const backoff = { baseMs: events.retryBaseMs, maxMs: events.retryMaxMs };
+  const auditStream = createAuditStream({
+    outbox: stores.outbox,
+    sinks: config.auditSinks,
+    timeoutMs: events.webhookTimeoutMs,
+    leaseSeconds: events.leaseSeconds,
+    backoff,
+    metrics: eventMetrics,
+    log,
+  });
+  const scheduled = createScheduledEvents({ schedule: stores.schedule, transact, noticeSeconds: events.graceEndingNoticeSeconds });
+  const workers =
+    options.deliverEvents
+    && startEventWorkers(
+      [
+        // Scheduled events first: what falls due this round is fanned out and sent this round.
+        { name: 'scheduled-events', once: async () => (await scheduled.raiseDue(), 0) },
+        { name: 'fan-out', ...createFanOut({ transact, retryWindowSeconds: events.retryWindowSeconds }) },
+        {
+          name: 'webhook-delivery',
+          ...createWebhookDelivery({
+            transact,
+            webhooks: stores.webhooks,
+            secretOf: webhookService.secretOf,
+            allowedNetworks: events.allowedNetworks,
+            timeoutMs: events.webhookTimeoutMs,
+            leaseSeconds: events.leaseSeconds,
+            backoff,
+            disableAfterFailures: events.disableAfterFailures,
+            disableAfterSeconds: events.disableAfterSeconds,
+            metrics: eventMetrics,
+            log,
+          }),
+        },
+        { name: 'audit-stream', once: auditStream.once },
+      ],
+      events.pollMs,
+      log,
+    );
   return {
     config,
+    webhookService,
+    denialSummaries,
     tenantService: createTenantService(identityDeps),
     userService: createUserService(identityDeps),
     log,
@@ -152,6 +231,9 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     forgetKeys,
     ...stores,
     async close() {
+      if (workers) await workers.stop();
+      await auditStream.close();
+      await denialSummaries.close();
       await warmer?.stop();
       await changeFeed?.close();
       await usage.close();

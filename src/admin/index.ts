@@ -10,6 +10,8 @@ import { createBearerAuthenticator } from './auth.ts';
 import { keyRoutes } from './keys.ts';
 import { tenantRoutes } from './tenants.ts';
 import { userRoutes } from './users.ts';
+import { webhookRoutes } from './webhooks.ts';
+import type { WebhookService } from '../events/webhooks.ts';
 import type { TenantService } from '../identity/tenants.ts';
 import type { UserService } from '../identity/users.ts';
 import { buildOpenApiDocument } from './openapi.ts';
@@ -26,10 +28,11 @@ export interface AdminDeps {
   audit: AuditStore;
   tokens: TokenStore;
   lookupKey: KeyLookup;
+  webhookService: WebhookService;
 }
 
 export function adminRoutes(deps: AdminDeps): AdminRoute[] {
-  return [...keyRoutes(deps), ...tenantRoutes(deps), ...userRoutes(deps), ...auditRoutes(deps)];
+  return [...keyRoutes(deps), ...tenantRoutes(deps), ...userRoutes(deps), ...auditRoutes(deps), ...webhookRoutes(deps)];
 }
 
 export function createAdminApi(deps: AdminDeps) {

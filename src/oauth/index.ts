@@ -21,7 +21,7 @@ import type { KeySnapshot } from '../keys/model.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import { RESOURCE_SERVER_SCOPE } from '../keys/model.ts';
 import { createAdapterFactory } from './adapter.ts';
-import { createDenialRecorder, createLimitCrossingRecorder } from './denial-audit.ts';
+import { createDenialRecorder, createLimitCrossingRecorder, type NoteDenial } from './denial-audit.ts';
 import { createApiKeyAuthorizeRoute, createExternalAuthRoute } from './exchanges.ts';
 import { installProviderSeams } from './internals.ts';
 import { createIntrospectionRoute } from './introspection.ts';
@@ -45,6 +45,8 @@ export interface OAuthDeps {
   /** Failed authentications allowed per window: per (client id, source) and per source. */
   authFailures: { perClientAndSource: number; perSource: number; windowSeconds: number };
   log: Logger;
+  /** Counts denials of known keys for their `key.denials` summaries. */
+  noteDenial?: NoteDenial;
 }
 
 /** The `client_id` of a form body, if the body is a form that names one. */
@@ -82,9 +84,9 @@ export function createOAuth(deps: OAuthDeps) {
     },
     metrics: deps.metrics,
     log: deps.log,
-    onCrossed: createLimitCrossingRecorder(deps.audit, deps.log, lookupKey),
+    onCrossed: createLimitCrossingRecorder(deps.audit, deps.log, lookupKey, deps.noteDenial),
   });
-  const recordDenial = createDenialRecorder(deps.audit, deps.log, deps.metrics, limits);
+  const recordDenial = createDenialRecorder(deps.audit, deps.log, deps.metrics, limits, deps.noteDenial);
   installProviderSeams(provider, {
     lookupKey,
     pepperRing: deps.pepperRing,

@@ -15,6 +15,8 @@ export interface TenantsTable {
   /** The tenant whose admins disabled this one (null: enabled, or disabled by the operator). */
   disabled_by_tenant_id: Generated<string | null>;
   max_key_lifetime_days: number | null;
+  /** Days before a key's expiry that reminders fire; null = the default (30, 7, 1). */
+  expiry_reminder_days: Generated<number[] | null>;
   created_at: Generated<Date>;
   updated_at: Timestamp;
 }
@@ -72,11 +74,78 @@ export interface AuditEventsTable {
   details: ColumnType<Record<string, unknown>, string | undefined, string>;
 }
 
+export interface OutboxTable {
+  id: Generated<string>;
+  event_id: Generated<string>;
+  /** `webhooks`, or `sink:<name>` for the audit stream. */
+  destination: string;
+  type: string;
+  tenant_id: string | null;
+  payload: ColumnType<Record<string, unknown>, string, string>;
+  created_at: Generated<Date>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  lease_until: Date | null;
+}
+
+export interface WebhookEndpointsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  url: string;
+  description: string | null;
+  event_types: string[];
+  secret_encrypted: string;
+  status: Generated<'active' | 'disabled'>;
+  disabled_reason: Generated<string | null>;
+  consecutive_failures: Generated<number>;
+  failing_since: Generated<Date | null>;
+  created_by_key_id: string | null;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<string>;
+  endpoint_id: string;
+  event_id: string;
+  type: string;
+  body: string;
+  status: Generated<'pending' | 'delivered' | 'failed'>;
+  attempts: Generated<number>;
+  retry_until: Date;
+  next_attempt_at: Timestamp;
+  lease_until: Date | null;
+  created_at: Generated<Date>;
+  delivered_at: Date | null;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<string>;
+  delivery_id: string;
+  at: Generated<Date>;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  response_excerpt: string | null;
+}
+
+export interface EventScheduleClaimsTable {
+  client_id: string;
+  type: string;
+  due_at: Date;
+  claimed_at: Generated<Date>;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
   api_keys: ApiKeysTable;
   audit_events: AuditEventsTable;
+  outbox: OutboxTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  event_schedule_claims: EventScheduleClaimsTable;
 }
 
 export type Db = Kysely<Database>;

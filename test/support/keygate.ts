@@ -58,6 +58,10 @@ export interface KeygateOptions {
   redisUrl?: string;
   /** Logs at level 'trace' into this stream instead of nowhere. */
   logDestination?: DestinationStream;
+  /** Run the event workers (webhooks, audit stream, scheduled events), as `keygate serve` does. */
+  deliverEvents?: boolean;
+  /** More configuration variables (event timings, sinks, the webhook allow-list …). */
+  env?: Record<string, string>;
 }
 
 export interface TestKeygate {
@@ -91,9 +95,10 @@ export async function startKeygate(options: KeygateOptions): Promise<TestKeygate
     KEYGATE_AUTH_FAILURES_PER_CLIENT: String(options.authFailuresPerClientSource ?? 1_000_000),
     KEYGATE_AUTH_FAILURES_PER_IP: String(options.authFailuresPerSource ?? 1_000_000),
     LOG_LEVEL: options.logDestination ? 'trace' : 'silent',
+    ...options.env,
   });
   const log = options.logDestination ? createLogger('trace', options.logDestination) : createLogger('silent');
-  const runtime = await openRuntime(config, log, { migrate: false, cacheKeys: true });
+  const runtime = await openRuntime(config, log, { migrate: false, cacheKeys: true, deliverEvents: options.deliverEvents ?? false });
   // '::' accepts IPv6 and IPv4 (as ::ffff:a.b.c.d) so both families can be tested.
   const server = await startServer(runtime, 0, '::');
   const request = (r: HttpRequest) => send(server.port, r);
