@@ -25,12 +25,12 @@ export function createFanOut(deps: { transact: Transact; retryWindowSeconds: num
         const deliveries = events.flatMap((event) => {
           const path = event.tenant_id ? (paths.get(event.tenant_id) ?? []) : [];
           const body = JSON.stringify({ id: event.event_id, type: event.type, timestamp: event.created_at.toISOString(), data: event.payload });
-          return endpoints
-            // An endpoint hears what happens once it exists, nothing raised before it.
-            .filter(
-              (endpoint) => path.includes(endpoint.tenant_id) && endpoint.event_types.includes(event.type) && endpoint.created_at <= event.created_at,
-            )
-            .map((endpoint) => ({ endpoint_id: endpoint.id, event_id: event.event_id, type: event.type, body, retry_until: retryUntil }));
+          return (
+            endpoints
+              // An endpoint hears what happens once it exists, nothing raised before it.
+              .filter((endpoint) => path.includes(endpoint.tenant_id) && endpoint.event_types.includes(event.type) && endpoint.created_at <= event.created_at)
+              .map((endpoint) => ({ endpoint_id: endpoint.id, event_id: event.event_id, type: event.type, body, retry_until: retryUntil }))
+          );
         });
         await tx.webhooks.insertDeliveries(deliveries);
         await tx.outbox.remove(events.map((e) => e.id));

@@ -5,21 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, ALL_ADMIN_SCOPES, type AdminClient } from '../support/admin.ts';
 import { waitFor } from '../support/processes.ts';
-import { startHttpReceiver, verifiedEvent, type HttpReceiver, type ReceivedRequest } from '../support/receivers.ts';
+import { FAST_EVENTS, startHttpReceiver, verifiedEvent, type HttpReceiver, type ReceivedRequest } from '../support/receivers.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
-
-/** Shortened event timings; only 127.0.0.1 is allowed among private targets (not 127.0.0.2). */
-export const FAST_EVENTS = {
-  KEYGATE_EVENTS_POLL_MS: '50',
-  KEYGATE_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32',
-  KEYGATE_WEBHOOK_RETRY_BASE_MS: '100',
-  KEYGATE_WEBHOOK_RETRY_MAX_MS: '400',
-  KEYGATE_WEBHOOK_TIMEOUT_MS: '2000',
-  KEYGATE_EVENTS_LEASE_SECONDS: '5',
-  KEYGATE_WEBHOOK_DISABLE_AFTER_FAILURES: '4',
-  KEYGATE_WEBHOOK_DISABLE_AFTER_SECONDS: '0',
-  KEYGATE_DENIAL_SUMMARY_SECONDS: '1',
-};
 
 describe('webhooks', () => {
   let keygate: TestKeygate;
@@ -70,7 +57,11 @@ describe('webhooks', () => {
     await hook.waitForRequests(1);
     const [event] = eventsOf(secret, hook.requests);
     expect(event!.type).toBe('key.created');
-    expect(event!.data).toMatchObject({ tenant_id: tenantId, client_id: created.body.key.client_id, by: { key_id: admin.key.key.client_id, via: 'admin-api' } });
+    expect(event!.data).toMatchObject({
+      tenant_id: tenantId,
+      client_id: created.body.key.client_id,
+      by: { key_id: admin.key.key.client_id, via: 'admin-api' },
+    });
     expect(event!.id).toBe(hook.requests[0]!.headers['webhook-id']);
     expect(hook.requests[0]!.headers['content-type']).toBe('application/json');
     // A forged body fails the same verification.
@@ -191,7 +182,14 @@ describe('webhooks', () => {
   });
 
   it('refuses private, loopback and link-local targets that are not allowed, and never follows a redirect', async () => {
-    const refusals = ['http://127.0.0.2:8080/hook', 'http://10.1.2.3/hook', 'http://169.254.169.254/latest/meta-data', 'http://[::1]:8080/', 'http://[fe80::1]/', 'ftp://example.com/'];
+    const refusals = [
+      'http://127.0.0.2:8080/hook',
+      'http://10.1.2.3/hook',
+      'http://169.254.169.254/latest/meta-data',
+      'http://[::1]:8080/',
+      'http://[fe80::1]/',
+      'ftp://example.com/',
+    ];
     for (const url of refusals) {
       const response = await admin.post('/webhooks', { url, event_types: ['key.created'] });
       expect(response.status, url).toBe(400);
@@ -221,11 +219,7 @@ describe('webhooks', () => {
       created_by_key_id: null,
     });
     await tenant.admin.post('/keys', { name: 'to a private address', scopes: ['devices:read'] });
-    await waitFor(
-      async () => (await tenant.admin.get(`/webhooks/${endpoint.id}/deliveries`)).body.data[0]?.attempts >= 1,
-      10_000,
-      'a delivery attempt',
-    );
+    await waitFor(async () => (await tenant.admin.get(`/webhooks/${endpoint.id}/deliveries`)).body.data[0]?.attempts >= 1, 10_000, 'a delivery attempt');
     const log = (await tenant.admin.get(`/webhooks/${endpoint.id}/deliveries`)).body.data[0].attempt_log;
     expect(log[0].error).toMatch(/^refused: resolves to 127\.0\.0\.2/);
     expect(log[0].status_code).toBeNull();

@@ -103,3 +103,16 @@ export async function startSyslogListener(): Promise<SyslogListener> {
       }),
   };
 }
+
+/** Event timings shortened for tests; only 127.0.0.1 is allowed among private targets (not 127.0.0.2). */
+export const FAST_EVENTS = {
+  KEYGATE_EVENTS_POLL_MS: '50',
+  KEYGATE_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32',
+  KEYGATE_WEBHOOK_RETRY_BASE_MS: '100',
+  KEYGATE_WEBHOOK_RETRY_MAX_MS: '400',
+  KEYGATE_WEBHOOK_TIMEOUT_MS: '2000',
+  KEYGATE_EVENTS_LEASE_SECONDS: '5',
+  KEYGATE_WEBHOOK_DISABLE_AFTER_FAILURES: '4',
+  KEYGATE_WEBHOOK_DISABLE_AFTER_SECONDS: '0',
+  KEYGATE_DENIAL_SUMMARY_SECONDS: '1',
+};
