@@ -9,6 +9,7 @@ import { openRuntime } from '../runtime.ts';
 import { migrateDown } from '../stores/migrate.ts';
 import { keysCommand, type Flags } from './keys.ts';
 import { serve } from './serve.ts';
+import { webhooksCommand } from './webhooks.ts';
 import pino from 'pino';
 
 const USAGE = `usage: keygate <command>
@@ -21,7 +22,12 @@ const USAGE = `usage: keygate <command>
   keys list [--tenant ID] [--status active|disabled|expired] [--json]
   keys update <client_id> [--name N] [--description D] [--scopes …] [--networks …] [--expires-in …] [--token-ttl S] [--json]
   keys rotate <client_id> [--grace SECONDS] [--json]     (0 = the old secret stops now; at most 604800)
-  keys show|disable|enable|delete <client_id> [--json]`;
+  keys show|disable|enable|delete <client_id> [--json]
+  webhooks create --url URL --events "key.created key.expiring …" [--tenant ID] [--description D] [--json]
+  webhooks list [--tenant ID] [--json]
+  webhooks update <id> [--url URL] [--events …] [--description D] [--json]
+  webhooks show|rotate-secret|disable|enable|delete|deliveries <id> [--json]
+  webhooks redeliver <id> <delivery_id> [--json]`;
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -45,6 +51,8 @@ async function main(argv: string[]): Promise<number> {
       status: { type: 'string' },
       'tenant-name': { type: 'string' },
       grace: { type: 'string' },
+      url: { type: 'string' },
+      events: { type: 'string' },
     },
   });
   const [command, action, ...rest] = positionals;
@@ -79,6 +87,9 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'keys':
         await keysCommand(runtime, action, action ? rest : [], values as Flags, print);
+        return 0;
+      case 'webhooks':
+        await webhooksCommand(runtime, action, action ? rest : [], values as Flags, print);
         return 0;
       default:
         throw new KeygateError('invalid_request', `unknown command '${command}'\n${USAGE}`);
