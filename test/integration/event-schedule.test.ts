@@ -82,7 +82,10 @@ describe('scheduled events: reminders, expiry, grace ending — once across repl
     const endsAt = new Date(rotated.body.previous_secret_expires_at).getTime();
     const events = await settle(tenant.secret, key.key.client_id, 1);
     expect(events).toHaveLength(1);
-    expect(events[0]!.event).toMatchObject({ type: 'key.rotation_grace_ending', data: { previous_secret_expires_at: rotated.body.previous_secret_expires_at } });
+    expect(events[0]!.event).toMatchObject({
+      type: 'key.rotation_grace_ending',
+      data: { previous_secret_expires_at: rotated.body.previous_secret_expires_at },
+    });
     expect(events[0]!.at).toBeGreaterThanOrEqual(endsAt - 3600 * 1000);
   });
 

@@ -17,14 +17,21 @@ export interface HttpReceiver {
   requests: ReceivedRequest[];
   /** Status for the n-th request (1-based), or 'hang' to never answer; default 204. */
   respond: (n: number, request: ReceivedRequest) => number | 'hang';
+  /** How long each answer is held back, in ms (a slow receiver: deliveries stay in flight). */
+  delayMs: number;
+  /** Requests received and not answered yet. */
+  inFlight(): number;
   waitForRequests(count: number, timeoutMs?: number): Promise<ReceivedRequest[]>;
   close(): Promise<void>;
 }
 
 export async function startHttpReceiver(host = '127.0.0.1'): Promise<HttpReceiver> {
   const requests: ReceivedRequest[] = [];
+  let unanswered = 0;
   const receiver = {
     respond: (() => 204) as HttpReceiver['respond'],
+    delayMs: 0,
+    inFlight: () => unanswered,
   };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -32,9 +39,14 @@ export async function startHttpReceiver(host = '127.0.0.1'): Promise<HttpReceive
     req.on('end', () => {
       const request = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
       requests.push(request);
-      const status = receiver.respond(requests.length, request);
+      const n = requests.length;
+      const status = receiver.respond(n, request);
       if (status === 'hang') return;
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(status >= 300 ? `failing on purpose (${requests.length})` : '');
+      unanswered += 1;
+      setTimeout(() => {
+        unanswered -= 1;
+        if (!res.destroyed) res.writeHead(status, { 'content-type': 'text/plain' }).end(status >= 300 ? `failing on purpose (${n})` : '');
+      }, receiver.delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
