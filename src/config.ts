@@ -93,6 +93,11 @@ export const ENVIRONMENT = {
     default: 'info',
     schema: z.enum(LOG_LEVELS).default('info'),
   },
+  KEYGATE_DELIVER_EVENTS: {
+    doc: '`false` keeps this replica from delivering events (webhooks, the audit stream, scheduled events); at least one replica must deliver them.',
+    default: 'true',
+    schema: z.enum(['true', 'false']).default('true'),
+  },
   KEYGATE_EVENTS_POLL_MS: {
     doc: 'How often each replica looks for events to deliver and scheduled events (reminders) that fell due, in milliseconds.',
     default: '1000',
@@ -138,6 +143,11 @@ export const ENVIRONMENT = {
     default: '(none)',
     schema: optionalText,
   },
+  KEYGATE_WEBHOOK_LOG_RETENTION_DAYS: {
+    doc: 'How long delivered and failed webhook deliveries (the delivery log) are kept, in days.',
+    default: '30',
+    schema: integer(1, 3650, 30),
+  },
   KEYGATE_GRACE_ENDING_NOTICE_SECONDS: {
     doc: 'How long before a rotated-out secret stops working `key.rotation_grace_ending` fires, in seconds.',
     default: '3600',
@@ -157,6 +167,11 @@ export const ENVIRONMENT = {
     doc: 'Stream every audit record to a syslog server as RFC 5424 messages over TCP (octet-counted): `tcp://host:port`, or `tls://host:port` for TLS.',
     default: '(none)',
     schema: z.url({ protocol: /^(tcp|tls)$/ }).optional(),
+  },
+  KEYGATE_AUDIT_SINK_CA_FILE: {
+    doc: 'PEM file of the certificate authorities the audit sinks’ TLS certificates are checked against (`https://` and `tls://`), instead of the system’s.',
+    default: '(system CAs)',
+    schema: optionalText,
   },
 } as const;
 
@@ -184,10 +199,12 @@ export interface Config {
   /** Event delivery: webhooks, scheduled events, denial summaries (src/events/). */
   events: EventsConfig;
   /** Where the audit log is streamed (none by default). */
-  auditSinks: { http?: string; syslog?: string };
+  auditSinks: { http?: string; syslog?: string; caFile?: string };
 }
 
 export interface EventsConfig {
+  /** Whether this replica runs the event workers (`keygate serve` only). */
+  deliver: boolean;
   pollMs: number;
   leaseSeconds: number;
   webhookTimeoutMs: number;
@@ -200,6 +217,8 @@ export interface EventsConfig {
   allowedNetworks: readonly Network[];
   graceEndingNoticeSeconds: number;
   denialSummarySeconds: number;
+  /** Days a finished delivery stays in the log. */
+  logRetentionDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -240,6 +259,7 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     logLevel: read('LOG_LEVEL'),
     events: Object.freeze({
+      deliver: read('KEYGATE_DELIVER_EVENTS') === 'true',
       pollMs: read('KEYGATE_EVENTS_POLL_MS'),
       leaseSeconds: read('KEYGATE_EVENTS_LEASE_SECONDS'),
       webhookTimeoutMs: read('KEYGATE_WEBHOOK_TIMEOUT_MS'),
@@ -251,8 +271,13 @@ export function loadConfig(env: Env = process.env): Config {
       allowedNetworks: Object.freeze(parseListOrThrow('KEYGATE_WEBHOOK_ALLOWED_NETWORKS', read('KEYGATE_WEBHOOK_ALLOWED_NETWORKS'))),
       graceEndingNoticeSeconds: read('KEYGATE_GRACE_ENDING_NOTICE_SECONDS'),
       denialSummarySeconds: read('KEYGATE_DENIAL_SUMMARY_SECONDS'),
+      logRetentionDays: read('KEYGATE_WEBHOOK_LOG_RETENTION_DAYS'),
     }),
-    auditSinks: Object.freeze({ http: read('KEYGATE_AUDIT_SINK_HTTP_URL'), syslog: read('KEYGATE_AUDIT_SINK_SYSLOG') }),
+    auditSinks: Object.freeze({
+      http: read('KEYGATE_AUDIT_SINK_HTTP_URL'),
+      syslog: read('KEYGATE_AUDIT_SINK_SYSLOG'),
+      caFile: read('KEYGATE_AUDIT_SINK_CA_FILE'),
+    }),
   });
 }
 

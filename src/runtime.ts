@@ -1,6 +1,7 @@
 // Builds every dependency from a Config: Postgres (embedded or DATABASE_URL), the token store
 // (Redis or in-memory), the stores and the key service. Shared by the server and the CLI so both
 // reach the same data.
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { ConfigError, parsePepperRing } from './config.ts';
@@ -42,6 +43,7 @@ import { createFanOut } from './events/fan-out.ts';
 import { createScheduledEvents } from './events/scheduled.ts';
 import { createWebhookDelivery } from './events/webhook-delivery.ts';
 import { startEventWorkers } from './events/workers.ts';
+import { createEventRetention } from './events/retention.ts';
 
 export interface Runtime {
   config: Config;
@@ -89,6 +91,14 @@ async function openEmbedded(dataDir: string, log: Logger) {
       throw new ConfigError('DATABASE_URL: required here, this installation has no embedded Postgres (a production image)');
     }
     throw error;
+  }
+}
+
+function readAuditSinkCa(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new ConfigError(`KEYGATE_AUDIT_SINK_CA_FILE: cannot read '${path}' (${(error as NodeJS.ErrnoException).code})`);
   }
 }
 
@@ -178,6 +188,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   const auditStream = createAuditStream({
     outbox: stores.outbox,
     sinks: config.auditSinks,
+    ca: config.auditSinks.caFile === undefined ? undefined : readAuditSinkCa(config.auditSinks.caFile),
     timeoutMs: events.webhookTimeoutMs,
     leaseSeconds: events.leaseSeconds,
     backoff,
@@ -209,6 +220,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
           }),
         },
         { name: 'audit-stream', once: auditStream.once },
+        { name: 'retention', ...createEventRetention({ webhooks: stores.webhooks, schedule: stores.schedule, retentionDays: events.logRetentionDays }) },
       ],
       events.pollMs,
       log,

@@ -64,7 +64,11 @@ async function main(argv: string[]): Promise<number> {
   // The server logs to stdout; other commands keep stdout for their output (--json stays parseable).
   const log = command === 'serve' ? createLogger(config.logLevel) : createLogger('warn', pino.destination(2));
   const migrate = command === 'migrate' || config.migrateOnStart;
-  const runtime = await openRuntime(config, log, { migrate: migrate && !values.down, cacheKeys: command === 'serve', deliverEvents: command === 'serve' });
+  const runtime = await openRuntime(config, log, {
+    migrate: migrate && !values.down,
+    cacheKeys: command === 'serve',
+    deliverEvents: command === 'serve' && config.events.deliver,
+  });
   const print = (text: string) => process.stdout.write(`${text}\n`);
   try {
     switch (command) {

@@ -44,22 +44,22 @@ interface Sender {
   close(): Promise<void>;
 }
 
-function httpSender(url: string, timeoutMs: number): Sender {
+function httpSender(url: string, timeoutMs: number, ca: Buffer | undefined): Sender {
   return {
     async send(records) {
       const body = `${records.map((r) => JSON.stringify(r)).join('\n')}\n`;
-      const result = await postTo(await resolveTarget(url, 'any'), { 'content-type': 'application/x-ndjson' }, body, timeoutMs);
+      const result = await postTo(await resolveTarget(url, 'any'), { 'content-type': 'application/x-ndjson' }, body, timeoutMs, ca);
       if (!succeeded(result)) throw new Error(`the audit sink answered ${result.status ?? result.error}`);
     },
     async close() {},
   };
 }
 
-function syslogSender(url: string, timeoutMs: number): Sender {
+function syslogSender(url: string, timeoutMs: number, ca: Buffer | undefined): Sender {
   let connection: SyslogConnection | undefined;
   return {
     async send(records) {
-      connection ??= await createSyslogConnection(url, timeoutMs);
+      connection ??= await createSyslogConnection(url, timeoutMs, ca);
       try {
         await connection.write(records.map((record) => syslogMessage(record)));
       } catch (error) {
@@ -77,6 +77,8 @@ function syslogSender(url: string, timeoutMs: number): Sender {
 export function createAuditStream(deps: {
   outbox: OutboxStore;
   sinks: { http?: string; syslog?: string };
+  /** Certificate authorities for the sinks' TLS, instead of the system's. */
+  ca?: Buffer;
   timeoutMs: number;
   leaseSeconds: number;
   backoff: Backoff;
@@ -84,8 +86,8 @@ export function createAuditStream(deps: {
   log: Logger;
 }) {
   const senders: [string, Sender][] = [
-    ...(deps.sinks.http ? [[HTTP_SINK, httpSender(deps.sinks.http, deps.timeoutMs)] as [string, Sender]] : []),
-    ...(deps.sinks.syslog ? [[SYSLOG_SINK, syslogSender(deps.sinks.syslog, deps.timeoutMs)] as [string, Sender]] : []),
+    ...(deps.sinks.http ? [[HTTP_SINK, httpSender(deps.sinks.http, deps.timeoutMs, deps.ca)] as [string, Sender]] : []),
+    ...(deps.sinks.syslog ? [[SYSLOG_SINK, syslogSender(deps.sinks.syslog, deps.timeoutMs, deps.ca)] as [string, Sender]] : []),
   ];
 
   async function sendBatch(destination: string, sender: Sender): Promise<number> {

@@ -16,7 +16,14 @@ export interface PostResult {
 }
 
 /** Connects to `target.address` whatever the URL's host resolves to by now; TLS still checks the name. */
-export function postTo(target: ResolvedTarget, headers: Record<string, string>, body: string | Buffer, timeoutMs: number): Promise<PostResult> {
+export function postTo(
+  target: ResolvedTarget,
+  headers: Record<string, string>,
+  body: string | Buffer,
+  timeoutMs: number,
+  /** Certificate authorities for https, instead of the system's. */
+  ca?: Buffer,
+): Promise<PostResult> {
   const started = performance.now();
   const pinned: LookupFunction = (_host, options, callback) => {
     if ((options as { all?: boolean }).all)
@@ -39,6 +46,7 @@ export function postTo(target: ResolvedTarget, headers: Record<string, string>, 
         headers: { ...headers, 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'Keygate-Webhooks/1' },
         lookup: pinned,
         agent: false,
+        ...(ca ? { ca } : {}),
       },
       (response) => {
         const chunks: Buffer[] = [];

@@ -8,13 +8,15 @@ export interface SyslogConnection {
   destroy(): void;
 }
 
-export function createSyslogConnection(url: string, timeoutMs: number): Promise<SyslogConnection> {
+export function createSyslogConnection(url: string, timeoutMs: number, ca?: Buffer): Promise<SyslogConnection> {
   const target = new URL(url);
   const port = Number(target.port || (target.protocol === 'tls:' ? 6514 : 601));
   const host = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
   return new Promise((resolve, reject) => {
     const socket: net.Socket =
-      target.protocol === 'tls:' ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host }) : net.connect({ host, port });
+      target.protocol === 'tls:'
+        ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...(ca ? { ca } : {}) })
+        : net.connect({ host, port });
     let failure: Error | undefined;
     socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`syslog: no progress within ${timeoutMs} ms`)));
     socket.on('error', (error) => {

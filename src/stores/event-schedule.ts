@@ -38,6 +38,10 @@ export function createEventScheduleStore(db: Db) {
       return new Set(rows.map((row) => `${row.client_id}|${row.type}|${row.due_at.getTime()}`));
     },
 
+    async removeClaimsBefore(cutoff: Date): Promise<void> {
+      await db.deleteFrom('event_schedule_claims').where('due_at', '<', cutoff).execute();
+    },
+
     /** True when this call made the claim; false when it existed (another replica, or earlier). */
     async claim(clientId: string, type: string, dueAt: Date): Promise<boolean> {
       const row = await db

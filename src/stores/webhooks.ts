@@ -172,6 +172,15 @@ export function createWebhookStore(db: Db) {
         .executeTakeFirst();
     },
 
+    /** Removes up to `limit` delivered or failed deliveries made before `cutoff` (their attempts go with them). */
+    async removeFinishedBefore(cutoff: Date, limit = 5000): Promise<number> {
+      const result = await sql`
+        delete from webhook_deliveries where id in (
+          select id from webhook_deliveries where status <> 'pending' and created_at < ${cutoff} limit ${limit}
+        )`.execute(db);
+      return Number(result.numAffectedRows ?? 0);
+    },
+
     async pendingCount(): Promise<number> {
       const row = await db
         .selectFrom('webhook_deliveries')

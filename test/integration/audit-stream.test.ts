@@ -1,8 +1,13 @@
 // The audit log streamed to the operator's sinks as it is written: JSON Lines batches to an HTTP
 // receiver and RFC 5424 messages to a real TCP syslog listener. 10,000 records written → 10,000
 // streamed to each, none missing, even though the HTTP sink refuses its first batches.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../support/processes.ts';
+import { createSyslogConnection } from '../../src/events/syslog.ts';
+import { ensureInstalled, waitFor } from '../support/processes.ts';
 import { FAST_EVENTS, startHttpReceiver, startSyslogListener, type HttpReceiver, type SyslogListener } from '../support/receivers.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
@@ -88,4 +93,62 @@ describe('audit log streaming', () => {
       'sinks drained',
     );
   }, 180_000);
+});
+
+describe('audit log streaming to syslog over TLS', () => {
+  let keygate: TestKeygate;
+  let syslog: SyslogListener;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'keygate-syslog-tls-'));
+    // A certificate for 127.0.0.1 that no system trusts: only the configured CA file makes it good.
+    execFileSync(
+      ensureInstalled('openssl', 'openssl'),
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    syslog = await startSyslogListener({ key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem')) });
+    keygate = await startKeygate({
+      tokenStore: 'redis',
+      deliverEvents: true,
+      env: { ...FAST_EVENTS, KEYGATE_AUDIT_SINK_SYSLOG: syslog.url, KEYGATE_AUDIT_SINK_CA_FILE: path.join(dir, 'cert.pem') },
+    });
+  });
+  afterAll(async () => {
+    await keygate?.close();
+    await syslog?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sends RFC 5425 (syslog over TLS), checking the server against the configured CA', async () => {
+    expect(syslog.url).toMatch(/^tls:/);
+    const tenantId = await keygate.newTenant();
+    const key = await keygate.createKey(tenantId);
+    await waitFor(async () => syslog.messages.some((m) => m.includes(`"target_key_id":"${key.key.client_id}"`)), 15_000, 'the record over TLS');
+    const message = syslog.messages.find((m) => m.includes(`"target_key_id":"${key.key.client_id}"`))!;
+    const match = SYSLOG_LINE.exec(message);
+    expect(match?.[5]).toBe('key.create');
+    expect(JSON.parse(match![6]!)).toMatchObject({ action: 'key.create', tenant_id: tenantId, outcome: 'success' });
+    // Without the CA file the same listener is refused: the certificate really is checked.
+    await expect(createSyslogConnection(syslog.url, 2000)).rejects.toThrow(/self-signed|certificate/);
+  });
 });

@@ -34,9 +34,20 @@ describe('migrations', () => {
       '20261123T130000_add_change_notifications',
       '20261201T120000_add_tenant_ancestors',
       '20261201T130000_add_token_epoch',
+      '20261202T130000_add_outbox',
     ];
     expect((await migrateToLatest(db)).applied).toEqual(all);
-    expect(await tables()).toEqual(['api_keys', 'audit_events', 'tenants', 'users']);
+    expect(await tables()).toEqual([
+      'api_keys',
+      'audit_events',
+      'event_schedule_claims',
+      'outbox',
+      'tenants',
+      'users',
+      'webhook_attempts',
+      'webhook_deliveries',
+      'webhook_endpoints',
+    ]);
     expect((await migrateToLatest(db)).applied).toEqual([]);
     for (let i = 0; i < all.length; i++) await migrateDown(db);
     expect(await tables()).toEqual([]);

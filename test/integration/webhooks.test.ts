@@ -3,6 +3,8 @@
 // endpoint disabled after sustained failure; SSRF refusals at creation and at delivery; and who
 // may subscribe to what.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEventRetention } from '../../src/events/retention.ts';
+import { createEventScheduleStore } from '../../src/stores/event-schedule.ts';
 import { adminClient, ALL_ADMIN_SCOPES, type AdminClient } from '../support/admin.ts';
 import { waitFor } from '../support/processes.ts';
 import { FAST_EVENTS, startHttpReceiver, verifiedEvent, type HttpReceiver, type ReceivedRequest } from '../support/receivers.ts';
@@ -279,6 +281,42 @@ describe('webhooks', () => {
     const summaries = eventsOf(secret, hook.requests).filter((e) => e.data.client_id === fenced.key.client_id);
     expect(summaries.length).toBeLessThanOrEqual(2); // a window may end mid-burst
     expect(summaries[0]!.data).toMatchObject({ tenant_id: tenant.id, counts: { locked_out: 0, rate_limited: 0 } });
+  });
+
+  it('counts a lockout of a key into its summary, once per window, not once per refused request', async () => {
+    const locking = await startKeygate({ tokenStore: 'redis', authFailuresPerClientSource: 3 });
+    try {
+      const tenant = await freshTenant();
+      const hook = await receiver();
+      const { secret } = await subscribe(tenant.admin, hook.url, ['key.denials']);
+      const key = await locking.createKey(tenant.id);
+      const wrong = { ...key, client_secret: `${key.client_secret.slice(0, -8)}AAAAAAAA` };
+      for (let i = 0; i < 8; i++) expect([401, 429]).toContain((await locking.token(wrong)).status);
+      // Flushed by the replica that saw the denials when its window ends (here: now), delivered by any.
+      await locking.runtime.denialSummaries.flush();
+      await waitFor(async () => hook.requests.length >= 1, 10_000, 'a denial summary');
+      const [summary] = eventsOf(secret, hook.requests);
+      expect(summary!.data).toMatchObject({ client_id: key.key.client_id, counts: { locked_out: 1, network_denied: 0 } });
+    } finally {
+      await locking.close();
+    }
+  });
+
+  it('removes finished deliveries past the retention, keeping pending ones', async () => {
+    const tenant = await freshTenant();
+    const hook = await receiver();
+    const { webhook } = await subscribe(tenant.admin, hook.url, ['key.created', 'key.updated']);
+    const created = (await tenant.admin.post('/keys', { name: 'kept briefly', scopes: ['devices:read'] })).body;
+    await hook.waitForRequests(1);
+    await waitFor(async () => (await tenant.admin.get(`/webhooks/${webhook.id}/deliveries`)).body.data[0]?.status === 'delivered', 5000, 'delivered');
+    hook.respond = (n) => (n === 1 ? 204 : 500); // the next one keeps failing: it stays pending
+    await tenant.admin.patch(`/keys/${created.key.client_id}`, { description: 'pending' });
+    await hook.waitForRequests(2);
+    // As if two days had passed, with a one-day retention: the delivered one goes, the pending one stays.
+    const retention = createEventRetention({ webhooks: keygate.runtime.webhooks, schedule: createEventScheduleStore(keygate.runtime.db), retentionDays: 1 });
+    await retention.once(Date.now() + 2 * 86_400_000);
+    const left = (await tenant.admin.get(`/webhooks/${webhook.id}/deliveries`)).body.data;
+    expect(left.map((d: { type: string; status: string }) => [d.type, d.status])).toEqual([['key.updated', 'pending']]);
   });
 
   it('exposes queue depth, delivery latency and failures as metrics', async () => {

@@ -2,6 +2,7 @@
 // the audit HTTP sink) and a TCP syslog listener reading octet-counted frames.
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { Webhook } from 'standardwebhooks';
 import { waitFor } from './processes.ts';
 
@@ -83,11 +84,11 @@ export interface SyslogListener {
   close(): Promise<void>;
 }
 
-/** RFC 6587 octet counting: `<length> <message>` repeated. */
-export async function startSyslogListener(): Promise<SyslogListener> {
+/** RFC 6587 octet counting: `<length> <message>` repeated; over TLS (RFC 5425) when given a key and certificate. */
+export async function startSyslogListener(tlsOptions?: { key: Buffer; cert: Buffer }): Promise<SyslogListener> {
   const messages: string[] = [];
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
+  const onConnection = (socket: net.Socket) => {
     sockets.add(socket);
     let buffer = Buffer.alloc(0);
     socket.on('data', (chunk) => {
@@ -103,10 +104,11 @@ export async function startSyslogListener(): Promise<SyslogListener> {
       }
     });
     socket.on('close', () => sockets.delete(socket));
-  });
+  };
+  const server = tlsOptions ? tls.createServer(tlsOptions, onConnection) : net.createServer(onConnection);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `tcp://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `${tlsOptions ? 'tls' : 'tcp'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     messages,
     close: () =>
       new Promise<void>((resolve) => {
@@ -118,6 +120,7 @@ export async function startSyslogListener(): Promise<SyslogListener> {
 
 /** Event timings shortened for tests; only 127.0.0.1 is allowed among private targets (not 127.0.0.2). */
 export const FAST_EVENTS = {
+  KEYGATE_DELIVER_EVENTS: 'true',
   KEYGATE_EVENTS_POLL_MS: '50',
   KEYGATE_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32',
   KEYGATE_WEBHOOK_RETRY_BASE_MS: '100',
