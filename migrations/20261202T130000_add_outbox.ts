@@ -83,9 +83,13 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema.alterTable('tenants').addColumn('expiry_reminder_days', sql`integer[]`).execute();
   await sql`create index api_keys_expires_at_idx on api_keys (expires_at) where expires_at is not null`.execute(db);
+  await sql`create index api_keys_previous_secret_expires_at_idx on api_keys (previous_secret_expires_at) where previous_secret_expires_at is not null`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`drop index api_keys_previous_secret_expires_at_idx`.execute(db);
   await sql`drop index api_keys_expires_at_idx`.execute(db);
   await db.schema.alterTable('tenants').dropColumn('expiry_reminder_days').execute();
   await db.schema.dropTable('event_schedule_claims').execute();

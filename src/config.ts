@@ -99,9 +99,14 @@ export const ENVIRONMENT = {
     schema: z.enum(['true', 'false']).default('true'),
   },
   KEYGATE_EVENTS_POLL_MS: {
-    doc: 'How often each replica looks for events to deliver and scheduled events (reminders) that fell due, in milliseconds.',
+    doc: 'How often each replica looks for events to fan out, deliveries to send and audit records to stream, in milliseconds.',
     default: '1000',
     schema: integer(20, 60_000, 1000),
+  },
+  KEYGATE_SCHEDULED_EVENTS_INTERVAL_MS: {
+    doc: 'How often each replica looks for scheduled events that fell due (expiry reminders, expiries, grace endings), in milliseconds: they fire up to this late.',
+    default: '30000',
+    schema: integer(20, 3_600_000, 30_000),
   },
   KEYGATE_EVENTS_LEASE_SECONDS: {
     doc: 'How long a replica holds a delivery it took; if it dies, another replica takes the delivery over after this. Longer than `KEYGATE_WEBHOOK_TIMEOUT_MS`.',
@@ -206,6 +211,7 @@ export interface EventsConfig {
   /** Whether this replica runs the event workers (`keygate serve` only). */
   deliver: boolean;
   pollMs: number;
+  scheduleIntervalMs: number;
   leaseSeconds: number;
   webhookTimeoutMs: number;
   retryBaseMs: number;
@@ -261,6 +267,7 @@ export function loadConfig(env: Env = process.env): Config {
     events: Object.freeze({
       deliver: read('KEYGATE_DELIVER_EVENTS') === 'true',
       pollMs: read('KEYGATE_EVENTS_POLL_MS'),
+      scheduleIntervalMs: read('KEYGATE_SCHEDULED_EVENTS_INTERVAL_MS'),
       leaseSeconds: read('KEYGATE_EVENTS_LEASE_SECONDS'),
       webhookTimeoutMs: read('KEYGATE_WEBHOOK_TIMEOUT_MS'),
       retryBaseMs: read('KEYGATE_WEBHOOK_RETRY_BASE_MS'),

@@ -195,13 +195,18 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     metrics: eventMetrics,
     log,
   });
-  const scheduled = createScheduledEvents({ schedule: stores.schedule, transact, noticeSeconds: events.graceEndingNoticeSeconds });
+  const scheduled = createScheduledEvents({
+    schedule: stores.schedule,
+    transact,
+    noticeSeconds: events.graceEndingNoticeSeconds,
+    intervalMs: events.scheduleIntervalMs,
+  });
   const workers =
     options.deliverEvents
     && startEventWorkers(
       [
         // Scheduled events first: what falls due this round is fanned out and sent this round.
-        { name: 'scheduled-events', once: async () => (await scheduled.raiseDue(), 0) },
+        { name: 'scheduled-events', once: () => scheduled.once() },
         { name: 'fan-out', ...createFanOut({ transact, retryWindowSeconds: events.retryWindowSeconds }) },
         {
           name: 'webhook-delivery',
