@@ -7,9 +7,8 @@ import { isInNetworks, parseIp, type IpAddress, type Network } from '../shared/n
 
 export interface ResolvedTarget {
   url: URL;
-  /** The checked address the connection must go to. */
-  address: string;
-  family: 4 | 6;
+  /** The checked addresses the connection must go to (the client picks among them). */
+  addresses: { address: string; family: 4 | 6 }[];
 }
 
 export class TargetRefused extends Error {}
@@ -50,13 +49,12 @@ export async function resolveTarget(text: string, allowed: readonly Network[] | 
       });
   if (addresses.length === 0) throw new TargetRefused(`the host '${host}' does not resolve`);
   // Every address must pass: otherwise which one is used would decide whether the check holds.
-  for (const { address } of addresses) {
+  const checked = addresses.map(({ address }) => {
     const ip = parseIp(address);
     if (!ip || (allowed !== 'any' && !isAllowedAddress(ip, allowed))) {
       throw new TargetRefused(`resolves to ${address}, a private, loopback, link-local or reserved address this server may not reach`);
     }
-  }
-  const first = addresses[0]!;
-  const ip = parseIp(first.address)!;
-  return { url, address: ip.toString(), family: ip.kind() === 'ipv4' ? 4 : 6 };
+    return { address: ip.toString(), family: ip.kind() === 'ipv4' ? (4 as const) : (6 as const) };
+  });
+  return { url, addresses: checked };
 }

@@ -25,10 +25,10 @@ export function postTo(
   ca?: Buffer,
 ): Promise<PostResult> {
   const started = performance.now();
+  // Whatever the host name resolves to by now, the connection goes to the addresses checked.
   const pinned: LookupFunction = (_host, options, callback) => {
-    if ((options as { all?: boolean }).all)
-      (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: target.address, family: target.family }]);
-    else callback(null, target.address, target.family);
+    if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, target.addresses);
+    else callback(null, target.addresses[0]!.address, target.addresses[0]!.family);
   };
   const client = target.url.protocol === 'https:' ? https : http;
   return new Promise((resolve) => {

@@ -1,4 +1,7 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { postTo } from '../../src/events/post.ts';
 import { Webhook } from 'standardwebhooks';
 import { createPepperRing, type Pepper } from '../../src/crypto/secret-hash.ts';
 import { decryptWebhookSecret, encryptWebhookSecret, generateWebhookSecret, signWebhook } from '../../src/crypto/webhook-secret.ts';
@@ -104,10 +107,49 @@ describe('webhook targets', () => {
   });
 
   it('resolve IP literals without DNS, and connect to the address checked', async () => {
-    expect(await resolveTarget('http://127.0.0.1:8080/x', allowed.networks)).toMatchObject({ address: '127.0.0.1', family: 4 });
+    expect((await resolveTarget('http://127.0.0.1:8080/x', allowed.networks)).addresses).toEqual([{ address: '127.0.0.1', family: 4 }]);
     await expect(resolveTarget('http://[::ffff:7f00:1]/', none.networks)).rejects.toBeInstanceOf(TargetRefused);
     await expect(resolveTarget('http://0x7f000001/', none.networks)).rejects.toBeInstanceOf(TargetRefused);
     await expect(resolveTarget('http://[fe80::1]/', allowed.networks)).rejects.toThrow(/link-local/);
+  });
+});
+
+describe('posting to a checked target', () => {
+  it('connects to the checked address, never to what the name resolves to now, and keeps the name in Host', async () => {
+    const seen: { host?: string; body: string }[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        seen.push({ host: req.headers.host, body });
+        res.writeHead(200).end('x'.repeat(2000));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      // `rebound.invalid` resolves nowhere: only the pinned address can have been used.
+      const target = { url: new URL(`http://rebound.invalid:${port}/hook`), addresses: [{ address: '127.0.0.1', family: 4 as const }] };
+      const result = await postTo(target, { 'content-type': 'text/plain' }, 'hello', 2000);
+      expect(result).toMatchObject({ status: 200, error: null });
+      expect(result.excerpt).toHaveLength(512);
+      expect(seen).toEqual([{ host: `rebound.invalid:${port}`, body: 'hello' }]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('gives up after the timeout when the receiver never answers', async () => {
+    const server = http.createServer(() => {});
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const target = { url: new URL(`http://127.0.0.1:${port}/`), addresses: [{ address: '127.0.0.1', family: 4 as const }] };
+      expect(await postTo(target, {}, 'x', 200)).toMatchObject({ status: null, error: 'no answer within 200 ms' });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
 
