@@ -33,7 +33,7 @@ describe('keygate webhooks (CLI)', () => {
     expect(JSON.parse((await runCli(['webhooks', 'deliveries', webhook.id, '--json'], env)).stdout)).toEqual({ data: [] });
     expect((await runCli(['webhooks', 'delete', webhook.id], env)).code).toBe(0);
     expect((await runCli(['webhooks', 'show', webhook.id], env)).code).toBe(3);
-  });
+  }, 120_000); // seven processes, each starting Node and connecting to Postgres
 
   it('refuses a loopback target that the allow-list does not name, with the field that is wrong', async () => {
     const refused = await runCli(['webhooks', 'create', '--tenant', tenant, '--url', 'http://127.0.0.1:9/hook', '--events', 'key.created'], {
