@@ -49,11 +49,23 @@ export function createUserService(deps: UserServiceDeps) {
   function change<T>(
     actor: Actor,
     action: string,
-    work: (tx: TxStores) => Promise<{ result: T; user: Pick<User, 'id' | 'tenant_id'>; details?: Record<string, unknown>; stoppedKeys?: readonly string[] }>,
+    work: (tx: TxStores) => Promise<{
+      result: T;
+      user: Pick<User, 'id' | 'tenant_id'>;
+      details?: Record<string, unknown>;
+      stoppedKeys?: readonly string[];
+      deletedKeys?: readonly string[];
+    }>,
   ): Promise<T> {
     return auditedChange(deps, actor, async (tx, record) => {
       const done = await work(tx);
-      await record({ action, tenantId: done.user.tenant_id, details: { user_id: done.user.id, ...done.details }, stoppedKeys: done.stoppedKeys });
+      await record({
+        action,
+        tenantId: done.user.tenant_id,
+        details: { user_id: done.user.id, ...done.details },
+        stoppedKeys: done.stoppedKeys,
+        deletedKeys: done.deletedKeys,
+      });
       return done.result;
     });
   }
@@ -172,7 +184,14 @@ export function createUserService(deps: UserServiceDeps) {
         const keyIds = await tx.keys.idsForUser(id);
         const ended = await endTokensOfUser(tx, id, { ownKeys: keyIds, created: true });
         await tx.users.delete(id);
-        return { result: undefined, user, details: { keys_deleted: keyIds, tokens_dropped: ended.dropped }, stoppedKeys: ended.stopped };
+        return {
+          result: undefined,
+          user,
+          details: { keys_deleted: keyIds, tokens_dropped: ended.dropped },
+          // The user's own keys are deleted with them, not stopped.
+          stoppedKeys: ended.stopped.filter((id) => !keyIds.includes(id)),
+          deletedKeys: keyIds,
+        };
       });
     },
   };

@@ -57,6 +57,8 @@ export interface ChangeRecord {
   details?: Record<string, unknown>;
   /** Keys this change stops under the owner rule (their creator lost the right): each raises `key.stopped`. */
   stoppedKeys?: readonly string[];
+  /** Keys of the record's tenant deleted along with the change's subject (a user's keys): each raises `key.deleted`. */
+  deletedKeys?: readonly string[];
 }
 
 export type RecordChange = (record: ChangeRecord) => Promise<void>;
@@ -89,6 +91,13 @@ async function raiseEvents(tx: TxStores, actor: Actor, record: ChangeRecord): Pr
   const by = { key_id: actor.keyId, user_id: actor.userId, via: actor.via };
   const subject = record.targetKeyId ? { client_id: record.targetKeyId } : {};
   await tx.outbox.addEvent({ type, tenantId: record.tenantId, data: { tenant_id: record.tenantId, ...subject, ...record.details, by } });
+  for (const clientId of record.deletedKeys ?? []) {
+    await tx.outbox.addEvent({
+      type: 'key.deleted',
+      tenantId: record.tenantId,
+      data: { tenant_id: record.tenantId, client_id: clientId, cause: record.action, by },
+    });
+  }
   for (const clientId of record.stoppedKeys ?? []) {
     // A stopped key may lie in a tenant below the changed one: the event belongs to the key's own.
     const key = await tx.keys.find(clientId);

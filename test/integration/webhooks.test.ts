@@ -123,6 +123,46 @@ describe('webhooks', () => {
     expect(childHook.requests.map((r) => JSON.parse(r.body).type)).toEqual(['user.created']);
   });
 
+  it('deleting a user tells user.deleted, and key.deleted for each key deleted with them', async () => {
+    const tenant = await freshTenant();
+    const hook = await receiver();
+    const { secret } = await subscribe(tenant.admin, hook.url, ['user.deleted', 'key.deleted']);
+    const user = await keygate.newUser(tenant.id, 'viewer');
+    const keys = [
+      await keygate.createKey(tenant.id, { kind: 'user', userId: user.id, scopes: ['devices:read'] }),
+      await keygate.createKey(tenant.id, { kind: 'user', userId: user.id, scopes: ['devices:read'] }),
+    ];
+    expect((await tenant.admin.delete(`/users/${user.id}`)).status).toBe(204);
+    await hook.waitForRequests(3);
+    const events = eventsOf(secret, hook.requests);
+    expect(events.find((e) => e.type === 'user.deleted')!.data).toMatchObject({ user_id: user.id });
+    const deleted = events.filter((e) => e.type === 'key.deleted');
+    expect(deleted.map((e) => e.data.client_id).sort()).toEqual(keys.map((k) => k.key.client_id).sort());
+    for (const event of deleted) expect(event.data).toMatchObject({ tenant_id: tenant.id, cause: 'user.delete' });
+  });
+
+  it('signs with the new secret after a rotation, and sends to the new URL after a change', async () => {
+    const tenant = await freshTenant();
+    const first = await receiver();
+    const second = await receiver();
+    const { webhook, secret: oldSecret } = await subscribe(tenant.admin, first.url, ['key.created']);
+    const rotated = await tenant.admin.post(`/webhooks/${webhook.id}/rotate-secret`);
+    expect(rotated.status).toBe(200);
+    const newSecret = rotated.body.secret as string;
+    expect(newSecret).not.toBe(oldSecret);
+    expect((await tenant.admin.patch(`/webhooks/${webhook.id}`, { url: second.url, description: 'moved' })).body.webhook).toMatchObject({
+      url: second.url,
+      description: 'moved',
+    });
+    await tenant.admin.post('/keys', { name: 'after rotation', scopes: ['devices:read'] });
+    await second.waitForRequests(1);
+    expect(verifiedEvent(newSecret, second.requests[0]!).type).toBe('key.created');
+    expect(() => verifiedEvent(oldSecret, second.requests[0]!)).toThrow();
+    expect(first.requests).toHaveLength(0);
+    const audit = (await tenant.admin.get('/audit?action=webhook.update')).body.data;
+    expect(audit[0].details).toMatchObject({ webhook_id: webhook.id, url: second.url, fields: ['url', 'description'] });
+  });
+
   it('a receiver failing its first two attempts gets the event on the third; the delivery log shows each attempt', async () => {
     const tenant = await freshTenant();
     const hook = await receiver();
