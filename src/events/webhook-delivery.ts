@@ -81,13 +81,13 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
       await deps.webhooks.markDelivered(delivery.id, delivery.endpoint_id);
       return;
     }
-    const retryAt = new Date(Date.now() + retryDelayMs(deps.backoff, delivery.attempts));
-    const run = await deps.webhooks.markFailedAttempt(
-      { id: delivery.id, endpointId: delivery.endpoint_id },
-      retryAt > delivery.retry_until ? 'give_up' : { retryAt },
-    );
+    // The endpoint is disabled, if it must be, before the delivery is given back: no replica may
+    // take it for another attempt in between.
+    const run = await deps.webhooks.countFailure(delivery.endpoint_id);
     const failingFor = run.failing_since ? Date.now() - run.failing_since.getTime() : 0;
     if (run.consecutive_failures >= deps.disableAfterFailures && failingFor >= deps.disableAfterSeconds * 1000) await disableForFailures(delivery, run);
+    const retryAt = new Date(Date.now() + retryDelayMs(deps.backoff, delivery.attempts));
+    await deps.webhooks.releaseFailed(delivery.id, retryAt > delivery.retry_until ? 'give_up' : { retryAt });
   }
 
   return {

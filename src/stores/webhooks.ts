@@ -117,21 +117,22 @@ export function createWebhookStore(db: Db) {
     },
 
     /** Counts a failed attempt against the endpoint; returns its run of failures so far. */
-    async markFailedAttempt(
-      delivery: { id: string; endpointId: string },
-      next: { retryAt: Date } | 'give_up',
-    ): Promise<{ consecutive_failures: number; failing_since: Date | null }> {
-      await db
-        .updateTable('webhook_deliveries')
-        .set(next === 'give_up' ? { status: 'failed', lease_until: null } : { next_attempt_at: next.retryAt, lease_until: null })
-        .where('id', '=', delivery.id)
-        .execute();
+    async countFailure(endpointId: string): Promise<{ consecutive_failures: number; failing_since: Date | null }> {
       return db
         .updateTable('webhook_endpoints')
         .set({ consecutive_failures: sql`consecutive_failures + 1`, failing_since: sql`coalesce(failing_since, now())` })
-        .where('id', '=', delivery.endpointId)
+        .where('id', '=', endpointId)
         .returning(['consecutive_failures', 'failing_since'])
         .executeTakeFirstOrThrow();
+    },
+
+    /** Gives a failed delivery back: to be tried at `retryAt`, or failed for good. */
+    async releaseFailed(deliveryId: string, next: { retryAt: Date } | 'give_up'): Promise<void> {
+      await db
+        .updateTable('webhook_deliveries')
+        .set(next === 'give_up' ? { status: 'failed', lease_until: null } : { next_attempt_at: next.retryAt, lease_until: null })
+        .where('id', '=', deliveryId)
+        .execute();
     },
 
     /** Newest first, each with its attempts (oldest first). */
