@@ -168,6 +168,12 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     defaultTokenTtlSeconds: config.tokenTtlSeconds,
   });
   const { events } = config;
+  // The event workers get their own few connections, with limits: a replica that freezes inside a
+  // transaction (a stopped process, a stalled VM) loses it after a while and releases its locks,
+  // and a worker never waits long on a lock another replica holds; it tries again next round.
+  const eventsDb = options.deliverEvents ? connectDatabase(databaseUrl, 4, { lockTimeoutMs: 5000, idleInTransactionTimeoutMs: 15_000 }) : undefined;
+  const eventStores = eventsDb ? storesOn(eventsDb) : stores;
+  const eventsTransact: Transact = eventsDb ? (work) => eventsDb.transaction().execute((trx) => work(storesOn(trx))) : transact;
   const webhookService = createWebhookService({
     transact,
     webhooks: stores.webhooks,
@@ -186,7 +192,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   ]);
   const backoff = { baseMs: events.retryBaseMs, maxMs: events.retryMaxMs };
   const auditStream = createAuditStream({
-    outbox: stores.outbox,
+    outbox: eventStores.outbox,
     sinks: config.auditSinks,
     ca: config.auditSinks.caFile === undefined ? undefined : readAuditSinkCa(config.auditSinks.caFile),
     timeoutMs: events.webhookTimeoutMs,
@@ -196,8 +202,8 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     log,
   });
   const scheduled = createScheduledEvents({
-    schedule: stores.schedule,
-    transact,
+    schedule: eventStores.schedule,
+    transact: eventsTransact,
     noticeSeconds: events.graceEndingNoticeSeconds,
     intervalMs: events.scheduleIntervalMs,
   });
@@ -207,12 +213,12 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
       [
         // Scheduled events first: what falls due this round is fanned out and sent this round.
         { name: 'scheduled-events', once: () => scheduled.once() },
-        { name: 'fan-out', ...createFanOut({ transact, retryWindowSeconds: events.retryWindowSeconds }) },
+        { name: 'fan-out', ...createFanOut({ transact: eventsTransact, retryWindowSeconds: events.retryWindowSeconds }) },
         {
           name: 'webhook-delivery',
           ...createWebhookDelivery({
-            transact,
-            webhooks: stores.webhooks,
+            transact: eventsTransact,
+            webhooks: eventStores.webhooks,
             secretOf: webhookService.secretOf,
             allowedNetworks: events.allowedNetworks,
             timeoutMs: events.webhookTimeoutMs,
@@ -225,7 +231,10 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
           }),
         },
         { name: 'audit-stream', once: auditStream.once },
-        { name: 'retention', ...createEventRetention({ webhooks: stores.webhooks, schedule: stores.schedule, retentionDays: events.logRetentionDays }) },
+        {
+          name: 'retention',
+          ...createEventRetention({ webhooks: eventStores.webhooks, schedule: eventStores.schedule, retentionDays: events.logRetentionDays }),
+        },
       ],
       events.pollMs,
       log,
@@ -250,6 +259,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     async close() {
       if (workers) await workers.stop();
       await auditStream.close();
+      await eventsDb?.destroy();
       await denialSummaries.close();
       await warmer?.stop();
       await changeFeed?.close();

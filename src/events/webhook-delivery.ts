@@ -29,14 +29,11 @@ export interface WebhookDeliveryDeps extends AuditedChangeDeps {
 }
 
 export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
-  async function attempt(delivery: LeasedDelivery): Promise<PostResult> {
+  async function attempt(delivery: LeasedDelivery, secret: string): Promise<PostResult> {
     try {
       // Checked again now, and the connection goes to the address checked (DNS rebinding).
       const target = await resolveTarget(delivery.url, deps.allowedNetworks);
-      const headers = {
-        'content-type': 'application/json',
-        ...signWebhook(deps.secretOf(delivery), delivery.event_id, Math.floor(Date.now() / 1000), delivery.body),
-      };
+      const headers = { 'content-type': 'application/json', ...signWebhook(secret, delivery.event_id, Math.floor(Date.now() / 1000), delivery.body) };
       return await postTo(target, headers, delivery.body, deps.timeoutMs);
     } catch (error) {
       const refused = error instanceof TargetRefused;
@@ -64,8 +61,28 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
     });
   }
 
+  /** The signing secret, or undefined when this replica cannot read it (its pepper lacks the version). */
+  function secretFor(delivery: LeasedDelivery): string | undefined {
+    try {
+      return deps.secretOf(delivery);
+    } catch (error) {
+      deps.log.error(
+        { err: error, webhookId: delivery.endpoint_id },
+        'cannot read the webhook signing secret: is KEYGATE_SECRET_PEPPER the same on every replica?',
+      );
+      return undefined;
+    }
+  }
+
   async function deliver(delivery: LeasedDelivery): Promise<void> {
-    const result = await attempt(delivery);
+    const secret = secretFor(delivery);
+    if (secret === undefined) {
+      // This replica's fault, not the receiver's: nothing is sent or counted against the endpoint,
+      // and the delivery goes back for a replica that can sign it.
+      await deps.webhooks.releaseFailed(delivery.id, { retryAt: new Date(Date.now() + retryDelayMs(deps.backoff, 1)) });
+      return;
+    }
+    const result = await attempt(delivery, secret);
     const ok = succeeded(result);
     deps.metrics.webhookDuration.observe({ outcome: ok ? 'delivered' : 'failed' }, result.latencyMs / 1000);
     if (!ok && result.status !== null) deps.metrics.webhookFailures.inc({ kind: 'status' });

@@ -150,8 +150,15 @@ export interface Database {
 
 export type Db = Kysely<Database>;
 
-export function connectDatabase(url: string, maxConnections = 10): Db {
-  const pool = new pg.Pool({ connectionString: url, max: maxConnections });
+/** Per-session limits: how long a statement waits for a lock, and how long a transaction may sit idle. */
+export interface SessionLimits {
+  lockTimeoutMs: number;
+  idleInTransactionTimeoutMs: number;
+}
+
+export function connectDatabase(url: string, maxConnections = 10, limits?: SessionLimits): Db {
+  const options = limits && `-c lock_timeout=${limits.lockTimeoutMs} -c idle_in_transaction_session_timeout=${limits.idleInTransactionTimeoutMs}`;
+  const pool = new pg.Pool({ connectionString: url, max: maxConnections, ...(options ? { options } : {}) });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

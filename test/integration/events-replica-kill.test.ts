@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
-import { FAULT_ISSUER, FAULT_PEPPER, spawnKeygate, type KeygateProcess } from '../support/faults.ts';
+import { FAULT_ISSUER, spawnKeygate, type KeygateProcess } from '../support/faults.ts';
+import { TEST_PEPPER } from '../support/keygate.ts';
 import { waitFor } from '../support/processes.ts';
 import { FAST_EVENTS, startHttpReceiver, verifiedEvent, type HttpReceiver } from '../support/receivers.ts';
 
@@ -23,14 +24,15 @@ describe('events: a replica SIGKILLed mid-delivery loses nothing', () => {
   beforeAll(async () => {
     const config = loadConfig({
       DATABASE_URL: inject('databaseUrl'),
-      KEYGATE_SECRET_PEPPER: FAULT_PEPPER,
+      // The pepper of the other event suites, whose replicas may deliver this suite's events too.
+      KEYGATE_SECRET_PEPPER: TEST_PEPPER,
       KEYGATE_ISSUER: FAULT_ISSUER,
       KEYGATE_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32',
       LOG_LEVEL: 'silent',
     });
     runtime = await openRuntime(config, createLogger('silent'), { migrate: false });
     hook = await startHttpReceiver();
-    const stores = { databaseUrl: inject('databaseUrl'), redisUrl: inject('redisUrl') ?? '', extra: EVENTS_ENV };
+    const stores = { databaseUrl: inject('databaseUrl'), redisUrl: inject('redisUrl') ?? '', pepper: TEST_PEPPER, extra: EVENTS_ENV };
     [a, b] = await Promise.all([spawnKeygate(stores), spawnKeygate(stores)]);
   }, 90_000);
 

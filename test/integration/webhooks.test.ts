@@ -268,6 +268,30 @@ describe('webhooks', () => {
     expect(target.requests).toHaveLength(0);
   });
 
+  it('never holds it against an endpoint when a replica cannot read its signing secret', async () => {
+    const tenant = await freshTenant();
+    const target = await receiver();
+    const { createPepperRing } = await import('../../src/crypto/secret-hash.ts');
+    const { encryptWebhookSecret } = await import('../../src/crypto/webhook-secret.ts');
+    // Encrypted under a pepper version no replica holds (a pepper rotated away too early).
+    const foreign = createPepperRing([{ version: 9, secret: Buffer.from('a pepper no replica of this run holds, 0123456789') }]);
+    const endpoint = await keygate.runtime.webhooks.insertEndpoint({
+      tenant_id: tenant.id,
+      url: target.url,
+      description: null,
+      event_types: ['key.created'],
+      secret_encrypted: encryptWebhookSecret(foreign, 'whsec_AAAA'),
+      created_by_key_id: null,
+    });
+    await tenant.admin.post('/keys', { name: 'unsignable', scopes: ['devices:read'] });
+    await waitFor(async () => (await tenant.admin.get(`/webhooks/${endpoint.id}/deliveries`)).body.data[0]?.attempts >= 6, 10_000, 'several tries');
+    const [delivery] = (await tenant.admin.get(`/webhooks/${endpoint.id}/deliveries`)).body.data;
+    expect(delivery).toMatchObject({ status: 'pending', attempt_log: [] });
+    expect((await tenant.admin.get(`/webhooks/${endpoint.id}`)).body.webhook).toMatchObject({ status: 'active', consecutive_failures: 0 });
+    expect(target.requests).toHaveLength(0);
+    expect((await tenant.admin.delete(`/webhooks/${endpoint.id}`)).status).toBe(204);
+  });
+
   it('subscribes only within the caller’s subtree and to events the caller may read; user keys never manage webhooks', async () => {
     const parent = await freshTenant();
     const child = await parent.admin.post('/tenants', { name: 'child' });
