@@ -16,9 +16,10 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   identity: ['shared', 'crypto', 'stores', 'keys'],
   http: ['shared'],
   oauth: ['shared', 'crypto', 'stores', 'keys', 'identity', 'http'],
-  admin: ['shared', 'crypto', 'stores', 'keys', 'identity', 'http', 'oauth'],
+  admin: ['shared', 'crypto', 'stores', 'keys', 'identity', 'http', 'oauth', 'events'],
   embedded: ['shared'],
   console: ['shared', 'crypto', 'stores', 'keys', 'identity', 'http', 'oauth', 'admin'],
+  events: ['shared', 'crypto', 'stores', 'keys', 'identity'],
   cli: ['*'],
   root: ['*'],
 };

@@ -46,6 +46,8 @@ export type AppDeps = Pick<
   | 'activityStore'
   | 'scopeCatalogueService'
   | 'replay'
+  | 'webhookService'
+  | 'denialSummaries'
 > & { log: Logger };
 
 export interface App {
@@ -76,6 +78,7 @@ export function createApp(deps: AppDeps): App {
       ),
     authFailures: deps.config.authFailures,
     log: deps.log,
+    noteDenial: deps.denialSummaries.note,
   });
 
   const sessionAuth = createSessionAuthenticator({ sessions: deps.sessions, issuer: deps.config.issuer, roleScopes: deps.config.roleScopes });
@@ -104,6 +107,7 @@ export function createApp(deps: AppDeps): App {
     sessionAuth,
     activityStore: deps.activityStore,
     scopeCatalogueService: deps.scopeCatalogueService,
+    webhookService: deps.webhookService,
   });
 
   const forwardToProvider = (ctx: Koa.Context) => {

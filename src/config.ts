@@ -148,6 +148,91 @@ export const ENVIRONMENT = {
     default: 'info',
     schema: z.enum(LOG_LEVELS).default('info'),
   },
+  KEYGATE_DELIVER_EVENTS: {
+    doc: '`false` keeps this replica from delivering events (webhooks, the audit stream, scheduled events); at least one replica must deliver them.',
+    default: 'true',
+    schema: z.enum(['true', 'false']).default('true'),
+  },
+  KEYGATE_EVENTS_POLL_MS: {
+    doc: 'How often each replica looks for events to fan out, deliveries to send and audit records to stream, in milliseconds.',
+    default: '1000',
+    schema: integer(20, 60_000, 1000),
+  },
+  KEYGATE_SCHEDULED_EVENTS_INTERVAL_MS: {
+    doc: 'How often each replica looks for scheduled events that fell due (expiry reminders, expiries, grace endings), in milliseconds: they fire up to this late.',
+    default: '30000',
+    schema: integer(20, 3_600_000, 30_000),
+  },
+  KEYGATE_EVENTS_LEASE_SECONDS: {
+    doc: 'How long a replica holds a delivery it took; if it dies, another replica takes the delivery over after this. Longer than `KEYGATE_WEBHOOK_TIMEOUT_MS`.',
+    default: '60',
+    schema: integer(1, 3600, 60),
+  },
+  KEYGATE_WEBHOOK_TIMEOUT_MS: {
+    doc: 'Time a webhook receiver has to connect and answer, in milliseconds.',
+    default: '5000',
+    schema: integer(100, 30_000, 5000),
+  },
+  KEYGATE_WEBHOOK_RETRY_BASE_MS: {
+    doc: 'First retry delay of a failed webhook delivery, in milliseconds; each retry doubles it (up to `KEYGATE_WEBHOOK_RETRY_MAX_MS`), with random jitter.',
+    default: '5000',
+    schema: integer(1, 3_600_000, 5000),
+  },
+  KEYGATE_WEBHOOK_RETRY_MAX_MS: {
+    doc: 'Longest delay between two webhook attempts, in milliseconds.',
+    default: '3600000',
+    schema: integer(1, 86_400_000, 3_600_000),
+  },
+  KEYGATE_WEBHOOK_RETRY_WINDOW_SECONDS: {
+    doc: 'How long a webhook delivery is retried before it is marked failed, in seconds.',
+    default: '86400',
+    schema: integer(1, 604_800, 86_400),
+  },
+  KEYGATE_WEBHOOK_DISABLE_AFTER_FAILURES: {
+    doc: 'Failed attempts in a row (no success between) after which an endpoint is disabled, once it has also been failing for `KEYGATE_WEBHOOK_DISABLE_AFTER_SECONDS`.',
+    default: '50',
+    schema: integer(1, 1_000_000, 50),
+  },
+  KEYGATE_WEBHOOK_DISABLE_AFTER_SECONDS: {
+    doc: 'How long an endpoint must have been failing without a success before it is disabled, in seconds.',
+    default: '86400',
+    schema: integer(0, 2_592_000, 86_400),
+  },
+  KEYGATE_WEBHOOK_ALLOWED_NETWORKS: {
+    doc: 'Comma-separated addresses or CIDRs webhooks may reach although they are private, loopback or link-local (refused otherwise).',
+    default: '(none)',
+    schema: optionalText,
+  },
+  KEYGATE_WEBHOOK_LOG_RETENTION_DAYS: {
+    doc: 'How long delivered and failed webhook deliveries (the delivery log) are kept, in days.',
+    default: '30',
+    schema: integer(1, 3650, 30),
+  },
+  KEYGATE_GRACE_ENDING_NOTICE_SECONDS: {
+    doc: 'How long before a rotated-out secret stops working `key.rotation_grace_ending` fires, in seconds.',
+    default: '3600',
+    schema: integer(1, 604_800, 3600),
+  },
+  KEYGATE_DENIAL_SUMMARY_SECONDS: {
+    doc: 'Window of the `key.denials` summaries: each replica counts denials per key and sends one summary per key and window.',
+    default: '300',
+    schema: integer(1, 86_400, 300),
+  },
+  KEYGATE_AUDIT_SINK_HTTP_URL: {
+    doc: 'Stream every audit record to this URL: POSTed batches of JSON Lines (`application/x-ndjson`), at least once.',
+    default: '(none)',
+    schema: z.url({ protocol: /^https?$/ }).optional(),
+  },
+  KEYGATE_AUDIT_SINK_SYSLOG: {
+    doc: 'Stream every audit record to a syslog server as RFC 5424 messages over TCP (octet-counted): `tcp://host:port`, or `tls://host:port` for TLS.',
+    default: '(none)',
+    schema: z.url({ protocol: /^(tcp|tls)$/ }).optional(),
+  },
+  KEYGATE_AUDIT_SINK_CA_FILE: {
+    doc: 'PEM file of the certificate authorities the audit sinks’ TLS certificates are checked against (`https://` and `tls://`), instead of the system’s.',
+    default: '(system CAs)',
+    schema: optionalText,
+  },
 } as const;
 
 export interface Config {
@@ -181,6 +266,30 @@ export interface Config {
   tls: { port: number; certFile: string; keyFile: string } | undefined;
   /** Where client certificates come from and which CAs issue them; undefined = certificate authentication is off. */
   clientCertificates: { header: string | undefined; trustedCaPem: string | undefined } | undefined;
+  /** Event delivery: webhooks, scheduled events, denial summaries (src/events/). */
+  events: EventsConfig;
+  /** Where the audit log is streamed (none by default). */
+  auditSinks: { http?: string; syslog?: string; caFile?: string };
+}
+
+export interface EventsConfig {
+  /** Whether this replica runs the event workers (`keygate serve` only). */
+  deliver: boolean;
+  pollMs: number;
+  scheduleIntervalMs: number;
+  leaseSeconds: number;
+  webhookTimeoutMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  retryWindowSeconds: number;
+  disableAfterFailures: number;
+  disableAfterSeconds: number;
+  /** Private, loopback or link-local networks webhooks may still reach. */
+  allowedNetworks: readonly Network[];
+  graceEndingNoticeSeconds: number;
+  denialSummarySeconds: number;
+  /** Days a finished delivery stays in the log. */
+  logRetentionDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -234,6 +343,27 @@ export function loadConfig(env: Env = process.env): Config {
       read('KEYGATE_TLS_CLIENT_CA_FILE'),
       read('KEYGATE_CLIENT_CERT_HEADER'),
     ),
+    events: Object.freeze({
+      deliver: read('KEYGATE_DELIVER_EVENTS') === 'true',
+      pollMs: read('KEYGATE_EVENTS_POLL_MS'),
+      scheduleIntervalMs: read('KEYGATE_SCHEDULED_EVENTS_INTERVAL_MS'),
+      leaseSeconds: read('KEYGATE_EVENTS_LEASE_SECONDS'),
+      webhookTimeoutMs: read('KEYGATE_WEBHOOK_TIMEOUT_MS'),
+      retryBaseMs: read('KEYGATE_WEBHOOK_RETRY_BASE_MS'),
+      retryMaxMs: read('KEYGATE_WEBHOOK_RETRY_MAX_MS'),
+      retryWindowSeconds: read('KEYGATE_WEBHOOK_RETRY_WINDOW_SECONDS'),
+      disableAfterFailures: read('KEYGATE_WEBHOOK_DISABLE_AFTER_FAILURES'),
+      disableAfterSeconds: read('KEYGATE_WEBHOOK_DISABLE_AFTER_SECONDS'),
+      allowedNetworks: Object.freeze(parseListOrThrow('KEYGATE_WEBHOOK_ALLOWED_NETWORKS', read('KEYGATE_WEBHOOK_ALLOWED_NETWORKS'))),
+      graceEndingNoticeSeconds: read('KEYGATE_GRACE_ENDING_NOTICE_SECONDS'),
+      denialSummarySeconds: read('KEYGATE_DENIAL_SUMMARY_SECONDS'),
+      logRetentionDays: read('KEYGATE_WEBHOOK_LOG_RETENTION_DAYS'),
+    }),
+    auditSinks: Object.freeze({
+      http: read('KEYGATE_AUDIT_SINK_HTTP_URL'),
+      syslog: read('KEYGATE_AUDIT_SINK_SYSLOG'),
+      caFile: read('KEYGATE_AUDIT_SINK_CA_FILE'),
+    }),
   });
 }
 

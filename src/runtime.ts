@@ -1,6 +1,7 @@
 // Builds every dependency from a Config: Postgres (embedded or DATABASE_URL), the token store
 // (Redis or in-memory), the stores and the key service. Shared by the server and the CLI so both
 // reach the same data.
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { ConfigError, parsePepperRing } from './config.ts';
@@ -43,6 +44,18 @@ import type { KeyActivityStore } from './stores/key-activity.ts';
 import { createRedisActivityStore } from './stores/key-activity-redis.ts';
 import { createMemoryActivityStore } from './stores/key-activity-memory.ts';
 import { createMemoryReplayStore, createRedisReplayStore, type ReplayStore } from './stores/replay.ts';
+import { createOutboxStore, type OutboxStore } from './stores/outbox.ts';
+import { createWebhookStore, type WebhookStore } from './stores/webhooks.ts';
+import { createEventScheduleStore } from './stores/event-schedule.ts';
+import { createDenialSummaries, type DenialSummaries } from './keys/denial-summaries.ts';
+import { createEventMetrics } from './shared/metrics.ts';
+import { createWebhookService, type WebhookService } from './events/webhooks.ts';
+import { createAuditStream, sinkDestinations } from './events/audit-stream.ts';
+import { createFanOut } from './events/fan-out.ts';
+import { createScheduledEvents } from './events/scheduled.ts';
+import { createWebhookDelivery } from './events/webhook-delivery.ts';
+import { startEventWorkers } from './events/workers.ts';
+import { createEventRetention } from './events/retention.ts';
 
 export interface Runtime {
   config: Config;
@@ -54,8 +67,13 @@ export interface Runtime {
   users: UserStore;
   audit: AuditStore;
   setupLinks: SetupLinkStore;
+  outbox: OutboxStore;
+  webhooks: WebhookStore;
   tokens: TokenStore;
   keyService: KeyService;
+  webhookService: WebhookService;
+  /** Per-key denial counts, flushed as `key.denials` events once per window. */
+  denialSummaries: DenialSummaries;
   tenantService: TenantService;
   userService: UserService;
   scopeCatalogueService: ScopeCatalogueService;
@@ -85,6 +103,8 @@ export interface RuntimeOptions {
   migrate: boolean;
   /** Cache key snapshots, invalidated by the database's change feed (the server; not the CLI). */
   cacheKeys?: boolean;
+  /** Deliver events: webhooks, the audit stream, scheduled events (the server; not the CLI). */
+  deliverEvents?: boolean;
 }
 
 async function openEmbedded(dataDir: string, log: Logger) {
@@ -95,6 +115,14 @@ async function openEmbedded(dataDir: string, log: Logger) {
       throw new ConfigError('DATABASE_URL: required here, this installation has no embedded Postgres (a production image)');
     }
     throw error;
+  }
+}
+
+function readAuditSinkCa(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new ConfigError(`KEYGATE_AUDIT_SINK_CA_FILE: cannot read '${path}' (${(error as NodeJS.ErrnoException).code})`);
   }
 }
 
@@ -119,9 +147,12 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     keys: createKeyStore(handle),
     tenants: createTenantStore(handle),
     users: createUserStore(handle),
-    audit: createAuditStore(handle),
+    audit: createAuditStore(handle, sinkDestinations(config.auditSinks)),
     setupLinks: createSetupLinkStore(handle),
     scopeCatalogue: createScopeCatalogueStore(handle),
+    outbox: createOutboxStore(handle),
+    webhooks: createWebhookStore(handle),
+    schedule: createEventScheduleStore(handle),
   });
   const stores = storesOn(db);
   const transact: Transact = (work) => db.transaction().execute((trx) => work(storesOn(trx)));
@@ -170,8 +201,82 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     roleScopes: config.roleScopes,
     activity: activityStore,
   });
+  const { events } = config;
+  // The event workers get their own few connections, with limits: a replica that freezes inside a
+  // transaction (a stopped process, a stalled VM) loses it after a while and releases its locks,
+  // and a worker never waits long on a lock another replica holds; it tries again next round.
+  const eventsDb = options.deliverEvents ? connectDatabase(databaseUrl, 4, { lockTimeoutMs: 5000, idleInTransactionTimeoutMs: 15_000 }) : undefined;
+  const eventStores = eventsDb ? storesOn(eventsDb) : stores;
+  const eventsTransact: Transact = eventsDb ? (work) => eventsDb.transaction().execute((trx) => work(storesOn(trx))) : transact;
+  const webhookService = createWebhookService({
+    transact,
+    webhooks: stores.webhooks,
+    pepperRing,
+    allowedNetworks: events.allowedNetworks,
+    retryWindowSeconds: events.retryWindowSeconds,
+  });
+  const denialSummaries = createDenialSummaries({
+    outbox: stores.outbox,
+    windowSeconds: events.denialSummarySeconds,
+    onError: (error) => log.error({ err: error }, 'denial summaries could not be written'),
+  });
+  const eventMetrics = createEventMetrics(metrics, async () => [
+    ...(await stores.outbox.depth()).map(({ destination, count }) => ({ queue: `outbox:${destination}`, count })),
+    { queue: 'webhook_deliveries', count: await stores.webhooks.pendingCount() },
+  ]);
+  const backoff = { baseMs: events.retryBaseMs, maxMs: events.retryMaxMs };
+  const auditStream = createAuditStream({
+    outbox: eventStores.outbox,
+    sinks: config.auditSinks,
+    ca: config.auditSinks.caFile === undefined ? undefined : readAuditSinkCa(config.auditSinks.caFile),
+    timeoutMs: events.webhookTimeoutMs,
+    leaseSeconds: events.leaseSeconds,
+    backoff,
+    metrics: eventMetrics,
+    log,
+  });
+  const scheduled = createScheduledEvents({
+    schedule: eventStores.schedule,
+    transact: eventsTransact,
+    noticeSeconds: events.graceEndingNoticeSeconds,
+    intervalMs: events.scheduleIntervalMs,
+  });
+  const workers =
+    options.deliverEvents
+    && startEventWorkers(
+      [
+        // Scheduled events first: what falls due this round is fanned out and sent this round.
+        { name: 'scheduled-events', once: () => scheduled.once() },
+        { name: 'fan-out', ...createFanOut({ transact: eventsTransact, retryWindowSeconds: events.retryWindowSeconds }) },
+        {
+          name: 'webhook-delivery',
+          ...createWebhookDelivery({
+            transact: eventsTransact,
+            webhooks: eventStores.webhooks,
+            secretOf: webhookService.secretOf,
+            allowedNetworks: events.allowedNetworks,
+            timeoutMs: events.webhookTimeoutMs,
+            leaseSeconds: events.leaseSeconds,
+            backoff,
+            disableAfterFailures: events.disableAfterFailures,
+            disableAfterSeconds: events.disableAfterSeconds,
+            metrics: eventMetrics,
+            log,
+          }),
+        },
+        { name: 'audit-stream', once: auditStream.once },
+        {
+          name: 'retention',
+          ...createEventRetention({ webhooks: eventStores.webhooks, schedule: eventStores.schedule, retentionDays: events.logRetentionDays }),
+        },
+      ],
+      events.pollMs,
+      log,
+    );
   return {
     config,
+    webhookService,
+    denialSummaries,
     tenantService: createTenantService(identityDeps),
     userService: createUserService(identityDeps),
     sessions: createSessions({ store: sessionStore, users: stores.users, tenants: stores.tenants, settings: config.sessions }),
@@ -192,6 +297,10 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     forgetKeys,
     ...stores,
     async close() {
+      if (workers) await workers.stop();
+      await auditStream.close();
+      await eventsDb?.destroy();
+      await denialSummaries.close();
       await warmer?.stop();
       await changeFeed?.close();
       await usage.close();

@@ -15,6 +15,8 @@ import { tenantRoutes } from './tenants.ts';
 import { userRoutes } from './users.ts';
 import { scopeRoutes } from './scopes.ts';
 import type { ScopeCatalogueService } from '../keys/scope-catalogue-service.ts';
+import { webhookRoutes } from './webhooks.ts';
+import type { WebhookService } from '../events/webhooks.ts';
 import type { TenantService } from '../identity/tenants.ts';
 import type { UserService } from '../identity/users.ts';
 import { buildOpenApiDocument } from './openapi.ts';
@@ -36,10 +38,11 @@ export interface AdminDeps {
   /** Per-key activity counts, for /keys/{id}/usage. */
   activityStore: Pick<KeyActivityStore, 'read'>;
   scopeCatalogueService: ScopeCatalogueService;
+  webhookService: WebhookService;
 }
 
 export function adminRoutes(deps: AdminDeps): AdminRoute[] {
-  return [...keyRoutes(deps), ...tenantRoutes(deps), ...userRoutes(deps), ...auditRoutes(deps), ...scopeRoutes(deps)];
+  return [...keyRoutes(deps), ...tenantRoutes(deps), ...userRoutes(deps), ...auditRoutes(deps), ...scopeRoutes(deps), ...webhookRoutes(deps)];
 }
 
 export function createAdminApi(deps: AdminDeps) {

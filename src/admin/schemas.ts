@@ -200,6 +200,7 @@ export const TenantSchema = z
     status: z.enum(['active', 'disabled']),
     allow_never_expiring_keys: z.boolean(),
     max_key_lifetime_days: z.int().nullable(),
+    expiry_reminder_days: z.array(z.int()).nullable().describe('days before a key expires that key.expiring fires; null = 30, 7 and 1'),
     created_at: timestamp,
     updated_at: timestamp,
   })
@@ -224,6 +225,13 @@ export const UpdateTenantBody = z
     name: tenantSettings.name.optional(),
     allow_never_expiring_keys: tenantSettings.allow_never_expiring_keys.optional(),
     max_key_lifetime_days: tenantSettings.max_key_lifetime_days.optional(),
+    expiry_reminder_days: z
+      .array(z.int().min(1).max(365))
+      .min(1)
+      .max(10)
+      .refine((days) => new Set(days).size === days.length, 'must not repeat a day')
+      .nullable()
+      .optional(),
   })
   .meta({ id: 'UpdateTenant' });
 
@@ -264,3 +272,55 @@ export const UpdateUserBody = z
 export const ListUsersQuery = z.strictObject({ tenant_id: z.uuid().optional() });
 export const UserEnvelope = z.object({ user: UserSchema }).meta({ id: 'UserEnvelope' });
 export const UserListSchema = z.object({ data: z.array(UserSchema) }).meta({ id: 'UserList' });
+
+export const WebhookSchema = z
+  .object({
+    id: z.uuid(),
+    tenant_id: z.uuid(),
+    url: z.string(),
+    description: z.string().nullable(),
+    event_types: z.array(z.string()),
+    status: z.enum(['active', 'disabled']),
+    disabled_reason: z.string().nullable().describe('by_admin, or sustained_failure'),
+    consecutive_failures: z.int(),
+    failing_since: timestamp.nullable(),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .meta({ id: 'Webhook' });
+
+export const WebhookEnvelope = z.object({ webhook: WebhookSchema }).meta({ id: 'WebhookEnvelope' });
+export const WebhookWithSecret = z
+  .object({ webhook: WebhookSchema, secret: z.string().describe('whsec_…: the signing secret, shown only in this answer') })
+  .meta({ id: 'WebhookWithSecret' });
+export const WebhookListSchema = z.object({ data: z.array(WebhookSchema) }).meta({ id: 'WebhookList' });
+
+export const DeliverySchema = z
+  .object({
+    id: z.uuid(),
+    event_id: z.uuid().describe('the webhook-id header: the same on every attempt and redelivery'),
+    type: z.string(),
+    status: z.enum(['pending', 'delivered', 'failed']),
+    attempts: z.int(),
+    next_attempt_at: timestamp.nullable(),
+    delivered_at: timestamp.nullable(),
+    created_at: timestamp,
+    attempt_log: z.array(
+      z.object({
+        at: timestamp,
+        status_code: z.int().nullable(),
+        latency_ms: z.int(),
+        error: z.string().nullable(),
+        response_excerpt: z.string().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'WebhookDelivery' });
+export const DeliveryEnvelope = z.object({ delivery: DeliverySchema }).meta({ id: 'WebhookDeliveryEnvelope' });
+export const DeliveryListSchema = z.object({ data: z.array(DeliverySchema) }).meta({ id: 'WebhookDeliveryList' });
+export const DeliveryQuery = z.strictObject({
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be a whole number up to 200')
+    .optional(),
+});

@@ -10,6 +10,7 @@ import { migrateDown } from '../stores/migrate.ts';
 import { keysCommand, type Flags } from './keys.ts';
 import { usersCommand, type UserFlags } from './users.ts';
 import { serve } from './serve.ts';
+import { webhooksCommand } from './webhooks.ts';
 import pino from 'pino';
 
 const USAGE = `usage: keygate <command>
@@ -29,7 +30,12 @@ const USAGE = `usage: keygate <command>
   keys update <client_id> [--name N] [--description D] [--scopes …] [--networks …] [--expires-in …] [--token-ttl S] [--json]
               [--jwks FILE | --tls-subject-dn DN | --tls-san-dns NAME | --tls-certificate FILE | --secret] [--dpop-required true|false]
   keys rotate <client_id> [--grace SECONDS] [--json]     (0 = the old secret stops now; at most 604800)
-  keys show|disable|enable|delete <client_id> [--json]`;
+  keys show|disable|enable|delete <client_id> [--json]
+  webhooks create --url URL --events "key.created key.expiring …" [--tenant ID] [--description D] [--json]
+  webhooks list [--tenant ID] [--json]
+  webhooks update <id> [--url URL] [--events …] [--description D] [--json]
+  webhooks show|rotate-secret|disable|enable|delete|deliveries <id> [--json]
+  webhooks redeliver <id> <delivery_id> [--json]`;
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -62,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
       'tls-certificate': { type: 'string' },
       'dpop-required': { type: 'string' },
       secret: { type: 'boolean' },
+      url: { type: 'string' },
+      events: { type: 'string' },
     },
   });
   const [command, action, ...rest] = positionals;
@@ -73,7 +81,11 @@ async function main(argv: string[]): Promise<number> {
   // The server logs to stdout; other commands keep stdout for their output (--json stays parseable).
   const log = command === 'serve' ? createLogger(config.logLevel) : createLogger('warn', pino.destination(2));
   const migrate = command === 'migrate' || config.migrateOnStart;
-  const runtime = await openRuntime(config, log, { migrate: migrate && !values.down, cacheKeys: command === 'serve' });
+  const runtime = await openRuntime(config, log, {
+    migrate: migrate && !values.down,
+    cacheKeys: command === 'serve',
+    deliverEvents: command === 'serve' && config.events.deliver,
+  });
   const print = (text: string) => process.stdout.write(`${text}\n`);
   try {
     switch (command) {
@@ -107,6 +119,9 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'keys':
         await keysCommand(runtime, action, action ? rest : [], values as Flags, print);
+        return 0;
+      case 'webhooks':
+        await webhooksCommand(runtime, action, action ? rest : [], values as Flags, print);
         return 0;
       default:
         throw new KeygateError('invalid_request', `unknown command '${command}'\n${USAGE}`);

@@ -18,6 +18,8 @@ export interface TenantView {
   status: 'active' | 'disabled';
   allow_never_expiring_keys: boolean;
   max_key_lifetime_days: number | null;
+  /** Days before a key's expiry that `key.expiring` fires; null = the default (30, 7, 1). */
+  expiry_reminder_days: number[] | null;
   created_at: string;
   updated_at: string;
 }
@@ -30,6 +32,7 @@ export function toTenantView(t: Tenant): TenantView {
     status: t.status,
     allow_never_expiring_keys: t.allow_never_expiring_keys,
     max_key_lifetime_days: t.max_key_lifetime_days,
+    expiry_reminder_days: t.expiry_reminder_days,
     created_at: t.created_at.toISOString(),
     updated_at: new Date(t.updated_at).toISOString(),
   };
@@ -103,7 +106,8 @@ export function createTenantService(deps: TenantServiceDeps) {
     },
     async update(id: string, settings: TenantSettings, actor: TenantActor): Promise<TenantView> {
       const tenant = await requireTenant(id, actor);
-      const policyFields = Object.keys(settings).filter((field) => field !== 'name');
+      // Reminders are the tenant's own business, like its name; key policy is set from above.
+      const policyFields = Object.keys(settings).filter((field) => field !== 'name' && field !== 'expiry_reminder_days');
       if (policyFields.length > 0 && tenant.id === actor.tenantId && tenant.parent_id !== null) {
         throw new KeygateError('forbidden', "a tenant's key policy is set by its parent");
       }

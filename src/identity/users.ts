@@ -50,11 +50,23 @@ export function createUserService(deps: UserServiceDeps) {
   function change<T>(
     actor: Actor,
     action: string,
-    work: (tx: TxStores) => Promise<{ result: T; user: Pick<User, 'id' | 'tenant_id'>; details?: Record<string, unknown> }>,
+    work: (tx: TxStores) => Promise<{
+      result: T;
+      user: Pick<User, 'id' | 'tenant_id'>;
+      details?: Record<string, unknown>;
+      stoppedKeys?: readonly string[];
+      deletedKeys?: readonly string[];
+    }>,
   ): Promise<T> {
     return auditedChange(deps, actor, async (tx, record) => {
       const done = await work(tx);
-      await record({ action, tenantId: done.user.tenant_id, details: { user_id: done.user.id, ...done.details } });
+      await record({
+        action,
+        tenantId: done.user.tenant_id,
+        details: { user_id: done.user.id, ...done.details },
+        stoppedKeys: done.stoppedKeys,
+        deletedKeys: done.deletedKeys,
+      });
       return done.result;
     });
   }
@@ -87,10 +99,17 @@ export function createUserService(deps: UserServiceDeps) {
     return user;
   }
 
-  /** Ends the tokens of the user's own keys and, when asked, of every key the user created, down the chain. */
-  async function endTokensOfUser(tx: TxStores, userId: string, options: { ownKeys: readonly string[]; created: boolean }): Promise<number> {
-    const created = options.created ? (await tx.keys.descendants({ userId })).map((key) => key.client_id) : [];
-    return endLiveTokens(tx, deps.tokens, [...options.ownKeys, ...created]);
+  /**
+   * Ends the tokens of the user's own keys and, when asked, of every key the user created, down
+   * the chain; returns how many tokens were dropped and the created keys so stopped.
+   */
+  async function endTokensOfUser(
+    tx: TxStores,
+    userId: string,
+    options: { ownKeys: readonly string[]; created: boolean },
+  ): Promise<{ dropped: number; stopped: string[] }> {
+    const stopped = options.created ? (await tx.keys.descendants({ userId })).map((key) => key.client_id) : [];
+    return { dropped: await endLiveTokens(tx, deps.tokens, [...options.ownKeys, ...stopped]), stopped };
   }
 
   /** The row a change just wrote, or 404: a concurrent delete got there first. */
@@ -134,14 +153,15 @@ export function createUserService(deps: UserServiceDeps) {
         if (!patch.role || patch.role === before.role) {
           return { result: toUserView(after), user: after, details: { fields: Object.keys(patch) } };
         }
-        const dropped = await endTokensOfUser(tx, id, {
+        const ended = await endTokensOfUser(tx, id, {
           ownKeys: await keysNarrowedBy(tx, id, before.role, patch.role),
           created: mayCreateKeys(before.role) && !mayCreateKeys(patch.role),
         });
         return {
           result: toUserView(after),
           user: after,
-          details: { fields: Object.keys(patch), role_from: before.role, role_to: patch.role, tokens_dropped: dropped },
+          details: { fields: Object.keys(patch), role_from: before.role, role_to: patch.role, tokens_dropped: ended.dropped },
+          stoppedKeys: ended.stopped,
         };
       });
     },
@@ -150,9 +170,9 @@ export function createUserService(deps: UserServiceDeps) {
       return change(actor, status === 'disabled' ? 'user.disable' : 'user.enable', async (tx) => {
         await tx.users.setStatus(id, status);
         const after = stillThere(await tx.users.findById(id));
-        const details =
-          status === 'disabled' ? { tokens_dropped: await endTokensOfUser(tx, id, { ownKeys: await tx.keys.idsForUser(id), created: true }) } : {};
-        return { result: toUserView(after), user, details };
+        if (status === 'active') return { result: toUserView(after), user };
+        const ended = await endTokensOfUser(tx, id, { ownKeys: await tx.keys.idsForUser(id), created: true });
+        return { result: toUserView(after), user, details: { tokens_dropped: ended.dropped }, stoppedKeys: ended.stopped };
       });
     },
     /** Deletes the user and their user keys (dropping those keys' tokens first). */
@@ -163,9 +183,16 @@ export function createUserService(deps: UserServiceDeps) {
         // locks in, so two changes to one user wait for each other instead of deadlocking.
         stillThere(await tx.users.lockById(id));
         const keyIds = await tx.keys.idsForUser(id);
-        const dropped = await endTokensOfUser(tx, id, { ownKeys: keyIds, created: true });
+        const ended = await endTokensOfUser(tx, id, { ownKeys: keyIds, created: true });
         await tx.users.delete(id);
-        return { result: undefined, user, details: { keys_deleted: keyIds, tokens_dropped: dropped } };
+        return {
+          result: undefined,
+          user,
+          details: { keys_deleted: keyIds, tokens_dropped: ended.dropped },
+          // The user's own keys are deleted with them, not stopped.
+          stoppedKeys: ended.stopped.filter((id) => !keyIds.includes(id)),
+          deletedKeys: keyIds,
+        };
       });
     },
   };

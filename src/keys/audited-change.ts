@@ -1,14 +1,19 @@
 // Every admin change is one transaction holding the change and its audit record, so there is never
 // an unaudited change; key caches forget after commit, because any change to a key, a user or a
-// tenant may alter the policy inputs of keys (its own, or of keys it created). Shared by the key,
-// user and tenant services.
+// tenant may alter the policy inputs of keys (its own, or of keys it created). The event a change
+// raises (keys/events.ts) joins the outbox in the same transaction: no change goes untold and no
+// event tells of a change that rolled back. Shared by the key, user, tenant and webhook services.
 import type { AuditStore } from '../stores/audit.ts';
 import type { KeyStore } from '../stores/keys.ts';
+import type { OutboxStore } from '../stores/outbox.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import type { UserStore } from '../stores/users.ts';
 import type { SetupLinkStore } from '../stores/setup-links.ts';
 import type { ScopeCatalogueStore } from '../stores/scope-catalogue.ts';
+import type { WebhookStore } from '../stores/webhooks.ts';
+import type { EventScheduleStore } from '../stores/event-schedule.ts';
 import type { Authority } from './authority.ts';
+import { eventTypeOfAction } from './events.ts';
 
 /** Who is acting, for `created_by`, the audit log and tenant boundaries. */
 export interface Actor {
@@ -34,6 +39,9 @@ export interface TxStores {
   tenants: TenantStore;
   setupLinks: SetupLinkStore;
   scopeCatalogue: ScopeCatalogueStore;
+  outbox: OutboxStore;
+  webhooks: WebhookStore;
+  schedule: EventScheduleStore;
 }
 
 export type Transact = <T>(work: (tx: TxStores) => Promise<T>) => Promise<T>;
@@ -51,6 +59,10 @@ export interface ChangeRecord {
   tenantId: string | null;
   targetKeyId?: string | null;
   details?: Record<string, unknown>;
+  /** Keys this change stops under the owner rule (their creator lost the right): each raises `key.stopped`. */
+  stoppedKeys?: readonly string[];
+  /** Keys of the record's tenant deleted along with the change's subject (a user's keys): each raises `key.deleted`. */
+  deletedKeys?: readonly string[];
 }
 
 export type RecordChange = (record: ChangeRecord) => Promise<void>;
@@ -58,8 +70,8 @@ export type RecordChange = (record: ChangeRecord) => Promise<void>;
 /** Runs `work` in one transaction with `record` to audit it there; caches forget after commit. */
 export async function auditedChange<T>(deps: AuditedChangeDeps, actor: Actor, work: (tx: TxStores, record: RecordChange) => Promise<T>): Promise<T> {
   const result = await deps.transact((tx) =>
-    work(tx, (record) =>
-      tx.audit.record({
+    work(tx, async (record) => {
+      await tx.audit.record({
         action: record.action,
         outcome: 'success',
         tenantId: record.tenantId,
@@ -69,9 +81,35 @@ export async function auditedChange<T>(deps: AuditedChangeDeps, actor: Actor, wo
         ip: actor.ip ?? null,
         requestId: actor.requestId ?? null,
         details: { via: actor.via, ...record.details },
-      }),
-    ),
+      });
+      await raiseEvents(tx, actor, record);
+    }),
   );
   deps.onKeysChanged?.('*');
   return result;
+}
+
+async function raiseEvents(tx: TxStores, actor: Actor, record: ChangeRecord): Promise<void> {
+  const type = eventTypeOfAction(record.action);
+  if (!type || record.tenantId === null) return;
+  const by = { key_id: actor.keyId, user_id: actor.userId, via: actor.via };
+  const subject = record.targetKeyId ? { client_id: record.targetKeyId } : {};
+  await tx.outbox.addEvent({ type, tenantId: record.tenantId, data: { tenant_id: record.tenantId, ...subject, ...record.details, by } });
+  for (const clientId of record.deletedKeys ?? []) {
+    await tx.outbox.addEvent({
+      type: 'key.deleted',
+      tenantId: record.tenantId,
+      data: { tenant_id: record.tenantId, client_id: clientId, cause: record.action, by },
+    });
+  }
+  for (const clientId of record.stoppedKeys ?? []) {
+    // A stopped key may lie in a tenant below the changed one: the event belongs to the key's own.
+    const key = await tx.keys.find(clientId);
+    if (!key) continue;
+    await tx.outbox.addEvent({
+      type: 'key.stopped',
+      tenantId: key.tenant_id,
+      data: { tenant_id: key.tenant_id, client_id: clientId, reason: 'owner_not_authorized', cause: record.action, by },
+    });
+  }
 }

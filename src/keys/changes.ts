@@ -21,7 +21,12 @@ import { canonicalNetworks, credentialColumns, KeyChangeSchema, RotationSchema, 
 import { parseInput } from '../shared/validation.ts';
 
 /** Audits a change to one key, in the change's transaction. */
-export type RecordKeyChange = (action: string, key: Pick<KeyView, 'client_id' | 'tenant_id'>, details?: Record<string, unknown>) => Promise<void>;
+export type RecordKeyChange = (
+  action: string,
+  key: Pick<KeyView, 'client_id' | 'tenant_id'>,
+  details?: Record<string, unknown>,
+  stoppedKeys?: readonly string[],
+) => Promise<void>;
 
 interface ChangeDeps extends KeyServiceDeps {
   change<T>(work: (tx: TxStores, record: RecordKeyChange) => Promise<T>, actor: Actor): Promise<T>;
@@ -104,9 +109,9 @@ export function createKeyChanges(deps: ChangeDeps) {
         const result = await tx.keys.update(clientId, patch);
         if (!result) throw new KeygateError('not_found', 'no such key');
         const narrowed = rightsNarrowed(result.before, result.after);
-        const ended = [...(narrowed ? [clientId] : []), ...(lostKeyCreation(result.before, result.after) ? descendants : [])];
-        const dropped = await endLiveTokens(tx, deps.tokens, ended);
-        await record('key.update', current, { fields: Object.keys(patch), narrowed, tokens_dropped: dropped });
+        const stopped = lostKeyCreation(result.before, result.after) ? descendants : [];
+        const dropped = await endLiveTokens(tx, deps.tokens, [...(narrowed ? [clientId] : []), ...stopped]);
+        await record('key.update', current, { fields: Object.keys(patch), narrowed, tokens_dropped: dropped }, stopped);
         return result.after;
       }, actor);
       return toView(after, new Date());

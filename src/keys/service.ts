@@ -41,7 +41,7 @@ export function createKeyService(deps: KeyServiceDeps) {
    */
   function change<T>(work: (tx: TxStores, record: RecordKeyChange) => Promise<T>, actor: Actor): Promise<T> {
     return auditedChange(deps, actor, (tx, record) =>
-      work(tx, (action, key, details = {}) => record({ action, tenantId: key.tenant_id, targetKeyId: key.client_id, details })),
+      work(tx, (action, key, details = {}, stoppedKeys = []) => record({ action, tenantId: key.tenant_id, targetKeyId: key.client_id, details, stoppedKeys })),
     );
   }
 
@@ -247,7 +247,8 @@ export function createKeyService(deps: KeyServiceDeps) {
       await change(async (tx, record) => {
         await tx.keys.setStatus(clientId, status);
         const dropped = status === 'disabled' ? await endLiveTokens(tx, deps.tokens, [clientId, ...descendants]) : 0;
-        await record(status === 'disabled' ? 'key.disable' : 'key.enable', before, status === 'disabled' ? { tokens_dropped: dropped } : {});
+        if (status === 'disabled') await record('key.disable', before, { tokens_dropped: dropped }, descendants);
+        else await record('key.enable', before);
       }, actor);
       return requireKey(clientId, actor);
     },
@@ -258,7 +259,7 @@ export function createKeyService(deps: KeyServiceDeps) {
       await change(async (tx, record) => {
         const dropped = await endLiveTokens(tx, deps.tokens, [clientId, ...descendants]);
         await tx.keys.delete(clientId);
-        await record('key.delete', before, { tokens_dropped: dropped });
+        await record('key.delete', before, { tokens_dropped: dropped }, descendants);
       }, actor);
     },
   };

@@ -11,6 +11,12 @@ import { AUTHENTICATION_FAILURES, type DenialReason, type KeyLookup } from './pi
 import type { AbuseLimits, LimitCrossing } from './abuse-limits.ts';
 import type { ActivityRecorder } from '../keys/activity.ts';
 import type { IpAddress } from '../shared/network.ts';
+import type { DenialCategory } from '../keys/denial-summaries.ts';
+
+/** Counts a denial of a known key towards its `key.denials` summary (keys/denial-summaries.ts). */
+export type NoteDenial = (key: { clientId: string; tenantId: string }, category: DenialCategory) => void;
+
+const SUMMARISED: Partial<Record<DenialReason, DenialCategory>> = { ip_not_allowed: 'network_denied', rate_limited: 'rate_limited' };
 
 export type DeniedAction = 'token.issue' | 'token.introspect' | 'key.verify';
 
@@ -29,12 +35,21 @@ export interface Denial {
 
 export type DenialRecorder = (denial: Denial) => Promise<void>;
 
-export function createDenialRecorder(audit: AuditStore, log: Logger, metrics: Metrics, limits: AbuseLimits, activity?: ActivityRecorder): DenialRecorder {
+export function createDenialRecorder(
+  audit: AuditStore,
+  log: Logger,
+  metrics: Metrics,
+  limits: AbuseLimits,
+  activity?: ActivityRecorder,
+  noteDenial?: NoteDenial,
+): DenialRecorder {
   return async function recordDenial({ action, reason, clientId, key, route, source, ip }) {
     const scope = currentRequestScope();
     metrics.tokensDenied.inc({ action, reason });
     // Counted against the key only when there is one: a made-up client id has nobody to count it for.
     if (key) activity?.denied(key.clientId, reason);
+    const category = SUMMARISED[reason];
+    if (key && category) noteDenial?.(key, category);
     // A malformed client_id could be anything a caller typed (even a secret pasted in the wrong
     // field): only a well-formed one is recorded.
     const targetKeyId = key?.clientId ?? (clientId && isWellFormedClientId(clientId) ? clientId : null);
@@ -62,10 +77,11 @@ export function createDenialRecorder(audit: AuditStore, log: Logger, metrics: Me
  * crossing pair names, so that tenant's admins see the attack on their key; an id that names no
  * key (and a source's own limit) belongs to no tenant.
  */
-export function createLimitCrossingRecorder(audit: AuditStore, log: Logger, lookupKey: KeyLookup) {
+export function createLimitCrossingRecorder(audit: AuditStore, log: Logger, lookupKey: KeyLookup, noteDenial?: NoteDenial) {
   return async function recordLimitCrossing({ limit, clientId, source, action }: LimitCrossing): Promise<void> {
     const scope = currentRequestScope();
     const key = clientId === undefined ? undefined : await lookupKey(clientId);
+    if (key) noteDenial?.(key, limit === 'key_issuance' ? 'rate_limited' : 'locked_out');
     log.warn({ limit, clientId, source, ip: scope?.clientIpText, requestId: scope?.requestId }, 'abuse limit reached');
     await audit.record({
       action,

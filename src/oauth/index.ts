@@ -22,7 +22,7 @@ import type { KeySnapshot } from '../keys/model.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import { RESOURCE_SERVER_SCOPE } from '../keys/model.ts';
 import { createAdapterFactory } from './adapter.ts';
-import { createDenialRecorder, createLimitCrossingRecorder } from './denial-audit.ts';
+import { createDenialRecorder, createLimitCrossingRecorder, type NoteDenial } from './denial-audit.ts';
 import { createApiKeyAuthorizeRoute, createExternalAuthRoute } from './exchanges.ts';
 import { admitLibraryAuthenticatedClient, createSenderBinding, installProviderSeams } from './internals.ts';
 import type { ReplayStore } from '../stores/replay.ts';
@@ -59,6 +59,8 @@ export interface OAuthDeps {
   /** Failed authentications allowed per window: per (client id, source) and per source. */
   authFailures: { perClientAndSource: number; perSource: number; windowSeconds: number };
   log: Logger;
+  /** Counts denials of known keys for their `key.denials` summaries. */
+  noteDenial?: NoteDenial;
 }
 
 /**
@@ -122,10 +124,10 @@ export function createOAuth(deps: OAuthDeps) {
     },
     metrics: deps.metrics,
     log: deps.log,
-    onCrossed: createLimitCrossingRecorder(deps.audit, deps.log, lookupKey),
+    onCrossed: createLimitCrossingRecorder(deps.audit, deps.log, lookupKey, deps.noteDenial),
     onKeyLimited: (clientId) => deps.activity.denied(clientId, 'rate_limited'),
   });
-  const recordDenial = createDenialRecorder(deps.audit, deps.log, deps.metrics, limits, deps.activity);
+  const recordDenial = createDenialRecorder(deps.audit, deps.log, deps.metrics, limits, deps.activity, deps.noteDenial);
   installProviderSeams(provider, {
     lookupKey,
     pepperRing: deps.pepperRing,

@@ -83,3 +83,45 @@ export async function timed<T>(metrics: Metrics, store: 'postgres' | 'redis' | '
     end();
   }
 }
+
+/** Event delivery: queue depth (read at scrape time), webhook latency and failures, audit streaming. */
+export function createEventMetrics(metrics: Metrics, depth: () => Promise<{ queue: string; count: number }[]>) {
+  new client.Gauge({
+    name: 'keygate_events_queue_depth',
+    help: 'Events waiting: outbox rows by destination, and webhook deliveries not yet delivered or given up',
+    labelNames: ['queue'] as const,
+    registers: [metrics.registry],
+    async collect() {
+      this.reset();
+      for (const { queue, count } of await depth().catch(() => [])) this.set({ queue }, count);
+    },
+  });
+  return {
+    webhookDuration: new client.Histogram({
+      name: 'keygate_webhook_delivery_duration_seconds',
+      help: 'Webhook delivery attempts, by outcome (delivered, failed)',
+      labelNames: ['outcome'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [metrics.registry],
+    }),
+    webhookFailures: new client.Counter({
+      name: 'keygate_webhook_delivery_failures_total',
+      help: 'Failed webhook delivery attempts, by kind (status, network, refused)',
+      labelNames: ['kind'] as const,
+      registers: [metrics.registry],
+    }),
+    webhooksDisabled: new client.Counter({
+      name: 'keygate_webhook_endpoints_disabled_total',
+      help: 'Webhook endpoints disabled after sustained failure',
+      registers: [metrics.registry],
+    }),
+    auditStreamed: new client.Counter({
+      name: 'keygate_audit_stream_records_total',
+      help: 'Audit records handed to a sink, by sink and outcome (sent, failed: to be retried)',
+      labelNames: ['sink', 'outcome'] as const,
+      registers: [metrics.registry],
+    }),
+  };
+}
+
+export type EventMetrics = ReturnType<typeof createEventMetrics>;

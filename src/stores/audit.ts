@@ -1,4 +1,7 @@
-// The audit log. Records carry ids, reasons and addresses; never secrets or tokens.
+// The audit log. Records carry ids, reasons and addresses; never secrets or tokens. With audit
+// sinks configured, each record is also queued in the outbox for every sink, in the same
+// statement: a record is streamed exactly when it is written.
+import { sql } from 'kysely';
 import type { Db } from './db.ts';
 
 export interface AuditEventInput {
@@ -46,24 +49,30 @@ export interface AuditFilter {
   limit?: number;
 }
 
-export function createAuditStore(db: Db) {
+/** `sinks`: the outbox destinations (`sink:<name>`) every record is streamed to. */
+export function createAuditStore(db: Db, sinks: readonly string[] = []) {
   return {
     async record(event: AuditEventInput): Promise<void> {
-      await db
-        .insertInto('audit_events')
-        .values({
-          action: event.action,
-          outcome: event.outcome,
-          reason: event.reason ?? null,
-          tenant_id: event.tenantId ?? null,
-          actor_key_id: event.actorKeyId ?? null,
-          actor_user_id: event.actorUserId ?? null,
-          target_key_id: event.targetKeyId ?? null,
-          ip: event.ip ?? null,
-          request_id: event.requestId ?? null,
-          details: JSON.stringify(event.details ?? {}),
-        })
-        .execute();
+      const insert = db.insertInto('audit_events').values({
+        action: event.action,
+        outcome: event.outcome,
+        reason: event.reason ?? null,
+        tenant_id: event.tenantId ?? null,
+        actor_key_id: event.actorKeyId ?? null,
+        actor_user_id: event.actorUserId ?? null,
+        target_key_id: event.targetKeyId ?? null,
+        ip: event.ip ?? null,
+        request_id: event.requestId ?? null,
+        details: JSON.stringify(event.details ?? {}),
+      });
+      if (sinks.length === 0) {
+        await insert.execute();
+        return;
+      }
+      await sql`
+        with written as (${insert.returningAll()})
+        insert into outbox (destination, type, tenant_id, payload)
+        select sink, 'audit', written.tenant_id, to_jsonb(written) from written cross join unnest(${[...sinks]}::text[]) as sink`.execute(db);
     },
 
     /** Newest first. */

@@ -15,6 +15,8 @@ export interface TenantsTable {
   /** The tenant whose admins disabled this one (null: enabled, or disabled by the operator). */
   disabled_by_tenant_id: Generated<string | null>;
   max_key_lifetime_days: number | null;
+  /** Days before a key's expiry that reminders fire; null = the default (30, 7, 1). */
+  expiry_reminder_days: Generated<number[] | null>;
   created_at: Generated<Date>;
   updated_at: Timestamp;
 }
@@ -101,6 +103,68 @@ export interface ScopeResourcesTable {
   updated_at: Timestamp;
 }
 
+export interface OutboxTable {
+  id: Generated<string>;
+  event_id: Generated<string>;
+  /** `webhooks`, or `sink:<name>` for the audit stream. */
+  destination: string;
+  type: string;
+  tenant_id: string | null;
+  payload: ColumnType<Record<string, unknown>, string, string>;
+  created_at: Generated<Date>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  lease_until: Date | null;
+}
+
+export interface WebhookEndpointsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  url: string;
+  description: string | null;
+  event_types: string[];
+  secret_encrypted: string;
+  status: Generated<'active' | 'disabled'>;
+  disabled_reason: Generated<string | null>;
+  consecutive_failures: Generated<number>;
+  failing_since: Generated<Date | null>;
+  created_by_key_id: string | null;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<string>;
+  endpoint_id: string;
+  event_id: string;
+  type: string;
+  body: string;
+  status: Generated<'pending' | 'delivered' | 'failed'>;
+  attempts: Generated<number>;
+  retry_until: Date;
+  next_attempt_at: Timestamp;
+  lease_until: Date | null;
+  created_at: Generated<Date>;
+  delivered_at: Date | null;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<string>;
+  delivery_id: string;
+  at: Generated<Date>;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  response_excerpt: string | null;
+}
+
+export interface EventScheduleClaimsTable {
+  client_id: string;
+  type: string;
+  due_at: Date;
+  claimed_at: Generated<Date>;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
@@ -108,12 +172,24 @@ export interface Database {
   api_keys: ApiKeysTable;
   audit_events: AuditEventsTable;
   scope_resources: ScopeResourcesTable;
+  outbox: OutboxTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  event_schedule_claims: EventScheduleClaimsTable;
 }
 
 export type Db = Kysely<Database>;
 
-export function connectDatabase(url: string, maxConnections = 10): Db {
-  const pool = new pg.Pool({ connectionString: url, max: maxConnections });
+/** Per-session limits: how long a statement waits for a lock, and how long a transaction may sit idle. */
+export interface SessionLimits {
+  lockTimeoutMs: number;
+  idleInTransactionTimeoutMs: number;
+}
+
+export function connectDatabase(url: string, maxConnections = 10, limits?: SessionLimits): Db {
+  const options = limits && `-c lock_timeout=${limits.lockTimeoutMs} -c idle_in_transaction_session_timeout=${limits.idleInTransactionTimeoutMs}`;
+  const pool = new pg.Pool({ connectionString: url, max: maxConnections, ...(options ? { options } : {}) });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

@@ -63,7 +63,7 @@ describe('keygate CLI against DATABASE_URL and REDIS_URL', () => {
     expect(await runCli(['keys', 'delete', key.client_id, '--json'], env)).toMatchObject({ code: 0, stdout: `{"deleted":"${key.client_id}"}\n` });
     expect((await introspect(fresh)).body).toEqual({ active: false });
     expect(await runCli(['keys', 'show', key.client_id], env)).toMatchObject({ code: 3, stderr: 'error (not_found): no such key\n' });
-  });
+  }, 90_000); // six CLI processes, each starting Node and connecting: over 30 s on a loaded machine
 
   it('lists and shows keys without any secret', async () => {
     const key = JSON.parse((await cli('keys', 'create', '--name', 'listed', '--scopes', 'a:read', '--expires-in', 'never', '--json')).stdout);

@@ -37,6 +37,7 @@ describe('identity model', () => {
       status: 'active',
       allow_never_expiring_keys: true,
       max_key_lifetime_days: null,
+      expiry_reminder_days: null,
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });

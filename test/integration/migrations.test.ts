@@ -37,9 +37,22 @@ describe('migrations', () => {
       '20261202T100000_add_user_sign_in',
       '20261202T110000_add_scope_catalogue',
       '20261202T120000_add_key_credentials',
+      '20261202T130000_add_outbox',
     ];
     expect((await migrateToLatest(db)).applied).toEqual(all);
-    expect(await tables()).toEqual(['api_keys', 'audit_events', 'scope_resources', 'tenants', 'user_setup_links', 'users']);
+    expect(await tables()).toEqual([
+      'api_keys',
+      'audit_events',
+      'event_schedule_claims',
+      'outbox',
+      'scope_resources',
+      'tenants',
+      'user_setup_links',
+      'users',
+      'webhook_attempts',
+      'webhook_deliveries',
+      'webhook_endpoints',
+    ]);
     expect((await migrateToLatest(db)).applied).toEqual([]);
     for (let i = 0; i < all.length; i++) await migrateDown(db);
     expect(await tables()).toEqual([]);

@@ -97,6 +97,8 @@ describe('SIGTERM under load (keygate serve as a process)', () => {
       PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
+      // Webhooks of the event suites are theirs to deliver, with their settings.
+      KEYGATE_DELIVER_EVENTS: 'false',
     };
     // The key is made here, through the stores, with the pepper the server uses.
     runtime = await openRuntime(loadConfig(env), createLogger('silent'), { migrate: false });

@@ -339,7 +339,7 @@ export interface KeygateProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function spawnKeygate(env: { databaseUrl: string; redisUrl: string; pepper?: string }): Promise<KeygateProcess> {
+export async function spawnKeygate(env: { databaseUrl: string; redisUrl: string; pepper?: string; extra?: Record<string, string> }): Promise<KeygateProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [CLI, 'serve'], {
     cwd: REPO_ROOT,
@@ -356,6 +356,9 @@ export async function spawnKeygate(env: { databaseUrl: string; redisUrl: string;
       PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      // Webhooks of the event suites are theirs to deliver, with their settings.
+      KEYGATE_DELIVER_EVENTS: 'false',
+      ...env.extra,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

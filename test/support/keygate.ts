@@ -64,7 +64,9 @@ export interface KeygateOptions {
   signInFailuresPerSource?: number;
   /** Logs at level 'trace' into this stream instead of nowhere. */
   logDestination?: DestinationStream;
-  /** Further configuration (the TLS listener, the certificate header …). */
+  /** Run the event workers (webhooks, audit stream, scheduled events), as `keygate serve` does. */
+  deliverEvents?: boolean;
+  /** More configuration variables (event timings, sinks, the webhook allow-list …). */
   env?: Record<string, string>;
 }
 
@@ -108,7 +110,7 @@ export async function startKeygate(options: KeygateOptions): Promise<TestKeygate
     ...options.env,
   });
   const log = options.logDestination ? createLogger('trace', options.logDestination) : createLogger('silent');
-  const runtime = await openRuntime(config, log, { migrate: false, cacheKeys: true });
+  const runtime = await openRuntime(config, log, { migrate: false, cacheKeys: true, deliverEvents: options.deliverEvents ?? false });
   // '::' accepts IPv6 and IPv4 (as ::ffff:a.b.c.d) so both families can be tested.
   const server = await startServer(runtime, 0, '::');
   const request = (r: HttpRequest) => send(server.port, r);
