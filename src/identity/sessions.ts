@@ -81,7 +81,8 @@ export function createSessions(deps: { store: SessionStore; users: UserStore; te
       if (path.length === 0 || path.some((tenant) => tenant.status !== 'active')) return ended();
       const slid = { ...record, lastSeenAt: at };
       const times = timesOf(slid);
-      await deps.store.save(idHash, slid, times.idleExpiresAt);
+      // Ended while we read it (sign-out, a new sign-in): it stays ended, and this request is not signed in.
+      if (!(await deps.store.refresh(idHash, slid, times.idleExpiresAt))) return undefined;
       return { user, tenant: path.at(-1)!, csrfToken: record.csrfToken, ...asDates(times) };
     },
 

@@ -12,6 +12,11 @@ export function createMemorySessionStore(now: () => number = Date.now): SessionS
     async save(idHash, record, expiresAt) {
       if (expiresAt > now()) sessions.set(idHash, { ...record }, expiresAt);
     },
+    async refresh(idHash, record, expiresAt) {
+      if (expiresAt <= now() || sessions.get(idHash) === undefined) return false;
+      sessions.set(idHash, { ...record }, expiresAt);
+      return true;
+    },
     async find(idHash) {
       const record = sessions.get(idHash);
       return record && { ...record };

@@ -13,6 +13,12 @@ export function createRedisSessionStore(redis: RedisClient): SessionStore {
       const ms = expiresAt - Date.now();
       if (ms > 0) await redis.set(sessionKey(idHash), encodeSession(record), 'PX', ms);
     },
+    async refresh(idHash, record, expiresAt) {
+      const ms = expiresAt - Date.now();
+      if (ms <= 0) return false;
+      // XX: only an existing key is written, so a DEL that landed after our read wins.
+      return (await redis.set(sessionKey(idHash), encodeSession(record), 'PX', ms, 'XX')) === 'OK';
+    },
     async find(idHash) {
       const text = await redis.get(sessionKey(idHash));
       return text === null ? undefined : decodeSession(text);

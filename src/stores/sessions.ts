@@ -18,6 +18,11 @@ export interface SessionStore {
   readonly kind: 'redis' | 'memory';
   /** Stores (or replaces) the record until `expiresAt` (ms since the epoch). */
   save(idHash: string, record: SessionRecord, expiresAt: number): Promise<void>;
+  /**
+   * Replaces the record only while it still exists, and says whether it did: a session ended
+   * (sign-out, a new sign-in) while a request was reading it stays ended.
+   */
+  refresh(idHash: string, record: SessionRecord, expiresAt: number): Promise<boolean>;
   find(idHash: string): Promise<SessionRecord | undefined>;
   destroy(idHash: string): Promise<void>;
   close(): Promise<void>;

@@ -28,4 +28,14 @@ describe('memory session store', () => {
     found.userId = 'someone else';
     expect((await store.find('a'))!.userId).toBe('u1');
   });
+
+  it('refreshes only a record that still exists: a destroyed session is not written back', async () => {
+    const store = createMemorySessionStore(() => 0);
+    await store.save('a', record, 10);
+    expect(await store.refresh('a', { ...record, lastSeenAt: 5 }, 20)).toBe(true);
+    expect((await store.find('a'))!.lastSeenAt).toBe(5);
+    await store.destroy('a');
+    expect(await store.refresh('a', record, 20)).toBe(false);
+    expect(await store.find('a')).toBeUndefined();
+  });
 });

@@ -11,11 +11,12 @@ import { currentRequestScope } from '../../http/request-scope.ts';
 import type { SignInCheckFn } from '../../identity/sign-in.ts';
 import type { Sessions, SignedIn } from '../../identity/sessions.ts';
 import { PASSWORD_MAX_LENGTH } from '../../identity/passwords.ts';
-import type { AbuseLimits } from '../../oauth/abuse-limits.ts';
+import { failureSource, type AbuseLimits } from '../../oauth/abuse-limits.ts';
 import { KeygateError } from '../../shared/errors.ts';
 import { parseInput } from '../../shared/validation.ts';
 import type { AuditStore } from '../../stores/audit.ts';
 import type { User, UserStore } from '../../stores/users.ts';
+import { createSignInsInFlight } from './sign-ins-in-flight.ts';
 
 export const SIGN_IN_ACTION = 'session.create';
 export const SIGN_OUT_ACTION = 'session.delete';
@@ -48,6 +49,7 @@ function sessionView(found: Pick<SignedIn, 'user' | 'tenant' | 'csrfToken' | 'id
 }
 
 export function sessionRoutes(deps: SessionRouteDeps) {
+  const inFlight = createSignInsInFlight();
   const where = () => {
     const scope = currentRequestScope();
     return { ip: scope?.clientIpText ?? null, requestId: scope?.requestId ?? null, sourceIp: scope?.sourceIp };
@@ -78,12 +80,22 @@ export function sessionRoutes(deps: SessionRouteDeps) {
       ctx.set('Retry-After', String(limit.retryAfterSeconds));
       throw new KeygateError('rate_limited', 'too many failed sign-ins: try again later');
     }
-    const check = await deps.checkSignIn(email, password);
-    if (!check.ok) {
-      await refuse(check.concerning, { ip, requestId });
-      await deps.limits.recordFailure(subject, sourceIp, SIGN_IN_ACTION);
-      throw new KeygateError('invalid_credentials', INVALID_CREDENTIALS);
+    const release = inFlight.claim(subject, failureSource(sourceIp));
+    if (!release) {
+      ctx.set('Retry-After', '1');
+      throw new KeygateError('rate_limited', 'another sign-in from here is being checked: try again in a moment');
     }
+    let check: Awaited<ReturnType<SignInCheckFn>>;
+    try {
+      check = await deps.checkSignIn(email, password);
+      if (!check.ok) {
+        await refuse(check.concerning, { ip, requestId });
+        await deps.limits.recordFailure(subject, sourceIp, SIGN_IN_ACTION);
+      }
+    } finally {
+      release();
+    }
+    if (!check.ok) throw new KeygateError('invalid_credentials', INVALID_CREDENTIALS);
     const { user } = check;
     // A sign-in always opens a new session; one this browser already had ends (no fixation, no leftovers).
     const previous = deps.sessionAuth.sessionIdOf(ctx);
