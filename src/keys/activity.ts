@@ -31,6 +31,14 @@ export const DENIAL_OUTCOMES: Readonly<Partial<Record<DenialReason, ActivityOutc
   scope_not_granted: 'denied_scope',
   not_introspector: 'denied_scope',
   rate_limited: 'denied_rate_limited',
+  // A key without a secret fails on its credential: to its owner that is a bad secret by another name.
+  wrong_auth_method: 'denied_bad_secret',
+  assertion_invalid: 'denied_bad_secret',
+  assertion_replayed: 'denied_bad_secret',
+  certificate_invalid: 'denied_bad_secret',
+  dpop_required: 'denied_bad_secret',
+  dpop_invalid: 'denied_bad_secret',
+  dpop_replayed: 'denied_bad_secret',
 });
 
 export function createActivityRecorder(store: Pick<KeyActivityStore, 'add'>, log: Logger, options: { intervalMs?: number } = {}): ActivityRecorder {

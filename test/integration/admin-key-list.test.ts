@@ -2,6 +2,7 @@
 // ties and missing values without losing or repeating a key, search by name or client id,
 // filters, counts, the fields shown beside each key, and what a caller may never see through them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateClientId } from '../../src/crypto/credentials.ts';
 import { KEY_SORTS } from '../../src/keys/schemas.ts';
 import { ALL_KEYGATE_SCOPES, adminClient, clientFor, errorBody, type AdminClient } from '../support/admin.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
@@ -122,10 +123,10 @@ describe('admin API: the key list', () => {
 
   it('refuses a forged time cursor that Postgres could not read, with 400 not 500', async () => {
     for (const value of ['2026-02-31T00:00:00.000000Z', "x' or 1=1 --", '2026-13-01T00:00:00.000000Z']) {
-      const forged = Buffer.from(JSON.stringify(['expires_at', value, 'kg_x'])).toString('base64url');
+      const forged = Buffer.from(JSON.stringify(['expires_at', value, generateClientId()])).toString('base64url');
       expect((await admin.get(`/keys?sort=expires_at&cursor=${forged}`)).status).toBe(400);
     }
-    const name = Buffer.from(JSON.stringify(['name', "o'brien\\%", 'kg_x'])).toString('base64url');
+    const name = Buffer.from(JSON.stringify(['name', "o'brien\\%", generateClientId()])).toString('base64url');
     expect((await admin.get(`/keys?sort=name&cursor=${name}`)).status).toBe(200);
   });
 
