@@ -20,7 +20,8 @@ export function renderHeader(target: HTMLElement, active: string): void {
     h(
       'nav',
       { 'aria-label': 'Main' },
-      link('/console/', 'API keys', 'keys'), link('/console/scopes', 'Scope catalogue', 'scopes'),
+      link('/console/', 'API keys', 'keys'),
+      link('/console/scopes', 'Scope catalogue', 'scopes'),
       canManageWebhooks() ? link('/console/webhooks', 'Webhooks', 'webhooks') : null,
     ),
     h(

@@ -110,7 +110,12 @@ export async function webhookPage(main: HTMLElement, id: string): Promise<void> 
       ...row('Created', dateTime(webhook.created_at)),
       ...row('Endpoint ID', h('code', {}, webhook.id)),
     ),
-    h('section', { 'aria-labelledby': 'deliveries-title' }, h('div', { class: 'section-head' }, h('h2', { id: 'deliveries-title' }, 'Deliveries'), reloadLog), deliveries),
+    h(
+      'section',
+      { 'aria-labelledby': 'deliveries-title' },
+      h('div', { class: 'section-head' }, h('h2', { id: 'deliveries-title' }, 'Deliveries'), reloadLog),
+      deliveries,
+    ),
   );
 
   async function loadDeliveries(): Promise<void> {

@@ -75,7 +75,14 @@ export function lastFailure(webhook: Webhook): string {
 
 async function newEndpoint(): Promise<void> {
   const types = await loadEventTypes();
-  const url = h('input', { type: 'url', name: 'url', required: true, autocomplete: 'off', placeholder: 'https://example.com/keygate-events', inputmode: 'url' });
+  const url = h('input', {
+    type: 'url',
+    name: 'url',
+    required: true,
+    autocomplete: 'off',
+    placeholder: 'https://example.com/keygate-events',
+    inputmode: 'url',
+  });
   const description = h('input', { type: 'text', name: 'description', autocomplete: 'off' });
   const events = eventTypesInput(types, ['key.expiring', 'key.expired']);
   const error = h('p', { class: 'form-error', role: 'alert' });

@@ -58,7 +58,8 @@ describe('webhooks in the console', () => {
 
     // The checkboxes are the API's own list of event types.
     const offered = await dialog.locator('input[name="event_types"]').evaluateAll((boxes) => boxes.map((b: any) => b.value));
-    const listed = (await (await fetch(`${server.origin}/admin/v1/openapi.json`)).json()).components.schemas.CreateWebhook.properties.event_types.items.enum;
+    const description: any = await (await fetch(`${server.origin}/admin/v1/openapi.json`)).json();
+    const listed = description.components.schemas.CreateWebhook.properties.event_types.items.enum;
     expect(offered).toEqual(listed);
     expect(offered).toContain('key.created');
 
@@ -143,7 +144,10 @@ describe('webhooks in the console', () => {
     await expect
       .poll(async () => {
         if ((await row.count()) === 0) await page.getByRole('button', { name: 'Refresh' }).click();
-        return row.locator('[data-status]').textContent({ timeout: 1000 }).catch(() => null);
+        return row
+          .locator('[data-status]')
+          .textContent({ timeout: 1000 })
+          .catch(() => null);
       })
       .toBe('delivered');
     expect(await row.locator('td[data-label="Status"]').textContent()).toContain('HTTP 204');
@@ -160,7 +164,10 @@ describe('webhooks in the console', () => {
     await expect
       .poll(async () => {
         await page.getByRole('button', { name: 'Refresh' }).click();
-        return page.locator(`tr[data-event-id="${webhookIdHeader}"] td[data-label="Attempts"] summary`).textContent({ timeout: 1000 }).catch(() => null);
+        return page
+          .locator(`tr[data-event-id="${webhookIdHeader}"] td[data-label="Attempts"] summary`)
+          .textContent({ timeout: 1000 })
+          .catch(() => null);
       })
       .toBe('2');
   });
