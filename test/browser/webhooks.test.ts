@@ -256,4 +256,47 @@ describe('webhooks in the console', () => {
     expect(await pageHtml(page)).not.toContain(secret.slice('whsec_'.length));
     expect(tab.cspViolations).toEqual([]);
   });
+  it('works from the keyboard alone: open the dialog, fill it, choose an event type, create, close the secret dialog', async () => {
+    const focused = () => page.evaluate(() => (globalThis as any).document.activeElement?.textContent?.trim() ?? '');
+    const tabTo = async (label: string) => {
+      for (let presses = 0; presses < 40 && (await focused()) !== label; presses += 1) await page.keyboard.press('Tab');
+      expect(await focused()).toBe(label);
+    };
+    await page.goto('/console/webhooks');
+    await page.getByText('No endpoints yet.').waitFor();
+    await tabTo('New endpoint');
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'New webhook endpoint' });
+    await dialog.waitFor();
+    await expect.poll(() => page.evaluate(() => (globalThis as any).document.activeElement?.name)).toBe('url');
+    await page.keyboard.type(`${receiver.url}?by=keyboard`);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('typed');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.value)).toBe('key.created');
+    await page.keyboard.press('Space');
+    expect(await dialog.getByLabel('key.created').isChecked()).toBe(true);
+    await tabTo('Create endpoint');
+    await page.keyboard.press('Enter');
+    const created = page.getByRole('dialog', { name: 'Endpoint created' });
+    await created.waitFor();
+    await page.keyboard.press('Escape');
+    const ask = page.getByRole('dialog', { name: 'Close without saving the secret?' });
+    await ask.waitFor();
+    await tabTo('Close anyway');
+    await page.keyboard.press('Enter');
+    await created.waitFor({ state: 'detached' });
+    await page.getByRole('heading', { name: `${receiver.url}?by=keyboard` }).waitFor();
+    expect(await page.locator('[data-field]').count()).toBe(0);
+  });
+
+  it('shows a manager no Webhooks link either: the routes ask for a scope managers do not hold', async () => {
+    const invited = await server.cli('users', 'invite', '--email', 'hooks-manager@example.test', '--role', 'manager');
+    const { page: manager, context } = await openConsole(browser, server);
+    await completeSetup(manager, invited.setup_link.url, PASSWORD);
+    expect(await manager.getByRole('link', { name: 'Scope catalogue' }).count()).toBe(1);
+    expect(await manager.getByRole('link', { name: 'Webhooks' }).count()).toBe(0);
+    expect((await manager.request.get('/admin/v1/webhooks')).status()).toBe(403);
+    await context.close();
+  });
 });
