@@ -1,8 +1,9 @@
-// One webhook endpoint: its settings; disable / enable; a new signing secret (shown once); delete
+// One webhook endpoint: its settings and Edit; disable / enable; a new signing secret (shown once); delete
 // with a red confirmation naming the endpoint; its delivery log (status, latency, the receiver's
 // answer, every attempt) with Redeliver on each delivery.
-import { del, describeError, get, post } from '../api.ts';
+import { del, describeError, get, patch, post } from '../api.ts';
 import { confirmDialog } from '../components/dialog.ts';
+import { openEndpointDialog } from '../components/webhook-form.ts';
 import { webhookStatus } from '../components/webhook-status.ts';
 import { h, toast } from '../dom.ts';
 import { dateTime } from '../format.ts';
@@ -52,6 +53,20 @@ export async function webhookPage(main: HTMLElement, id: string): Promise<void> 
   const actions: Node[] = [];
   if (writable) {
     actions.push(
+      button(
+        'Edit',
+        () =>
+          void openEndpointDialog({
+            title: 'Edit endpoint',
+            confirm: 'Save',
+            initial: webhook,
+            async submit(fields) {
+              await patch(path, fields);
+              toast('Endpoint saved');
+              return refresh;
+            },
+          }).catch((error) => (errorLine.textContent = describeError(error))),
+      ),
       webhook.status === 'disabled'
         ? button('Enable', () => void run(() => post(`${path}/enable`), 'Endpoint enabled: waiting deliveries are sent'))
         : button('Disable', () => void run(() => post(`${path}/disable`), 'Endpoint disabled: deliveries wait')),

@@ -1,12 +1,11 @@
 // Webhooks: the endpoints of the user's tenant and the tenants below it (URL, event types, status,
 // last failure), and New endpoint, whose signing secret is shown once.
-import { ApiError, describeError, get, post } from '../api.ts';
-import { openDialog } from '../components/dialog.ts';
-import { eventTypesInput, loadEventTypes } from '../components/event-types.ts';
+import { describeError, get, post } from '../api.ts';
 import { showSecretDialog } from '../components/secret-dialog.ts';
 import { shownOncePanel } from '../components/secret-panel.ts';
+import { openEndpointDialog } from '../components/webhook-form.ts';
 import { webhookStatus } from '../components/webhook-status.ts';
-import { field, h, setFieldError } from '../dom.ts';
+import { h } from '../dom.ts';
 import { navigate } from '../router.ts';
 import { canManageWebhooks } from '../session.ts';
 import type { CreatedWebhook, Webhook } from '../types.ts';
@@ -73,56 +72,14 @@ export function lastFailure(webhook: Webhook): string {
   return `${times} since ${new Date(webhook.failing_since).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}`;
 }
 
-async function newEndpoint(): Promise<void> {
-  const types = await loadEventTypes();
-  const url = h('input', {
-    type: 'url',
-    name: 'url',
-    required: true,
-    autocomplete: 'off',
-    placeholder: 'https://example.com/keygate-events',
-    inputmode: 'url',
-  });
-  const description = h('input', { type: 'text', name: 'description', autocomplete: 'off' });
-  const events = eventTypesInput(types, ['key.expiring', 'key.expired']);
-  const error = h('p', { class: 'form-error', role: 'alert' });
-  const save = h('button', { type: 'submit', class: 'button primary', form: 'webhook-form' }, 'Create endpoint');
-  const cancel = h('button', { type: 'button', class: 'button' }, 'Cancel');
-  const form = h(
-    'form',
-    { id: 'webhook-form', novalidate: true },
-    field('Endpoint URL', url, 'HTTPS, reachable from Keygate. Redirects are not followed.'),
-    field('Description', description),
-    events.element,
-  );
-  const dialog = openDialog({ title: 'New webhook endpoint', wide: true, body: [form, error], actions: [cancel, save] });
-  cancel.addEventListener('click', () => dialog.close());
-  const eventsError = events.element.querySelector<HTMLElement>('[data-error-for="event_types"]')!;
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    error.textContent = '';
-    const chosen = events.chosen();
-    const urlOk = /^https?:\/\/\S+$/i.test(url.value.trim());
-    setFieldError(url, urlOk ? '' : 'Enter the full URL, starting with https://');
-    eventsError.textContent = chosen.length > 0 ? '' : 'Choose at least one event type';
-    if (!urlOk) return url.focus();
-    if (chosen.length === 0) return events.first?.focus();
-    save.disabled = true;
-    try {
-      const created = await post<CreatedWebhook>('/admin/v1/webhooks', {
-        url: url.value.trim(),
-        description: description.value.trim() || null,
-        event_types: chosen,
-      });
-      dialog.close();
-      showWebhookSecret(created, 'Endpoint created', `/console/webhooks/${encodeURIComponent(created.webhook.id)}`);
-    } catch (failure) {
-      save.disabled = false;
-      if (failure instanceof ApiError) {
-        for (const detail of failure.details) if (detail.field === 'url') setFieldError(url, detail.message);
-        error.textContent = describeError(failure);
-      } else error.textContent = String(failure);
-    }
+function newEndpoint(): Promise<void> {
+  return openEndpointDialog({
+    title: 'New webhook endpoint',
+    confirm: 'Create endpoint',
+    async submit(fields) {
+      const created = await post<CreatedWebhook>('/admin/v1/webhooks', fields);
+      return () => showWebhookSecret(created, 'Endpoint created', `/console/webhooks/${encodeURIComponent(created.webhook.id)}`);
+    },
   });
 }
 

@@ -2,7 +2,7 @@
 // loopback receiver: create an endpoint with event types chosen as checkboxes, copy the signing
 // secret from the shown-once dialog (gone from the page afterwards), verify the delivered event
 // with the standardwebhooks package and that secret, read the delivery in the endpoint's log,
-// redeliver it under the same webhook-id, disable / enable, delete with a red confirmation; a
+// redeliver it under the same webhook-id, disable / enable, edit, delete with a red confirmation; a
 // viewer sees no webhook page or control, and a webhook change forged from a viewer's session is
 // refused.
 import type { Browser, Page } from 'playwright-core';
@@ -172,13 +172,32 @@ describe('webhooks in the console', () => {
       .toBe('2');
   });
 
-  it('disables and enables the endpoint, lists it with its status, and fits a 390 px screen', async () => {
+  it('disables, enables and edits the endpoint, lists it with its status, and fits a 390 px screen', async () => {
     await page.goto(`/console/webhooks/${encodeURIComponent(webhookId)}`);
     await page.getByRole('button', { name: 'Disable' }).click();
     await expect.poll(() => page.locator('dd [data-status]').textContent()).toBe('disabled');
     expect((await (await page.request.get(`/admin/v1/webhooks/${webhookId}`)).json()).webhook.status).toBe('disabled');
     await page.getByRole('button', { name: 'Enable' }).click();
     await expect.poll(() => page.locator('dd [data-status]').textContent()).toBe('active');
+
+    // Edit: the dialog starts from the endpoint's settings; the change is saved and shown.
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit endpoint' });
+    await edit.waitFor();
+    expect(await edit.getByLabel('Endpoint URL').inputValue()).toBe(receiver.url);
+    expect(await edit.getByLabel('Description').inputValue()).toBe('Key announcements');
+    expect(await edit.getByRole('checkbox', { checked: true }).count()).toBe(1);
+    await edit.getByLabel('key.created').uncheck();
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => edit.locator('[data-error-for="event_types"]').textContent()).toBe('Choose at least one event type');
+    await edit.getByLabel('key.created').check();
+    await edit.getByLabel('key.deleted').check();
+    await edit.getByLabel('Description').fill('Key births and deaths');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.waitFor({ state: 'detached' });
+    await page.getByText('Key births and deaths').waitFor();
+    const saved = (await (await page.request.get(`/admin/v1/webhooks/${webhookId}`)).json()).webhook;
+    expect(saved).toMatchObject({ description: 'Key births and deaths', event_types: ['key.created', 'key.deleted'], url: receiver.url });
 
     const { page: phone } = await openConsole(browser, server, { width: 390, height: 844 });
     // The same browser context holds no session: sign in through the page.
@@ -190,7 +209,7 @@ describe('webhooks in the console', () => {
     await phone.getByRole('link', { name: 'Webhooks' }).click();
     const listed = phone.locator(`tr[data-webhook-id="${webhookId}"]`);
     await listed.waitFor();
-    expect(await listed.locator('td[data-label="Event types"]').textContent()).toBe('key.created');
+    expect(await listed.locator('td[data-label="Event types"] .tag').allTextContents()).toEqual(['key.created', 'key.deleted']);
     expect(await listed.locator('td[data-label="Status"]').textContent()).toBe('active');
     expect(await listed.locator('td[data-label="Last failure"]').textContent()).toBe('—');
     const overflow = await phone.evaluate(() => (globalThis as any).document.documentElement.scrollWidth as number);
@@ -214,7 +233,7 @@ describe('webhooks in the console', () => {
     await viewer.goto('/console/webhooks');
     await viewer.getByRole('heading', { name: 'Webhooks' }).waitFor();
     await viewer.getByRole('alert').filter({ hasText: /./ }).first().waitFor();
-    for (const name of ['New endpoint', 'Disable', 'Enable', 'Delete', 'New signing secret', /^Redeliver/]) {
+    for (const name of ['New endpoint', 'Edit', 'Disable', 'Enable', 'Delete', 'New signing secret', /^Redeliver/]) {
       expect(await viewer.getByRole('button', { name }).count(), String(name)).toBe(0);
     }
     expect(await viewer.locator('[data-webhook-id]').count()).toBe(0);
