@@ -8,6 +8,8 @@ import { keysPage } from './pages/keys.ts';
 import { scopesPage } from './pages/scopes.ts';
 import { setupPage } from './pages/setup.ts';
 import { signInPage } from './pages/sign-in.ts';
+import { webhookPage } from './pages/webhook.ts';
+import { webhooksPage } from './pages/webhooks.ts';
 import { match, navigate, startRouter } from './router.ts';
 import { currentUser, forget, loadSession } from './session.ts';
 
@@ -44,7 +46,7 @@ async function render(): Promise<void> {
     return;
   }
   if (!user) return navigate('/console/sign-in', { replace: true });
-  renderHeader(header, route.page);
+  renderHeader(header, route.page === 'webhook' ? 'webhooks' : route.page);
   switch (route.page) {
     case 'keys':
       document.title = 'API keys · Keygate';
@@ -55,6 +57,12 @@ async function render(): Promise<void> {
     case 'scopes':
       document.title = 'Scope catalogue · Keygate';
       return scopesPage(main);
+    case 'webhooks':
+      document.title = 'Webhooks · Keygate';
+      return webhooksPage(main);
+    case 'webhook':
+      document.title = 'Webhook · Keygate';
+      return webhookPage(main, route.params.id!);
     default:
       document.title = 'Not found · Keygate';
       main.replaceChildren(

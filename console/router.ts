@@ -2,7 +2,7 @@
 export const BASE = '/console';
 
 export interface Route {
-  page: 'keys' | 'key' | 'scopes' | 'sign-in' | 'setup' | 'not-found';
+  page: 'keys' | 'key' | 'scopes' | 'webhooks' | 'webhook' | 'sign-in' | 'setup' | 'not-found';
   params: Record<string, string>;
   query: URLSearchParams;
 }
@@ -17,6 +17,9 @@ export function match(location: Location): Route {
   if (rest === '/scopes') return { page: 'scopes', params: {}, query };
   const key = rest?.match(/^\/keys\/([^/]+)$/);
   if (key) return { page: 'key', params: { id: decodeURIComponent(key[1]!) }, query };
+  if (rest === '/webhooks') return { page: 'webhooks', params: {}, query };
+  const webhook = rest?.match(/^\/webhooks\/([^/]+)$/);
+  if (webhook) return { page: 'webhook', params: { id: decodeURIComponent(webhook[1]!) }, query };
   return { page: 'not-found', params: {}, query };
 }
 

@@ -52,3 +52,11 @@ export function canWrite(role: Role | undefined = current?.user.role): boolean {
 export function canManageTenantKeys(role: Role | undefined = current?.user.role): boolean {
   return role === 'admin' || role === 'manager';
 }
+
+/**
+ * Webhooks: the admin API asks for the tenant-policy scope (admin:tenants:write), which of the
+ * roles only admins hold. The server decides every request; this only hides the page and controls.
+ */
+export function canManageWebhooks(role: Role | undefined = current?.user.role): boolean {
+  return role === 'admin';
+}

@@ -125,3 +125,42 @@ export interface Tenant {
   allow_never_expiring_keys: boolean;
   max_key_lifetime_days: number | null;
 }
+
+export interface Webhook {
+  id: string;
+  tenant_id: string;
+  url: string;
+  description: string | null;
+  event_types: string[];
+  status: 'active' | 'disabled';
+  disabled_reason: string | null;
+  consecutive_failures: number;
+  failing_since: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CreatedWebhook {
+  webhook: Webhook;
+  secret: string;
+}
+
+export interface DeliveryAttempt {
+  at: string;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  response_excerpt: string | null;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  event_id: string;
+  type: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: string | null;
+  delivered_at: string | null;
+  created_at: string;
+  attempt_log: DeliveryAttempt[];
+}

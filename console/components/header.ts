@@ -1,7 +1,7 @@
 // The page header: where you are, who you are (user and role), and sign-out.
 import { h } from '../dom.ts';
 import { navigate } from '../router.ts';
-import { currentUser, signOut } from '../session.ts';
+import { canManageWebhooks, currentUser, signOut } from '../session.ts';
 
 export function renderHeader(target: HTMLElement, active: string): void {
   const user = currentUser();
@@ -17,7 +17,13 @@ export function renderHeader(target: HTMLElement, active: string): void {
   const link = (href: string, label: string, page: string) => h('a', { href, 'data-link': true, 'aria-current': active === page ? 'page' : null }, label);
   target.replaceChildren(
     h('a', { class: 'brand', href: '/console/', 'data-link': true }, 'Keygate'),
-    h('nav', { 'aria-label': 'Main' }, link('/console/', 'API keys', 'keys'), link('/console/scopes', 'Scope catalogue', 'scopes')),
+    h(
+      'nav',
+      { 'aria-label': 'Main' },
+      link('/console/', 'API keys', 'keys'),
+      link('/console/scopes', 'Scope catalogue', 'scopes'),
+      canManageWebhooks() ? link('/console/webhooks', 'Webhooks', 'webhooks') : null,
+    ),
     h(
       'div',
       { class: 'whoami' },

@@ -12,7 +12,7 @@ export function secretCloseGuard(panel: () => SecretPanel | null, close: () => v
     if (!current || current.saved()) return true;
     void confirmDialog({
       title: 'Close without saving the secret?',
-      message: 'You have not copied the secret or downloaded the key file. Once closed, the secret cannot be shown again.',
+      message: 'You have not copied the secret (or downloaded its file). Once closed, the secret cannot be shown again.',
       confirm: 'Close anyway',
       danger: true,
     }).then((yes) => {
@@ -23,13 +23,18 @@ export function secretCloseGuard(panel: () => SecretPanel | null, close: () => v
 }
 
 export function showCreatedKey(created: CreatedKey, title: string, onDone: () => void): void {
-  let panel: SecretPanel | null = secretPanel(created);
+  showSecretDialog(title, `Key "${created.key.name}" is ready.`, secretPanel(created), onDone);
+}
+
+/** A dialog around any shown-once panel; closing for good disposes of the panel. */
+export function showSecretDialog(title: string, intro: string, shown: SecretPanel, onDone: () => void): void {
+  let panel: SecretPanel | null = shown;
   let dialog: OpenDialog | null = null;
   const accept = h('button', { type: 'button', class: 'button primary' }, 'Accept and close');
   dialog = openDialog({
     title,
     wide: true,
-    body: [h('p', {}, `Key "${created.key.name}" is ready.`), ...panel.nodes],
+    body: [h('p', {}, intro), ...panel.nodes],
     actions: [accept],
     beforeClose: secretCloseGuard(
       () => panel,

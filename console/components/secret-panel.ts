@@ -1,55 +1,76 @@
-// The shown-once secret: client ID, the secret masked behind an eye, the API key string, the token
-// URL, a copy button for each, and the key file to download. The secret lives only in this panel's
-// closure and in the nodes it built; `dispose` empties and detaches those nodes and drops the
-// references, so nothing of it is left in the page once its dialog closes.
+// A shown-once secret: labelled values, the secret ones masked behind an eye, a copy button for
+// each, and optionally a file to download. The secrets live only in this panel's closure and in
+// the nodes it built; `dispose` empties and detaches those nodes and drops the references, so
+// nothing of them is left in the page once its dialog closes. `secretPanel` is the created-key
+// panel; `shownOncePanel` serves any other shown-once secret (a webhook's signing secret).
 import { h } from '../dom.ts';
 import type { CreatedKey } from '../types.ts';
 
 export interface SecretPanel {
   nodes: Node[];
-  /** True once the secret (or the API key holding it) was copied or the key file downloaded. */
+  /** True once a secret value was copied or the file downloaded. */
   saved(): boolean;
   dispose(): void;
+}
+
+export interface PanelRow {
+  label: string;
+  /** `data-field` of the value, `data-copy` / `data-reveal` of its buttons. */
+  name: string;
+  value: string;
+  secret?: boolean;
+}
+
+export interface PanelOptions {
+  warning: string;
+  rows: PanelRow[];
+  download?: { label: string; filename: string; content: string };
 }
 
 const MASK = '••••••••••••••••••••••••';
 
 export function secretPanel(created: CreatedKey): SecretPanel {
+  return shownOncePanel({
+    warning: 'Copy the secret or download the key file now: you will not see this secret again.',
+    rows: [
+      { label: 'Client ID', name: 'client_id', value: created.key.client_id },
+      { label: 'Secret', name: 'client_secret', value: created.client_secret, secret: true },
+      { label: 'API key', name: 'api_key', value: created.api_key, secret: true },
+      { label: 'Token URL', name: 'token_url', value: created.key_file.token_url },
+    ],
+    download: { label: 'Download key file', filename: `keygate-${created.key.client_id}.json`, content: JSON.stringify(created.key_file, null, 2) },
+  });
+}
+
+export function shownOncePanel(options: PanelOptions): SecretPanel {
   // Only these plain values are kept by the panel's handlers, never the answer object itself.
-  const clientId = created.key.client_id;
-  const tokenUrl = created.key_file.token_url;
-  let secrets: { clientSecret: string; apiKey: string; keyFile: string } | null = {
-    clientSecret: created.client_secret,
-    apiKey: created.api_key,
-    keyFile: JSON.stringify(created.key_file, null, 2),
-  };
+  let values: Map<string, string> | null = new Map(options.rows.map((r) => [r.name, r.value]));
+  let file: string | null = options.download?.content ?? null;
   let saved = false;
   const disposers: (() => void)[] = [];
 
-  const row = (label: string, value: () => string, options: { secret?: boolean; name: string }) => {
-    const shown = h('code', { class: 'secret-value', 'data-field': options.name }, options.secret ? MASK : value());
-    const copy = h('button', { type: 'button', class: 'button small', 'data-copy': options.name }, 'Copy');
+  const row = (spec: PanelRow) => {
+    const value = () => values?.get(spec.name) ?? '';
+    const shown = h('code', { class: 'secret-value', 'data-field': spec.name }, spec.secret ? MASK : value());
+    const copy = h('button', { type: 'button', class: 'button small', 'data-copy': spec.name }, 'Copy');
     let revealed = false;
-    const eye = options.secret
-      ? h(
-          'button',
-          { type: 'button', class: 'button small', 'aria-pressed': 'false', 'data-reveal': options.name, 'aria-label': `Show ${label.toLowerCase()}` },
-          'Show',
-        )
+    const label = spec.label.toLowerCase();
+    const eye = spec.secret
+      ? h('button', { type: 'button', class: 'button small', 'aria-pressed': 'false', 'data-reveal': spec.name, 'aria-label': `Show ${label}` }, 'Show')
       : null;
     eye?.addEventListener('click', () => {
-      if (!secrets) return;
+      if (!values) return;
       revealed = !revealed;
       shown.textContent = revealed ? value() : MASK;
       eye.textContent = revealed ? 'Hide' : 'Show';
       eye.setAttribute('aria-pressed', String(revealed));
-      eye.setAttribute('aria-label', `${revealed ? 'Hide' : 'Show'} ${label.toLowerCase()}`);
+      eye.setAttribute('aria-label', `${revealed ? 'Hide' : 'Show'} ${label}`);
     });
     copy.addEventListener('click', async () => {
-      if (!secrets) return;
+      if (!values) return;
       try {
         await navigator.clipboard.writeText(value());
-        if (options.secret) saved = true;
+        if (spec.secret) saved = true;
         copy.textContent = 'Copied';
       } catch {
         copy.textContent = 'Copy failed: select the text';
@@ -59,34 +80,28 @@ export function secretPanel(created: CreatedKey): SecretPanel {
       shown.textContent = '';
       shown.remove();
     });
-    return h('div', { class: 'secret-row' }, h('span', { class: 'secret-label' }, label), shown, h('span', { class: 'secret-buttons' }, eye, copy));
+    return h('div', { class: 'secret-row' }, h('span', { class: 'secret-label' }, spec.label), shown, h('span', { class: 'secret-buttons' }, eye, copy));
   };
 
-  const download = h('button', { type: 'button', class: 'button' }, 'Download key file');
-  download.addEventListener('click', () => {
-    if (!secrets) return;
-    const url = URL.createObjectURL(new Blob([secrets.keyFile], { type: 'application/json' }));
-    const link = h('a', { href: url, download: `keygate-${clientId}.json`, class: 'hidden' });
-    document.body.appendChild(link);
-    link.click();
-    link.remove();
-    // The object URL holds the secret: released as soon as the download has started.
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
-    saved = true;
-  });
+  let download: HTMLButtonElement | null = null;
+  if (options.download) {
+    const { label, filename } = options.download;
+    download = h('button', { type: 'button', class: 'button' }, label);
+    download.addEventListener('click', () => {
+      if (file === null) return;
+      const url = URL.createObjectURL(new Blob([file], { type: 'application/json' }));
+      const link = h('a', { href: url, download: filename, class: 'hidden' });
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      // The object URL holds the secret: released as soon as the download has started.
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+      saved = true;
+    });
+  }
 
-  const nodes: Node[] = [
-    h('p', { class: 'warning', role: 'alert' }, 'Copy the secret or download the key file now: you will not see this secret again.'),
-    h(
-      'div',
-      { class: 'secret-list' },
-      row('Client ID', () => clientId, { name: 'client_id' }),
-      row('Secret', () => secrets?.clientSecret ?? '', { secret: true, name: 'client_secret' }),
-      row('API key', () => secrets?.apiKey ?? '', { secret: true, name: 'api_key' }),
-      row('Token URL', () => tokenUrl, { name: 'token_url' }),
-    ),
-    h('p', {}, download),
-  ];
+  const nodes: Node[] = [h('p', { class: 'warning', role: 'alert' }, options.warning), h('div', { class: 'secret-list' }, ...options.rows.map(row))];
+  if (download) nodes.push(h('p', {}, download));
 
   return {
     nodes,
@@ -94,7 +109,8 @@ export function secretPanel(created: CreatedKey): SecretPanel {
     dispose() {
       for (const dispose of disposers) dispose();
       disposers.length = 0;
-      secrets = null;
+      values = null;
+      file = null;
       for (const node of nodes) (node as Element).remove?.();
     },
   };
