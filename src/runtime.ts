@@ -137,11 +137,12 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   }
   const pepperRing = config.pepperRing ?? parsePepperRing(await loadOrCreateLocalPepper(config.dataDir));
   const metrics = createMetrics();
-  // One connection for the abuse counters and the console's sessions (tokens keep their own).
+  // One connection for the abuse counters, the console's sessions, used proofs and per-key activity
+  // (tokens keep their own); the counters own it and close it.
   const sharedRedis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
   const counters = sharedRedis ? createRedisCounters(sharedRedis) : createMemoryCounters();
   const sessionStore = sharedRedis ? createRedisSessionStore(sharedRedis) : createMemorySessionStore();
-  const replay = config.redisUrl ? createRedisReplayStore(connectRedis(config.redisUrl)) : createMemoryReplayStore();
+  const replay = sharedRedis ? createRedisReplayStore(sharedRedis) : createMemoryReplayStore();
   const tokens = instrumentTokenStore(config.redisUrl ? createRedisTokenStore(config.redisUrl) : createMemoryTokenStore(), metrics);
   const storesOn = (handle: Db) => ({
     keys: createKeyStore(handle),
@@ -188,7 +189,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   const forgetKeys = (clientId: string) => keyCache?.invalidate(clientId);
   const identityDeps = { ...stores, tokens, onKeysChanged: forgetKeys, transact, roleScopes: config.roleScopes };
   const usage = createUsageRecorder(stores.keys, log);
-  const activityStore = config.redisUrl ? createRedisActivityStore(connectRedis(config.redisUrl)) : createMemoryActivityStore();
+  const activityStore = sharedRedis ? createRedisActivityStore(sharedRedis) : createMemoryActivityStore();
   const activity = createActivityRecorder(activityStore, log);
   const keyService = createKeyService({
     ...stores,

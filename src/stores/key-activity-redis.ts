@@ -3,7 +3,8 @@
 // count, expiring 30 days after its day ends. A key used all day long costs one small hash a day
 // (a listpack while it has at most 128 fields), not 24; a day's totals are the sum of its fields.
 // One key's hashes share a slot (hash tag), so on a Cluster each key's writes or reads are one
-// pipeline; on one node everything is.
+// pipeline; on one node everything is. It rides on a connection it does not own (the abuse
+// counters'): whoever made the connection closes it.
 import type { RedisClient } from './redis-connection.ts';
 import { StoreUnavailableError } from '../shared/store-failures.ts';
 import {
@@ -130,8 +131,6 @@ export function createRedisActivityStore(redis: RedisClient): KeyActivityStore {
       if (!redis.isCluster) return readKeys(clientIds);
       return (await Promise.all(clientIds.map((clientId) => readKeys([clientId])))).map((rows) => rows[0]!);
     },
-    async close() {
-      await redis.quit().catch(() => redis.disconnect());
-    },
+    async close() {},
   };
 }

@@ -1,7 +1,8 @@
 // Single use of signed one-time proofs: a client assertion's jti (RFC 7523) and a DPoP proof's
 // jti (RFC 9449) are remembered until the proof could no longer be accepted anyway. Redis when
 // configured (every replica refuses a proof any replica saw; one SET NX per proof, so the first
-// use wins even when two arrive at once), process memory for the embedded default.
+// use wins even when two arrive at once), process memory for the embedded default. The Redis store
+// rides on a connection it does not own (the abuse counters'): whoever made the connection closes it.
 import type { Cluster, Redis } from 'ioredis';
 import { StoreUnavailableError } from '../shared/store-failures.ts';
 
@@ -14,7 +15,6 @@ export interface ReplayStore {
 export const REPLAY_KEY_PREFIX = 'kg:r:';
 
 export function createRedisReplayStore(redis: Redis | Cluster): ReplayStore {
-  redis.on('error', () => {}); // surfaced by the failing command (as StoreUnavailableError) and /readyz
   return {
     async firstUse(id, expiresAtSeconds) {
       // At least a second: a proof whose window already closed is refused by its verifier anyway.
@@ -25,9 +25,7 @@ export function createRedisReplayStore(redis: Redis | Cluster): ReplayStore {
         throw new StoreUnavailableError('redis', 'replay', { cause: error });
       }
     },
-    async close() {
-      await redis.quit().catch(() => redis.disconnect());
-    },
+    async close() {},
   };
 }
 
