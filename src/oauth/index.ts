@@ -160,7 +160,7 @@ export function createOAuth(deps: OAuthDeps) {
         body = await readRawBody(req);
       } catch (error) {
         if (!(error instanceof KeygateError)) throw error;
-        // As /oauth/introspect answers it: RFC 6749 §5.2 shape, the status says what was wrong.
+        // As /oauth/introspect answers it: an OAuth error body (`error`, `error_description`), the status says what was wrong.
         sendOAuthError(reply, statusOf(error), 'invalid_request', error.message);
         return reply.respond();
       }

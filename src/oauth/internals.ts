@@ -77,7 +77,7 @@ function fingerprintOf(credentials: KeyCredentials): string {
 /**
  * Built oidc-provider Client objects kept per client_id (the library keeps only 100). As many as
  * the key cache holds: building one is costly and a built one small, and with many keys a smaller
- * cap means a rebuild on nearly every token request (docs/performance.md).
+ * cap means a rebuild on nearly every token request.
  */
 const BUILT_CLIENTS_MAX = KEY_CACHE_MAX_ENTRIES;
 
