@@ -48,6 +48,8 @@ export type AppDeps = Pick<
   | 'replay'
   | 'webhookService'
   | 'denialSummaries'
+  | 'userSessions'
+  | 'accountService'
 > & { log: Logger };
 
 export interface App {
@@ -93,6 +95,9 @@ export function createApp(deps: AppDeps): App {
     metrics: deps.metrics,
     signInFailures: deps.config.signInFailures,
     log: deps.log,
+    userSessions: deps.userSessions,
+    accountService: deps.accountService,
+    roleScopes: deps.config.roleScopes,
   });
 
   const adminApi = createAdminApi({
@@ -108,6 +113,8 @@ export function createApp(deps: AppDeps): App {
     activityStore: deps.activityStore,
     scopeCatalogueService: deps.scopeCatalogueService,
     webhookService: deps.webhookService,
+    setupLinkService: deps.setupLinkService,
+    userSessions: deps.userSessions,
   });
 
   const forwardToProvider = (ctx: Koa.Context) => {

@@ -89,6 +89,11 @@ export const ENVIRONMENT = {
     default: '(see Identity model)',
     schema: optionalText,
   },
+  KEYGATE_MAX_KEYS_PER_USER: {
+    doc: 'User keys one person may hold at once (1–10000); every key that exists counts, disabled or expired too, until it is deleted.',
+    default: '20',
+    schema: integer(1, 10_000, 20),
+  },
   KEYGATE_SESSION_IDLE_SECONDS: {
     doc: 'A console session ends after this many seconds without a request (1–86400).',
     default: '1800',
@@ -258,6 +263,8 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Console sessions (identity/sessions.ts). */
   sessions: { idleSeconds: number; maxSeconds: number };
+  /** User keys one person may hold at once (keys/service.ts). */
+  maxKeysPerUser: number;
   /** Failed console sign-in limits, per (email, source) and per source. */
   signInFailures: { perAccountAndSource: number; perSource: number; windowSeconds: number };
   /** The first admin user's email (keys/bootstrap.ts). */
@@ -330,6 +337,7 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     logLevel: read('LOG_LEVEL'),
     sessions: Object.freeze({ idleSeconds: read('KEYGATE_SESSION_IDLE_SECONDS'), maxSeconds: read('KEYGATE_SESSION_MAX_SECONDS') }),
+    maxKeysPerUser: read('KEYGATE_MAX_KEYS_PER_USER'),
     signInFailures: Object.freeze({
       perAccountAndSource: read('KEYGATE_SIGN_IN_FAILURES_PER_ACCOUNT'),
       perSource: read('KEYGATE_SIGN_IN_FAILURES_PER_IP'),

@@ -36,6 +36,8 @@ import { createSetupLinkStore, type SetupLinkStore } from './stores/setup-links.
 import { createMemorySessionStore } from './stores/sessions-memory.ts';
 import { createRedisSessionStore } from './stores/sessions-redis.ts';
 import { createSessions, type Sessions } from './identity/sessions.ts';
+import { createUserSessions, type UserSessions } from './identity/user-sessions.ts';
+import { createAccountService, type AccountService } from './identity/account.ts';
 import { createSetupLinks, type SetupLinks } from './identity/setup-links.ts';
 import { createScopeCatalogueStore } from './stores/scope-catalogue.ts';
 import { createScopeCatalogueService, type ScopeCatalogueService } from './keys/scope-catalogue-service.ts';
@@ -87,6 +89,10 @@ export interface Runtime {
   sessions: Sessions;
   /** One-time links with which people set their password. */
   setupLinkService: SetupLinks;
+  /** People's console sessions, listed and ended (their own, or a user's by an admin). */
+  userSessions: UserSessions;
+  /** A signed-in person's own name and password. */
+  accountService: AccountService;
   /** Fixed-window counters for abuse limits: shared through Redis, or in memory when embedded. */
   counters: WindowCounters;
   /** Proofs already used (client assertions, DPoP proofs): shared through Redis, or in memory when embedded. */
@@ -201,6 +207,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     defaultTokenTtlSeconds: config.tokenTtlSeconds,
     roleScopes: config.roleScopes,
     activity: activityStore,
+    maxKeysPerUser: config.maxKeysPerUser,
   });
   const { events } = config;
   // The event workers get their own few connections, with limits: a replica that freezes inside a
@@ -274,13 +281,17 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
       events.pollMs,
       log,
     );
+  const userService = createUserService(identityDeps);
+  const sessions = createSessions({ store: sessionStore, users: stores.users, tenants: stores.tenants, settings: config.sessions });
   return {
     config,
     webhookService,
     denialSummaries,
     tenantService: createTenantService(identityDeps),
-    userService: createUserService(identityDeps),
-    sessions: createSessions({ store: sessionStore, users: stores.users, tenants: stores.tenants, settings: config.sessions }),
+    userService,
+    sessions,
+    userSessions: createUserSessions({ ...identityDeps, sessions, userService }),
+    accountService: createAccountService({ ...identityDeps, sessions }),
     setupLinkService: createSetupLinks({ ...identityDeps, issuer: config.issuer }),
     scopeCatalogueService: createScopeCatalogueService({ ...stores, transact }),
     log,

@@ -20,6 +20,8 @@ import type { WebhookService } from '../events/webhooks.ts';
 import type { TenantService } from '../identity/tenants.ts';
 import type { UserService } from '../identity/users.ts';
 import { buildOpenApiDocument } from './openapi.ts';
+import type { SetupLinks } from '../identity/setup-links.ts';
+import type { UserSessions } from '../identity/user-sessions.ts';
 import { createAdminRouter, type AdminRoute } from './router.ts';
 
 export const ADMIN_PREFIX = '/admin/v1';
@@ -39,6 +41,8 @@ export interface AdminDeps {
   activityStore: Pick<KeyActivityStore, 'read'>;
   scopeCatalogueService: ScopeCatalogueService;
   webhookService: WebhookService;
+  setupLinkService: SetupLinks;
+  userSessions: UserSessions;
 }
 
 export function adminRoutes(deps: AdminDeps): AdminRoute[] {

@@ -250,6 +250,8 @@ export const UserSchema = z
     status: z.enum(['active', 'disabled']),
     created_at: timestamp,
     updated_at: timestamp,
+    last_sign_in_at: timestamp.nullable(),
+    has_password: z.boolean().describe('false until the person has used their set-up link'),
   })
   .meta({ id: 'User' });
 
@@ -271,7 +273,9 @@ export const UpdateUserBody = z
 
 export const ListUsersQuery = z.strictObject({ tenant_id: z.uuid().optional() });
 export const UserEnvelope = z.object({ user: UserSchema }).meta({ id: 'UserEnvelope' });
-export const UserListSchema = z.object({ data: z.array(UserSchema) }).meta({ id: 'UserList' });
+export const UserListSchema = z
+  .object({ data: z.array(UserSchema.extend({ key_count: z.int().describe('user keys acting for the user') })) })
+  .meta({ id: 'UserList' });
 
 export const WebhookSchema = z
   .object({
@@ -324,3 +328,47 @@ export const DeliveryQuery = z.strictObject({
     .regex(/^\d{1,3}$/, 'must be a whole number up to 200')
     .optional(),
 });
+
+const KeyNameSchema = z.object({ client_id: z.string(), name: z.string() });
+
+export const UserImpactQuery = z.strictObject({ role: role.optional().describe('also say what giving the user this role would do') });
+export const UserImpactSchema = z
+  .object({
+    impact: z.object({
+      user_keys: z.array(KeyNameSchema),
+      delete: z.object({ deleted_keys: z.array(KeyNameSchema), stopped_keys: z.array(KeyNameSchema) }),
+      disable: z.object({ stopped_keys: z.array(KeyNameSchema) }),
+      role_change: z
+        .object({
+          role,
+          narrowed_keys: z.array(KeyNameSchema.extend({ scopes_lost: z.array(z.string()) })),
+          stopped_keys: z.array(KeyNameSchema),
+        })
+        .optional(),
+    }),
+  })
+  .meta({ id: 'UserImpact' });
+
+export const SetupLinkSchema = z
+  .object({
+    setup_link: z.object({
+      url: z.string().describe('the one-time token rides in the fragment (#token=…), which browsers never send to a server'),
+      expires_at: timestamp,
+    }),
+  })
+  .meta({ id: 'SetupLink' });
+
+export const SessionSchema = z
+  .object({
+    handle: z.string().describe('names the session for ending it; it is not the session id and signs nobody in'),
+    created_at: timestamp,
+    last_seen_at: timestamp,
+    idle_expires_at: timestamp,
+    expires_at: timestamp,
+    ip: z.string().nullable(),
+    user_agent: z.string().nullable(),
+    current: z.boolean().describe('the session this request was made with'),
+  })
+  .meta({ id: 'Session' });
+export const SessionListSchema = z.object({ data: z.array(SessionSchema) }).meta({ id: 'SessionList' });
+export const EndedSessionsSchema = z.object({ ended: z.int() }).meta({ id: 'EndedSessions' });

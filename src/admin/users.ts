@@ -1,15 +1,44 @@
-// /admin/v1/users — people and their roles.
+// /admin/v1/users — people and their roles; their set-up links, their console sessions, and what
+// a change to them would do to keys.
+import type { Context } from 'koa';
+import { readCookie } from '../http/cookies.ts';
+import type { SetupLinks } from '../identity/setup-links.ts';
+import type { UserSessions } from '../identity/user-sessions.ts';
 import type { UserService } from '../identity/users.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import { actorFor } from './actor.ts';
+import type { AdminCaller } from './auth.ts';
 import { route, type AdminRoute } from './router.ts';
-import { CreateUserBody, ErrorSchema, ListUsersQuery, UpdateUserBody, UserEnvelope, UserListSchema } from './schemas.ts';
+import {
+  CreateUserBody,
+  EndedSessionsSchema,
+  ErrorSchema,
+  ListUsersQuery,
+  SessionListSchema,
+  SetupLinkSchema,
+  UpdateUserBody,
+  UserEnvelope,
+  UserImpactQuery,
+  UserImpactSchema,
+  UserListSchema,
+} from './schemas.ts';
+import { SESSION_COOKIE } from './session-auth.ts';
 
 const SCOPE = 'admin:users:write';
 const notFound = { description: 'no such user in the caller’s tenants', schema: ErrorSchema };
 
-export function userRoutes(deps: { userService: UserService; tenants: TenantStore }): AdminRoute[] {
-  const { userService, tenants } = deps;
+const forbidden = { description: 'the user’s role (or a key of theirs) is stronger than the caller', schema: ErrorSchema };
+
+/** The session cookie of a console caller (to mark or keep its own session), never a bearer caller's. */
+const ownSessionOf = (ctx: Context, caller: AdminCaller) => (caller.via === 'console' ? readCookie(ctx, SESSION_COOKIE) : undefined);
+
+export function userRoutes(deps: {
+  userService: UserService;
+  tenants: TenantStore;
+  setupLinkService: SetupLinks;
+  userSessions: UserSessions;
+}): AdminRoute[] {
+  const { userService, tenants, setupLinkService, userSessions } = deps;
   return [
     route({
       method: 'POST',
@@ -87,6 +116,62 @@ export function userRoutes(deps: { userService: UserService; tenants: TenantStor
       responses: { 204: { description: 'deleted' }, 404: notFound },
       async handle(_ctx, { params, caller }) {
         await userService.delete(params.id!, await actorFor(caller, tenants));
+        return { status: 204 };
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/users/{id}/setup-link',
+      scope: SCOPE,
+      summary: 'A new one-time set-up link for the user (24 hours; any earlier link stops working)',
+      responses: { 201: { description: 'the link, shown once', schema: SetupLinkSchema }, 403: forbidden, 404: notFound },
+      async handle(_ctx, { params, caller }) {
+        const actor = await actorFor(caller, tenants);
+        // Whoever gets the link sets the password: so only a caller that may manage the user.
+        const user = await userService.findManageable(params.id!, actor);
+        return { status: 201, body: { setup_link: await setupLinkService.issue(user, actor) } };
+      },
+    }),
+    route<undefined, { role?: 'admin' | 'manager' | 'member' | 'viewer' }>({
+      method: 'GET',
+      path: '/users/{id}/impact',
+      scope: SCOPE,
+      summary: 'What deleting, disabling or (with ?role=) re-roling the user would do to keys',
+      query: UserImpactQuery,
+      responses: { 200: { description: 'the keys each change touches', schema: UserImpactSchema }, 404: notFound },
+      async handle(_ctx, { params, query, caller }) {
+        return { status: 200, body: { impact: await userService.impact(params.id!, await actorFor(caller, tenants), query.role) } };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/users/{id}/sessions',
+      scope: SCOPE,
+      summary: 'The user’s live console sessions',
+      responses: { 200: { description: 'sessions, most recently used first', schema: SessionListSchema }, 404: notFound },
+      async handle(ctx, { params, caller }) {
+        return { status: 200, body: { data: await userSessions.listOf(params.id!, await actorFor(caller, tenants), ownSessionOf(ctx, caller)) } };
+      },
+    }),
+    route({
+      method: 'DELETE',
+      path: '/users/{id}/sessions',
+      scope: SCOPE,
+      summary: 'End every console session of the user (the caller’s own current one excepted)',
+      responses: { 200: { description: 'how many ended', schema: EndedSessionsSchema }, 403: forbidden, 404: notFound },
+      async handle(ctx, { params, caller }) {
+        const ended = await userSessions.endOf(params.id!, { all: true }, await actorFor(caller, tenants), ownSessionOf(ctx, caller));
+        return { status: 200, body: { ended } };
+      },
+    }),
+    route({
+      method: 'DELETE',
+      path: '/users/{id}/sessions/{handle}',
+      scope: SCOPE,
+      summary: 'End one console session of the user',
+      responses: { 204: { description: 'ended' }, 403: forbidden, 404: { description: 'no such user or session', schema: ErrorSchema } },
+      async handle(_ctx, { params, caller }) {
+        await userSessions.endOf(params.id!, { handle: params.handle! }, await actorFor(caller, tenants));
         return { status: 204 };
       },
     }),

@@ -24,6 +24,32 @@ export interface OpenedSession extends SessionTimes {
   csrfToken: string;
 }
 
+/** One of a person's sessions as they (or an admin) see it: never its id or the id's hash. */
+export interface SessionView {
+  /** Names the session for ending it; derived one-way from the id's hash, so it signs nobody in. */
+  handle: string;
+  created_at: string;
+  last_seen_at: string;
+  idle_expires_at: string;
+  expires_at: string;
+  ip: string | null;
+  user_agent: string | null;
+  /** The session the asking request was made with. */
+  current: boolean;
+}
+
+/** Where a session is opened from, kept for the person's list of sessions. */
+export interface SessionOrigin {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** A user agent is shown, not parsed: a bounded prefix is enough to tell browsers apart. */
+const USER_AGENT_MAX_LENGTH = 256;
+
+/** The public name of a session: a hash of its id's hash, under a label of its own. */
+export const sessionHandleOf = (idHash: string) => hashToken(`session-handle:${idHash}`);
+
 export interface SignedIn extends SessionTimes {
   user: User;
   tenant: Tenant;
@@ -48,7 +74,7 @@ export function createSessions(deps: { store: SessionStore; users: UserStore; te
 
   return {
     /** Opens a session for a user who has just proved their password. */
-    async start(user: Pick<User, 'id' | 'password_hash'>): Promise<OpenedSession> {
+    async start(user: Pick<User, 'id' | 'password_hash'>, origin?: SessionOrigin): Promise<OpenedSession> {
       const id = randomToken();
       const at = now();
       const record: SessionRecord = {
@@ -57,6 +83,8 @@ export function createSessions(deps: { store: SessionStore; users: UserStore; te
         createdAt: at,
         lastSeenAt: at,
         passwordStamp: stampOf(user.password_hash ?? ''),
+        ip: origin?.ip ?? null,
+        userAgent: origin?.userAgent?.slice(0, USER_AGENT_MAX_LENGTH) || null,
       };
       const times = timesOf(record);
       await deps.store.save(hashToken(id), record, times.idleExpiresAt);
@@ -88,6 +116,51 @@ export function createSessions(deps: { store: SessionStore; users: UserStore; te
 
     async end(id: string): Promise<void> {
       if (SESSION_ID.test(id)) await deps.store.destroy(hashToken(id));
+    },
+
+    /** The user's live sessions, most recently used first; `currentId` (a cookie value) is marked. */
+    async list(userId: string, currentId?: string): Promise<SessionView[]> {
+      const at = now();
+      const currentHash = currentId === undefined ? undefined : hashToken(currentId);
+      return (await deps.store.listForUser(userId))
+        .filter(({ record }) => timesOf(record).idleExpiresAt > at)
+        .sort((a, b) => b.record.lastSeenAt - a.record.lastSeenAt)
+        .map(({ idHash, record }) => {
+          const times = timesOf(record);
+          return {
+            handle: sessionHandleOf(idHash),
+            created_at: new Date(record.createdAt).toISOString(),
+            last_seen_at: new Date(record.lastSeenAt).toISOString(),
+            idle_expires_at: new Date(times.idleExpiresAt).toISOString(),
+            expires_at: new Date(times.expiresAt).toISOString(),
+            ip: record.ip ?? null,
+            user_agent: record.userAgent ?? null,
+            current: idHash === currentHash,
+          };
+        });
+    },
+
+    /**
+     * Ends the user's sessions: the one `handle` names, or all of them but the one `keepId` (a
+     * cookie value) names. Returns how many ended.
+     */
+    async endFor(userId: string, which: { handle: string } | { keepId?: string }): Promise<number> {
+      const keepHash = 'keepId' in which && which.keepId !== undefined ? hashToken(which.keepId) : undefined;
+      const ending = (await deps.store.listForUser(userId)).filter(({ idHash }) =>
+        'handle' in which ? sessionHandleOf(idHash) === which.handle : idHash !== keepHash,
+      );
+      for (const { idHash } of ending) await deps.store.destroy(idHash);
+      return ending.length;
+    },
+
+    /** Ties the session `id` to a new password, so it outlives the change that ends every other one. */
+    async restamp(id: string, passwordHash: string): Promise<void> {
+      if (!SESSION_ID.test(id)) return;
+      const idHash = hashToken(id);
+      const record = await deps.store.find(idHash);
+      if (!record) return;
+      const stamped = { ...record, passwordStamp: stampOf(passwordHash) };
+      await deps.store.refresh(idHash, stamped, timesOf(stamped).idleExpiresAt);
     },
   };
 }

@@ -23,6 +23,35 @@ export interface UserView {
   status: 'active' | 'disabled';
   created_at: string;
   updated_at: string;
+  last_sign_in_at: string | null;
+  /** Whether they have set a password (an invited person who has not is still `false`). */
+  has_password: boolean;
+}
+
+/** A user in a list: with how many user keys act for them. */
+export interface ListedUserView extends UserView {
+  key_count: number;
+}
+
+/** A key a change would touch, named for the person deciding. */
+export interface KeyName {
+  client_id: string;
+  name: string;
+}
+
+/** What a change to a user would do to keys, computed before it is made (for the console's dialogs). */
+export interface UserImpact {
+  /** The user keys acting for the user. */
+  user_keys: KeyName[];
+  delete: { deleted_keys: KeyName[]; stopped_keys: KeyName[] };
+  disable: { stopped_keys: KeyName[] };
+  role_change?: {
+    role: Role;
+    /** User keys that lose scopes at their next token: their scopes are bounded by the role. */
+    narrowed_keys: (KeyName & { scopes_lost: string[] })[];
+    /** Keys the user created that stop, because the new role may not create keys. */
+    stopped_keys: KeyName[];
+  };
 }
 
 const toUserView = (u: User): UserView => ({
@@ -34,6 +63,8 @@ const toUserView = (u: User): UserView => ({
   status: u.status,
   created_at: u.created_at.toISOString(),
   updated_at: new Date(u.updated_at).toISOString(),
+  last_sign_in_at: u.last_sign_in_at ? new Date(u.last_sign_in_at).toISOString() : null,
+  has_password: u.password_hash !== null,
 });
 
 interface UserServiceDeps {
@@ -118,13 +149,18 @@ export function createUserService(deps: UserServiceDeps) {
     return user;
   };
 
-  /** User keys whose effective scopes the role change takes something from. */
+  /** User keys whose effective scopes the role change takes something from, and what each loses. */
+  async function scopesLostTo(keys: Pick<KeyStore, 'scopesOfUserKeys'>, userId: string, from: Role, to: Role) {
+    return (await keys.scopesOfUserKeys(userId))
+      .map(({ clientId, scopes }) => {
+        const after = new Set(userKeyScopes(deps.roleScopes, to, scopes));
+        return { clientId, lost: userKeyScopes(deps.roleScopes, from, scopes).filter((scope) => !after.has(scope)) };
+      })
+      .filter((key) => key.lost.length > 0);
+  }
+
   async function keysNarrowedBy(tx: TxStores, userId: string, from: Role, to: Role): Promise<string[]> {
-    const narrowed = (await tx.keys.scopesOfUserKeys(userId)).filter(({ scopes }) => {
-      const after = new Set(userKeyScopes(deps.roleScopes, to, scopes));
-      return userKeyScopes(deps.roleScopes, from, scopes).some((scope) => !after.has(scope));
-    });
-    return narrowed.map((key) => key.clientId);
+    return (await scopesLostTo(tx.keys, userId, from, to)).map((key) => key.clientId);
   }
 
   return {
@@ -139,8 +175,38 @@ export function createUserService(deps: UserServiceDeps) {
         return { result: toUserView(user), user, details: { role: user.role } };
       });
     },
-    async list(_actor: Actor, tenantIds: readonly string[]): Promise<UserView[]> {
-      return (await deps.users.list(tenantIds)).map(toUserView);
+    async list(_actor: Actor, tenantIds: readonly string[]): Promise<ListedUserView[]> {
+      const users = await deps.users.list(tenantIds);
+      const counts = await deps.users.keyCounts(users.map((u) => u.id));
+      return users.map((u) => ({ ...toUserView(u), key_count: counts.get(u.id) ?? 0 }));
+    },
+    /** The user, if the actor may see them (404 otherwise). */
+    find: requireUser,
+    /** The user, if the actor may manage them too (403 for a stronger one): the rule every change here follows. */
+    findManageable: requireManageableUser,
+    /** What deleting, disabling or giving the user `role` would do to keys, computed now. */
+    async impact(id: string, actor: Actor, role?: Role): Promise<UserImpact> {
+      const user = await requireUser(id, actor);
+      const own = await deps.keys.idsForUser(id);
+      const created = (await deps.keys.descendants({ userId: id })).map((key) => key.client_id);
+      const lost = role && role !== user.role ? await scopesLostTo(deps.keys, id, user.role, role) : [];
+      const names = new Map((await deps.keys.namesOf([...new Set([...own, ...created])])).map((k) => [k.client_id, k]));
+      const named = (ids: readonly string[]) => ids.map((clientId) => names.get(clientId)).filter((k): k is KeyName => k !== undefined);
+      const createdOnly = created.filter((clientId) => !own.includes(clientId));
+      return {
+        user_keys: named(own),
+        delete: { deleted_keys: named(own), stopped_keys: named(createdOnly) },
+        disable: { stopped_keys: named([...new Set([...own, ...created])]) },
+        ...(role
+          ? {
+              role_change: {
+                role,
+                narrowed_keys: lost.flatMap(({ clientId, lost: scopes }) => named([clientId]).map((k) => ({ ...k, scopes_lost: scopes }))),
+                stopped_keys: mayCreateKeys(user.role) && !mayCreateKeys(role) ? named(createdOnly) : [],
+              },
+            }
+          : {}),
+      };
     },
     async show(id: string, actor: Actor): Promise<UserView> {
       return toUserView(await requireUser(id, actor));

@@ -162,7 +162,7 @@ export function createKeyService(deps: KeyServiceDeps) {
     const clientSecret = generateClientSecret();
     return change(async (tx, record) => {
       // Counted under the user's row lock: parallel creates cannot all see room for one more.
-      if (userId !== null) await assertRoomForKey(tx, userId);
+      if (userId !== null) await assertRoomForKey(tx, userId, deps.maxKeysPerUser ?? KEY_LIMITS.maxKeysPerUser);
       const key = toView(
         await tx.keys.insert({
           client_id: generateClientId(),
@@ -303,12 +303,14 @@ async function validateKeyUser(deps: KeyServiceDeps, userId: string | null, tena
   if (refusal) errors.push({ field: 'user_id', message: refusal });
 }
 
-async function assertRoomForKey(tx: TxStores, userId: string): Promise<void> {
+async function assertRoomForKey(tx: TxStores, userId: string, limit: number): Promise<void> {
   const user = await tx.users.lockById(userId);
   // Checked again under the lock: the user may have been deleted or disabled meanwhile.
   if (!user) failOnFieldErrors([{ field: 'user_id', message: 'user keys need an existing user of the same tenant' }]);
   if (user!.status !== 'active') failOnFieldErrors([{ field: 'user_id', message: 'the user is disabled' }]);
-  if ((await tx.keys.countForUser(userId)) >= KEY_LIMITS.maxKeysPerUser) {
-    failOnFieldErrors([{ field: 'user_id', message: `a user may hold at most ${KEY_LIMITS.maxKeysPerUser} keys` }]);
+  if ((await tx.keys.countForUser(userId)) >= limit) {
+    throw new KeygateError('limit_reached', `a person may hold at most ${limit} user keys: delete one to make room`, [
+      { field: 'user_id', message: `already holds ${limit} user keys` },
+    ]);
   }
 }

@@ -17,6 +17,8 @@ export interface KeyServiceDeps extends AuditedChangeDeps, TxStores {
   roleScopes: RoleScopes;
   /** Per-key activity counts (the list's 7-day issuance); absent = none shown. */
   activity?: Pick<KeyActivityStore, 'read'>;
+  /** User keys one person may hold at once; absent = KEY_LIMITS.maxKeysPerUser. */
+  maxKeysPerUser?: number;
 }
 
 export interface KeyFile {

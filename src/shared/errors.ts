@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'service_unavailable',
   // A console sign-in that failed: the same answer for an unknown email, a wrong password and a disabled user.
   'invalid_credentials',
+  // A per-person allowance is used up (their user keys): deleting one makes room.
+  'limit_reached',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -12,6 +12,15 @@ export interface SessionRecord {
   lastSeenAt: number;
   /** Ties the session to the password it was opened with: a new password ends it. */
   passwordStamp: string;
+  /** Where and with what the session was opened, for the person's list of their sessions. */
+  ip?: string | null;
+  userAgent?: string | null;
+}
+
+/** A live session found through its user's index: the id hash stays inside the domain. */
+export interface IndexedSession {
+  idHash: string;
+  record: SessionRecord;
 }
 
 export interface SessionStore {
@@ -25,6 +34,11 @@ export interface SessionStore {
   refresh(idHash: string, record: SessionRecord, expiresAt: number): Promise<boolean>;
   find(idHash: string): Promise<SessionRecord | undefined>;
   destroy(idHash: string): Promise<void>;
+  /**
+   * The user's live sessions, through a per-user index that save and refresh keep and that sheds
+   * expired and ended entries as it goes, so it never grows past the user's live sessions.
+   */
+  listForUser(userId: string): Promise<IndexedSession[]>;
   close(): Promise<void>;
 }
 
@@ -41,7 +55,9 @@ export function decodeSession(text: string): SessionRecord | undefined {
       && typeof value.csrfToken === 'string'
       && typeof value.createdAt === 'number'
       && typeof value.lastSeenAt === 'number'
-      && typeof value.passwordStamp === 'string';
+      && typeof value.passwordStamp === 'string'
+      && (value.ip === undefined || value.ip === null || typeof value.ip === 'string')
+      && (value.userAgent === undefined || value.userAgent === null || typeof value.userAgent === 'string');
     return ok ? (value as SessionRecord) : undefined;
   } catch {
     return undefined;

@@ -50,6 +50,17 @@ export function createUserStore(db: Db) {
       if (tenantIds.length === 0) return [];
       return db.selectFrom('users').selectAll().where('tenant_id', 'in', tenantIds).orderBy('created_at').orderBy('id').execute();
     },
+    /** How many user keys act for each of the given users (users with none are left out). */
+    async keyCounts(userIds: readonly string[]): Promise<Map<string, number>> {
+      if (userIds.length === 0) return new Map();
+      const rows = await db
+        .selectFrom('api_keys')
+        .select((eb) => ['user_id', eb.fn.countAll<string>().as('n')])
+        .where('user_id', 'in', [...userIds])
+        .groupBy('user_id')
+        .execute();
+      return new Map(rows.map((row) => [row.user_id!, Number(row.n)]));
+    },
     async update(id: string, patch: Partial<Pick<User, 'name' | 'role'>>): Promise<User | undefined> {
       return db
         .updateTable('users')

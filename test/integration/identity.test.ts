@@ -124,7 +124,9 @@ describe('identity model', () => {
     for (let i = 0; i < 20; i++) expect((await admin.post('/keys', { name: `k${i}`, kind: 'user', user_id: user.id, scopes: ['a:read'] })).status).toBe(201);
     const extra = await admin.post('/keys', { name: 'k21', kind: 'user', user_id: user.id, scopes: ['a:read'] });
     expect(extra.body).toEqual(
-      errorBody(extra, 'validation_failed', 'request body is invalid', [{ field: 'user_id', message: 'a user may hold at most 20 keys' }]),
+      errorBody(extra, 'limit_reached', 'a person may hold at most 20 user keys: delete one to make room', [
+        { field: 'user_id', message: 'already holds 20 user keys' },
+      ]),
     );
   });
 

@@ -16,6 +16,10 @@ import type { UserStore } from '../../stores/users.ts';
 import { CONSOLE_API_PREFIX, setConsoleApiHeaders } from './headers.ts';
 import { SIGN_IN_ACTION, sessionRoutes } from './session.ts';
 import { setupRoutes } from './setup.ts';
+import { accountRoutes } from './account.ts';
+import type { AccountService } from '../../identity/account.ts';
+import type { UserSessions } from '../../identity/user-sessions.ts';
+import type { RoleScopes } from '../../identity/roles.ts';
 
 export interface ConsoleApiDeps {
   sessionAuth: SessionAuthenticator;
@@ -28,6 +32,9 @@ export interface ConsoleApiDeps {
   metrics: Metrics;
   signInFailures: { perAccountAndSource: number; perSource: number; windowSeconds: number };
   log: Logger;
+  accountService: AccountService;
+  userSessions: UserSessions;
+  roleScopes: RoleScopes;
 }
 
 export function createConsoleApi(deps: ConsoleApiDeps): { routes: RouteTable; headers: Middleware } {
@@ -52,6 +59,7 @@ export function createConsoleApi(deps: ConsoleApiDeps): { routes: RouteTable; he
     routes: {
       [`${CONSOLE_API_PREFIX}session`]: session,
       [`${CONSOLE_API_PREFIX}setup`]: setupRoutes(deps),
+      ...accountRoutes(deps),
     },
     headers: async function addConsoleApiHeaders(ctx, next) {
       if (ctx.path.startsWith(CONSOLE_API_PREFIX)) setConsoleApiHeaders(ctx);

@@ -100,7 +100,7 @@ export function sessionRoutes(deps: SessionRouteDeps) {
     // A sign-in always opens a new session; one this browser already had ends (no fixation, no leftovers).
     const previous = deps.sessionAuth.sessionIdOf(ctx);
     if (previous !== undefined) await deps.sessions.end(previous);
-    const opened = await deps.sessions.start(user);
+    const opened = await deps.sessions.start(user, { ip, userAgent: ctx.get('user-agent') || null });
     await deps.users.recordSignIn(user.id, new Date());
     await deps.audit.record({
       action: SIGN_IN_ACTION,
