@@ -38,4 +38,24 @@ describe('memory session store', () => {
     expect(await store.refresh('a', record, 20)).toBe(false);
     expect(await store.find('a')).toBeUndefined();
   });
+
+  it('indexes each user’s sessions, and the index sheds expired, ended and evicted entries', async () => {
+    let now = 0;
+    const store = createMemorySessionStore(() => now);
+    await store.save('a', record, 100);
+    await store.save('b', record, 300);
+    await store.save('c', { ...record, userId: 'u2' }, 300);
+    expect((await store.listForUser('u1')).map((s) => s.idHash).sort()).toEqual(['a', 'b']);
+    now = 150;
+    expect((await store.listForUser('u1')).map((s) => s.idHash)).toEqual(['b']);
+    await store.destroy('b');
+    expect(await store.listForUser('u1')).toEqual([]);
+    expect((await store.listForUser('u2')).map((s) => s.idHash)).toEqual(['c']);
+    // Many short sessions of one user over time: the index holds only the live ones.
+    for (let i = 0; i < 1000; i++) {
+      now = 1_000 + i * 10;
+      await store.save(`s${i}`, record, now + 15);
+    }
+    expect((await store.listForUser('u1')).length).toBeLessThanOrEqual(2);
+  });
 });
