@@ -11,6 +11,9 @@ import { signInPage } from './pages/sign-in.ts';
 import { webhookPage } from './pages/webhook.ts';
 import { webhooksPage } from './pages/webhooks.ts';
 import { match, navigate, startRouter } from './router.ts';
+import { accountPage } from './pages/account.ts';
+import { userPage } from './pages/user.ts';
+import { usersPage } from './pages/users.ts';
 import { currentUser, forget, loadSession } from './session.ts';
 
 const header = document.getElementById('top')!;
@@ -27,7 +30,8 @@ whenUnauthorized(() => {
 
 async function render(): Promise<void> {
   const route = match(location);
-  if (!sessionChecked) {
+  // Read again on every page: a role changed meanwhile shows at the next click, not the next reload.
+  if (!sessionChecked || currentUser()) {
     sessionChecked = true;
     await loadSession();
   }
@@ -46,7 +50,7 @@ async function render(): Promise<void> {
     return;
   }
   if (!user) return navigate('/console/sign-in', { replace: true });
-  renderHeader(header, route.page === 'webhook' ? 'webhooks' : route.page);
+  renderHeader(header, route.page === 'webhook' ? 'webhooks' : route.page === 'user' ? 'users' : route.page);
   switch (route.page) {
     case 'keys':
       document.title = 'API keys · Keygate';
@@ -63,6 +67,15 @@ async function render(): Promise<void> {
     case 'webhook':
       document.title = 'Webhook · Keygate';
       return webhookPage(main, route.params.id!);
+    case 'users':
+      document.title = 'Users · Keygate';
+      return usersPage(main);
+    case 'user':
+      document.title = 'User · Keygate';
+      return userPage(main, route.params.id!);
+    case 'account':
+      document.title = 'My account · Keygate';
+      return accountPage(main);
     default:
       document.title = 'Not found · Keygate';
       main.replaceChildren(

@@ -2,7 +2,7 @@
 export const BASE = '/console';
 
 export interface Route {
-  page: 'keys' | 'key' | 'scopes' | 'webhooks' | 'webhook' | 'sign-in' | 'setup' | 'not-found';
+  page: 'keys' | 'key' | 'scopes' | 'webhooks' | 'webhook' | 'sign-in' | 'setup' | 'not-found' | 'users' | 'user' | 'account';
   params: Record<string, string>;
   query: URLSearchParams;
 }
@@ -20,6 +20,10 @@ export function match(location: Location): Route {
   if (rest === '/webhooks') return { page: 'webhooks', params: {}, query };
   const webhook = rest?.match(/^\/webhooks\/([^/]+)$/);
   if (webhook) return { page: 'webhook', params: { id: decodeURIComponent(webhook[1]!) }, query };
+  if (rest === '/users') return { page: 'users', params: {}, query };
+  const user = rest?.match(/^\/users\/([^/]+)$/);
+  if (user) return { page: 'user', params: { id: decodeURIComponent(user[1]!) }, query };
+  if (rest === '/account') return { page: 'account', params: {}, query };
   return { page: 'not-found', params: {}, query };
 }
 

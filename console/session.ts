@@ -60,3 +60,11 @@ export function canManageTenantKeys(role: Role | undefined = current?.user.role)
 export function canManageWebhooks(role: Role | undefined = current?.user.role): boolean {
   return role === 'admin';
 }
+
+/**
+ * Users: the admin API asks for admin:users:write, which of the default roles only admins hold.
+ * The server decides every request; this only hides the page and its controls.
+ */
+export function canManageUsers(role: Role | undefined = current?.user.role): boolean {
+  return role === 'admin';
+}

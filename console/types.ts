@@ -164,3 +164,41 @@ export interface WebhookDelivery {
   created_at: string;
   attempt_log: DeliveryAttempt[];
 }
+
+/** A user as the Users page lists them. */
+export interface ListedUser extends User {
+  tenant_id: string;
+  created_at: string;
+  last_sign_in_at: string | null;
+  has_password: boolean;
+  key_count?: number;
+}
+
+export interface KeyName {
+  client_id: string;
+  name: string;
+}
+
+/** What a change to a user would do to keys, as the server computes it. */
+export interface UserImpact {
+  user_keys: KeyName[];
+  delete: { deleted_keys: KeyName[]; stopped_keys: KeyName[] };
+  disable: { stopped_keys: KeyName[] };
+  role_change?: { role: Role; narrowed_keys: (KeyName & { scopes_lost: string[] })[]; stopped_keys: KeyName[] };
+}
+
+/** One console session: the handle names it for ending it and is no credential. */
+export interface ConsoleSessionInfo {
+  handle: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  ip: string | null;
+  user_agent: string | null;
+  current: boolean;
+}
+
+export interface SetupLink {
+  url: string;
+  expires_at: string;
+}

@@ -1,7 +1,7 @@
 // The page header: where you are, who you are (user and role), and sign-out.
 import { h } from '../dom.ts';
 import { navigate } from '../router.ts';
-import { canManageWebhooks, currentUser, signOut } from '../session.ts';
+import { canManageUsers, canManageWebhooks, currentUser, signOut } from '../session.ts';
 
 export function renderHeader(target: HTMLElement, active: string): void {
   const user = currentUser();
@@ -23,11 +23,16 @@ export function renderHeader(target: HTMLElement, active: string): void {
       link('/console/', 'API keys', 'keys'),
       link('/console/scopes', 'Scope catalogue', 'scopes'),
       canManageWebhooks() ? link('/console/webhooks', 'Webhooks', 'webhooks') : null,
+      canManageUsers() ? link('/console/users', 'Users', 'users') : null,
     ),
     h(
       'div',
       { class: 'whoami' },
-      h('span', { class: 'user-email' }, user.email),
+      h(
+        'a',
+        { class: 'user-email', href: '/console/account', 'data-link': true, 'aria-current': active === 'account' ? 'page' : null, title: 'My account' },
+        user.email,
+      ),
       h('span', { class: `badge role role-${user.role}`, 'data-role': user.role }, user.role),
       user.tenant_name ? h('span', { class: 'muted tenant-name' }, user.tenant_name) : null,
       signOutButton,

@@ -39,8 +39,10 @@ export async function loadFormContext(): Promise<FormContext> {
   return { catalogue, users, tenant };
 }
 
-export async function openNewKeyDialog(kind: 'service' | 'user', onCreated: () => void): Promise<void> {
-  const context = await loadFormContext();
+/** `onlyMe`: a user key for the signed-in person only (My account). */
+export async function openNewKeyDialog(kind: 'service' | 'user', onCreated: () => void, options: { onlyMe?: boolean } = {}): Promise<void> {
+  const loaded = await loadFormContext();
+  const context = options.onlyMe ? { ...loaded, users: [currentUser()!] } : loaded;
   const form = keyForm({ mode: 'create', kind, ...context, allowTypedScopes: currentUser()?.role === 'admin' });
   const error = h('p', { class: 'form-error', role: 'alert' });
   const submit = h('button', { type: 'submit', class: 'button primary', form: form.element.id }, 'Create key');
