@@ -1,7 +1,7 @@
 // `npm run screenshots`: the README's pictures of the console, taken from a real server. Starts
 // Keygate as `npm start` does on a first run (embedded Postgres in a throw-away data folder),
 // follows the printed set-up link, makes a few example keys, and saves
-// docs/screenshots/{key-list,new-key-dialog,created-key-dialog}.png with Debian's chromium.
+// docs/screenshots/{key-list,new-key-dialog,created-key-dialog,users}.png with Debian's chromium.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -79,7 +79,16 @@ try {
   await dialog.getByRole('button', { name: 'Create key' }).click();
   await page.getByRole('dialog', { name: 'Key created' }).waitFor();
   await page.screenshot({ path: path.join(OUT, 'created-key-dialog.png') });
-  console.log(`saved ${['key-list', 'new-key-dialog', 'created-key-dialog'].map((n) => `docs/screenshots/${n}.png`).join(', ')}`);
+
+  // The Users page with a few people (a new tab: the created-key dialog guards its secret).
+  const people = await context.newPage();
+  await people.goto('/console/');
+  await people.getByRole('heading', { name: 'API keys' }).waitFor();
+  await makePeople(people);
+  await people.goto('/console/users');
+  await people.locator('tbody tr').nth(3).waitFor();
+  await people.screenshot({ path: path.join(OUT, 'users.png') });
+  console.log(`saved ${['key-list', 'new-key-dialog', 'created-key-dialog', 'users'].map((n) => `docs/screenshots/${n}.png`).join(', ')}`);
 } finally {
   await browser.close();
   await new Promise<void>((resolve) => {
@@ -153,4 +162,31 @@ async function makeExamples(page: Page): Promise<void> {
   }
   // Last use and usage are counted in batches off the token path (every 5 s): let one land.
   await new Promise((r) => setTimeout(r, 6000));
+}
+
+/** A few people in different states (invited, with a user key, disabled), through the admin API. */
+async function makePeople(page: Page): Promise<void> {
+  const made = await page.evaluate(async () => {
+    const session = (await (await fetch('/console/api/session')).json()) as { csrf_token: string; user: { tenant_id: string } };
+    const send = async (method: string, url: string, body?: unknown) => {
+      const response = await fetch(url, {
+        method,
+        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrf_token },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return response.json();
+    };
+    const people = [
+      { email: 'maria.lopez@example.com', name: 'María López', role: 'manager' },
+      { email: 'sam.okafor@example.com', name: 'Sam Okafor', role: 'member' },
+      { email: 'jin.park@example.com', name: 'Jin Park', role: 'viewer' },
+    ];
+    const ids: string[] = [];
+    for (const person of people) ids.push(((await send('POST', '/admin/v1/users', person)) as { user: { id: string } }).user.id);
+    await send('POST', '/admin/v1/keys', { name: 'sam laptop', kind: 'user', user_id: ids[1], scopes: ['devices:read'] });
+    await send('POST', '/admin/v1/keys', { name: 'sam ci', kind: 'user', user_id: ids[1], scopes: ['devices:read'] });
+    await send('POST', `/admin/v1/users/${ids[2]}/disable`);
+    return ids.length;
+  });
+  if (made !== 3) throw new Error('example users were not created');
 }
