@@ -54,7 +54,12 @@ export function sessionsTable(sessions: ConsoleSessionInfo[], caption: string, o
           return h(
             'tr',
             { 'data-session': session.current ? 'current' : 'other' },
-            h('td', { 'data-label': 'Browser' }, session.user_agent ?? 'Unknown', session.current ? h('span', { class: 'badge badge-active current-session' }, 'this session') : null),
+            h(
+              'td',
+              { 'data-label': 'Browser' },
+              session.user_agent ?? 'Unknown',
+              session.current ? h('span', { class: 'badge badge-active current-session' }, 'this session') : null,
+            ),
             h('td', { 'data-label': 'IP address' }, session.ip ?? '—'),
             h('td', { 'data-label': 'Signed in' }, dateTime(session.created_at)),
             h('td', { 'data-label': 'Last seen' }, dateTime(session.last_seen_at)),

@@ -16,7 +16,10 @@ export function accountPage(main: HTMLElement): void {
   const keyActions: Node[] = [];
   if (canWrite()) {
     const newKey = h('button', { type: 'button', class: 'button primary' }, 'New user key');
-    newKey.addEventListener('click', () => void openNewKeyDialog('user', () => void loadKeys(), { onlyMe: true }).catch((e) => toast(describeError(e), 'error')));
+    newKey.addEventListener(
+      'click',
+      () => void openNewKeyDialog('user', () => void loadKeys(), { onlyMe: true }).catch((e) => toast(describeError(e), 'error')),
+    );
     keyActions.push(newKey);
   }
   const signOutOthers = h('button', { type: 'button', class: 'button' }, 'Sign out other sessions');
@@ -32,9 +35,19 @@ export function accountPage(main: HTMLElement): void {
 
   main.replaceChildren(
     h('div', { class: 'page-head' }, h('h1', {}, 'My account')),
-    h('dl', { class: 'details' }, h('dt', {}, 'Email'), h('dd', {}, me.email), h('dt', {}, 'Role'), h('dd', {}, h('span', { class: `badge role role-${me.role}` }, me.role))),
+    h(
+      'dl',
+      { class: 'details' },
+      h('dt', {}, 'Email'),
+      h('dd', {}, me.email),
+      h('dt', {}, 'Role'),
+      h('dd', {}, h('span', { class: `badge role role-${me.role}` }, me.role)),
+    ),
     section('Profile', profileForm()),
-    section('Password', passwordForm(() => void loadSessions())),
+    section(
+      'Password',
+      passwordForm(() => void loadSessions()),
+    ),
     section('My sessions', h('div', { class: 'actions' }, signOutOthers), sessions),
     section('My API keys', h('div', { class: 'actions' }, ...keyActions), keys),
   );

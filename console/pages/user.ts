@@ -19,7 +19,13 @@ export async function userPage(main: HTMLElement, id: string): Promise<void> {
     user = (await get<{ user: ListedUser }>(path)).user;
   } catch (error) {
     main.replaceChildren(
-      h('div', { class: 'card' }, h('h1', {}, 'User not available'), h('p', { role: 'alert' }, describeError(error)), h('a', { href: '/console/users', 'data-link': true }, 'Back to the users')),
+      h(
+        'div',
+        { class: 'card' },
+        h('h1', {}, 'User not available'),
+        h('p', { role: 'alert' }, describeError(error)),
+        h('a', { href: '/console/users', 'data-link': true }, 'Back to the users'),
+      ),
     );
     return;
   }
@@ -39,7 +45,12 @@ export async function userPage(main: HTMLElement, id: string): Promise<void> {
   const endAll = button(
     'End all sessions',
     attempt(async () => {
-      const yes = await confirmDialog({ title: `End every session of ${user.email}?`, message: 'They are signed out everywhere now.', confirm: 'End sessions', danger: true });
+      const yes = await confirmDialog({
+        title: `End every session of ${user.email}?`,
+        message: 'They are signed out everywhere now.',
+        confirm: 'End sessions',
+        danger: true,
+      });
       if (!yes) return;
       const { ended } = await api<{ ended: number }>('DELETE', `${path}/sessions`);
       toast(ended === 1 ? '1 session ended' : `${ended} sessions ended`);
@@ -56,9 +67,19 @@ export async function userPage(main: HTMLElement, id: string): Promise<void> {
         'div',
         { class: 'actions' },
         button('Change role', () => openRoleDialog(user, () => (toast('Role changed'), refresh()))),
-        button(user.status === 'active' ? 'Disable' : 'Enable', attempt(() => confirmStatusChange(user, () => (toast(user.status === 'active' ? 'User disabled' : 'User enabled'), refresh())))),
-        button('New set-up link', attempt(() => newSetupLink(user, refresh))),
-        button('Delete', attempt(() => confirmDelete(user, () => (toast(`Deleted ${user.email}`), navigate('/console/users')))), 'danger'),
+        button(
+          user.status === 'active' ? 'Disable' : 'Enable',
+          attempt(() => confirmStatusChange(user, () => (toast(user.status === 'active' ? 'User disabled' : 'User enabled'), refresh()))),
+        ),
+        button(
+          'New set-up link',
+          attempt(() => newSetupLink(user, refresh)),
+        ),
+        button(
+          'Delete',
+          attempt(() => confirmDelete(user, () => (toast(`Deleted ${user.email}`), navigate('/console/users')))),
+          'danger',
+        ),
       ),
     ),
     errorLine,
@@ -72,7 +93,12 @@ export async function userPage(main: HTMLElement, id: string): Promise<void> {
       ...row('Created', dateTime(user.created_at)),
     ),
     h('section', { 'aria-labelledby': 'user-keys-title' }, h('h2', { id: 'user-keys-title' }, 'User keys'), keys),
-    h('section', { 'aria-labelledby': 'user-sessions-title' }, h('div', { class: 'page-head' }, h('h2', { id: 'user-sessions-title' }, 'Console sessions'), endAll), sessions),
+    h(
+      'section',
+      { 'aria-labelledby': 'user-sessions-title' },
+      h('div', { class: 'page-head' }, h('h2', { id: 'user-sessions-title' }, 'Console sessions'), endAll),
+      sessions,
+    ),
   );
   const [keyPage, sessionList] = await Promise.allSettled([
     get<KeyPage>('/admin/v1/keys', { user_id: user.id, limit: 200 }),

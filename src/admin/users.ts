@@ -32,12 +32,7 @@ const forbidden = { description: 'the user’s role (or a key of theirs) is stro
 /** The session cookie of a console caller (to mark or keep its own session), never a bearer caller's. */
 const ownSessionOf = (ctx: Context, caller: AdminCaller) => (caller.via === 'console' ? readCookie(ctx, SESSION_COOKIE) : undefined);
 
-export function userRoutes(deps: {
-  userService: UserService;
-  tenants: TenantStore;
-  setupLinkService: SetupLinks;
-  userSessions: UserSessions;
-}): AdminRoute[] {
+export function userRoutes(deps: { userService: UserService; tenants: TenantStore; setupLinkService: SetupLinks; userSessions: UserSessions }): AdminRoute[] {
   const { userService, tenants, setupLinkService, userSessions } = deps;
   return [
     route({

@@ -323,7 +323,12 @@ export function createKeyStore(db: Db) {
     /** Names of the given keys, in client_id order (what a dialog lists before a change). */
     async namesOf(clientIds: readonly string[]): Promise<{ client_id: string; name: string }[]> {
       if (clientIds.length === 0) return [];
-      return db.selectFrom('api_keys').select(['client_id', 'name']).where('client_id', 'in', [...clientIds]).orderBy('client_id').execute();
+      return db
+        .selectFrom('api_keys')
+        .select(['client_id', 'name'])
+        .where('client_id', 'in', [...clientIds])
+        .orderBy('client_id')
+        .execute();
     },
 
     /** client_ids of the user keys acting for `userId`. */

@@ -6,16 +6,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hashToken } from '../../src/crypto/token-hash.ts';
-import {
-  STRONG_PASSWORD,
-  sessionFrom,
-  setPassword,
-  setupTokenFor,
-  signIn,
-  signedInUser,
-  tokenOf,
-  type ConsoleSession,
-} from '../support/console.ts';
+import { STRONG_PASSWORD, sessionFrom, setPassword, setupTokenFor, signIn, signedInUser, tokenOf, type ConsoleSession } from '../support/console.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 const NEW_PASSWORD = 'quartz-meadow-lantern-42';
@@ -93,8 +84,16 @@ describe('people: users, sessions, my account, key limit', () => {
     expect(impact.status).toBe(200);
     expect(impact.body.impact).toEqual({
       user_keys: [{ client_id: own.key.client_id, name: 'laptop' }],
-      delete: { deleted_keys: [{ client_id: own.key.client_id, name: 'laptop' }], stopped_keys: [{ client_id: service.key.client_id, name: 'made by the manager' }] },
-      disable: { stopped_keys: expect.arrayContaining([{ client_id: own.key.client_id, name: 'laptop' }, { client_id: service.key.client_id, name: 'made by the manager' }]) },
+      delete: {
+        deleted_keys: [{ client_id: own.key.client_id, name: 'laptop' }],
+        stopped_keys: [{ client_id: service.key.client_id, name: 'made by the manager' }],
+      },
+      disable: {
+        stopped_keys: expect.arrayContaining([
+          { client_id: own.key.client_id, name: 'laptop' },
+          { client_id: service.key.client_id, name: 'made by the manager' },
+        ]),
+      },
       role_change: {
         role: 'viewer',
         narrowed_keys: [{ client_id: own.key.client_id, name: 'laptop', scopes_lost: ['devices:write'] }],
@@ -115,9 +114,15 @@ describe('people: users, sessions, my account, key limit', () => {
     expect(listed.status).toBe(200);
     expect(listed.body.data).toHaveLength(2);
     const current = listed.body.data.find((s: { current: boolean }) => s.current);
-    expect(current).toMatchObject({ user_agent: 'Second Browser/1.0', ip: expect.any(String), created_at: expect.any(String), last_seen_at: expect.any(String) });
+    expect(current).toMatchObject({
+      user_agent: 'Second Browser/1.0',
+      ip: expect.any(String),
+      created_at: expect.any(String),
+      last_seen_at: expect.any(String),
+    });
     const text = JSON.stringify(listed.body);
-    for (const secret of [first.cookie, second.cookie, hashToken(first.cookie), hashToken(second.cookie), first.csrf, second.csrf]) expect(text).not.toContain(secret);
+    for (const secret of [first.cookie, second.cookie, hashToken(first.cookie), hashToken(second.cookie), first.csrf, second.csrf])
+      expect(text).not.toContain(secret);
 
     const other = listed.body.data.find((s: { current: boolean }) => !s.current);
     // The handle as a cookie signs nobody in.
@@ -194,7 +199,11 @@ describe('people: users, sessions, my account, key limit', () => {
   });
 
   async function signInFrom(email: string, userAgent: string): Promise<ConsoleSession> {
-    const response = await keygate.send({ path: '/console/api/session', headers: { origin: 'http://keygate.test', 'user-agent': userAgent }, json: { email, password: STRONG_PASSWORD } });
+    const response = await keygate.send({
+      path: '/console/api/session',
+      headers: { origin: 'http://keygate.test', 'user-agent': userAgent },
+      json: { email, password: STRONG_PASSWORD },
+    });
     const cookie = /^keygate_session=([^;]*)/.exec(response.headers['set-cookie']![0]!)![1]!;
     return sessionFrom(keygate, cookie, response.body.csrf_token);
   }

@@ -23,7 +23,12 @@ const PasswordBody = z.strictObject({
   current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
   new_password: z.string().max(PASSWORD_MAX_LENGTH),
 });
-const EndQuery = z.strictObject({ handle: z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'not a session handle').optional() });
+const EndQuery = z.strictObject({
+  handle: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{22}$/, 'not a session handle')
+    .optional(),
+});
 
 export interface AccountRouteDeps {
   sessionAuth: SessionAuthenticator;
