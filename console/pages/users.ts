@@ -1,8 +1,9 @@
 // Users: the people of the signed-in admin's tenant (email, name, role, status, how many user keys
-// act for them, last sign-in), and Invite, which creates a user and shows their set-up link once.
+// act for them, last sign-in), Invite, which creates a user and shows their set-up link once, and
+// on each row Change role, Disable / Enable and Delete (the same dialogs as the user's page).
 import { describeError, get } from '../api.ts';
-import { openInviteDialog } from '../components/user-dialogs.ts';
-import { h } from '../dom.ts';
+import { confirmDelete, confirmStatusChange, openInviteDialog, openRoleDialog } from '../components/user-dialogs.ts';
+import { h, toast } from '../dom.ts';
 import { dateTime } from '../format.ts';
 import { currentUser } from '../session.ts';
 import type { ListedUser } from '../types.ts';
@@ -13,6 +14,20 @@ export async function usersPage(main: HTMLElement): Promise<void> {
   const invite = h('button', { type: 'button', class: 'button primary' }, 'Invite user');
   invite.addEventListener('click', () => openInviteDialog(() => void usersPage(main)));
   main.replaceChildren(h('div', { class: 'page-head' }, h('h1', {}, 'Users'), h('div', { class: 'actions' }, invite)), errorLine, list);
+  const reload = (message: string) => () => {
+    toast(message);
+    void usersPage(main);
+  };
+  const rowButton = (label: string, user: ListedUser, work: () => Promise<void> | void, tone = '') => {
+    const button = h('button', { type: 'button', class: `button small ${tone}`.trim(), 'aria-label': `${label}: ${user.email}` }, label);
+    button.addEventListener('click', () => {
+      errorLine.textContent = '';
+      Promise.resolve()
+        .then(work)
+        .catch((error) => (errorLine.textContent = describeError(error)));
+    });
+    return button;
+  };
   let users: ListedUser[];
   try {
     users = (await get<{ data: ListedUser[] }>('/admin/v1/users', { tenant_id: currentUser()!.tenant_id })).data;
@@ -26,7 +41,7 @@ export async function usersPage(main: HTMLElement): Promise<void> {
       'table',
       { class: 'stacked users-table' },
       h('caption', { class: 'visually-hidden' }, 'Users'),
-      h('thead', {}, h('tr', {}, ...['Email', 'Name', 'Role', 'Status', 'Keys', 'Last sign-in'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', {}, h('tr', {}, ...['Email', 'Name', 'Role', 'Status', 'Keys', 'Last sign-in', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
       h(
         'tbody',
         {},
@@ -40,6 +55,15 @@ export async function usersPage(main: HTMLElement): Promise<void> {
             h('td', { 'data-label': 'Status' }, userStatus(user)),
             h('td', { 'data-label': 'Keys' }, String(user.key_count ?? 0)),
             h('td', { 'data-label': 'Last sign-in' }, user.last_sign_in_at ? dateTime(user.last_sign_in_at) : 'Never'),
+            h(
+              'td',
+              { 'data-label': 'Actions', class: 'row-actions' },
+              rowButton('Role', user, () => openRoleDialog(user, reload('Role changed'))),
+              rowButton(user.status === 'active' ? 'Disable' : 'Enable', user, () =>
+                confirmStatusChange(user, reload(user.status === 'active' ? 'User disabled' : 'User enabled')),
+              ),
+              rowButton('Delete', user, () => confirmDelete(user, reload(`Deleted ${user.email}`)), 'danger'),
+            ),
           ),
         ),
       ),

@@ -203,4 +203,20 @@ describe('people in the console', () => {
     await expect.poll(() => admin.locator('tr', { hasText: 'keyholder@example.test' }).count()).toBe(0);
     await member.context.close();
   });
+
+  it('the Users page disables and enables a user from their row', async () => {
+    const invited = await server.cli('users', 'invite', '--email', 'row-actions@example.test', '--role', 'viewer');
+    await admin.goto('/console/users');
+    const row = admin.locator(`tr[data-user-id="${invited.user_id}"]`);
+    await row.getByRole('button', { name: 'Disable: row-actions@example.test' }).click();
+    const dialog = admin.getByRole('dialog', { name: 'Disable row-actions@example.test?' });
+    await dialog.getByText('No keys depend on them.').waitFor();
+    expect(await axeViolations(admin)).toEqual([]);
+    await dialog.getByRole('button', { name: 'Disable user' }).click();
+    await admin.locator(`tr[data-user-id="${invited.user_id}"] td[data-label="Status"]`, { hasText: 'disabled' }).waitFor();
+    await admin.locator(`tr[data-user-id="${invited.user_id}"]`).getByRole('button', { name: 'Enable: row-actions@example.test' }).click();
+    await admin.getByRole('dialog', { name: 'Enable row-actions@example.test?' }).getByRole('button', { name: 'Enable user' }).click();
+    await admin.locator(`tr[data-user-id="${invited.user_id}"] td[data-label="Status"]`, { hasText: 'invited' }).waitFor();
+    expect(await axeViolations(admin)).toEqual([]);
+  });
 });
