@@ -55,15 +55,18 @@ export async function usersPage(main: HTMLElement): Promise<void> {
             h('td', { 'data-label': 'Status' }, userStatus(user)),
             h('td', { 'data-label': 'Keys' }, String(user.key_count ?? 0)),
             h('td', { 'data-label': 'Last sign-in' }, user.last_sign_in_at ? dateTime(user.last_sign_in_at) : 'Never'),
-            h(
-              'td',
-              { 'data-label': 'Actions', class: 'row-actions' },
-              rowButton('Role', user, () => openRoleDialog(user, reload('Role changed'))),
-              rowButton(user.status === 'active' ? 'Disable' : 'Enable', user, () =>
-                confirmStatusChange(user, reload(user.status === 'active' ? 'User disabled' : 'User enabled')),
-              ),
-              rowButton('Delete', user, () => confirmDelete(user, reload(`Deleted ${user.email}`)), 'danger'),
-            ),
+            // Your own row offers no Disable or Delete, where one slip locks you out; My account is yours.
+            user.id === currentUser()!.id
+              ? h('td', { 'data-label': 'Actions' }, h('a', { href: '/console/account', 'data-link': true }, 'My account'))
+              : h(
+                  'td',
+                  { 'data-label': 'Actions', class: 'row-actions' },
+                  rowButton('Role', user, () => openRoleDialog(user, reload('Role changed'))),
+                  rowButton(user.status === 'active' ? 'Disable' : 'Enable', user, () =>
+                    confirmStatusChange(user, reload(user.status === 'active' ? 'User disabled' : 'User enabled')),
+                  ),
+                  rowButton('Delete', user, () => confirmDelete(user, reload(`Deleted ${user.email}`)), 'danger'),
+                ),
           ),
         ),
       ),
