@@ -225,6 +225,7 @@ describe('people under other settings', () => {
   beforeAll(async () => {
     keygate = await startKeygate({
       tokenStore: 'memory',
+      signInFailuresPerAccount: 3,
       env: {
         KEYGATE_MAX_KEYS_PER_USER: '3',
         // Managers may manage people here: still never one stronger than themselves.
@@ -261,5 +262,17 @@ describe('people under other settings', () => {
     expect((await whoAmI(target.session)).status).toBe(200);
     // The memory store lists and ends sessions as Redis does.
     expect((await manager.session.delete(`/users/${viewer.id}/sessions`)).body).toEqual({ ended: 1 });
+  });
+
+  it('wrong current passwords count as failed sign-ins: past the limit even the right one waits', async () => {
+    const { session } = await signedInUser(keygate, tenantId, 'member');
+    const change = (current: string) =>
+      session.send({ method: 'POST', path: '/console/api/account/password', json: { current_password: current, new_password: NEW_PASSWORD } });
+    for (let i = 0; i < 3; i++) expect((await change(`wrong guess number ${i}`)).status).toBe(400);
+    const locked = await change(STRONG_PASSWORD);
+    expect(locked.status).toBe(429);
+    expect(locked.body.error.code).toBe('rate_limited');
+    expect(locked.headers['retry-after']).toMatch(/^\d+$/);
+    expect((await whoAmI(session)).status).toBe(200);
   });
 });

@@ -16,7 +16,13 @@ import { parseInput } from '../../shared/validation.ts';
 import type { TenantStore } from '../../stores/tenants.ts';
 import type { User } from '../../stores/users.ts';
 import type { RouteTable } from '../../http/routes.ts';
+import { currentRequestScope } from '../../http/request-scope.ts';
+import type { AbuseLimits } from '../../oauth/abuse-limits.ts';
 import { CONSOLE_API_PREFIX } from './headers.ts';
+import { signInSubject } from './session.ts';
+
+/** What a wrong current password counts as: a failed sign-in of the account, from the source. */
+const CHANGE_PASSWORD_ACTION = 'user.change_password';
 
 const NameBody = z.strictObject({ name: z.string().trim().min(1).max(255).nullable() });
 const PasswordBody = z.strictObject({
@@ -36,6 +42,8 @@ export interface AccountRouteDeps {
   userSessions: UserSessions;
   tenants: TenantStore;
   roleScopes: RoleScopes;
+  /** The sign-in failure limits: a wrong current password counts like a wrong sign-in. */
+  limits: AbuseLimits;
 }
 
 const userView = (user: User) => ({ id: user.id, email: user.email, name: user.name, role: user.role, tenant_id: user.tenant_id });
@@ -64,8 +72,23 @@ export function accountRoutes(deps: AccountRouteDeps): RouteTable {
       async POST(ctx) {
         const { user, sessionId, actor } = await me(ctx);
         const body = parseInput(PasswordBody, await readJsonObject(ctx));
-        const ended = await deps.accountService.changePassword(user.id, { current: body.current_password, next: body.new_password }, sessionId, actor);
-        ctx.body = { other_sessions_ended: ended };
+        // A stolen session must not become a way to guess the password at leisure.
+        const subject = signInSubject(user.email);
+        const sourceIp = currentRequestScope()?.sourceIp;
+        const limit = deps.limits.checkAuthentication(subject, sourceIp);
+        if (!limit.ok) {
+          ctx.set('Retry-After', String(limit.retryAfterSeconds));
+          throw new KeygateError('rate_limited', 'too many wrong passwords: try again later');
+        }
+        try {
+          const ended = await deps.accountService.changePassword(user.id, { current: body.current_password, next: body.new_password }, sessionId, actor);
+          ctx.body = { other_sessions_ended: ended };
+        } catch (error) {
+          if (error instanceof KeygateError && error.details?.some((d) => d.field === 'current_password')) {
+            await deps.limits.recordFailure(subject, sourceIp, CHANGE_PASSWORD_ACTION);
+          }
+          throw error;
+        }
       },
     },
     [`${CONSOLE_API_PREFIX}account/sessions`]: {

@@ -59,7 +59,7 @@ export function createConsoleApi(deps: ConsoleApiDeps): { routes: RouteTable; he
     routes: {
       [`${CONSOLE_API_PREFIX}session`]: session,
       [`${CONSOLE_API_PREFIX}setup`]: setupRoutes(deps),
-      ...accountRoutes(deps),
+      ...accountRoutes({ ...deps, limits }),
     },
     headers: async function addConsoleApiHeaders(ctx, next) {
       if (ctx.path.startsWith(CONSOLE_API_PREFIX)) setConsoleApiHeaders(ctx);
