@@ -122,8 +122,14 @@ export function createSessions(deps: { store: SessionStore; users: UserStore; te
     async list(userId: string, currentId?: string): Promise<SessionView[]> {
       const at = now();
       const currentHash = currentId === undefined ? undefined : hashToken(currentId);
-      return (await deps.store.listForUser(userId))
-        .filter(({ record }) => timesOf(record).idleExpiresAt > at)
+      const user = await deps.users.findById(userId);
+      const stamp = user?.password_hash ? stampOf(user.password_hash) : undefined;
+      const found = await deps.store.listForUser(userId);
+      // Sessions a new password has ended are gone for good: remove them rather than list them.
+      const stale = found.filter(({ record }) => stamp === undefined || !sameText(stamp, record.passwordStamp));
+      for (const { idHash } of stale) await deps.store.destroy(idHash);
+      return found
+        .filter((session) => !stale.includes(session) && timesOf(session.record).idleExpiresAt > at)
         .sort((a, b) => b.record.lastSeenAt - a.record.lastSeenAt)
         .map(({ idHash, record }) => {
           const times = timesOf(record);

@@ -134,6 +134,15 @@ describe('people: users, sessions, my account, key limit', () => {
     expect((await account(second, '/sessions?handle=../../x', 'DELETE')).status).toBe(400);
   });
 
+  it('a new password set through a set-up link ends the old sessions, and they leave the list', async () => {
+    const { user, session } = await signedInUser(keygate, tenantId, 'viewer');
+    const link = (await admin.session.post(`/users/${user.id}/setup-link`)).body.setup_link.url;
+    expect((await admin.session.get(`/users/${user.id}/sessions`)).body.data).toHaveLength(1);
+    expect((await setPassword(keygate, tokenOf(link), NEW_PASSWORD)).status).toBe(200);
+    expect((await admin.session.get(`/users/${user.id}/sessions`)).body.data).toEqual([]);
+    expect((await whoAmI(session)).status).toBe(401);
+  });
+
   it('an admin lists a user’s sessions and ends them all', async () => {
     const { user, session } = await signedInUser(keygate, tenantId, 'viewer');
     const listed = await admin.session.get(`/users/${user.id}/sessions`);
