@@ -127,7 +127,7 @@ export function userRoutes(deps: { userService: UserService; tenants: TenantStor
         return { status: 201, body: { setup_link: await setupLinkService.issue(user, actor) } };
       },
     }),
-    route<undefined, { role?: 'admin' | 'manager' | 'member' | 'viewer' }>({
+    route({
       method: 'GET',
       path: '/users/{id}/impact',
       scope: SCOPE,
