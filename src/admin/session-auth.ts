@@ -64,16 +64,21 @@ export function createSessionAuthenticator(deps: { sessions: Sessions; issuer: s
   return { signedIn, adminCaller, assertSameOrigin, sessionIdOf, setSessionCookie, clearSessionCookie };
 }
 
-/** The person as an admin caller: their role's power (identity/session-power.ts), no key. */
-export function callerOf({ user }: SignedIn, roleScopes: RoleScopes): AdminCaller {
+/**
+ * The person as an admin caller: their role's power (identity/session-power.ts), no key, over the
+ * account they work in (their own tenant, or the one below it they switched into).
+ */
+export function callerOf({ user, accountPath }: SignedIn, roleScopes: RoleScopes): AdminCaller {
   const power = sessionPowerOf(roleScopes, user.role);
+  const account = accountPath.at(-1)!;
   return {
+    ...(account.id === user.tenant_id ? {} : { actingInTenantId: account.id }),
     keyId: null,
     keyKind: null,
     userId: user.id,
     via: 'console',
     onlyUserId: power.ownKeysOnly ? user.id : undefined,
-    tenantId: user.tenant_id,
+    tenantId: account.id,
     scopes: power.routeScopes,
     authority: { scopes: power.heldScopes, networks: [], creatorChain: [] },
   };

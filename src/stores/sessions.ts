@@ -12,6 +12,11 @@ export interface SessionRecord {
   lastSeenAt: number;
   /** Ties the session to the password it was opened with: a new password ends it. */
   passwordStamp: string;
+  /**
+   * The account (tenant) the person works in, when they switched into one below their own;
+   * absent or null = their own tenant. Checked again on every request (identity/sessions.ts).
+   */
+  activeTenantId?: string | null;
 }
 
 export interface SessionStore {
@@ -41,7 +46,8 @@ export function decodeSession(text: string): SessionRecord | undefined {
       && typeof value.csrfToken === 'string'
       && typeof value.createdAt === 'number'
       && typeof value.lastSeenAt === 'number'
-      && typeof value.passwordStamp === 'string';
+      && typeof value.passwordStamp === 'string'
+      && (value.activeTenantId === undefined || value.activeTenantId === null || typeof value.activeTenantId === 'string');
     return ok ? (value as SessionRecord) : undefined;
   } catch {
     return undefined;

@@ -16,6 +16,7 @@ import type { UserStore } from '../../stores/users.ts';
 import { CONSOLE_API_PREFIX, setConsoleApiHeaders } from './headers.ts';
 import { SIGN_IN_ACTION, sessionRoutes } from './session.ts';
 import { setupRoutes } from './setup.ts';
+import { accountRoutes } from './session/account.ts';
 
 export interface ConsoleApiDeps {
   sessionAuth: SessionAuthenticator;
@@ -52,6 +53,7 @@ export function createConsoleApi(deps: ConsoleApiDeps): { routes: RouteTable; he
     routes: {
       [`${CONSOLE_API_PREFIX}session`]: session,
       [`${CONSOLE_API_PREFIX}setup`]: setupRoutes(deps),
+      [`${CONSOLE_API_PREFIX}session/account`]: accountRoutes(deps),
     },
     headers: async function addConsoleApiHeaders(ctx, next) {
       if (ctx.path.startsWith(CONSOLE_API_PREFIX)) setConsoleApiHeaders(ctx);
