@@ -10,6 +10,7 @@ import { setupPage } from './pages/setup.ts';
 import { signInPage } from './pages/sign-in.ts';
 import { webhookPage } from './pages/webhook.ts';
 import { webhooksPage } from './pages/webhooks.ts';
+import { accountsPage } from './pages/accounts.ts';
 import { match, navigate, startRouter } from './router.ts';
 import { currentUser, forget, loadSession } from './session.ts';
 
@@ -63,6 +64,9 @@ async function render(): Promise<void> {
     case 'webhook':
       document.title = 'Webhook · Keygate';
       return webhookPage(main, route.params.id!);
+    case 'accounts':
+      document.title = 'Accounts · Keygate';
+      return accountsPage(main);
     default:
       document.title = 'Not found · Keygate';
       main.replaceChildren(

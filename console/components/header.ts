@@ -2,6 +2,8 @@
 import { h } from '../dom.ts';
 import { navigate } from '../router.ts';
 import { canManageWebhooks, currentUser, signOut } from '../session.ts';
+import { canManageAccounts } from '../session.ts';
+import { accountSwitcher } from './account-switcher.ts';
 
 export function renderHeader(target: HTMLElement, active: string): void {
   const user = currentUser();
@@ -23,13 +25,14 @@ export function renderHeader(target: HTMLElement, active: string): void {
       link('/console/', 'API keys', 'keys'),
       link('/console/scopes', 'Scope catalogue', 'scopes'),
       canManageWebhooks() ? link('/console/webhooks', 'Webhooks', 'webhooks') : null,
+      canManageAccounts() ? link('/console/accounts', 'Accounts', 'accounts') : null,
     ),
     h(
       'div',
       { class: 'whoami' },
       h('span', { class: 'user-email' }, user.email),
       h('span', { class: `badge role role-${user.role}`, 'data-role': user.role }, user.role),
-      user.tenant_name ? h('span', { class: 'muted tenant-name' }, user.tenant_name) : null,
+      accountSwitcher(),
       signOutButton,
     ),
   );
