@@ -177,7 +177,9 @@ async function makeAccounts(page: Page): Promise<void> {
       if (!response.ok) throw new Error(`${method} ${url}: ${response.status}`);
       return response.json();
     };
-    const emea = (await send('POST', '/admin/v1/tenants', { name: 'EMEA', max_key_lifetime_days: 180, allow_never_expiring_keys: false })) as { tenant: { id: string } };
+    const emea = (await send('POST', '/admin/v1/tenants', { name: 'EMEA', max_key_lifetime_days: 180, allow_never_expiring_keys: false })) as {
+      tenant: { id: string };
+    };
     await send('POST', '/admin/v1/tenants', { name: 'Americas', max_key_lifetime_days: 365 });
     await send('PUT', '/console/api/session/account', { tenant_id: emea.tenant.id });
     await send('POST', '/admin/v1/tenants', { name: 'Northwind Traders', max_key_lifetime_days: 90 });

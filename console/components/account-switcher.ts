@@ -19,7 +19,10 @@ export function accountSwitcher(): HTMLElement | null {
     'span',
     { class: 'active-account', 'data-active-account': path.at(-1)!.id },
     h('span', { class: 'visually-hidden' }, 'Account: '),
-    path.flatMap((step, index) => [index > 0 ? h('span', { class: 'account-sep', 'aria-hidden': 'true' }, SEPARATOR.trim()) : null, h('span', { class: index === 0 ? 'tenant-name' : 'account-step' }, step.name)]),
+    path.flatMap((step, index) => [
+      index > 0 ? h('span', { class: 'account-sep', 'aria-hidden': 'true' }, SEPARATOR.trim()) : null,
+      h('span', { class: index === 0 ? 'tenant-name' : 'account-step' }, step.name),
+    ]),
   );
   const box = h('div', { class: 'account-switcher' }, label);
   if (!canSwitchAccounts()) return box;
@@ -85,7 +88,10 @@ export function accountSwitcher(): HTMLElement | null {
     setTimeout(() => document.addEventListener('click', outside));
     try {
       const accounts = await switchableAccounts();
-      menu.replaceChildren(h('p', { class: 'account-menu-title', id: `${menuId}-title` }, 'Work in account'), h('ul', { 'aria-labelledby': `${menuId}-title` }, accounts.map(item)));
+      menu.replaceChildren(
+        h('p', { class: 'account-menu-title', id: `${menuId}-title` }, 'Work in account'),
+        h('ul', { 'aria-labelledby': `${menuId}-title` }, accounts.map(item)),
+      );
       menu.querySelector<HTMLButtonElement>('button[aria-current="true"], button:not([disabled])')?.focus();
     } catch (error) {
       menu.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, describeError(error)));

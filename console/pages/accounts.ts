@@ -31,7 +31,12 @@ export async function accountsPage(main: HTMLElement): Promise<void> {
   let tenants: ChildAccount[] = [];
   if (canManageAccounts()) {
     const add = h('button', { type: 'button', class: 'button primary' }, 'New account');
-    add.addEventListener('click', () => newAccountDialog(tenants.find((t) => t.id === active?.id), refresh));
+    add.addEventListener('click', () =>
+      newAccountDialog(
+        tenants.find((t) => t.id === active?.id),
+        refresh,
+      ),
+    );
     actions.push(add);
   }
   main.replaceChildren(
@@ -60,7 +65,12 @@ export async function accountsPage(main: HTMLElement): Promise<void> {
   const below = (id: string): ChildAccount[] => tenants.filter((t) => t.parent_id === id).flatMap((t) => [t, ...below(t.id)]);
   const children = tenants
     .filter((t) => t.id !== here)
-    .map((t) => ({ account: t, label: pathOf(t).map((step) => step.name).join(SEPARATOR) }))
+    .map((t) => ({
+      account: t,
+      label: pathOf(t)
+        .map((step) => step.name)
+        .join(SEPARATOR),
+    }))
     .sort((a, b) => a.label.localeCompare(b.label));
   if (children.length === 0) {
     list.replaceChildren(h('p', { class: 'empty' }, 'No child accounts yet.'));
@@ -114,7 +124,15 @@ export async function accountsPage(main: HTMLElement): Promise<void> {
 
 /** The policy inputs, filled from `initial`; blank days = no cap of its own. */
 function policyInputs(initial: PolicyFields | undefined) {
-  const days = h('input', { type: 'number', name: 'max_key_lifetime_days', min: 1, max: 36500, step: 1, inputmode: 'numeric', value: initial?.max_key_lifetime_days ?? '' });
+  const days = h('input', {
+    type: 'number',
+    name: 'max_key_lifetime_days',
+    min: 1,
+    max: 36500,
+    step: 1,
+    inputmode: 'numeric',
+    value: initial?.max_key_lifetime_days ?? '',
+  });
   const never = h('input', { type: 'checkbox', name: 'allow_never_expiring_keys' });
   never.checked = initial?.allow_never_expiring_keys ?? true;
   const fields = [

@@ -50,8 +50,18 @@ export function createTenantStore(db: Db) {
       const counts = new Map(ids.map((id) => [id, { keys: 0, users: 0 }]));
       if (ids.length === 0) return counts;
       const [keys, users] = await Promise.all([
-        db.selectFrom('api_keys').select(['tenant_id', (eb) => eb.fn.countAll<string>().as('n')]).where('tenant_id', 'in', ids).groupBy('tenant_id').execute(),
-        db.selectFrom('users').select(['tenant_id', (eb) => eb.fn.countAll<string>().as('n')]).where('tenant_id', 'in', ids).groupBy('tenant_id').execute(),
+        db
+          .selectFrom('api_keys')
+          .select(['tenant_id', (eb) => eb.fn.countAll<string>().as('n')])
+          .where('tenant_id', 'in', ids)
+          .groupBy('tenant_id')
+          .execute(),
+        db
+          .selectFrom('users')
+          .select(['tenant_id', (eb) => eb.fn.countAll<string>().as('n')])
+          .where('tenant_id', 'in', ids)
+          .groupBy('tenant_id')
+          .execute(),
       ]);
       for (const row of keys) counts.get(row.tenant_id)!.keys = Number(row.n);
       for (const row of users) counts.get(row.tenant_id)!.users = Number(row.n);

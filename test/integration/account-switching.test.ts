@@ -47,7 +47,9 @@ describe('switching the console session into a child account', () => {
 
   it('a switch needs the CSRF token and the same origin', async () => {
     expect((await switchTo(admin.session, child, null)).status).toBe(403);
-    expect((await admin.session.send({ method: 'PUT', path: '/console/api/session/account', json: { tenant_id: child }, origin: 'https://evil.test' })).status).toBe(403);
+    expect(
+      (await admin.session.send({ method: 'PUT', path: '/console/api/session/account', json: { tenant_id: child }, origin: 'https://evil.test' })).status,
+    ).toBe(403);
     expect((await sessionInfo(admin.session)).body.account.id).toBe(root);
   });
 

@@ -21,7 +21,13 @@ describe('POST /api/v1/tenant/token', () => {
 
   const ask = (token: string | undefined, json: unknown) =>
     keygate.send({ method: 'POST', path: PATH, headers: token === undefined ? {} : { authorization: `Bearer ${token}` }, json });
-  const body = (extra: Record<string, unknown> = {}) => ({ description: 'edge automation', expiration: inDays(30), role: 'read-only', childTenantId: child, ...extra });
+  const body = (extra: Record<string, unknown> = {}) => ({
+    description: 'edge automation',
+    expiration: inDays(30),
+    role: 'read-only',
+    childTenantId: child,
+    ...extra,
+  });
 
   beforeAll(async () => {
     keygate = await startKeygate({ tokenStore: 'redis' });
@@ -44,7 +50,11 @@ describe('POST /api/v1/tenant/token', () => {
     expect(key!.expires_at!.toISOString()).toBe(`${inDays(20)}T12:30:00.000Z`);
 
     // read-write is the manager role: every Keygate scope but managing users and tenants.
-    const token = await keygate.send({ path: '/oauth/token', headers: { authorization: basicAuth(clientId, accessKey) }, form: { grant_type: 'client_credentials' } });
+    const token = await keygate.send({
+      path: '/oauth/token',
+      headers: { authorization: basicAuth(clientId, accessKey) },
+      form: { grant_type: 'client_credentials' },
+    });
     expect(token.status).toBe(200);
     expect(token.body.scope.split(' ').sort()).toEqual(['admin:audit:read', 'admin:keys:read', 'admin:keys:write', 'token:introspect']);
     // The vendor's own exchange works with the pair as returned.
@@ -114,7 +124,12 @@ describe('POST /api/v1/tenant/token', () => {
       expect(response.body.error.code).toBe('validation_failed');
       expect(response.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
     }
-    const notJson = await keygate.send({ method: 'POST', path: PATH, headers: { authorization: `Bearer ${parent.token}`, 'content-type': 'application/json' }, raw: '{' });
+    const notJson = await keygate.send({
+      method: 'POST',
+      path: PATH,
+      headers: { authorization: `Bearer ${parent.token}`, 'content-type': 'application/json' },
+      raw: '{',
+    });
     expect(notJson.status).toBe(400);
   });
 
