@@ -26,6 +26,13 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
+let shownAccount: string | null = null;
+
+/** The account the pages show: sent with every call, so the server refuses one the session has left (another tab switched). */
+export function setShownAccount(tenantId: string | null): void {
+  shownAccount = tenantId;
+}
+
 /** What to do when the session has ended (idle, signed out elsewhere, user disabled). */
 export function whenUnauthorized(handler: () => void): void {
   onUnauthorized = handler;
@@ -44,6 +51,7 @@ export async function api<T>(method: string, path: string, body?: unknown, optio
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  if (shownAccount) headers['X-Keygate-Account'] = shownAccount;
   const response = await fetch(path, {
     method,
     headers,

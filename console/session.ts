@@ -1,6 +1,6 @@
 // The signed-in user, held in memory only (never in browser storage): the cookie is HttpOnly and
 // the CSRF token lives in this module for the page's lifetime.
-import { api, setCsrfToken } from './api.ts';
+import { api, setCsrfToken, setShownAccount } from './api.ts';
 import type { ActiveAccount, Role, Session, SessionUser, SwitchableAccount } from './types.ts';
 
 let current: Session | null = null;
@@ -41,6 +41,7 @@ export function forget(): void {
 function remember(session: Session | null): void {
   current = session;
   setCsrfToken(session?.csrf_token ?? null);
+  setShownAccount(session?.account?.id ?? null);
 }
 
 /** Whether the role may change keys at all. The server decides every request; this only hides controls. */

@@ -13,6 +13,8 @@ import type { AdminCaller } from './auth.ts';
 
 export const SESSION_COOKIE = 'keygate_session';
 export const CSRF_HEADER = 'X-CSRF-Token';
+/** The account (tenant id) the console page shows, sent with each of its admin API calls. */
+export const ACCOUNT_HEADER = 'X-Keygate-Account';
 
 const READS = new Set(['GET', 'HEAD']);
 
@@ -53,9 +55,17 @@ export function createSessionAuthenticator(deps: { sessions: Sessions; issuer: s
     setCookie(ctx, SESSION_COOKIE, '', { secure, maxAgeSeconds: 0 });
   }
 
-  /** The admin caller a session makes (undefined without a session cookie). */
+  /**
+   * The admin caller a session makes (undefined without a session cookie). A page that names the
+   * account it shows (`X-Keygate-Account`) is refused when the session has since moved to another
+   * one (another tab switched): nothing is read or changed in an account the page does not show.
+   */
   async function adminCaller(ctx: Context): Promise<AdminCaller | undefined> {
     const found = await signedIn(ctx);
+    const shown = ctx.get(ACCOUNT_HEADER);
+    if (found && shown && shown !== found.signedIn.accountPath.at(-1)!.id) {
+      throw new KeygateError('conflict', 'this session now works in another account than this page shows: reload the page');
+    }
     return found && callerOf(found.signedIn, deps.roleScopes);
   }
 

@@ -141,6 +141,23 @@ describe('switching the console session into a child account', () => {
     expect((await sessionInfo(other.session)).body.account.id).toBe(root);
   });
 
+  it('a page that still shows another account (a second tab) is refused instead of acting in the account the session moved to', async () => {
+    const tab = await signedInUser(keygate, root, 'admin');
+    expect((await switchTo(tab.session, child)).status).toBe(200);
+    const shown = (tenantId: string) => ({ 'x-keygate-account': tenantId });
+    const stale = await tab.session.send({
+      method: 'POST',
+      path: '/admin/v1/keys',
+      json: { name: 'meant for the root', scopes: ['devices:read'] },
+      headers: shown(root),
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.message).toContain('reload the page');
+    expect((await tab.session.get('/keys?q=meant')).body.data).toEqual([]);
+    expect((await tab.session.send({ method: 'GET', path: '/admin/v1/keys', headers: shown(root) })).status).toBe(409);
+    expect((await tab.session.send({ method: 'GET', path: '/admin/v1/keys', headers: shown(child) })).status).toBe(200);
+  });
+
   it('a bearer caller is untouched by any session’s account', async () => {
     const response = await keygate.send({ method: 'PUT', path: '/console/api/session/account', headers: { origin: ISSUER }, json: { tenant_id: child } });
     expect(response.status).toBe(401);
