@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, ALL_KEYGATE_SCOPES, errorBody, type AdminClient } from '../support/admin.ts';
 import { basicAuth } from '../support/http.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { waitFor } from '../support/processes.ts';
 
 const PATH = '/api/v1/tenant/token';
 const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
@@ -18,6 +19,7 @@ describe('POST /api/v1/tenant/token', () => {
   let sibling: string;
   let grandchild: string;
   let parent: AdminClient;
+  const logLines: string[] = [];
 
   const ask = (token: string | undefined, json: unknown) =>
     keygate.send({ method: 'POST', path: PATH, headers: token === undefined ? {} : { authorization: `Bearer ${token}` }, json });
@@ -30,7 +32,7 @@ describe('POST /api/v1/tenant/token', () => {
   });
 
   beforeAll(async () => {
-    keygate = await startKeygate({ tokenStore: 'redis' });
+    keygate = await startKeygate({ tokenStore: 'redis', logDestination: { write: (line: string) => void logLines.push(line) } });
     root = await keygate.newTenant();
     parent = await adminClient(keygate, root, ALL_KEYGATE_SCOPES);
     child = (await parent.post('/tenants', { name: 'child', max_key_lifetime_days: 60, allow_never_expiring_keys: false })).body.tenant.id;
@@ -63,6 +65,10 @@ describe('POST /api/v1/tenant/token', () => {
     const [record] = (await keygate.runtime.audit.list({ targetKeyId: clientId })).filter((e) => e.action === 'key.create');
     expect(record).toMatchObject({ tenant_id: child, actor_key_id: parent.key.key.client_id, details: { via: 'checkpoint-compat' } });
     expect(JSON.stringify(record)).not.toContain(accessKey);
+    // The request line is written once the answer is sent: wait for it, then look for the secret.
+    await waitFor(async () => logLines.some((line) => line.includes('"msg":"request"') && line.includes(PATH)), 5_000, 'the request line');
+    expect(logLines.join('')).not.toContain(accessKey);
+    expect(logLines.join('')).not.toContain(parent.token);
   });
 
   it('maps read-only to the viewer role, admin to the admin role, and roles[] to their union', async () => {
@@ -131,6 +137,17 @@ describe('POST /api/v1/tenant/token', () => {
       raw: '{',
     });
     expect(notJson.status).toBe(400);
+    for (const raw of ['[]', '"text"', 'null']) {
+      const odd = await keygate.send({
+        method: 'POST',
+        path: PATH,
+        headers: { authorization: `Bearer ${parent.token}`, 'content-type': 'application/json' },
+        raw,
+      });
+      expect(odd.status, raw).toBe(400);
+    }
+    const huge = await ask(parent.token, body({ description: 'x'.repeat(2_000_000) }));
+    expect(huge.status).toBe(413);
   });
 
   it('a key may not grant more than it holds: a parent key without token:introspect cannot hand out read-write', async () => {
