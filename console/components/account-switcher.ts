@@ -46,8 +46,8 @@ export function accountSwitcher(): HTMLElement | null {
   const outside = (event: Event) => {
     if (!box.contains(event.target as Node)) close();
   };
-  menu.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape') close(true);
+  box.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && !menu.hidden) close(true);
   });
 
   async function choose(tenantId: string | null, name: string): Promise<void> {
