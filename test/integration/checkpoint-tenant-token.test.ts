@@ -122,6 +122,7 @@ describe('POST /api/v1/tenant/token', () => {
       [body({ role: 'superuser' }), 'role'],
       [body({ role: undefined, roles: ['read-only', 'owner'] }), 'roles'],
       [body({ role: undefined }), 'role'],
+      [body({ role: 'owner', roles: ['read-only'] }), 'role'],
       [body({ tenant: 'x' }), 'tenant'],
     ];
     for (const [json, field] of cases) {

@@ -98,7 +98,12 @@ export function createTenantTokenRoute(deps: TenantTokenDeps) {
     if (!expiresAt) throw invalid('expiration', 'must be an ISO-8601 date (2027-06-30) or date and time (2027-06-30T12:00:00Z)');
     if (body.role === undefined && body.roles === undefined) throw invalid('role', 'name a role (role or roles)');
     const rolesField = body.roles ? 'roles' : 'role';
-    const scopes = scopesOfRoles([...(body.role ? [body.role] : []), ...(body.roles ?? [])], deps.roleScopes, rolesField);
+    const scopes = [
+      ...new Set([
+        ...(body.role === undefined ? [] : scopesOfRoles([body.role], deps.roleScopes, 'role')),
+        ...(body.roles === undefined ? [] : scopesOfRoles(body.roles, deps.roleScopes, 'roles')),
+      ]),
+    ];
 
     const child = body.childTenantId;
     const reachable = isUuid(child) && child !== caller.tenantId && (await deps.tenants.subtreeIds(caller.tenantId)).includes(child);
