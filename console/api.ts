@@ -33,6 +33,13 @@ export function setShownAccount(tenantId: string | null): void {
   shownAccount = tenantId;
 }
 
+let onConflict: () => void = () => {};
+
+/** What to do after any 409: one cause is that the session moved to another account in another tab. */
+export function whenConflict(handler: () => void): void {
+  onConflict = handler;
+}
+
 /** What to do when the session has ended (idle, signed out elsewhere, user disabled). */
 export function whenUnauthorized(handler: () => void): void {
   onUnauthorized = handler;
@@ -71,6 +78,7 @@ export async function api<T>(method: string, path: string, body?: unknown, optio
     response.headers.get('Retry-After'),
   );
   if (response.status === 401 && !options.quietUnauthorized) onUnauthorized();
+  if (response.status === 409 && shownAccount) onConflict();
   throw failure;
 }
 

@@ -1,6 +1,6 @@
 // Start: find the session, then render the page the address names. Pages needing a session send
 // the visitor to sign in; an ended session (401 on any call) does the same.
-import { whenUnauthorized } from './api.ts';
+import { whenConflict, whenUnauthorized } from './api.ts';
 import { renderHeader } from './components/header.ts';
 import { h } from './dom.ts';
 import { keyPage } from './pages/key.ts';
@@ -13,6 +13,8 @@ import { webhooksPage } from './pages/webhooks.ts';
 import { accountsPage } from './pages/accounts.ts';
 import { match, navigate, startRouter } from './router.ts';
 import { currentUser, forget, loadSession } from './session.ts';
+import { currentAccount } from './session.ts';
+import { toast } from './dom.ts';
 
 const header = document.getElementById('top')!;
 const main = document.getElementById('main')!;
@@ -24,6 +26,17 @@ whenUnauthorized(() => {
   endedNotice = 'Your session has ended. Sign in again.';
   for (const dialog of document.querySelectorAll('dialog')) dialog.remove();
   navigate('/console/sign-in', { replace: true });
+});
+
+// Another tab switched the session's account: this page's calls are refused, so it follows.
+whenConflict(async () => {
+  const shown = currentAccount()?.id;
+  await loadSession();
+  const now = currentAccount();
+  if (!now || now.id === shown) return;
+  for (const dialog of document.querySelectorAll('dialog')) dialog.remove();
+  toast(`This session now works in ${now.name} (switched in another tab)`, 'error');
+  navigate('/console/', { replace: true });
 });
 
 async function render(): Promise<void> {

@@ -151,6 +151,23 @@ describe('child accounts and the account switcher', () => {
     await expect.poll(() => activeAccount(page)).toBe(ROOT);
     expect(await page.getByRole('button', { name: 'Back to Acme' }).count()).toBe(0);
     await page.locator(`tr[data-client-id="${rootKeyId}"]`).waitFor();
+
+    // A second tab still showing Acme follows when this one switches: its next call is refused (409), and it re-reads the session.
+    const other = await tab.context.newPage();
+    await other.goto('/console/');
+    await other.locator(`tr[data-client-id="${rootKeyId}"]`).waitFor();
+    expect(await activeAccount(other)).toBe(ROOT);
+    await page.getByRole('button', { name: 'Switch account' }).click();
+    await page.locator('.account-menu').getByRole('button', { name: 'Acme › Child A' }).click();
+    await expect.poll(() => activeAccount(page)).toBe('Acme›Child A');
+    await other.getByRole('link', { name: 'Scope catalogue' }).click();
+    await expect.poll(() => activeAccount(other)).toBe('Acme›Child A');
+    await other.getByText('This session now works in Child A').waitFor();
+    await other.getByRole('heading', { name: 'API keys' }).waitFor();
+    await expect.poll(() => other.locator(`tr[data-client-id="${rootKeyId}"]`).count()).toBe(0);
+    await other.close();
+    await page.getByRole('button', { name: 'Back to Acme' }).click();
+    await expect.poll(() => activeAccount(page)).toBe(ROOT);
   });
 
   it('a child account’s admin never sees the parent: its key’s page is the not-found page, and the switcher starts at the child', async () => {
