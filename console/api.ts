@@ -26,6 +26,20 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
+let shownAccount: string | null = null;
+
+/** The account the pages show: sent with every call, so the server refuses one the session has left (another tab switched). */
+export function setShownAccount(tenantId: string | null): void {
+  shownAccount = tenantId;
+}
+
+let onConflict: () => void = () => {};
+
+/** What to do after any 409: one cause is that the session moved to another account in another tab. */
+export function whenConflict(handler: () => void): void {
+  onConflict = handler;
+}
+
 /** What to do when the session has ended (idle, signed out elsewhere, user disabled). */
 export function whenUnauthorized(handler: () => void): void {
   onUnauthorized = handler;
@@ -44,6 +58,7 @@ export async function api<T>(method: string, path: string, body?: unknown, optio
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  if (shownAccount) headers['X-Keygate-Account'] = shownAccount;
   const response = await fetch(path, {
     method,
     headers,
@@ -63,6 +78,7 @@ export async function api<T>(method: string, path: string, body?: unknown, optio
     response.headers.get('Retry-After'),
   );
   if (response.status === 401 && !options.quietUnauthorized) onUnauthorized();
+  if (response.status === 409 && shownAccount) onConflict();
   throw failure;
 }
 

@@ -1,8 +1,8 @@
 // Start: find the session, then render the page the address names. Pages needing a session send
 // the visitor to sign in; an ended session (401 on any call) does the same.
-import { whenUnauthorized } from './api.ts';
+import { whenConflict, whenUnauthorized } from './api.ts';
 import { renderHeader } from './components/header.ts';
-import { h } from './dom.ts';
+import { h, toast } from './dom.ts';
 import { keyPage } from './pages/key.ts';
 import { keysPage } from './pages/keys.ts';
 import { scopesPage } from './pages/scopes.ts';
@@ -10,11 +10,12 @@ import { setupPage } from './pages/setup.ts';
 import { signInPage } from './pages/sign-in.ts';
 import { webhookPage } from './pages/webhook.ts';
 import { webhooksPage } from './pages/webhooks.ts';
+import { accountsPage } from './pages/accounts.ts';
 import { match, navigate, startRouter } from './router.ts';
 import { accountPage } from './pages/account.ts';
 import { userPage } from './pages/user.ts';
 import { usersPage } from './pages/users.ts';
-import { currentUser, forget, loadSession } from './session.ts';
+import { currentAccount, currentUser, forget, loadSession } from './session.ts';
 
 const header = document.getElementById('top')!;
 const main = document.getElementById('main')!;
@@ -26,6 +27,17 @@ whenUnauthorized(() => {
   endedNotice = 'Your session has ended. Sign in again.';
   for (const dialog of document.querySelectorAll('dialog')) dialog.remove();
   navigate('/console/sign-in', { replace: true });
+});
+
+// Another tab switched the session's account: this page's calls are refused, so it follows.
+whenConflict(async () => {
+  const shown = currentAccount()?.id;
+  await loadSession();
+  const now = currentAccount();
+  if (!now || now.id === shown) return;
+  for (const dialog of document.querySelectorAll('dialog')) dialog.remove();
+  toast(`This session now works in ${now.name} (switched in another tab)`, 'error');
+  navigate('/console/', { replace: true });
 });
 
 async function render(): Promise<void> {
@@ -76,6 +88,9 @@ async function render(): Promise<void> {
     case 'account':
       document.title = 'My account · Keygate';
       return accountPage(main);
+    case 'accounts':
+      document.title = 'Accounts · Keygate';
+      return accountsPage(main);
     default:
       document.title = 'Not found · Keygate';
       main.replaceChildren(

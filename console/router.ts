@@ -2,7 +2,7 @@
 export const BASE = '/console';
 
 export interface Route {
-  page: 'keys' | 'key' | 'scopes' | 'webhooks' | 'webhook' | 'sign-in' | 'setup' | 'not-found' | 'users' | 'user' | 'account';
+  page: 'keys' | 'key' | 'scopes' | 'webhooks' | 'webhook' | 'sign-in' | 'setup' | 'not-found' | 'users' | 'user' | 'account' | 'accounts';
   params: Record<string, string>;
   query: URLSearchParams;
 }
@@ -24,6 +24,7 @@ export function match(location: Location): Route {
   const user = rest?.match(/^\/users\/([^/]+)$/);
   if (user) return { page: 'user', params: { id: decodeURIComponent(user[1]!) }, query };
   if (rest === '/account') return { page: 'account', params: {}, query };
+  if (rest === '/accounts') return { page: 'accounts', params: {}, query };
   return { page: 'not-found', params: {}, query };
 }
 

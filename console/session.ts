@@ -1,7 +1,7 @@
 // The signed-in user, held in memory only (never in browser storage): the cookie is HttpOnly and
 // the CSRF token lives in this module for the page's lifetime.
-import { api, setCsrfToken } from './api.ts';
-import type { Role, Session, SessionUser } from './types.ts';
+import { api, setCsrfToken, setShownAccount } from './api.ts';
+import type { ActiveAccount, Role, Session, SessionUser, SwitchableAccount } from './types.ts';
 
 let current: Session | null = null;
 
@@ -41,6 +41,7 @@ export function forget(): void {
 function remember(session: Session | null): void {
   current = session;
   setCsrfToken(session?.csrf_token ?? null);
+  setShownAccount(session?.account?.id ?? null);
 }
 
 /** Whether the role may change keys at all. The server decides every request; this only hides controls. */
@@ -67,4 +68,40 @@ export function canManageWebhooks(role: Role | undefined = current?.user.role): 
  */
 export function canManageUsers(role: Role | undefined = current?.user.role): boolean {
   return role === 'admin';
+}
+/** The account the session works in (the user's own tenant unless they switched). */
+export function currentAccount(): ActiveAccount | null {
+  return current?.account ?? null;
+}
+
+/** Whether the session works in an account below the user's own tenant. */
+export function inChildAccount(): boolean {
+  const account = currentAccount();
+  return account !== null && account.path.length > 1;
+}
+
+/** Switching into a child account: admins and managers. The server decides; this only hides the control. */
+export function canSwitchAccounts(role: Role | undefined = current?.user.role): boolean {
+  return role === 'admin' || role === 'manager';
+}
+
+/** Child accounts (tenants): the admin API asks for admin:tenants:write, which of the roles only admins hold. */
+export function canManageAccounts(role: Role | undefined = current?.user.role): boolean {
+  return role === 'admin';
+}
+
+/** The user's own tenant and every account below it they may switch into. */
+export async function switchableAccounts(): Promise<SwitchableAccount[]> {
+  return (await api<{ accounts: SwitchableAccount[] }>('GET', '/console/api/session/account')).accounts;
+}
+
+/** Moves the session into `tenantId` (null = back to the user's own tenant), then reads the session again. */
+export async function switchAccount(tenantId: string | null): Promise<void> {
+  await api('PUT', '/console/api/session/account', { tenant_id: tenantId });
+  await loadSession();
+}
+
+/** The tenant the pages work on: the active account's, else the user's own. */
+export function activeTenantId(): string | undefined {
+  return currentAccount()?.id ?? current?.user.tenant_id;
 }

@@ -12,6 +12,8 @@ export interface SessionUser {
 
 export interface Session {
   user: SessionUser;
+  /** The account the session works in: the user's own tenant, or one below it they switched into. */
+  account?: ActiveAccount;
   csrf_token: string;
   idle_expires_at?: string;
   expires_at?: string;
@@ -201,4 +203,32 @@ export interface ConsoleSessionInfo {
 export interface SetupLink {
   url: string;
   expires_at: string;
+}
+
+/** One step of the way from the user's own tenant down to an account. */
+export interface AccountStep {
+  id: string;
+  name: string;
+}
+
+export interface ActiveAccount {
+  id: string;
+  name: string;
+  path: AccountStep[];
+}
+
+export interface SwitchableAccount extends ActiveAccount {
+  parent_id: string | null;
+  status: 'active' | 'disabled';
+}
+
+export interface ChildAccount {
+  id: string;
+  name: string;
+  parent_id: string | null;
+  status: 'active' | 'disabled';
+  allow_never_expiring_keys: boolean;
+  max_key_lifetime_days: number | null;
+  key_count: number;
+  user_count: number;
 }

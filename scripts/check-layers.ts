@@ -20,6 +20,7 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   embedded: ['shared'],
   console: ['shared', 'crypto', 'stores', 'keys', 'identity', 'http', 'oauth', 'admin'],
   events: ['shared', 'crypto', 'stores', 'keys', 'identity'],
+  api: ['shared', 'crypto', 'stores', 'keys', 'identity', 'http', 'admin'],
   cli: ['*'],
   root: ['*'],
 };

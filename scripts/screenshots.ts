@@ -1,7 +1,7 @@
 // `npm run screenshots`: the README's pictures of the console, taken from a real server. Starts
 // Keygate as `npm start` does on a first run (embedded Postgres in a throw-away data folder),
 // follows the printed set-up link, makes a few example keys, and saves
-// docs/screenshots/{key-list,new-key-dialog,created-key-dialog,users}.png with Debian's chromium.
+// docs/screenshots/{key-list,new-key-dialog,created-key-dialog,users,account-switcher}.png with Debian's chromium.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -88,7 +88,15 @@ try {
   await people.goto('/console/users');
   await people.locator('tbody tr').nth(3).waitFor();
   await people.screenshot({ path: path.join(OUT, 'users.png') });
-  console.log(`saved ${['key-list', 'new-key-dialog', 'created-key-dialog', 'users'].map((n) => `docs/screenshots/${n}.png`).join(', ')}`);
+  // Child accounts, the session switched into one, and the header's switcher open.
+  await makeAccounts(people);
+  await people.goto('/console/accounts');
+  await people.getByRole('heading', { name: 'Accounts' }).waitFor();
+  await people.locator('tr[data-account-id]').first().waitFor();
+  await people.getByRole('button', { name: 'Switch account' }).click();
+  await people.locator('.account-option').nth(3).waitFor();
+  await people.screenshot({ path: path.join(OUT, 'account-switcher.png') });
+  console.log(`saved ${['key-list', 'new-key-dialog', 'created-key-dialog', 'users', 'account-switcher'].map((n) => `docs/screenshots/${n}.png`).join(', ')}`);
 } finally {
   await browser.close();
   await new Promise<void>((resolve) => {
@@ -189,4 +197,27 @@ async function makePeople(page: Page): Promise<void> {
     return ids.length;
   });
   if (made !== 3) throw new Error('example users were not created');
+}
+
+/** Two child accounts and a grandchild, made with the page's session, which then works in one of them. */
+async function makeAccounts(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    const session = (await (await fetch('/console/api/session')).json()) as { csrf_token: string };
+    const send = async (method: string, url: string, body?: unknown) => {
+      const response = await fetch(url, {
+        method,
+        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrf_token },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (!response.ok) throw new Error(`${method} ${url}: ${response.status}`);
+      return response.json();
+    };
+    const emea = (await send('POST', '/admin/v1/tenants', { name: 'EMEA', max_key_lifetime_days: 180, allow_never_expiring_keys: false })) as {
+      tenant: { id: string };
+    };
+    await send('POST', '/admin/v1/tenants', { name: 'Americas', max_key_lifetime_days: 365 });
+    await send('PUT', '/console/api/session/account', { tenant_id: emea.tenant.id });
+    await send('POST', '/admin/v1/tenants', { name: 'Northwind Traders', max_key_lifetime_days: 90 });
+    await send('POST', '/admin/v1/keys', { name: 'emea-edge', scopes: ['devices:read'] });
+  });
 }

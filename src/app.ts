@@ -3,6 +3,8 @@
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import { createAdminApi, ADMIN_PREFIX } from './admin/index.ts';
+import { createBearerAuthenticator } from './admin/auth.ts';
+import { createTenantTokenRoute, TENANT_TOKEN_PATH } from './api/v1/tenant/token.ts';
 import { createSessionAuthenticator } from './admin/session-auth.ts';
 import { createConsoleApi } from './console/api/index.ts';
 import { loadConsoleAssets } from './console/assets.ts';
@@ -138,6 +140,14 @@ export function createApp(deps: AppDeps): App {
     '/auth/external': { POST: oauth.authorizeExternal },
     ...consoleApi.routes,
     [KEY_VERIFY_PATH]: { POST: oauth.verifyKey },
+    [TENANT_TOKEN_PATH]: {
+      POST: createTenantTokenRoute({
+        authenticateBearer: createBearerAuthenticator({ tokens: deps.tokens, lookupKey: oauth.lookupKey }),
+        keyService: deps.keyService,
+        tenants: deps.tenants,
+        roleScopes: deps.config.roleScopes,
+      }),
+    },
   };
   const routeOf = (path: string) =>
     (Object.hasOwn(routes, path) ? path : undefined) ?? adminApi.templateOf(path) ?? (isConsolePath(path) ? '/console/*' : undefined) ?? 'unmatched';

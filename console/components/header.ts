@@ -1,7 +1,8 @@
 // The page header: where you are, who you are (user and role), and sign-out.
 import { h } from '../dom.ts';
 import { navigate } from '../router.ts';
-import { canManageUsers, canManageWebhooks, currentUser, signOut } from '../session.ts';
+import { canManageAccounts, canManageUsers, canManageWebhooks, currentUser, signOut } from '../session.ts';
+import { accountSwitcher } from './account-switcher.ts';
 
 export function renderHeader(target: HTMLElement, active: string): void {
   const user = currentUser();
@@ -24,6 +25,7 @@ export function renderHeader(target: HTMLElement, active: string): void {
       link('/console/scopes', 'Scope catalogue', 'scopes'),
       canManageWebhooks() ? link('/console/webhooks', 'Webhooks', 'webhooks') : null,
       canManageUsers() ? link('/console/users', 'Users', 'users') : null,
+      canManageAccounts() ? link('/console/accounts', 'Accounts', 'accounts') : null,
     ),
     h(
       'div',
@@ -34,7 +36,7 @@ export function renderHeader(target: HTMLElement, active: string): void {
         user.email,
       ),
       h('span', { class: `badge role role-${user.role}`, 'data-role': user.role }, user.role),
-      user.tenant_name ? h('span', { class: 'muted tenant-name' }, user.tenant_name) : null,
+      accountSwitcher(),
       signOutButton,
     ),
   );

@@ -2,7 +2,7 @@
 // taken by the shown-once secret dialog.
 import { ApiError, describeError, get, post } from '../api.ts';
 import { h } from '../dom.ts';
-import { currentUser } from '../session.ts';
+import { activeTenantId, currentUser } from '../session.ts';
 import type { CreatedKey, ScopeResource, Tenant, User } from '../types.ts';
 import { openDialog } from './dialog.ts';
 import { keyForm } from './key-form.ts';
@@ -24,13 +24,13 @@ export async function loadFormContext(): Promise<FormContext> {
       () => [],
     ),
     isAdmin
-      ? get<{ data: User[] }>('/admin/v1/users', { tenant_id: me.tenant_id }).then(
+      ? get<{ data: User[] }>('/admin/v1/users', { tenant_id: activeTenantId() }).then(
           (r) => r.data.filter((u) => u.status === 'active'),
           () => [me],
         )
       : Promise.resolve([me]),
     isAdmin
-      ? get<{ tenant: Tenant }>(`/admin/v1/tenants/${me.tenant_id}`).then(
+      ? get<{ tenant: Tenant }>(`/admin/v1/tenants/${activeTenantId()}`).then(
           (r) => r.tenant,
           () => null,
         )

@@ -8,6 +8,7 @@ import { loadFormContext } from '../components/new-key-dialog.ts';
 import { secretCloseGuard } from '../components/secret-dialog.ts';
 import { secretPanel, type SecretPanel } from '../components/secret-panel.ts';
 import { usageChart } from '../components/usage-chart.ts';
+import { renderNotFound } from '../components/not-found.ts';
 import { field, h, toast } from '../dom.ts';
 import { dateTime, duration } from '../format.ts';
 import { navigate } from '../router.ts';
@@ -27,6 +28,7 @@ export async function keyPage(main: HTMLElement, clientId: string): Promise<void
   try {
     key = (await get<{ key: Key }>(`/admin/v1/keys/${encodeURIComponent(clientId)}`)).key;
   } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return renderNotFound(main);
     main.replaceChildren(
       h(
         'div',

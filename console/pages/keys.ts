@@ -7,7 +7,7 @@ import { openDialog } from '../components/dialog.ts';
 import { openNewKeyDialog } from '../components/new-key-dialog.ts';
 import { h, uid } from '../dom.ts';
 import { replaceQuery } from '../router.ts';
-import { canManageTenantKeys, canWrite, currentUser } from '../session.ts';
+import { activeTenantId, canManageTenantKeys, canWrite, currentUser } from '../session.ts';
 import type { KeyPage, User } from '../types.ts';
 
 const FILTERS = ['q', 'status', 'kind', 'user_id', 'sort', 'expiring_within'] as const;
@@ -45,7 +45,7 @@ export function keysPage(main: HTMLElement, initialQuery: URLSearchParams): void
   const userField = h('div', { class: 'field' }, h('label', { for: user.id }, 'User'), user);
   userField.hidden = currentUser()?.role !== 'admin';
   if (!userField.hidden) {
-    void get<{ data: User[] }>('/admin/v1/users', { tenant_id: currentUser()!.tenant_id }).then(
+    void get<{ data: User[] }>('/admin/v1/users', { tenant_id: activeTenantId() }).then(
       ({ data }) => {
         user.append(...data.map((u) => h('option', { value: u.id }, u.email)));
         user.value = state.get('user_id') ?? '';

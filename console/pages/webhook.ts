@@ -1,10 +1,11 @@
 // One webhook endpoint: its settings and Edit; disable / enable; a new signing secret (shown once); delete
 // with a red confirmation naming the endpoint; its delivery log (status, latency, the receiver's
 // answer, every attempt) with Redeliver on each delivery.
-import { del, describeError, get, patch, post } from '../api.ts';
+import { ApiError, del, describeError, get, patch, post } from '../api.ts';
 import { confirmDialog } from '../components/dialog.ts';
 import { openEndpointDialog } from '../components/webhook-form.ts';
 import { webhookStatus } from '../components/webhook-status.ts';
+import { renderNotFound } from '../components/not-found.ts';
 import { h, toast } from '../dom.ts';
 import { dateTime } from '../format.ts';
 import { navigate } from '../router.ts';
@@ -19,6 +20,7 @@ export async function webhookPage(main: HTMLElement, id: string): Promise<void> 
   try {
     webhook = (await get<{ webhook: Webhook }>(path)).webhook;
   } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return renderNotFound(main);
     main.replaceChildren(
       h(
         'div',

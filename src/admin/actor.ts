@@ -17,6 +17,7 @@ export async function actorFor(caller: AdminCaller, tenants: TenantStore): Promi
     via: caller.via,
     tenantIds: own !== undefined ? [caller.tenantId] : await tenants.subtreeIds(caller.tenantId),
     ...(own !== undefined ? { onlyUserId: own } : {}),
+    ...(caller.actingInTenantId !== undefined ? { actingInTenantId: caller.actingInTenantId } : {}),
     authority: caller.authority,
     ip: scope?.clientIpText ?? null,
     requestId: scope?.requestId ?? null,

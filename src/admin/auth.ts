@@ -25,6 +25,8 @@ export interface AdminCaller {
   /** Acts only on this user's own keys, in its own tenant: a user key, or a member signed in. */
   onlyUserId: string | undefined;
   tenantId: string;
+  /** A person working in an account below their own tenant (then `tenantId`): recorded with every change. */
+  actingInTenantId?: string;
   scopes: ReadonlySet<string>;
   /** What the caller may grant and whom it may manage (keys/authority.ts). */
   authority: Authority;

@@ -236,7 +236,15 @@ export const UpdateTenantBody = z
   .meta({ id: 'UpdateTenant' });
 
 export const TenantEnvelope = z.object({ tenant: TenantSchema }).meta({ id: 'TenantEnvelope' });
-export const TenantListSchema = z.object({ data: z.array(TenantSchema) }).meta({ id: 'TenantList' });
+export const TenantListSchema = z
+  .object({
+    data: z.array(
+      TenantSchema.extend({ key_count: z.int().describe('keys in this tenant itself'), user_count: z.int().describe('users in this tenant itself') }).meta({
+        id: 'ListedTenant',
+      }),
+    ),
+  })
+  .meta({ id: 'TenantList' });
 
 const role = z.enum(ROLES);
 

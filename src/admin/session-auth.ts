@@ -13,6 +13,8 @@ import type { AdminCaller } from './auth.ts';
 
 export const SESSION_COOKIE = 'keygate_session';
 export const CSRF_HEADER = 'X-CSRF-Token';
+/** The account (tenant id) the console page shows, sent with each of its admin API calls. */
+export const ACCOUNT_HEADER = 'X-Keygate-Account';
 
 const READS = new Set(['GET', 'HEAD']);
 
@@ -53,9 +55,17 @@ export function createSessionAuthenticator(deps: { sessions: Sessions; issuer: s
     setCookie(ctx, SESSION_COOKIE, '', { secure, maxAgeSeconds: 0 });
   }
 
-  /** The admin caller a session makes (undefined without a session cookie). */
+  /**
+   * The admin caller a session makes (undefined without a session cookie). A page that names the
+   * account it shows (`X-Keygate-Account`) is refused when the session has since moved to another
+   * one (another tab switched): nothing is read or changed in an account the page does not show.
+   */
   async function adminCaller(ctx: Context): Promise<AdminCaller | undefined> {
     const found = await signedIn(ctx);
+    const shown = ctx.get(ACCOUNT_HEADER);
+    if (found && shown && shown !== found.signedIn.accountPath.at(-1)!.id) {
+      throw new KeygateError('conflict', 'this session now works in another account than this page shows: reload the page');
+    }
     return found && callerOf(found.signedIn, deps.roleScopes);
   }
 
@@ -64,16 +74,21 @@ export function createSessionAuthenticator(deps: { sessions: Sessions; issuer: s
   return { signedIn, adminCaller, assertSameOrigin, sessionIdOf, setSessionCookie, clearSessionCookie };
 }
 
-/** The person as an admin caller: their role's power (identity/session-power.ts), no key. */
-export function callerOf({ user }: SignedIn, roleScopes: RoleScopes): AdminCaller {
+/**
+ * The person as an admin caller: their role's power (identity/session-power.ts), no key, over the
+ * account they work in (their own tenant, or the one below it they switched into).
+ */
+export function callerOf({ user, accountPath }: SignedIn, roleScopes: RoleScopes): AdminCaller {
   const power = sessionPowerOf(roleScopes, user.role);
+  const account = accountPath.at(-1)!;
   return {
+    ...(account.id === user.tenant_id ? {} : { actingInTenantId: account.id }),
     keyId: null,
     keyKind: null,
     userId: user.id,
     via: 'console',
     onlyUserId: power.ownKeysOnly ? user.id : undefined,
-    tenantId: user.tenant_id,
+    tenantId: account.id,
     scopes: power.routeScopes,
     authority: { scopes: power.heldScopes, networks: [], creatorChain: [] },
   };

@@ -7,6 +7,8 @@ import { hashToken } from '../crypto/token-hash.ts';
 import type { SessionRecord, SessionStore } from '../stores/sessions.ts';
 import type { Tenant, TenantStore } from '../stores/tenants.ts';
 import type { User, UserStore } from '../stores/users.ts';
+import { KeygateError } from '../shared/errors.ts';
+import { maySwitchAccounts, reachAccount } from './active-account.ts';
 
 export interface SessionSettings {
   idleSeconds: number;
@@ -54,6 +56,8 @@ export interface SignedIn extends SessionTimes {
   user: User;
   tenant: Tenant;
   csrfToken: string;
+  /** The tenants from the user's own down to the account they work in (just their own unless they switched). */
+  accountPath: Tenant[];
 }
 
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
@@ -107,11 +111,39 @@ export function createSessions(deps: { store: SessionStore; users: UserStore; te
       if (!user || user.status !== 'active' || !user.password_hash || !sameText(stampOf(user.password_hash), record.passwordStamp)) return ended();
       const path = await deps.tenants.pathTo(user.tenant_id);
       if (path.length === 0 || path.some((tenant) => tenant.status !== 'active')) return ended();
-      const slid = { ...record, lastSeenAt: at };
+      const tenant = path.at(-1)!;
+      // An account out of reach now (disabled, the role lowered) sends the session back to its own.
+      const reach = record.activeTenantId && maySwitchAccounts(user.role) ? await reachAccount(deps.tenants, user, record.activeTenantId) : undefined;
+      const accountPath = reach?.ok ? reach.path : [tenant];
+      const slid = { ...record, lastSeenAt: at, activeTenantId: accountPath.length > 1 ? accountPath.at(-1)!.id : null };
       const times = timesOf(slid);
       // Ended while we read it (sign-out, a new sign-in): it stays ended, and this request is not signed in.
       if (!(await deps.store.refresh(idHash, slid, times.idleExpiresAt))) return undefined;
-      return { user, tenant: path.at(-1)!, csrfToken: record.csrfToken, ...asDates(times) };
+      return { user, tenant, csrfToken: record.csrfToken, accountPath, ...asDates(times) };
+    },
+
+    /**
+     * Moves the session into `tenantId` (null or the user's own tenant = back home). A tenant
+     * outside the user's subtree is 404 whether it exists or not; a role that may not switch is
+     * 403 whatever it asks for.
+     */
+    async switchAccount(id: string, signedIn: SignedIn, tenantId: string | null): Promise<Tenant[]> {
+      const { user, tenant } = signedIn;
+      if (!maySwitchAccounts(user.role)) throw new KeygateError('forbidden', 'your role does not work in other accounts');
+      let accountPath = [tenant];
+      if (tenantId !== null && tenantId !== tenant.id) {
+        const reach = await reachAccount(deps.tenants, user, tenantId);
+        if (!reach.ok && reach.reason === 'not_found') throw new KeygateError('not_found', 'no such account');
+        if (!reach.ok) throw new KeygateError('conflict', 'this account, or one above it, is disabled');
+        accountPath = reach.path;
+      }
+      const idHash = hashToken(id);
+      const record = await deps.store.find(idHash);
+      const moved = record && { ...record, activeTenantId: accountPath.length > 1 ? accountPath.at(-1)!.id : null };
+      if (!moved || !(await deps.store.refresh(idHash, moved, timesOf(moved).idleExpiresAt))) {
+        throw new KeygateError('unauthorized', 'not signed in, or the session has ended: sign in again');
+      }
+      return accountPath;
     },
 
     async end(id: string): Promise<void> {

@@ -38,6 +38,12 @@ export function toTenantView(t: Tenant): TenantView {
   };
 }
 
+/** A tenant in a list, with how many keys and users it holds itself. */
+export interface ListedTenantView extends TenantView {
+  key_count: number;
+  user_count: number;
+}
+
 export interface TenantActor extends Actor {
   /** The acting key's own tenant: children are created below it. */
   tenantId: string;
@@ -98,8 +104,10 @@ export function createTenantService(deps: TenantServiceDeps) {
         return { result: toTenantView(tenant), tenantId: tenant.id, details: { parent_id: null, name: tenant.name } };
       });
     },
-    async list(actor: Actor): Promise<TenantView[]> {
-      return (await deps.tenants.list(actor.tenantIds ?? (await deps.tenants.allIds()))).map(toTenantView);
+    async list(actor: Actor): Promise<ListedTenantView[]> {
+      const tenants = await deps.tenants.list(actor.tenantIds ?? (await deps.tenants.allIds()));
+      const counts = await deps.tenants.memberCounts(tenants.map((t) => t.id));
+      return tenants.map((t) => ({ ...toTenantView(t), key_count: counts.get(t.id)!.keys, user_count: counts.get(t.id)!.users }));
     },
     async show(id: string, actor: Actor): Promise<TenantView> {
       return toTenantView(await requireTenant(id, actor));

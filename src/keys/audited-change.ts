@@ -29,6 +29,8 @@ export interface Actor {
   authority?: Authority;
   ip?: string | null;
   requestId?: string | null;
+  /** A person acting in an account below their own tenant: every record names it. */
+  actingInTenantId?: string;
 }
 
 /** Stores bound to one transaction. */
@@ -80,7 +82,7 @@ export async function auditedChange<T>(deps: AuditedChangeDeps, actor: Actor, wo
         targetKeyId: record.targetKeyId ?? null,
         ip: actor.ip ?? null,
         requestId: actor.requestId ?? null,
-        details: { via: actor.via, ...record.details },
+        details: { via: actor.via, ...(actor.actingInTenantId ? { acting_in_tenant_id: actor.actingInTenantId } : {}), ...record.details },
       });
       await raiseEvents(tx, actor, record);
     }),

@@ -15,6 +15,11 @@ export interface SessionRecord {
   /** Where and with what the session was opened, for the person's list of their sessions. */
   ip?: string | null;
   userAgent?: string | null;
+  /**
+   * The account (tenant) the person works in, when they switched into one below their own;
+   * absent or null = their own tenant. Checked again on every request (identity/sessions.ts).
+   */
+  activeTenantId?: string | null;
 }
 
 /** A live session found through its user's index: the id hash stays inside the domain. */
@@ -57,7 +62,8 @@ export function decodeSession(text: string): SessionRecord | undefined {
       && typeof value.lastSeenAt === 'number'
       && typeof value.passwordStamp === 'string'
       && (value.ip === undefined || value.ip === null || typeof value.ip === 'string')
-      && (value.userAgent === undefined || value.userAgent === null || typeof value.userAgent === 'string');
+      && (value.userAgent === undefined || value.userAgent === null || typeof value.userAgent === 'string')
+      && (value.activeTenantId === undefined || value.activeTenantId === null || typeof value.activeTenantId === 'string');
     return ok ? (value as SessionRecord) : undefined;
   } catch {
     return undefined;

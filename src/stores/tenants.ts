@@ -45,6 +45,28 @@ export function createTenantStore(db: Db) {
       const byId = new Map(above.map((t) => [t.id, t]));
       return [...tenant.ancestors.map((ancestorId) => byId.get(ancestorId)!), tenant];
     },
+    /** How many keys and users each tenant holds itself (not counting the tenants below it). */
+    async memberCounts(ids: readonly string[]): Promise<Map<string, { keys: number; users: number }>> {
+      const counts = new Map(ids.map((id) => [id, { keys: 0, users: 0 }]));
+      if (ids.length === 0) return counts;
+      const [keys, users] = await Promise.all([
+        db
+          .selectFrom('api_keys')
+          .select(['tenant_id', (eb) => eb.fn.countAll<string>().as('n')])
+          .where('tenant_id', 'in', ids)
+          .groupBy('tenant_id')
+          .execute(),
+        db
+          .selectFrom('users')
+          .select(['tenant_id', (eb) => eb.fn.countAll<string>().as('n')])
+          .where('tenant_id', 'in', ids)
+          .groupBy('tenant_id')
+          .execute(),
+      ]);
+      for (const row of keys) counts.get(row.tenant_id)!.keys = Number(row.n);
+      for (const row of users) counts.get(row.tenant_id)!.users = Number(row.n);
+      return counts;
+    },
     async count(): Promise<number> {
       const row = await db
         .selectFrom('tenants')

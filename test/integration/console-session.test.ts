@@ -36,6 +36,7 @@ describe('console sign-in and sessions', () => {
     expect(signedIn.headers['set-cookie']).toEqual([expect.stringMatching(/^keygate_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/)]);
     expect(signedIn.body).toEqual({
       user: { id: user.id, email: user.email, name: null, role: 'admin', tenant_id: tenantId, tenant_name: expect.any(String) },
+      account: { id: tenantId, name: expect.any(String), path: [{ id: tenantId, name: expect.any(String) }] },
       csrf_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       idle_expires_at: expect.any(String),
       expires_at: expect.any(String),

@@ -20,6 +20,7 @@ import { accountRoutes } from './account.ts';
 import type { AccountService } from '../../identity/account.ts';
 import type { UserSessions } from '../../identity/user-sessions.ts';
 import type { RoleScopes } from '../../identity/roles.ts';
+import { accountRoutes as activeAccountRoutes } from './session/account.ts';
 
 export interface ConsoleApiDeps {
   sessionAuth: SessionAuthenticator;
@@ -60,6 +61,7 @@ export function createConsoleApi(deps: ConsoleApiDeps): { routes: RouteTable; he
       [`${CONSOLE_API_PREFIX}session`]: session,
       [`${CONSOLE_API_PREFIX}setup`]: setupRoutes(deps),
       ...accountRoutes({ ...deps, limits }),
+      [`${CONSOLE_API_PREFIX}session/account`]: activeAccountRoutes(deps),
     },
     headers: async function addConsoleApiHeaders(ctx, next) {
       if (ctx.path.startsWith(CONSOLE_API_PREFIX)) setConsoleApiHeaders(ctx);

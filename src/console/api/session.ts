@@ -38,14 +38,21 @@ export interface SessionRouteDeps {
 }
 
 /** The session as the console shows it (the same answer after sign-in and on GET). */
-function sessionView(found: Pick<SignedIn, 'user' | 'tenant' | 'csrfToken' | 'idleExpiresAt' | 'expiresAt'>) {
+function sessionView(found: Pick<SignedIn, 'user' | 'tenant' | 'csrfToken' | 'idleExpiresAt' | 'expiresAt' | 'accountPath'>) {
   const { user, tenant } = found;
   return {
     user: { id: user.id, email: user.email, name: user.name, role: user.role, tenant_id: user.tenant_id, tenant_name: tenant.name },
+    account: accountView(found.accountPath),
     csrf_token: found.csrfToken,
     idle_expires_at: found.idleExpiresAt.toISOString(),
     expires_at: found.expiresAt.toISOString(),
   };
+}
+
+/** The account a session works in, and the way down to it from the user's own tenant (never above it). */
+export function accountView(accountPath: SignedIn['accountPath']) {
+  const account = accountPath.at(-1)!;
+  return { id: account.id, name: account.name, path: accountPath.map((tenant) => ({ id: tenant.id, name: tenant.name })) };
 }
 
 export function sessionRoutes(deps: SessionRouteDeps) {
