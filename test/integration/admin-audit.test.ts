@@ -128,7 +128,7 @@ describe('admin API: audit log', () => {
           change('key.enable', id, enabled, {}),
           change('key.disable', id, disabled, { tokens_dropped: 2 }),
           change('key.rotate', id, rotated, { grace_seconds: 3600, tokens_dropped: 0 }),
-          change('key.update', id, updated, { fields: ['name'], narrowed: false, tokens_dropped: 0 }, { ip: '127.0.0.5' }),
+          change('key.update', id, updated, { fields: ['name'], changes: { name: { from: 'audited', to: 'renamed' } }, narrowed: false, tokens_dropped: 0 }, { ip: '127.0.0.5' }),
           change('key.create', id, created, { scopes: ['devices:read'], networks: ['127.0.0.0/8'], kind: 'service' }),
         ],
         next_cursor: null,
