@@ -66,9 +66,10 @@ export function auditExportRoute(deps: { audit: AuditStore; tenants: TenantStore
     async handle(ctx, { query, caller }) {
       const visible = await visibleAudit(caller, query, deps.tenants);
       const atMostId = await deps.audit.newestId();
-      const format = FORMATS[query.format];
+      const name = query.format ?? 'csv';
+      const format = FORMATS[name];
       ctx.set('Content-Type', format.type);
-      ctx.set('Content-Disposition', `attachment; filename="keygate-audit-${fileStamp(new Date())}.${query.format}"`);
+      ctx.set('Content-Disposition', `attachment; filename="keygate-audit-${fileStamp(new Date())}.${name}"`);
       const chunks = exportChunks(deps.audit, visible.filter, visible.labels, atMostId, format);
       return { status: 200, body: Readable.from(chunks, { objectMode: false, highWaterMark: 64 * 1024 }) };
     },

@@ -332,5 +332,5 @@ export const DeliveryQuery = z.strictObject({
 });
 
 export const AuditExportQuery = AuditQuery.omit({ cursor: true, limit: true, include: true }).extend({
-  format: z.enum(['csv', 'jsonl']).describe('csv (RFC 4180, one header line) or jsonl (one JSON event per line)'),
+  format: z.enum(['csv', 'jsonl']).optional().describe('csv (RFC 4180, one header line; the default) or jsonl (one JSON event per line)'),
 });

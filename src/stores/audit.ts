@@ -93,6 +93,7 @@ export function createAuditStore(db: Db, sinks: readonly string[] = []) {
 
     /** Newest first. */
     async list(filter: AuditFilter): Promise<AuditEvent[]> {
+      if (filter.tenantIds?.length === 0) return [];
       let query = db
         .selectFrom('audit_events')
         .selectAll()
