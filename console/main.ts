@@ -10,6 +10,7 @@ import { setupPage } from './pages/setup.ts';
 import { signInPage } from './pages/sign-in.ts';
 import { webhookPage } from './pages/webhook.ts';
 import { webhooksPage } from './pages/webhooks.ts';
+import { auditPage } from './pages/audit.ts';
 import { match, navigate, startRouter } from './router.ts';
 import { currentUser, forget, loadSession } from './session.ts';
 
@@ -63,6 +64,9 @@ async function render(): Promise<void> {
     case 'webhook':
       document.title = 'Webhook · Keygate';
       return webhookPage(main, route.params.id!);
+    case 'audit':
+      document.title = 'Audit log · Keygate';
+      return auditPage(main, route.query);
     default:
       document.title = 'Not found · Keygate';
       main.replaceChildren(

@@ -2,7 +2,7 @@
 export const BASE = '/console';
 
 export interface Route {
-  page: 'keys' | 'key' | 'scopes' | 'webhooks' | 'webhook' | 'sign-in' | 'setup' | 'not-found';
+  page: 'keys' | 'key' | 'scopes' | 'webhooks' | 'webhook' | 'sign-in' | 'setup' | 'not-found' | 'audit';
   params: Record<string, string>;
   query: URLSearchParams;
 }
@@ -20,6 +20,7 @@ export function match(location: Location): Route {
   if (rest === '/webhooks') return { page: 'webhooks', params: {}, query };
   const webhook = rest?.match(/^\/webhooks\/([^/]+)$/);
   if (webhook) return { page: 'webhook', params: { id: decodeURIComponent(webhook[1]!) }, query };
+  if (rest === '/audit') return { page: 'audit', params: {}, query };
   return { page: 'not-found', params: {}, query };
 }
 

@@ -60,3 +60,11 @@ export function canManageTenantKeys(role: Role | undefined = current?.user.role)
 export function canManageWebhooks(role: Role | undefined = current?.user.role): boolean {
   return role === 'admin';
 }
+
+/**
+ * The audit log: every role reads it (admin:audit:read is a read scope every default role holds;
+ * a member reads the events about them). The server decides every request; this only shows the link.
+ */
+export function canReadAudit(role: Role | undefined = current?.user.role): boolean {
+  return role !== undefined;
+}

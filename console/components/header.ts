@@ -1,7 +1,7 @@
 // The page header: where you are, who you are (user and role), and sign-out.
 import { h } from '../dom.ts';
 import { navigate } from '../router.ts';
-import { canManageWebhooks, currentUser, signOut } from '../session.ts';
+import { canManageWebhooks, canReadAudit, currentUser, signOut } from '../session.ts';
 
 export function renderHeader(target: HTMLElement, active: string): void {
   const user = currentUser();
@@ -23,6 +23,7 @@ export function renderHeader(target: HTMLElement, active: string): void {
       link('/console/', 'API keys', 'keys'),
       link('/console/scopes', 'Scope catalogue', 'scopes'),
       canManageWebhooks() ? link('/console/webhooks', 'Webhooks', 'webhooks') : null,
+      canReadAudit() ? link('/console/audit', 'Audit', 'audit') : null,
     ),
     h(
       'div',
