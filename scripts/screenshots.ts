@@ -1,7 +1,7 @@
 // `npm run screenshots`: the README's pictures of the console, taken from a real server. Starts
 // Keygate as `npm start` does on a first run (embedded Postgres in a throw-away data folder),
 // follows the printed set-up link, makes a few example keys, and saves
-// docs/screenshots/{key-list,new-key-dialog,created-key-dialog}.png with Debian's chromium.
+// docs/screenshots/{key-list,new-key-dialog,created-key-dialog,audit}.png with Debian's chromium.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -80,6 +80,17 @@ try {
   await page.getByRole('dialog', { name: 'Key created' }).waitFor();
   await page.screenshot({ path: path.join(OUT, 'created-key-dialog.png') });
   console.log(`saved ${['key-list', 'new-key-dialog', 'created-key-dialog'].map((n) => `docs/screenshots/${n}.png`).join(', ')}`);
+
+  // The audit log, filtered to the admin's own successful changes.
+  await page.goto('/console/audit');
+  await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+  await page.getByLabel('Actor').fill('admin@keygate.localhost');
+  await page.getByLabel('Outcome').selectOption('success');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await page.locator('table.audit-log tbody tr').nth(4).waitFor();
+  await page.waitForLoadState('networkidle');
+  await page.screenshot({ path: path.join(OUT, 'audit.png') });
+  console.log('saved docs/screenshots/audit.png');
 } finally {
   await browser.close();
   await new Promise<void>((resolve) => {
