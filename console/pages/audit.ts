@@ -44,7 +44,8 @@ export function auditPage(main: HTMLElement, initialQuery: URLSearchParams): voi
   const until = h('input', { type: 'datetime-local', id: uid('until') });
   const apply = h('button', { type: 'submit', class: 'button primary' }, 'Apply filters');
   const reset = h('button', { type: 'button', class: 'button' }, 'Clear');
-  const field = (label: string, control: HTMLElement) => h('div', { class: 'field' }, h('label', { for: control.id }, label), control, h('p', { class: 'field-error', id: `${control.id}-error` }));
+  const field = (label: string, control: HTMLElement) =>
+    h('div', { class: 'field' }, h('label', { for: control.id }, label), control, h('p', { class: 'field-error', id: `${control.id}-error` }));
   const form = h(
     'form',
     { class: 'toolbar audit-filters', role: 'search', 'aria-label': 'Filter events', novalidate: true },
@@ -229,7 +230,12 @@ export function auditPage(main: HTMLElement, initialQuery: URLSearchParams): voi
     const user = currentUser();
     if (!user) return;
     const [users, keys] = await Promise.all([
-      user.role === 'admin' ? get<{ data: User[] }>('/admin/v1/users').then((r) => r.data, () => [] as User[]) : Promise.resolve([user as unknown as User]),
+      user.role === 'admin'
+        ? get<{ data: User[] }>('/admin/v1/users').then(
+            (r) => r.data,
+            () => [] as User[],
+          )
+        : Promise.resolve([user as unknown as User]),
       get<{ data: Key[] }>('/admin/v1/keys', { limit: 200 }).then(
         (r) => r.data,
         () => [] as Key[],

@@ -8,7 +8,6 @@
 // the connection without the chunked encoding's final chunk, so every HTTP client reports the
 // transfer as incomplete; a complete export always ends with a newline after its last record.
 import { Readable } from 'node:stream';
-import type { Context } from 'koa';
 import type { AuditFilter, AuditStore, LabelScope } from '../stores/audit.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import { csvLine } from '../shared/csv.ts';
@@ -96,5 +95,8 @@ async function* exportChunks(
 
 /** `20261203T101500Z`: sortable, and safe in a file name on every system. */
 function fileStamp(at: Date): string {
-  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }

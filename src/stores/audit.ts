@@ -122,7 +122,10 @@ export function createAuditStore(db: Db, sinks: readonly string[] = []) {
 
     /** The newest event's id now (0 when the log is empty): where an export stops. */
     async newestId(): Promise<string> {
-      const row = await db.selectFrom('audit_events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+      const row = await db
+        .selectFrom('audit_events')
+        .select((eb) => eb.fn.max('id').as('id'))
+        .executeTakeFirst();
       return String(row?.id ?? 0);
     },
 

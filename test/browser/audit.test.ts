@@ -16,7 +16,7 @@ const PASSWORD = 'a long audit passphrase 9';
 const ADMIN_EMAIL = 'audit-admin@example.test';
 
 /** An admin API call from the page, with its session and CSRF token, as the console makes it. */
-function callFromPage(page: Page, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+function callFromPage(page: Page, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
   return page.evaluate(
     async ({ method, path, body, headers }) => {
       const session = (await (await fetch('/console/api/session')).json()) as { csrf_token: string };
@@ -61,9 +61,15 @@ describe('the audit page', () => {
     // The signed-in admin makes and renames a key (the rename with a request id of its own).
     const created = await callFromPage(page, 'POST', '/admin/v1/keys', { name: 'billing-sync', scopes: ['reports:read'] });
     renamedKeyId = created.body.key.client_id;
-    const renamed = await callFromPage(page, 'PATCH', `/admin/v1/keys/${renamedKeyId}`, { name: 'billing-sync-v2', scopes: ['reports:read', 'reports:export'] }, {
-      'x-request-id': 'req-rename-1',
-    });
+    const renamed = await callFromPage(
+      page,
+      'PATCH',
+      `/admin/v1/keys/${renamedKeyId}`,
+      { name: 'billing-sync-v2', scopes: ['reports:read', 'reports:export'] },
+      {
+        'x-request-id': 'req-rename-1',
+      },
+    );
     expect(renamed.status).toBe(200);
     // The bootstrap key, with a bearer token, makes and disables another; a wrong secret is denied.
     const token = await fetch(`${server.origin}/oauth/token`, {
@@ -72,7 +78,11 @@ describe('the audit page', () => {
       body: new URLSearchParams({ grant_type: 'client_credentials', client_id: boot.client_id, client_secret: boot.client_secret }).toString(),
     });
     const bearer = { authorization: `Bearer ${((await token.json()) as { access_token: string }).access_token}`, 'content-type': 'application/json' };
-    const fleet = await fetch(`${server.origin}/admin/v1/keys`, { method: 'POST', headers: bearer, body: JSON.stringify({ name: 'sensor-fleet', scopes: ['devices:read'] }) });
+    const fleet = await fetch(`${server.origin}/admin/v1/keys`, {
+      method: 'POST',
+      headers: bearer,
+      body: JSON.stringify({ name: 'sensor-fleet', scopes: ['devices:read'] }),
+    });
     fleetKeyId = ((await fleet.json()) as { key: { client_id: string } }).key.client_id;
     expect((await fetch(`${server.origin}/admin/v1/keys/${fleetKeyId}/disable`, { method: 'POST', headers: bearer })).status).toBe(200);
     const denied = await fetch(`${server.origin}/oauth/token`, {
@@ -85,7 +95,9 @@ describe('the audit page', () => {
     const db = connectDatabase(server.env.DATABASE_URL!, 1);
     try {
       await sql`insert into audit_events (at, action, outcome, tenant_id, target_key_id, ip, request_id, details)
-                values ('2026-01-15T12:00:00Z', 'key.rotate', 'success', ${boot.tenant_id}::uuid, ${renamedKeyId}, '192.0.2.10', 'req-january', '{"via":"cli"}')`.execute(db);
+                values ('2026-01-15T12:00:00Z', 'key.rotate', 'success', ${boot.tenant_id}::uuid, ${renamedKeyId}, '192.0.2.10', 'req-january', '{"via":"cli"}')`.execute(
+        db,
+      );
     } finally {
       await db.destroy();
     }
@@ -170,7 +182,10 @@ describe('the audit page', () => {
     await page.getByLabel('Action').fill('key.update');
     await apply();
     await expect.poll(rowActions).toEqual(['key.update']);
-    await rows().first().getByRole('button', { name: /^Details of key.update/ }).click();
+    await rows()
+      .first()
+      .getByRole('button', { name: /^Details of key.update/ })
+      .click();
     const dialog = page.getByRole('dialog', { name: 'Event key.update' });
     await dialog.waitFor();
     const detail = (name: string) => dialog.locator(`[data-detail="${name}"]`).textContent();
@@ -206,7 +221,10 @@ describe('the audit page', () => {
 
     const [jsonlDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export JSON Lines' }).click()]);
     expect(jsonlDownload.suggestedFilename()).toMatch(/\.jsonl$/);
-    const lines = readFileSync((await jsonlDownload.path())!, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line));
+    const lines = readFileSync((await jsonlDownload.path())!, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines.map((e) => e.id)).toEqual(shown);
     expect(lines.every((e) => e.action === 'key.create')).toBe(true);
     await clear();

@@ -104,9 +104,9 @@ describe('audit export of 100,000 events from a server child process', () => {
     const after = memoryOf(server.pid);
 
     console.log(
-      `audit export of ${total} events: CSV ${(csv.text.length / MB).toFixed(1)} MB, JSONL ${(jsonl.text.length / MB).toFixed(1)} MB; ` +
-        `server RSS before ${(before.rss / MB).toFixed(1)} MB, after CSV ${(afterCsv.rss / MB).toFixed(1)} MB, after JSONL ${(after.rss / MB).toFixed(1)} MB, ` +
-        `peak ${(after.peak / MB).toFixed(1)} MB (peak before ${(before.peak / MB).toFixed(1)} MB), old generation capped at ${OLD_SPACE_MB} MB`,
+      `audit export of ${total} events: CSV ${(csv.text.length / MB).toFixed(1)} MB, JSONL ${(jsonl.text.length / MB).toFixed(1)} MB; `
+        + `server RSS before ${(before.rss / MB).toFixed(1)} MB, after CSV ${(afterCsv.rss / MB).toFixed(1)} MB, after JSONL ${(after.rss / MB).toFixed(1)} MB, `
+        + `peak ${(after.peak / MB).toFixed(1)} MB (peak before ${(before.peak / MB).toFixed(1)} MB), old generation capped at ${OLD_SPACE_MB} MB`,
     );
     // The bound is the cap: the server lived through both exports with its JavaScript heap under
     // it, so neither the events nor the text of either export was ever held whole (with every event

@@ -147,7 +147,11 @@ describe('admin API: audit export', () => {
     const fromAbove = events.find((e) => e.target_key_id === inChild.body.key.client_id)!;
     expect(fromAbove).toMatchObject({ actor_key_id: admin.key.key.client_id, actor_key_name: null, target_key_name: 'made from above' });
 
-    for (const forged of [{ tenant_id: tenantId }, { target_key_id: parentKey.body.key.client_id as string }, { actor_key_id: admin.key.key.client_id, tenant_id: tenantId }] as Record<string, string>[]) {
+    for (const forged of [
+      { tenant_id: tenantId },
+      { target_key_id: parentKey.body.key.client_id as string },
+      { actor_key_id: admin.key.key.client_id, tenant_id: tenantId },
+    ] as Record<string, string>[]) {
       const csv = await exportOf(childAdmin, { format: 'csv', ...forged });
       expect(csv.status).toBe(200);
       expect(csvRecords(csv)).toEqual([]);
@@ -186,6 +190,8 @@ describe('admin API: audit export', () => {
     const operation = document.paths['/audit/export'].get;
     expect(operation['x-required-scope']).toBe('admin:audit:read');
     expect(Object.keys(operation.responses['200'].content)).toEqual(['text/csv', 'application/jsonl']);
-    expect(operation.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['format', 'actor_user_id', 'since', 'until', 'tenant_id']));
+    expect(operation.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['format', 'actor_user_id', 'since', 'until', 'tenant_id']),
+    );
   });
 });
