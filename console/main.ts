@@ -11,6 +11,7 @@ import { signInPage } from './pages/sign-in.ts';
 import { webhookPage } from './pages/webhook.ts';
 import { webhooksPage } from './pages/webhooks.ts';
 import { accountsPage } from './pages/accounts.ts';
+import { auditPage } from './pages/audit.ts';
 import { match, navigate, startRouter } from './router.ts';
 import { accountPage } from './pages/account.ts';
 import { userPage } from './pages/user.ts';
@@ -91,6 +92,9 @@ async function render(): Promise<void> {
     case 'accounts':
       document.title = 'Accounts · Keygate';
       return accountsPage(main);
+    case 'audit':
+      document.title = 'Audit log · Keygate';
+      return auditPage(main, route.query);
     default:
       document.title = 'Not found · Keygate';
       main.replaceChildren(

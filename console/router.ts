@@ -2,7 +2,7 @@
 export const BASE = '/console';
 
 export interface Route {
-  page: 'keys' | 'key' | 'scopes' | 'webhooks' | 'webhook' | 'sign-in' | 'setup' | 'not-found' | 'users' | 'user' | 'account' | 'accounts';
+  page: 'keys' | 'key' | 'scopes' | 'webhooks' | 'webhook' | 'sign-in' | 'setup' | 'not-found' | 'users' | 'user' | 'account' | 'accounts' | 'audit';
   params: Record<string, string>;
   query: URLSearchParams;
 }
@@ -25,6 +25,7 @@ export function match(location: Location): Route {
   if (user) return { page: 'user', params: { id: decodeURIComponent(user[1]!) }, query };
   if (rest === '/account') return { page: 'account', params: {}, query };
   if (rest === '/accounts') return { page: 'accounts', params: {}, query };
+  if (rest === '/audit') return { page: 'audit', params: {}, query };
   return { page: 'not-found', params: {}, query };
 }
 

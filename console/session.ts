@@ -105,3 +105,11 @@ export async function switchAccount(tenantId: string | null): Promise<void> {
 export function activeTenantId(): string | undefined {
   return currentAccount()?.id ?? current?.user.tenant_id;
 }
+
+/**
+ * The audit log: every role reads it (admin:audit:read is a read scope every default role holds;
+ * a member reads the events about them). The server decides every request; this only shows the link.
+ */
+export function canReadAudit(role: Role | undefined = current?.user.role): boolean {
+  return role !== undefined;
+}

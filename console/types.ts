@@ -232,3 +232,18 @@ export interface ChildAccount {
   key_count: number;
   user_count: number;
 }
+
+/** An audit event with the names behind its ids (`include=labels`): null where the caller may not see them. */
+export interface LabelledAuditEvent extends AuditEvent {
+  tenant_id: string | null;
+  request_id: string | null;
+  actor_user_email: string | null;
+  actor_key_name: string | null;
+  target_key_name: string | null;
+  target_user_email: string | null;
+}
+
+export interface AuditPage {
+  data: LabelledAuditEvent[];
+  next_cursor: string | null;
+}

@@ -1,7 +1,7 @@
 // `npm run screenshots`: the README's pictures of the console, taken from a real server. Starts
 // Keygate as `npm start` does on a first run (embedded Postgres in a throw-away data folder),
 // follows the printed set-up link, makes a few example keys, and saves
-// docs/screenshots/{key-list,new-key-dialog,created-key-dialog,users,account-switcher}.png with Debian's chromium.
+// docs/screenshots/{key-list,new-key-dialog,created-key-dialog,users,audit,account-switcher}.png with Debian's chromium.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -88,6 +88,15 @@ try {
   await people.goto('/console/users');
   await people.locator('tbody tr').nth(3).waitFor();
   await people.screenshot({ path: path.join(OUT, 'users.png') });
+  // The audit log, filtered to the admin's own successful changes.
+  await people.goto('/console/audit');
+  await people.getByRole('heading', { name: 'Audit log' }).waitFor();
+  await people.getByLabel('Actor').fill('admin@keygate.localhost');
+  await people.getByLabel('Outcome').selectOption('success');
+  await people.getByRole('button', { name: 'Apply filters' }).click();
+  await people.locator('table.audit-log tbody tr').nth(4).waitFor();
+  await people.waitForLoadState('networkidle');
+  await people.screenshot({ path: path.join(OUT, 'audit.png') });
   // Child accounts, the session switched into one, and the header's switcher open.
   await makeAccounts(people);
   await people.goto('/console/accounts');
@@ -96,7 +105,7 @@ try {
   await people.getByRole('button', { name: 'Switch account' }).click();
   await people.locator('.account-option').nth(3).waitFor();
   await people.screenshot({ path: path.join(OUT, 'account-switcher.png') });
-  console.log(`saved ${['key-list', 'new-key-dialog', 'created-key-dialog', 'users', 'account-switcher'].map((n) => `docs/screenshots/${n}.png`).join(', ')}`);
+  console.log(`saved ${['key-list', 'new-key-dialog', 'created-key-dialog', 'users', 'audit', 'account-switcher'].map((n) => `docs/screenshots/${n}.png`).join(', ')}`);
 } finally {
   await browser.close();
   await new Promise<void>((resolve) => {

@@ -1,7 +1,7 @@
 // The page header: where you are, who you are (user and role), and sign-out.
 import { h } from '../dom.ts';
 import { navigate } from '../router.ts';
-import { canManageAccounts, canManageUsers, canManageWebhooks, currentUser, signOut } from '../session.ts';
+import { canManageAccounts, canManageUsers, canManageWebhooks, canReadAudit, currentUser, signOut } from '../session.ts';
 import { accountSwitcher } from './account-switcher.ts';
 
 export function renderHeader(target: HTMLElement, active: string): void {
@@ -26,6 +26,7 @@ export function renderHeader(target: HTMLElement, active: string): void {
       canManageWebhooks() ? link('/console/webhooks', 'Webhooks', 'webhooks') : null,
       canManageUsers() ? link('/console/users', 'Users', 'users') : null,
       canManageAccounts() ? link('/console/accounts', 'Accounts', 'accounts') : null,
+      canReadAudit() ? link('/console/audit', 'Audit', 'audit') : null,
     ),
     h(
       'div',

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AdminRoute } from './router.ts';
 import { ErrorSchema } from './schemas.ts';
 
-const COMMON_RESPONSES = {
+const COMMON_RESPONSES: AdminRoute['responses'] = {
   401: { description: 'no active bearer token from this server', schema: ErrorSchema },
   403: { description: 'the token lacks the scope this route requires, or the target holds rights the caller lacks', schema: ErrorSchema },
 };
@@ -49,7 +49,11 @@ export function buildOpenApiDocument(routes: readonly AdminRoute[], issuer: stri
     const responses = Object.fromEntries(
       Object.entries({ ...route.responses, ...COMMON_RESPONSES }).map(([status, r]) => [
         status,
-        { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: jsonSchema(r.schema, 'output', schemas) } } } : {}) },
+        {
+          description: r.description,
+          ...(r.schema ? { content: { 'application/json': { schema: jsonSchema(r.schema, 'output', schemas) } } } : {}),
+          ...(r.mediaTypes ? { content: Object.fromEntries(r.mediaTypes.map((type) => [type, { schema: { type: 'string' } }])) } : {}),
+        },
       ]),
     );
     (paths[route.path] ??= {})[route.method.toLowerCase()] = {

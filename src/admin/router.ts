@@ -29,7 +29,10 @@ export interface AdminRoute<Body = unknown, Query = unknown> {
   scope: string;
   body?: z.ZodType<Body>;
   query?: z.ZodType<Query>;
-  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  responses: Record<
+    number,
+    { description: string; schema?: z.ZodType /** A body that is not JSON (a download): its media types. */; mediaTypes?: readonly string[] }
+  >;
   handle(ctx: Context, input: RouteInput<Body, Query>): Promise<RouteResult>;
 }
 

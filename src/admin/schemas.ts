@@ -160,6 +160,8 @@ export const AuditQuery = z.strictObject({
     .refine((v) => !/^\d+$/.test(v) || BigInt(v) <= 9_223_372_036_854_775_807n, 'not a cursor this server issued')
     .optional(),
   limit: countString.optional().describe('1–200, default 50'),
+  tenant_id: z.uuid().optional().describe('only this tenant (one of the caller’s); another tenant matches nothing'),
+  include: z.enum(['labels']).optional().describe('`labels`: each event also names its actor user’s email and its keys’ names'),
 });
 
 export const AuditEventSchema = z
@@ -176,6 +178,10 @@ export const AuditEventSchema = z
     ip: z.string().nullable(),
     request_id: z.string().nullable(),
     details: z.record(z.string(), z.unknown()),
+    actor_user_email: z.string().nullable().optional().describe('with include=labels; null when not the caller’s to know'),
+    actor_key_name: z.string().nullable().optional().describe('with include=labels'),
+    target_key_name: z.string().nullable().optional().describe('with include=labels'),
+    target_user_email: z.string().nullable().optional().describe('with include=labels: the user a user.* event is about (details.user_id)'),
   })
   .meta({ id: 'AuditEvent' });
 
@@ -380,3 +386,6 @@ export const SessionSchema = z
   .meta({ id: 'Session' });
 export const SessionListSchema = z.object({ data: z.array(SessionSchema) }).meta({ id: 'SessionList' });
 export const EndedSessionsSchema = z.object({ ended: z.int() }).meta({ id: 'EndedSessions' });
+export const AuditExportQuery = AuditQuery.omit({ cursor: true, limit: true, include: true }).extend({
+  format: z.enum(['csv', 'jsonl']).optional().describe('csv (RFC 4180, one header line; the default) or jsonl (one JSON event per line)'),
+});

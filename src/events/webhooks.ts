@@ -11,6 +11,7 @@ import { isUuid } from '../identity/ids.ts';
 import { auditedChange, type Actor, type AuditedChangeDeps } from '../keys/audited-change.ts';
 import { holdsScope } from '../keys/authority.ts';
 import { EVENT_TYPES, scopeToReceive, type EventType } from '../keys/events.ts';
+import { fieldChanges } from '../keys/field-changes.ts';
 import { KeygateError, type FieldError, failOnFieldErrors } from '../shared/errors.ts';
 import type { Network } from '../shared/network.ts';
 import { parseInput } from '../shared/validation.ts';
@@ -209,8 +210,16 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       const endpoint = await requireManageableEndpoint(id, actor);
       const types = patch.event_types && [...new Set(patch.event_types)];
       failOnFieldErrors([...refusalsToSubscribe(actor, types ?? []), ...(patch.url === undefined ? [] : await checkedUrl(patch.url))]);
+      // The URL as the log may hold it (auditedUrl), before and after.
+      const before = { url: auditedUrl(endpoint.url), description: endpoint.description, event_types: endpoint.event_types };
+      const after = {
+        url: patch.url === undefined ? before.url : auditedUrl(patch.url),
+        description: 'description' in patch ? (patch.description ?? null) : before.description,
+        event_types: types ?? before.event_types,
+      };
       const details = {
         fields: Object.keys(patch),
+        changes: fieldChanges(before, after, ['url', 'description', 'event_types']),
         ...(patch.url === undefined ? {} : { url: auditedUrl(patch.url) }),
         ...(types ? { event_types: types } : {}),
       };

@@ -8,6 +8,7 @@ import { auditedChange, type Actor, type Transact, type TxStores } from '../keys
 import type { KeyStore } from '../stores/keys.ts';
 import type { Tenant, TenantSettings, TenantStore } from '../stores/tenants.ts';
 import { endLiveTokens } from '../keys/end-tokens.ts';
+import { fieldChanges } from '../keys/field-changes.ts';
 import { effectivePolicy, loosenings, MAX_TENANT_DEPTH, UNRESTRICTED, type KeyExpiryPolicy } from './tenant-policy.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 
@@ -122,7 +123,8 @@ export function createTenantService(deps: TenantServiceDeps) {
       failOnFieldErrors(loosenings(await boundFromAbove(tenant), settings));
       return change(actor, 'tenant.update', async (tx) => {
         const updated = await tx.tenants.update(id, settings);
-        return { result: toTenantView(updated!), tenantId: id, details: { fields: Object.keys(settings) } };
+        const changes = fieldChanges(tenant, updated!, ['name', 'allow_never_expiring_keys', 'max_key_lifetime_days', 'expiry_reminder_days']);
+        return { result: toTenantView(updated!), tenantId: id, details: { fields: Object.keys(settings), changes } };
       });
     },
     async setStatus(id: string, status: 'active' | 'disabled', actor: TenantActor): Promise<TenantView> {

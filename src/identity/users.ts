@@ -12,6 +12,7 @@ import type { TokenStore } from '../stores/tokens.ts';
 import type { User, UserStore } from '../stores/users.ts';
 import { refusalToManageRole, refusalToReachNetworks } from '../keys/authority.ts';
 import { endLiveTokens } from '../keys/end-tokens.ts';
+import { fieldChanges } from '../keys/field-changes.ts';
 import { mayCreateKeys, userKeyScopes, type Role, type RoleScopes } from './roles.ts';
 
 export interface UserView {
@@ -216,8 +217,9 @@ export function createUserService(deps: UserServiceDeps) {
       if (patch.role) assertMayManageRole(actor, patch.role);
       return change(actor, 'user.update', async (tx) => {
         const after = stillThere(await tx.users.update(id, patch));
+        const changes = fieldChanges(before, after, ['name', 'role']);
         if (!patch.role || patch.role === before.role) {
-          return { result: toUserView(after), user: after, details: { fields: Object.keys(patch) } };
+          return { result: toUserView(after), user: after, details: { fields: Object.keys(patch), changes } };
         }
         const ended = await endTokensOfUser(tx, id, {
           ownKeys: await keysNarrowedBy(tx, id, before.role, patch.role),
@@ -226,7 +228,7 @@ export function createUserService(deps: UserServiceDeps) {
         return {
           result: toUserView(after),
           user: after,
-          details: { fields: Object.keys(patch), role_from: before.role, role_to: patch.role, tokens_dropped: ended.dropped },
+          details: { fields: Object.keys(patch), changes, role_from: before.role, role_to: patch.role, tokens_dropped: ended.dropped },
           stoppedKeys: ended.stopped,
         };
       });

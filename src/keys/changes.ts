@@ -12,6 +12,7 @@ import { KEY_WRITE_SCOPE, type KeyView } from './model.ts';
 import { refusalsToGrant, refusalToActAs, refusalToTakeOver } from './authority.ts';
 import { catalogueFor, refusalsOffCatalogue } from './scope-catalogue.ts';
 import { endLiveTokens } from './end-tokens.ts';
+import { fieldChanges } from './field-changes.ts';
 import { MAX_CREATOR_CHAIN } from './owner-chain.ts';
 import { effectivePolicy } from '../identity/tenant-policy.ts';
 import type { Actor, TxStores } from './audited-change.ts';
@@ -19,6 +20,21 @@ import type { CreatedKey, KeyServiceDeps } from './types.ts';
 import { requestedExpiry, resolveExpiry } from './expiry.ts';
 import { canonicalNetworks, credentialColumns, KeyChangeSchema, RotationSchema, type KeyChange } from './schemas.ts';
 import { parseInput } from '../shared/validation.ts';
+
+/** The key fields whose values a key.update record shows before and after: none holds a secret or a hash. */
+const AUDITED_KEY_FIELDS = [
+  'name',
+  'description',
+  'scopes',
+  'networks',
+  'expires_at',
+  'token_ttl_seconds',
+  'rate_limit_per_minute',
+  'auth_method',
+  'dpop_required',
+  'tls_subject_dn',
+  'tls_san_dns',
+] as const satisfies readonly (keyof KeyRow)[];
 
 /** Audits a change to one key, in the change's transaction. */
 export type RecordKeyChange = (
@@ -111,7 +127,8 @@ export function createKeyChanges(deps: ChangeDeps) {
         const narrowed = rightsNarrowed(result.before, result.after);
         const stopped = lostKeyCreation(result.before, result.after) ? descendants : [];
         const dropped = await endLiveTokens(tx, deps.tokens, [...(narrowed ? [clientId] : []), ...stopped]);
-        await record('key.update', current, { fields: Object.keys(patch), narrowed, tokens_dropped: dropped }, stopped);
+        const changes = fieldChanges(result.before, result.after, AUDITED_KEY_FIELDS);
+        await record('key.update', current, { fields: Object.keys(patch), changes, narrowed, tokens_dropped: dropped }, stopped);
         return result.after;
       }, actor);
       return toView(after, new Date());

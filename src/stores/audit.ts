@@ -4,6 +4,8 @@
 import { sql } from 'kysely';
 import type { Db } from './db.ts';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export interface AuditEventInput {
   action: string;
   outcome: 'success' | 'denied';
@@ -46,7 +48,21 @@ export interface AuditFilter {
   until?: Date;
   /** Cursor: only events with a smaller id (older). */
   beforeId?: string;
+  /** Only events with this id or a smaller one: an export's fixed upper bound. */
+  atMostId?: string;
   limit?: number;
+}
+
+/** Whose names a lookup may reveal: users and keys of these tenants (and only one user's own, when set). */
+export interface LabelScope {
+  tenantIds: readonly string[];
+  onlyUserId?: string;
+}
+
+/** Names for the ids events carry: user id → email, key client_id → key name. */
+export interface AuditLabels {
+  users: Map<string, string>;
+  keys: Map<string, string>;
 }
 
 /** `sinks`: the outbox destinations (`sink:<name>`) every record is streamed to. */
@@ -77,6 +93,7 @@ export function createAuditStore(db: Db, sinks: readonly string[] = []) {
 
     /** Newest first. */
     async list(filter: AuditFilter): Promise<AuditEvent[]> {
+      if (filter.tenantIds?.length === 0) return [];
       let query = db
         .selectFrom('audit_events')
         .selectAll()
@@ -98,8 +115,40 @@ export function createAuditStore(db: Db, sinks: readonly string[] = []) {
       if (filter.since) query = query.where('at', '>=', filter.since);
       if (filter.until) query = query.where('at', '<', filter.until);
       if (filter.beforeId) query = query.where('id', '<', filter.beforeId);
+      if (filter.atMostId) query = query.where('id', '<=', filter.atMostId);
       const rows = await query.execute();
       return rows.map((row) => ({ ...row, id: String(row.id), at: row.at.toISOString() }));
+    },
+
+    /** The newest event's id now (0 when the log is empty): where an export stops. */
+    async newestId(): Promise<string> {
+      const row = await db
+        .selectFrom('audit_events')
+        .select((eb) => eb.fn.max('id').as('id'))
+        .executeTakeFirst();
+      return String(row?.id ?? 0);
+    },
+
+    /**
+     * Labels for the users and keys a batch of events names, in two queries whatever the batch
+     * size. Only names inside `scope` are resolved: an id from elsewhere stays a bare id.
+     */
+    async labels(userIds: Iterable<string>, keyIds: Iterable<string>, scope: LabelScope): Promise<AuditLabels> {
+      const users = [...new Set(userIds)].filter((id) => UUID.test(id));
+      const keys = [...new Set(keyIds)];
+      const labels: AuditLabels = { users: new Map(), keys: new Map() };
+      if (scope.tenantIds.length === 0) return labels;
+      if (users.length > 0) {
+        let query = db.selectFrom('users').select(['id', 'email']).where('id', 'in', users).where('tenant_id', 'in', scope.tenantIds);
+        if (scope.onlyUserId !== undefined) query = query.where('id', '=', scope.onlyUserId);
+        for (const row of await query.execute()) labels.users.set(row.id, row.email);
+      }
+      if (keys.length > 0) {
+        let query = db.selectFrom('api_keys').select(['client_id', 'name']).where('client_id', 'in', keys).where('tenant_id', 'in', scope.tenantIds);
+        if (scope.onlyUserId !== undefined) query = query.where('user_id', '=', scope.onlyUserId);
+        for (const row of await query.execute()) labels.keys.set(row.client_id, row.name);
+      }
+      return labels;
     },
   };
 }

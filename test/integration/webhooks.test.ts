@@ -161,6 +161,7 @@ describe('webhooks', () => {
     expect(first.requests).toHaveLength(0);
     const audit = (await tenant.admin.get('/audit?action=webhook.update')).body.data;
     expect(audit[0].details).toMatchObject({ webhook_id: webhook.id, url: second.url, fields: ['url', 'description'] });
+    expect(audit[0].details.changes).toMatchObject({ url: { from: first.url, to: second.url }, description: { to: 'moved' } });
   });
 
   it('a receiver failing its first two attempts gets the event on the third; the delivery log shows each attempt', async () => {

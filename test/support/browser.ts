@@ -16,6 +16,8 @@ import { freePort, stopChild, waitFor } from './processes.ts';
 
 export interface ConsoleServer {
   origin: string;
+  /** The server child's process id (to read its memory from /proc). */
+  pid: number;
   env: Record<string, string | undefined>;
   /** Everything the server wrote to stdout and stderr so far. */
   log(): string;
@@ -72,6 +74,7 @@ export async function startConsoleServer(extraEnv: Record<string, string> = {}, 
   }
   return {
     origin,
+    pid: child.pid!,
     env,
     log: () => output,
     async cli(...args: string[]) {
