@@ -48,6 +48,8 @@ export type AppDeps = Pick<
   | 'replay'
   | 'webhookService'
   | 'denialSummaries'
+  | 'twoFactor'
+  | 'twoFactorService'
 > & { log: Logger };
 
 export interface App {
@@ -93,6 +95,8 @@ export function createApp(deps: AppDeps): App {
     metrics: deps.metrics,
     signInFailures: deps.config.signInFailures,
     log: deps.log,
+    twoFactor: deps.twoFactorService,
+    twoFactorStore: deps.twoFactor,
   });
 
   const adminApi = createAdminApi({

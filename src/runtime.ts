@@ -36,6 +36,8 @@ import { createSetupLinkStore, type SetupLinkStore } from './stores/setup-links.
 import { createMemorySessionStore } from './stores/sessions-memory.ts';
 import { createRedisSessionStore } from './stores/sessions-redis.ts';
 import { createSessions, type Sessions } from './identity/sessions.ts';
+import { createTwoFactorStore, type TwoFactorStore } from './stores/two-factor.ts';
+import { createTwoFactor, type TwoFactor } from './identity/two-factor.ts';
 import { createSetupLinks, type SetupLinks } from './identity/setup-links.ts';
 import { createScopeCatalogueStore } from './stores/scope-catalogue.ts';
 import { createScopeCatalogueService, type ScopeCatalogueService } from './keys/scope-catalogue-service.ts';
@@ -85,6 +87,9 @@ export interface Runtime {
   metrics: Metrics;
   /** Console sessions: in Redis when configured, else in this process. */
   sessions: Sessions;
+  /** People's second factor: TOTP and recovery codes. */
+  twoFactorService: TwoFactor;
+  twoFactor: TwoFactorStore;
   /** One-time links with which people set their password. */
   setupLinkService: SetupLinks;
   /** Fixed-window counters for abuse limits: shared through Redis, or in memory when embedded. */
@@ -154,6 +159,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     outbox: createOutboxStore(handle),
     webhooks: createWebhookStore(handle),
     schedule: createEventScheduleStore(handle),
+    twoFactor: createTwoFactorStore(handle),
   });
   const stores = storesOn(db);
   const transact: Transact = (work) => db.transaction().execute((trx) => work(storesOn(trx)));
@@ -202,6 +208,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     roleScopes: config.roleScopes,
     activity: activityStore,
   });
+  const twoFactor = createTwoFactor({ store: stores.twoFactor, transact, pepperRing, issuer: config.issuer });
   const { events } = config;
   // The event workers get their own few connections, with limits: a replica that freezes inside a
   // transaction (a stopped process, a stalled VM) loses it after a while and releases its locks,
@@ -280,7 +287,14 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     denialSummaries,
     tenantService: createTenantService(identityDeps),
     userService: createUserService(identityDeps),
-    sessions: createSessions({ store: sessionStore, users: stores.users, tenants: stores.tenants, settings: config.sessions }),
+    sessions: createSessions({
+      store: sessionStore,
+      users: stores.users,
+      tenants: stores.tenants,
+      settings: config.sessions,
+      twoFactorEnabled: twoFactor.isEnabled,
+    }),
+    twoFactorService: twoFactor,
     setupLinkService: createSetupLinks({ ...identityDeps, issuer: config.issuer }),
     scopeCatalogueService: createScopeCatalogueService({ ...stores, transact }),
     log,

@@ -20,6 +20,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   internal_error: 500,
   service_unavailable: 503,
   invalid_credentials: 401,
+  two_factor_enrolment_required: 403,
 };
 
 export const statusOf = (error: KeygateError): number => ERROR_STATUS[error.code];

@@ -7,6 +7,7 @@ import { hashToken } from '../crypto/token-hash.ts';
 import type { SessionRecord, SessionStore } from '../stores/sessions.ts';
 import type { Tenant, TenantStore } from '../stores/tenants.ts';
 import type { User, UserStore } from '../stores/users.ts';
+import { twoFactorRequiredFor } from './tenant-policy.ts';
 
 export interface SessionSettings {
   idleSeconds: number;
@@ -28,13 +29,28 @@ export interface SignedIn extends SessionTimes {
   user: User;
   tenant: Tenant;
   csrfToken: string;
+  /** When the session was opened (a sign-in). */
+  signedInAt: Date;
+  /**
+   * Two-factor is required of this person (their role, their tenant or one above it) and they
+   * have none yet: the session may only enrol, sign out and say who it is (admin/session-auth.ts).
+   */
+  enrolmentOnly: boolean;
 }
 
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 const randomToken = () => randomBytes(32).toString('base64url');
 const stampOf = (passwordHash: string) => hashToken(passwordHash);
 
-export function createSessions(deps: { store: SessionStore; users: UserStore; tenants: TenantStore; settings: SessionSettings; now?: () => number }) {
+export function createSessions(deps: {
+  store: SessionStore;
+  users: UserStore;
+  tenants: TenantStore;
+  settings: SessionSettings;
+  /** Whether the user has two-factor on; read only for those it is required of. */
+  twoFactorEnabled?: (userId: string) => Promise<boolean>;
+  now?: () => number;
+}) {
   const now = deps.now ?? Date.now;
   const { idleSeconds, maxSeconds } = deps.settings;
   const timesOf = (record: SessionRecord) => {
@@ -83,7 +99,9 @@ export function createSessions(deps: { store: SessionStore; users: UserStore; te
       const times = timesOf(slid);
       // Ended while we read it (sign-out, a new sign-in): it stays ended, and this request is not signed in.
       if (!(await deps.store.refresh(idHash, slid, times.idleExpiresAt))) return undefined;
-      return { user, tenant: path.at(-1)!, csrfToken: record.csrfToken, ...asDates(times) };
+      // Read on every request, like the role: turning the requirement on limits live sessions too.
+      const enrolmentOnly = twoFactorRequiredFor(path, user.role) && !(await (deps.twoFactorEnabled?.(user.id) ?? Promise.resolve(true)));
+      return { user, tenant: path.at(-1)!, csrfToken: record.csrfToken, signedInAt: new Date(record.createdAt), enrolmentOnly, ...asDates(times) };
     },
 
     async end(id: string): Promise<void> {

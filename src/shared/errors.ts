@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'service_unavailable',
   // A console sign-in that failed: the same answer for an unknown email, a wrong password and a disabled user.
   'invalid_credentials',
+  // A session of a person who must enrol in two-factor first: it reaches only the enrolment.
+  'two_factor_enrolment_required',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
