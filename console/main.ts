@@ -11,7 +11,8 @@ import { signInPage } from './pages/sign-in.ts';
 import { webhookPage } from './pages/webhook.ts';
 import { webhooksPage } from './pages/webhooks.ts';
 import { match, navigate, startRouter } from './router.ts';
-import { currentUser, forget, loadSession } from './session.ts';
+import { currentUser, forget, loadSession, mustEnrolTwoFactor } from './session.ts';
+import { twoFactorPage } from './pages/two-factor.ts';
 
 const header = document.getElementById('top')!;
 const main = document.getElementById('main')!;
@@ -46,6 +47,8 @@ async function render(): Promise<void> {
     return;
   }
   if (!user) return navigate('/console/sign-in', { replace: true });
+  // The server refuses everything else to such a session; the console goes straight to enrolment.
+  if (mustEnrolTwoFactor() && route.page !== 'two-factor') return navigate('/console/account/two-factor', { replace: true });
   renderHeader(header, route.page === 'webhook' ? 'webhooks' : route.page);
   switch (route.page) {
     case 'keys':
@@ -63,6 +66,9 @@ async function render(): Promise<void> {
     case 'webhook':
       document.title = 'Webhook · Keygate';
       return webhookPage(main, route.params.id!);
+    case 'two-factor':
+      document.title = 'Two-factor sign-in · Keygate';
+      return twoFactorPage(main);
     default:
       document.title = 'Not found · Keygate';
       main.replaceChildren(

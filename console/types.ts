@@ -15,6 +15,8 @@ export interface Session {
   csrf_token: string;
   idle_expires_at?: string;
   expires_at?: string;
+  /** The tenant requires two-factor of this person and they have none: only enrolment is open. */
+  two_factor_enrolment_required?: boolean;
 }
 
 export interface CreatedBy {
@@ -124,6 +126,8 @@ export interface Tenant {
   name: string;
   allow_never_expiring_keys: boolean;
   max_key_lifetime_days: number | null;
+  /** Admins and managers here and below must use two-factor (a tenant above may require it too). */
+  require_two_factor?: boolean;
 }
 
 export interface Webhook {
@@ -163,4 +167,21 @@ export interface WebhookDelivery {
   delivered_at: string | null;
   created_at: string;
   attempt_log: DeliveryAttempt[];
+}
+
+/** The person's own two-factor sign-in (/console/api/two-factor). */
+export interface TwoFactorStatus {
+  enabled: boolean;
+  enabled_at: string | null;
+  recovery_codes_left: number;
+  /** Their tenant (or one above it) requires it of their role. */
+  required: boolean;
+}
+
+export interface TwoFactorEnrolment {
+  /** Base32, for typing into an authenticator app by hand. */
+  secret: string;
+  /** The QR code's dark modules as one SVG path, in a `size`×`size` view box. */
+  qr_code: { size: number; path: string };
+  account: string;
 }

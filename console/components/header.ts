@@ -1,7 +1,7 @@
 // The page header: where you are, who you are (user and role), and sign-out.
 import { h } from '../dom.ts';
 import { navigate } from '../router.ts';
-import { canManageWebhooks, currentUser, signOut } from '../session.ts';
+import { canManageWebhooks, currentUser, mustEnrolTwoFactor, signOut } from '../session.ts';
 
 export function renderHeader(target: HTMLElement, active: string): void {
   const user = currentUser();
@@ -15,14 +15,17 @@ export function renderHeader(target: HTMLElement, active: string): void {
     navigate('/console/sign-in');
   });
   const link = (href: string, label: string, page: string) => h('a', { href, 'data-link': true, 'aria-current': active === page ? 'page' : null }, label);
+  // A session limited to two-factor enrolment reaches no other page: the header offers none.
+  const limited = mustEnrolTwoFactor();
   target.replaceChildren(
     h('a', { class: 'brand', href: '/console/', 'data-link': true }, 'Keygate'),
     h(
       'nav',
       { 'aria-label': 'Main' },
-      link('/console/', 'API keys', 'keys'),
-      link('/console/scopes', 'Scope catalogue', 'scopes'),
-      canManageWebhooks() ? link('/console/webhooks', 'Webhooks', 'webhooks') : null,
+      limited ? null : link('/console/', 'API keys', 'keys'),
+      limited ? null : link('/console/scopes', 'Scope catalogue', 'scopes'),
+      !limited && canManageWebhooks() ? link('/console/webhooks', 'Webhooks', 'webhooks') : null,
+      link('/console/account/two-factor', 'Two-factor', 'two-factor'),
     ),
     h(
       'div',
