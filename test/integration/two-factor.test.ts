@@ -23,13 +23,17 @@ import {
 import { awayFromWindowEdge } from '../support/windows.ts';
 
 const CHALLENGE_COOKIE = 'keygate_sign_in_challenge';
+/** Every secret, recovery code and challenge the suite saw: none may reach the log. */
+const seen: string[] = [];
 
 /** A code of `secret` for `offsetSteps` 30-second steps from now (the test's own clock). */
 const codeOf = (secret: string, offsetSteps = 0) => totpCode(base32Decode(secret)!, Date.now() + offsetSteps * 30_000);
 
 function challengeOf(response: HttpResponse): string | undefined {
   const cookie = (response.headers['set-cookie'] ?? []).find((c) => c.startsWith(`${CHALLENGE_COOKIE}=`));
-  return cookie && /^[^=]+=([^;]*)/.exec(cookie)![1];
+  const challenge = cookie && /^[^=]+=([^;]*)/.exec(cookie)![1];
+  if (challenge) seen.push(challenge);
+  return challenge;
 }
 
 /** Turns two-factor on for the signed-in person with a code of the previous step; returns the secret and recovery codes. */
@@ -39,6 +43,7 @@ async function enrol(session: ConsoleSession): Promise<{ secret: string; recover
   const secret: string = started.body.enrolment.secret;
   const confirmed = await session.send({ path: '/console/api/two-factor/enrolment/confirm', json: { code: codeOf(secret, -1) } });
   expect(confirmed.status).toBe(200);
+  seen.push(secret, ...confirmed.body.recovery_codes);
   return { secret, recoveryCodes: confirmed.body.recovery_codes };
 }
 
@@ -52,11 +57,12 @@ function secondFactor(keygate: TestKeygate, challenge: string | undefined, code:
 }
 
 describe('two-factor sign-in', () => {
+  const lines: string[] = [];
   let keygate: TestKeygate;
   let tenantId: string;
 
   beforeAll(async () => {
-    keygate = await startKeygate({ tokenStore: 'redis' });
+    keygate = await startKeygate({ tokenStore: 'redis', logDestination: { write: (line: string) => void lines.push(line) } });
     tenantId = await keygate.newTenant();
   });
   afterAll(() => keygate?.close());
@@ -268,6 +274,14 @@ describe('two-factor sign-in', () => {
     await enrol(limited);
     expect((await limited.get('/keys')).status).toBe(200);
     expect((await limited.send({ method: 'GET', path: '/console/api/session' })).body.two_factor_enrolment_required).toBe(false);
+  });
+
+  it('no secret, recovery code, challenge or otpauth URI reaches the log (at trace level)', () => {
+    const log = lines.join('');
+    expect(log).toContain('second factor refused');
+    expect(seen.length).toBeGreaterThan(50);
+    for (const secret of seen) expect(log).not.toContain(secret);
+    expect(log).not.toContain('otpauth');
   });
 
   it('enrolling needs a sign-in within the last ten minutes', async () => {
