@@ -128,6 +128,7 @@ export interface Tenant {
   max_key_lifetime_days: number | null;
   /** Admins and managers here and below must use two-factor (a tenant above may require it too). */
   require_two_factor?: boolean;
+  parent_id?: string | null;
 }
 
 export interface Webhook {

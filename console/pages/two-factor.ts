@@ -186,7 +186,9 @@ async function tenantSetting(tenantId: string): Promise<HTMLElement> {
     section.append(h('p', { class: 'form-error', role: 'alert' }, describeError(failure)));
     return section;
   }
-  const box = h('input', { type: 'checkbox', id: 'require-two-factor', checked: tenant.require_two_factor === true });
+  // A tenant's policy is set by its parent (the API refuses otherwise); only a top-level tenant sets its own here.
+  const fromAbove = tenant.parent_id !== null && tenant.parent_id !== undefined;
+  const box = h('input', { type: 'checkbox', id: 'require-two-factor', checked: tenant.require_two_factor === true, disabled: fromAbove });
   const error = h('p', { class: 'form-error', role: 'alert' });
   box.addEventListener('change', async () => {
     error.textContent = '';
@@ -210,7 +212,13 @@ async function tenantSetting(tenantId: string): Promise<HTMLElement> {
       box,
       h('label', { for: 'require-two-factor' }, `Require two-factor sign-in for admins and managers of ${tenant.name} and every tenant below it`),
     ),
-    h('p', { class: 'hint' }, 'Those without it can only set it up until they have. A tenant’s parent sets this for it; a tenant below may only require more.'),
+    h(
+      'p',
+      { class: 'hint' },
+      fromAbove
+        ? 'Your parent tenant sets this for your tenant.'
+        : 'Those without it can only set it up until they have. Tenants below may only require more, never less.',
+    ),
     error,
   );
   return section;
