@@ -1,7 +1,8 @@
 // `npm run screenshots`: the README's pictures of the console, taken from a real server. Starts
 // Keygate as `npm start` does on a first run (embedded Postgres in a throw-away data folder),
 // follows the printed set-up link, makes a few example keys, and saves
-// docs/screenshots/{key-list,new-key-dialog,created-key-dialog}.png with Debian's chromium.
+// docs/screenshots/{key-list,new-key-dialog,created-key-dialog,two-factor-enrolment}.png with
+// Debian's chromium.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -80,6 +81,13 @@ try {
   await page.getByRole('dialog', { name: 'Key created' }).waitFor();
   await page.screenshot({ path: path.join(OUT, 'created-key-dialog.png') });
   console.log(`saved ${['key-list', 'new-key-dialog', 'created-key-dialog'].map((n) => `docs/screenshots/${n}.png`).join(', ')}`);
+
+  // Two-factor enrolment: the QR code and the key as text (a throw-away server's secret).
+  await page.goto('/console/account/two-factor');
+  await page.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
+  await page.getByRole('img', { name: /QR code/ }).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'two-factor-enrolment.png'), fullPage: true });
+  console.log('saved docs/screenshots/two-factor-enrolment.png');
 } finally {
   await browser.close();
   await new Promise<void>((resolve) => {
