@@ -11,7 +11,6 @@ import { hashToken } from '../../crypto/token-hash.ts';
 import type { SessionAuthenticator } from '../../admin/session-auth.ts';
 import { readJsonObject } from '../../http/body.ts';
 import { readCookie } from '../../http/cookies.ts';
-import { currentRequestScope } from '../../http/request-scope.ts';
 import type { SignInCheckFn } from '../../identity/sign-in.ts';
 import type { Sessions, SignedIn } from '../../identity/sessions.ts';
 import { PASSWORD_MAX_LENGTH } from '../../identity/passwords.ts';
@@ -22,7 +21,7 @@ import type { AuditStore } from '../../stores/audit.ts';
 import type { User, UserStore } from '../../stores/users.ts';
 import type { SignInChallenges } from '../../identity/sign-in-challenges.ts';
 import type { TwoFactor } from '../../identity/two-factor.ts';
-import type { SecondFactorGuard } from './second-factor-guard.ts';
+import { requestPlace, type SecondFactorGuard } from './second-factor-guard.ts';
 import { createSignInsInFlight } from './sign-ins-in-flight.ts';
 
 export const SIGN_IN_ACTION = 'session.create';
@@ -69,10 +68,7 @@ function sessionView(found: Pick<SignedIn, 'user' | 'tenant' | 'csrfToken' | 'id
 
 export function sessionRoutes(deps: SessionRouteDeps) {
   const inFlight = createSignInsInFlight();
-  const where = () => {
-    const scope = currentRequestScope();
-    return { ip: scope?.clientIpText ?? null, requestId: scope?.requestId ?? null, sourceIp: scope?.sourceIp };
-  };
+  const where = requestPlace;
 
   /** A failed sign-in, logged and audited under the account the email names (if any), never the email. */
   async function refuse(concerning: User | undefined, { ip, requestId }: { ip: string | null; requestId: string | null }): Promise<void> {
