@@ -252,6 +252,13 @@ describe('two-factor sign-in', () => {
     const looser = await rootAdmin.patch(`/tenants/${childId}`, { require_two_factor: false });
     expect(looser.status).toBe(400);
     expect(looser.body.error.details).toEqual([{ field: 'require_two_factor', message: expect.any(String) }]);
+    expect((await rootAdmin.post('/tenants', { name: 'opting out', require_two_factor: false })).status).toBe(400);
+    // A tenant's own policy is its parent's to set: the child's admin cannot turn it off (nor on) for itself.
+    const { session: childAdmin } = await signedInUser(keygate, childId, 'admin');
+    await enrol(childAdmin);
+    const ownPolicy = await childAdmin.patch(`/tenants/${childId}`, { require_two_factor: true });
+    expect(ownPolicy.status).toBe(403);
+    expect(ownPolicy.body.error).toMatchObject({ code: 'forbidden', message: expect.stringContaining('set by its parent') });
 
     // Another admin's live session, without two-factor, is limited now too.
     const limitedAdmin = await otherAdmin.get('/keys');
