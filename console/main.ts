@@ -16,7 +16,8 @@ import { match, navigate, startRouter } from './router.ts';
 import { accountPage } from './pages/account.ts';
 import { userPage } from './pages/user.ts';
 import { usersPage } from './pages/users.ts';
-import { currentAccount, currentUser, forget, loadSession } from './session.ts';
+import { currentAccount, currentUser, forget, loadSession, mustEnrolTwoFactor } from './session.ts';
+import { twoFactorPage } from './pages/two-factor.ts';
 
 const header = document.getElementById('top')!;
 const main = document.getElementById('main')!;
@@ -63,6 +64,8 @@ async function render(): Promise<void> {
     return;
   }
   if (!user) return navigate('/console/sign-in', { replace: true });
+  // The server refuses everything else to such a session; the console goes straight to enrolment.
+  if (mustEnrolTwoFactor() && route.page !== 'two-factor') return navigate('/console/account/two-factor', { replace: true });
   renderHeader(header, route.page === 'webhook' ? 'webhooks' : route.page === 'user' ? 'users' : route.page);
   switch (route.page) {
     case 'keys':
@@ -95,6 +98,9 @@ async function render(): Promise<void> {
     case 'audit':
       document.title = 'Audit log · Keygate';
       return auditPage(main, route.query);
+    case 'two-factor':
+      document.title = 'Two-factor sign-in · Keygate';
+      return twoFactorPage(main);
     default:
       document.title = 'Not found · Keygate';
       main.replaceChildren(

@@ -2,7 +2,7 @@
 export const BASE = '/console';
 
 export interface Route {
-  page: 'keys' | 'key' | 'scopes' | 'webhooks' | 'webhook' | 'sign-in' | 'setup' | 'not-found' | 'users' | 'user' | 'account' | 'accounts' | 'audit';
+  page: 'keys' | 'key' | 'scopes' | 'webhooks' | 'webhook' | 'sign-in' | 'setup' | 'not-found' | 'users' | 'user' | 'account' | 'accounts' | 'audit' | 'two-factor';
   params: Record<string, string>;
   query: URLSearchParams;
 }
@@ -15,6 +15,7 @@ export function match(location: Location): Route {
   if (rest === '/sign-in') return { page: 'sign-in', params: {}, query };
   if (rest === '/setup') return { page: 'setup', params: {}, query };
   if (rest === '/scopes') return { page: 'scopes', params: {}, query };
+  if (rest === '/account/two-factor') return { page: 'two-factor', params: {}, query };
   const key = rest?.match(/^\/keys\/([^/]+)$/);
   if (key) return { page: 'key', params: { id: decodeURIComponent(key[1]!) }, query };
   if (rest === '/webhooks') return { page: 'webhooks', params: {}, query };

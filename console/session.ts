@@ -19,11 +19,25 @@ export async function loadSession(): Promise<Session | null> {
   return current;
 }
 
-export async function signIn(email: string, password: string): Promise<Session> {
-  const session = await api<Session>('POST', '/console/api/session', { email, password }, { quietUnauthorized: true });
-  remember(session);
+/** The session, or null when the password was right and a second factor is needed (submitSecondFactor). */
+export async function signIn(email: string, password: string): Promise<Session | null> {
+  const answer = await api<Session | { two_factor_required: true }>('POST', '/console/api/session', { email, password }, { quietUnauthorized: true });
+  if ('two_factor_required' in answer) return null;
+  remember(answer);
   // The sign-in answer may carry less than GET does (tenant name, expiry times).
+  return (await loadSession()) ?? answer;
+}
+
+/** The code (or a recovery code) that completes a sign-in waiting for its second factor. */
+export async function submitSecondFactor(code: string): Promise<Session> {
+  const session = await api<Session>('POST', '/console/api/session/two-factor', { code }, { quietUnauthorized: true });
+  remember(session);
   return (await loadSession()) ?? session;
+}
+
+/** The session may only enrol in two-factor until the person has it (their tenant requires it). */
+export function mustEnrolTwoFactor(): boolean {
+  return current?.two_factor_enrolment_required === true;
 }
 
 export async function signOut(): Promise<void> {

@@ -17,6 +17,8 @@ export interface Session {
   csrf_token: string;
   idle_expires_at?: string;
   expires_at?: string;
+  /** The tenant requires two-factor of this person and they have none: only enrolment is open. */
+  two_factor_enrolment_required?: boolean;
 }
 
 export interface CreatedBy {
@@ -126,6 +128,9 @@ export interface Tenant {
   name: string;
   allow_never_expiring_keys: boolean;
   max_key_lifetime_days: number | null;
+  /** Admins and managers here and below must use two-factor (a tenant above may require it too). */
+  require_two_factor?: boolean;
+  parent_id?: string | null;
 }
 
 export interface Webhook {
@@ -246,4 +251,21 @@ export interface LabelledAuditEvent extends AuditEvent {
 export interface AuditPage {
   data: LabelledAuditEvent[];
   next_cursor: string | null;
+}
+
+/** The person's own two-factor sign-in (/console/api/two-factor). */
+export interface TwoFactorStatus {
+  enabled: boolean;
+  enabled_at: string | null;
+  recovery_codes_left: number;
+  /** Their tenant (or one above it) requires it of their role. */
+  required: boolean;
+}
+
+export interface TwoFactorEnrolment {
+  /** Base32, for typing into an authenticator app by hand. */
+  secret: string;
+  /** The QR code's dark modules as one SVG path, in a `size`×`size` view box. */
+  qr_code: { size: number; path: string };
+  account: string;
 }

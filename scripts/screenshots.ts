@@ -1,7 +1,8 @@
 // `npm run screenshots`: the README's pictures of the console, taken from a real server. Starts
 // Keygate as `npm start` does on a first run (embedded Postgres in a throw-away data folder),
 // follows the printed set-up link, makes a few example keys, and saves
-// docs/screenshots/{key-list,new-key-dialog,created-key-dialog,users,audit,account-switcher}.png with Debian's chromium.
+// docs/screenshots/{key-list,new-key-dialog,created-key-dialog,users,audit,account-switcher,two-factor-enrolment}.png
+// with Debian's chromium.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -105,7 +106,13 @@ try {
   await people.getByRole('button', { name: 'Switch account' }).click();
   await people.locator('.account-option').nth(3).waitFor();
   await people.screenshot({ path: path.join(OUT, 'account-switcher.png') });
-  console.log(`saved ${['key-list', 'new-key-dialog', 'created-key-dialog', 'users', 'audit', 'account-switcher'].map((n) => `docs/screenshots/${n}.png`).join(', ')}`);
+  // Two-factor enrolment: the QR code and the key as text (a throw-away server's secret).
+  await people.keyboard.press('Escape');
+  await people.goto('/console/account/two-factor');
+  await people.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
+  await people.getByRole('img', { name: /QR code/ }).waitFor();
+  await people.screenshot({ path: path.join(OUT, 'two-factor-enrolment.png'), fullPage: true });
+  console.log(`saved ${['key-list', 'new-key-dialog', 'created-key-dialog', 'users', 'audit', 'account-switcher', 'two-factor-enrolment'].map((n) => `docs/screenshots/${n}.png`).join(', ')}`);
 } finally {
   await browser.close();
   await new Promise<void>((resolve) => {

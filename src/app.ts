@@ -52,6 +52,8 @@ export type AppDeps = Pick<
   | 'denialSummaries'
   | 'userSessions'
   | 'accountService'
+  | 'twoFactor'
+  | 'twoFactorService'
 > & { log: Logger };
 
 export interface App {
@@ -100,6 +102,8 @@ export function createApp(deps: AppDeps): App {
     userSessions: deps.userSessions,
     accountService: deps.accountService,
     roleScopes: deps.config.roleScopes,
+    twoFactor: deps.twoFactorService,
+    twoFactorStore: deps.twoFactor,
   });
 
   const adminApi = createAdminApi({

@@ -38,6 +38,8 @@ import { createRedisSessionStore } from './stores/sessions-redis.ts';
 import { createSessions, type Sessions } from './identity/sessions.ts';
 import { createUserSessions, type UserSessions } from './identity/user-sessions.ts';
 import { createAccountService, type AccountService } from './identity/account.ts';
+import { createTwoFactorStore, type TwoFactorStore } from './stores/two-factor.ts';
+import { createTwoFactor, type TwoFactor } from './identity/two-factor.ts';
 import { createSetupLinks, type SetupLinks } from './identity/setup-links.ts';
 import { createScopeCatalogueStore } from './stores/scope-catalogue.ts';
 import { createScopeCatalogueService, type ScopeCatalogueService } from './keys/scope-catalogue-service.ts';
@@ -87,6 +89,9 @@ export interface Runtime {
   metrics: Metrics;
   /** Console sessions: in Redis when configured, else in this process. */
   sessions: Sessions;
+  /** People's second factor: TOTP and recovery codes. */
+  twoFactorService: TwoFactor;
+  twoFactor: TwoFactorStore;
   /** One-time links with which people set their password. */
   setupLinkService: SetupLinks;
   /** People's console sessions, listed and ended (their own, or a user's by an admin). */
@@ -160,6 +165,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     outbox: createOutboxStore(handle),
     webhooks: createWebhookStore(handle),
     schedule: createEventScheduleStore(handle),
+    twoFactor: createTwoFactorStore(handle),
   });
   const stores = storesOn(db);
   const transact: Transact = (work) => db.transaction().execute((trx) => work(storesOn(trx)));
@@ -209,6 +215,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     activity: activityStore,
     maxKeysPerUser: config.maxKeysPerUser,
   });
+  const twoFactor = createTwoFactor({ store: stores.twoFactor, transact, pepperRing, issuer: config.issuer });
   const { events } = config;
   // The event workers get their own few connections, with limits: a replica that freezes inside a
   // transaction (a stopped process, a stalled VM) loses it after a while and releases its locks,
@@ -282,7 +289,13 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
       log,
     );
   const userService = createUserService(identityDeps);
-  const sessions = createSessions({ store: sessionStore, users: stores.users, tenants: stores.tenants, settings: config.sessions });
+  const sessions = createSessions({
+    store: sessionStore,
+    users: stores.users,
+    tenants: stores.tenants,
+    settings: config.sessions,
+    twoFactorEnabled: twoFactor.isEnabled,
+  });
   return {
     config,
     webhookService,
@@ -292,6 +305,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     sessions,
     userSessions: createUserSessions({ ...identityDeps, sessions, userService }),
     accountService: createAccountService({ ...identityDeps, sessions }),
+    twoFactorService: twoFactor,
     setupLinkService: createSetupLinks({ ...identityDeps, issuer: config.issuer }),
     scopeCatalogueService: createScopeCatalogueService({ ...stores, transact }),
     log,

@@ -1,7 +1,7 @@
 // The page header: where you are, who you are (user and role), and sign-out.
 import { h } from '../dom.ts';
 import { navigate } from '../router.ts';
-import { canManageAccounts, canManageUsers, canManageWebhooks, canReadAudit, currentUser, signOut } from '../session.ts';
+import { canManageAccounts, canManageUsers, canManageWebhooks, canReadAudit, currentUser, mustEnrolTwoFactor, signOut } from '../session.ts';
 import { accountSwitcher } from './account-switcher.ts';
 
 export function renderHeader(target: HTMLElement, active: string): void {
@@ -16,17 +16,23 @@ export function renderHeader(target: HTMLElement, active: string): void {
     navigate('/console/sign-in');
   });
   const link = (href: string, label: string, page: string) => h('a', { href, 'data-link': true, 'aria-current': active === page ? 'page' : null }, label);
+  // A session limited to two-factor enrolment reaches no other page: the header offers none.
+  const limited = mustEnrolTwoFactor();
   target.replaceChildren(
     h('a', { class: 'brand', href: '/console/', 'data-link': true }, 'Keygate'),
     h(
       'nav',
       { 'aria-label': 'Main' },
-      link('/console/', 'API keys', 'keys'),
-      link('/console/scopes', 'Scope catalogue', 'scopes'),
-      canManageWebhooks() ? link('/console/webhooks', 'Webhooks', 'webhooks') : null,
-      canManageUsers() ? link('/console/users', 'Users', 'users') : null,
-      canManageAccounts() ? link('/console/accounts', 'Accounts', 'accounts') : null,
-      canReadAudit() ? link('/console/audit', 'Audit', 'audit') : null,
+      ...(limited
+        ? [link('/console/account/two-factor', 'Two-factor', 'two-factor')]
+        : [
+            link('/console/', 'API keys', 'keys'),
+            link('/console/scopes', 'Scope catalogue', 'scopes'),
+            canManageWebhooks() ? link('/console/webhooks', 'Webhooks', 'webhooks') : null,
+            canManageUsers() ? link('/console/users', 'Users', 'users') : null,
+            canManageAccounts() ? link('/console/accounts', 'Accounts', 'accounts') : null,
+            canReadAudit() ? link('/console/audit', 'Audit', 'audit') : null,
+          ]),
     ),
     h(
       'div',

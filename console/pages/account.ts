@@ -48,6 +48,11 @@ export function accountPage(main: HTMLElement): void {
       'Password',
       passwordForm(() => void loadSessions()),
     ),
+    section(
+      'Two-factor sign-in',
+      h('p', {}, 'A code from an authenticator app at every sign-in, with recovery codes for when the app is lost. '),
+      h('p', {}, h('a', { href: '/console/account/two-factor', 'data-link': true }, 'Manage two-factor sign-in')),
+    ),
     section('My sessions', h('div', { class: 'actions' }, signOutOthers), sessions),
     section('My API keys', h('div', { class: 'actions' }, ...keyActions), keys),
   );

@@ -207,6 +207,7 @@ export const TenantSchema = z
     allow_never_expiring_keys: z.boolean(),
     max_key_lifetime_days: z.int().nullable(),
     expiry_reminder_days: z.array(z.int()).nullable().describe('days before a key expires that key.expiring fires; null = 30, 7 and 1'),
+    require_two_factor: z.boolean().describe('admins and managers here and below must sign in with two-factor (a tenant above may require it too)'),
     created_at: timestamp,
     updated_at: timestamp,
   })
@@ -223,6 +224,7 @@ export const CreateTenantBody = z
     name: tenantSettings.name,
     allow_never_expiring_keys: tenantSettings.allow_never_expiring_keys.optional(),
     max_key_lifetime_days: tenantSettings.max_key_lifetime_days.optional(),
+    require_two_factor: z.boolean().optional(),
   })
   .meta({ id: 'CreateTenant' });
 
@@ -238,6 +240,7 @@ export const UpdateTenantBody = z
       .refine((days) => new Set(days).size === days.length, 'must not repeat a day')
       .nullable()
       .optional(),
+    require_two_factor: z.boolean().optional(),
   })
   .meta({ id: 'UpdateTenant' });
 

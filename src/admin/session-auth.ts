@@ -30,9 +30,10 @@ export function createSessionAuthenticator(deps: { sessions: Sessions; issuer: s
   /**
    * The person behind the request's session cookie (undefined when it carries none). A cookie
    * whose session has ended is 401 and is cleared; a change without the CSRF token, or a request
-   * from another origin, is 403.
+   * from another origin, is 403. A session that must enrol in two-factor first is 403
+   * `two_factor_enrolment_required` unless the route says it serves enrolment.
    */
-  async function signedIn(ctx: Context): Promise<{ id: string; signedIn: SignedIn } | undefined> {
+  async function signedIn(ctx: Context, options: { enrolment?: boolean } = {}): Promise<{ id: string; signedIn: SignedIn } | undefined> {
     const id = readCookie(ctx, SESSION_COOKIE);
     if (id === undefined) return undefined;
     assertSameOrigin(ctx);
@@ -44,7 +45,18 @@ export function createSessionAuthenticator(deps: { sessions: Sessions; issuer: s
     if (!READS.has(ctx.method) && !sameText(ctx.get(CSRF_HEADER), found.csrfToken)) {
       throw new KeygateError('forbidden', `a change made with a session needs its ${CSRF_HEADER} header`);
     }
+    if (found.enrolmentOnly && !options.enrolment) {
+      throw new KeygateError(
+        'two_factor_enrolment_required',
+        'your tenant requires two-factor sign-in for your role: set it up first (/console/account/two-factor)',
+      );
+    }
     return { id, signedIn: found };
+  }
+
+  /** Cookies other than the session's (the sign-in challenge): the same attributes. */
+  function setOwnCookie(ctx: Context, name: string, value: string, maxAgeSeconds?: number): void {
+    setCookie(ctx, name, value, { secure, maxAgeSeconds });
   }
 
   function setSessionCookie(ctx: Context, id: string): void {
@@ -71,7 +83,7 @@ export function createSessionAuthenticator(deps: { sessions: Sessions; issuer: s
 
   const sessionIdOf = (ctx: Context) => readCookie(ctx, SESSION_COOKIE);
 
-  return { signedIn, adminCaller, assertSameOrigin, sessionIdOf, setSessionCookie, clearSessionCookie };
+  return { signedIn, adminCaller, assertSameOrigin, sessionIdOf, setSessionCookie, clearSessionCookie, setOwnCookie };
 }
 
 /**

@@ -104,6 +104,16 @@ export function userRoutes(deps: { userService: UserService; tenants: TenantStor
       }),
     ),
     route({
+      method: 'POST',
+      path: '/users/{id}/two-factor/reset',
+      scope: SCOPE,
+      summary: 'Turn a user’s two-factor sign-in off (a lost phone): they sign in with their password and enrol again',
+      responses: { 200: { description: 'the user', schema: UserEnvelope }, 404: notFound },
+      async handle(_ctx, { params, caller }) {
+        return { status: 200, body: { user: await userService.resetTwoFactor(params.id!, await actorFor(caller, tenants)) } };
+      },
+    }),
+    route({
       method: 'DELETE',
       path: '/users/{id}',
       scope: SCOPE,

@@ -1,8 +1,9 @@
 // Webhook signing secrets: `whsec_` + base64 of 32 random bytes (the Standard Webhooks form),
 // shown once. Unlike key secrets they must be read back to sign, so Postgres holds them encrypted
-// (AES-256-GCM) under a key derived from the secret pepper: a database dump alone cannot sign.
-// The stored form names the pepper version, so the pepper can rotate like for key secrets.
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+// (crypto/sealed-secret.ts) under a key derived from the secret pepper: a database dump alone
+// cannot sign.
+import { createHmac, randomBytes } from 'node:crypto';
+import { openSealedSecret, sealSecret } from './sealed-secret.ts';
 import type { PepperRing } from './secret-hash.ts';
 
 const PREFIX = 'whsec_';
@@ -12,25 +13,13 @@ export function generateWebhookSecret(): string {
   return `${PREFIX}${randomBytes(32).toString('base64')}`;
 }
 
-function keyFor(ring: PepperRing, version: number): Buffer {
-  const pepper = ring.byVersion.get(version);
-  if (!pepper) throw new Error(`no pepper version ${version} for a webhook secret`);
-  return Buffer.from(hkdfSync('sha256', pepper.key.export(), Buffer.alloc(0), INFO, 32));
-}
-
-/** `<pepper version>$<iv>$<ciphertext>$<tag>`, base64url parts. */
+/** `<pepper version>$<iv>$<ciphertext>$<tag>` (crypto/sealed-secret.ts). */
 export function encryptWebhookSecret(ring: PepperRing, secret: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', keyFor(ring, ring.current.version), iv);
-  const ciphertext = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
-  return [ring.current.version, iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('$');
+  return sealSecret(ring, INFO, secret);
 }
 
 export function decryptWebhookSecret(ring: PepperRing, stored: string): string {
-  const [version, iv, ciphertext, tag] = stored.split('$');
-  const decipher = createDecipheriv('aes-256-gcm', keyFor(ring, Number(version)), Buffer.from(iv!, 'base64url'));
-  decipher.setAuthTag(Buffer.from(tag!, 'base64url'));
-  return Buffer.concat([decipher.update(Buffer.from(ciphertext!, 'base64url')), decipher.final()]).toString('utf8');
+  return openSealedSecret(ring, INFO, stored);
 }
 
 /** Standard Webhooks headers: HMAC-SHA256 over `id.timestamp.body` with the secret's bytes. */

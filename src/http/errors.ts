@@ -21,6 +21,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   service_unavailable: 503,
   invalid_credentials: 401,
   limit_reached: 409,
+  two_factor_enrolment_required: 403,
 };
 
 export const statusOf = (error: KeygateError): number => ERROR_STATUS[error.code];

@@ -9,6 +9,7 @@ import type { Tenant, TenantStore } from '../stores/tenants.ts';
 import type { User, UserStore } from '../stores/users.ts';
 import { KeygateError } from '../shared/errors.ts';
 import { maySwitchAccounts, reachAccount } from './active-account.ts';
+import { twoFactorRequiredFor } from './tenant-policy.ts';
 
 export interface SessionSettings {
   idleSeconds: number;
@@ -58,13 +59,28 @@ export interface SignedIn extends SessionTimes {
   csrfToken: string;
   /** The tenants from the user's own down to the account they work in (just their own unless they switched). */
   accountPath: Tenant[];
+  /** When the session was opened (a sign-in). */
+  signedInAt: Date;
+  /**
+   * Two-factor is required of this person (their role, their tenant or one above it) and they
+   * have none yet: the session may only enrol, sign out and say who it is (admin/session-auth.ts).
+   */
+  enrolmentOnly: boolean;
 }
 
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 const randomToken = () => randomBytes(32).toString('base64url');
 const stampOf = (passwordHash: string) => hashToken(passwordHash);
 
-export function createSessions(deps: { store: SessionStore; users: UserStore; tenants: TenantStore; settings: SessionSettings; now?: () => number }) {
+export function createSessions(deps: {
+  store: SessionStore;
+  users: UserStore;
+  tenants: TenantStore;
+  settings: SessionSettings;
+  /** Whether the user has two-factor on; read only for those it is required of. */
+  twoFactorEnabled?: (userId: string) => Promise<boolean>;
+  now?: () => number;
+}) {
   const now = deps.now ?? Date.now;
   const { idleSeconds, maxSeconds } = deps.settings;
   const timesOf = (record: SessionRecord) => {
@@ -119,7 +135,9 @@ export function createSessions(deps: { store: SessionStore; users: UserStore; te
       const times = timesOf(slid);
       // Ended while we read it (sign-out, a new sign-in): it stays ended, and this request is not signed in.
       if (!(await deps.store.refresh(idHash, slid, times.idleExpiresAt))) return undefined;
-      return { user, tenant, csrfToken: record.csrfToken, accountPath, ...asDates(times) };
+      // Read on every request, like the role: turning the requirement on limits live sessions too.
+      const enrolmentOnly = twoFactorRequiredFor(path, user.role) && !(await (deps.twoFactorEnabled?.(user.id) ?? Promise.resolve(true)));
+      return { user, tenant, csrfToken: record.csrfToken, accountPath, signedInAt: new Date(record.createdAt), enrolmentOnly, ...asDates(times) };
     },
 
     /**

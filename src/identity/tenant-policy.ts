@@ -6,12 +6,14 @@ export interface KeyExpiryPolicy {
   allow_never_expiring_keys: boolean;
   /** null = no cap. */
   max_key_lifetime_days: number | null;
+  /** Admins and managers must sign in with two-factor (identity/two-factor.ts). */
+  require_two_factor: boolean;
 }
 
 /** Tenants below the root, at most: bounds every walk of the tree and keeps it readable. */
 export const MAX_TENANT_DEPTH = 8;
 
-export const UNRESTRICTED: KeyExpiryPolicy = Object.freeze({ allow_never_expiring_keys: true, max_key_lifetime_days: null });
+export const UNRESTRICTED: KeyExpiryPolicy = Object.freeze({ allow_never_expiring_keys: true, max_key_lifetime_days: null, require_two_factor: false });
 
 /** The strictest combination of the policies along a path (root first). */
 export function effectivePolicy(path: readonly KeyExpiryPolicy[]): KeyExpiryPolicy {
@@ -19,6 +21,7 @@ export function effectivePolicy(path: readonly KeyExpiryPolicy[]): KeyExpiryPoli
     (bound, tenant) => ({
       allow_never_expiring_keys: bound.allow_never_expiring_keys && tenant.allow_never_expiring_keys,
       max_key_lifetime_days: tighter(bound.max_key_lifetime_days, tenant.max_key_lifetime_days),
+      require_two_factor: bound.require_two_factor || tenant.require_two_factor,
     }),
     UNRESTRICTED,
   );
@@ -40,5 +43,13 @@ export function loosenings(bound: KeyExpiryPolicy, requested: Partial<KeyExpiryP
   if (cap !== null && 'max_key_lifetime_days' in requested && (requested.max_key_lifetime_days === null || requested.max_key_lifetime_days! > cap)) {
     errors.push({ field: 'max_key_lifetime_days', message: `a parent tenant caps key lifetime at ${cap} days` });
   }
+  if (requested.require_two_factor === false && bound.require_two_factor) {
+    errors.push({ field: 'require_two_factor', message: 'a parent tenant requires two-factor of its admins and managers' });
+  }
   return errors;
+}
+
+/** Whether a person of `role` in the tenant at the end of `path` must sign in with two-factor. */
+export function twoFactorRequiredFor(path: readonly KeyExpiryPolicy[], role: string): boolean {
+  return (role === 'admin' || role === 'manager') && effectivePolicy(path).require_two_factor;
 }

@@ -21,6 +21,7 @@ export interface TenantView {
   max_key_lifetime_days: number | null;
   /** Days before a key's expiry that `key.expiring` fires; null = the default (30, 7, 1). */
   expiry_reminder_days: number[] | null;
+  require_two_factor: boolean;
   created_at: string;
   updated_at: string;
 }
@@ -34,6 +35,7 @@ export function toTenantView(t: Tenant): TenantView {
     allow_never_expiring_keys: t.allow_never_expiring_keys,
     max_key_lifetime_days: t.max_key_lifetime_days,
     expiry_reminder_days: t.expiry_reminder_days,
+    require_two_factor: t.require_two_factor,
     created_at: t.created_at.toISOString(),
     updated_at: new Date(t.updated_at).toISOString(),
   };

@@ -243,6 +243,14 @@ export function createUserService(deps: UserServiceDeps) {
         return { result: toUserView(after), user, details: { tokens_dropped: ended.dropped }, stoppedKeys: ended.stopped };
       });
     },
+    /** Turns the user's two-factor off (a lost phone): they sign in with their password and enrol again. */
+    async resetTwoFactor(id: string, actor: Actor): Promise<UserView> {
+      const user = await requireManageableUser(id, actor);
+      return change(actor, 'user.two_factor.reset', async (tx) => {
+        const had = await tx.twoFactor.remove(id);
+        return { result: toUserView(stillThere(await tx.users.findById(id))), user, details: { was_enabled: had } };
+      });
+    },
     /** Deletes the user and their user keys (dropping those keys' tokens first). */
     async delete(id: string, actor: Actor): Promise<void> {
       const user = await requireManageableUser(id, actor);

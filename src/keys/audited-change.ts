@@ -12,6 +12,7 @@ import type { SetupLinkStore } from '../stores/setup-links.ts';
 import type { ScopeCatalogueStore } from '../stores/scope-catalogue.ts';
 import type { WebhookStore } from '../stores/webhooks.ts';
 import type { EventScheduleStore } from '../stores/event-schedule.ts';
+import type { TwoFactorStore } from '../stores/two-factor.ts';
 import type { Authority } from './authority.ts';
 import { eventTypeOfAction } from './events.ts';
 
@@ -44,6 +45,7 @@ export interface TxStores {
   outbox: OutboxStore;
   webhooks: WebhookStore;
   schedule: EventScheduleStore;
+  twoFactor: TwoFactorStore;
 }
 
 export type Transact = <T>(work: (tx: TxStores) => Promise<T>) => Promise<T>;

@@ -19,6 +19,8 @@ export const ERROR_CODES = [
   'invalid_credentials',
   // A per-person allowance is used up (their user keys): deleting one makes room.
   'limit_reached',
+  // A session of a person who must enrol in two-factor first: it reaches only the enrolment.
+  'two_factor_enrolment_required',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -19,6 +19,8 @@ export interface TenantsTable {
   expiry_reminder_days: Generated<number[] | null>;
   created_at: Generated<Date>;
   updated_at: Timestamp;
+  /** Admins and managers of this tenant and every tenant below it must sign in with two-factor. */
+  require_two_factor: Generated<boolean>;
 }
 
 export interface UsersTable {
@@ -40,6 +42,32 @@ export interface UserSetupLinksTable {
   token_hash: string;
   user_id: string;
   expires_at: Date;
+  created_at: Generated<Date>;
+}
+
+/** A user's TOTP secret (sealed under the pepper); `enabled_at` null while enrolment waits for a first code. */
+export interface UserTwoFactorTable {
+  user_id: string;
+  secret_encrypted: string;
+  enabled_at: Date | null;
+  /** The time step of the last accepted code: a code at or before it is refused. */
+  last_used_step: ColumnType<string | null, number | null | undefined, number | null>;
+  created_at: Generated<Date>;
+}
+
+/** Recovery codes, as peppered hashes; `used_at` set when one is spent. */
+export interface UserRecoveryCodesTable {
+  user_id: string;
+  code_hash: string;
+  used_at: Date | null;
+}
+
+/** Sign-ins waiting for their second factor, addressed by a hash of the challenge id. */
+export interface SignInChallengesTable {
+  id_hash: string;
+  user_id: string;
+  expires_at: Date;
+  failures: Generated<number>;
   created_at: Generated<Date>;
 }
 
@@ -177,6 +205,9 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
   event_schedule_claims: EventScheduleClaimsTable;
+  user_two_factor: UserTwoFactorTable;
+  user_recovery_codes: UserRecoveryCodesTable;
+  sign_in_challenges: SignInChallengesTable;
 }
 
 export type Db = Kysely<Database>;

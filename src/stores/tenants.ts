@@ -2,7 +2,9 @@ import { sql, type Selectable } from 'kysely';
 import type { Db, TenantsTable } from './db.ts';
 
 export type Tenant = Selectable<TenantsTable>;
-export type TenantSettings = Partial<Pick<Tenant, 'name' | 'allow_never_expiring_keys' | 'max_key_lifetime_days' | 'expiry_reminder_days'>>;
+export type TenantSettings = Partial<
+  Pick<Tenant, 'name' | 'allow_never_expiring_keys' | 'max_key_lifetime_days' | 'expiry_reminder_days' | 'require_two_factor'>
+>;
 
 export function createTenantStore(db: Db) {
   return {

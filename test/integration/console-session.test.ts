@@ -40,6 +40,7 @@ describe('console sign-in and sessions', () => {
       csrf_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       idle_expires_at: expect.any(String),
       expires_at: expect.any(String),
+      two_factor_enrolment_required: false,
     });
     // Redis holds the session under a hash of its id, and nowhere the cookie's value itself.
     const cookie = sessionCookieOf(signedIn)!;

@@ -38,6 +38,7 @@ describe('identity model', () => {
       allow_never_expiring_keys: true,
       max_key_lifetime_days: null,
       expiry_reminder_days: null,
+      require_two_factor: false,
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });

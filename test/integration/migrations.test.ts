@@ -38,6 +38,7 @@ describe('migrations', () => {
       '20261202T110000_add_scope_catalogue',
       '20261202T120000_add_key_credentials',
       '20261202T130000_add_outbox',
+      '20261203T130000_add_two_factor',
     ];
     expect((await migrateToLatest(db)).applied).toEqual(all);
     expect(await tables()).toEqual([
@@ -46,8 +47,11 @@ describe('migrations', () => {
       'event_schedule_claims',
       'outbox',
       'scope_resources',
+      'sign_in_challenges',
       'tenants',
+      'user_recovery_codes',
       'user_setup_links',
+      'user_two_factor',
       'users',
       'webhook_attempts',
       'webhook_deliveries',

@@ -1,5 +1,5 @@
-// /console/api/*: the console's own JSON routes (signing in and setting a password). Everything
-// else the console does goes through /admin/v1 with the session cookie.
+// /console/api/*: the console's own JSON routes (signing in, setting a password, the person's own
+// two-factor). Everything else the console does goes through /admin/v1 with the session cookie.
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { SessionAuthenticator } from '../../admin/session-auth.ts';
@@ -21,6 +21,12 @@ import type { AccountService } from '../../identity/account.ts';
 import type { UserSessions } from '../../identity/user-sessions.ts';
 import type { RoleScopes } from '../../identity/roles.ts';
 import { accountRoutes as activeAccountRoutes } from './session/account.ts';
+import { isUuid } from '../../identity/ids.ts';
+import { createSignInChallenges } from '../../identity/sign-in-challenges.ts';
+import type { TwoFactor } from '../../identity/two-factor.ts';
+import type { TwoFactorStore } from '../../stores/two-factor.ts';
+import { createSecondFactorGuard } from './second-factor-guard.ts';
+import { twoFactorRoutes } from './two-factor.ts';
 
 export interface ConsoleApiDeps {
   sessionAuth: SessionAuthenticator;
@@ -36,6 +42,8 @@ export interface ConsoleApiDeps {
   accountService: AccountService;
   userSessions: UserSessions;
   roleScopes: RoleScopes;
+  twoFactor: TwoFactor;
+  twoFactorStore: TwoFactorStore;
 }
 
 export function createConsoleApi(deps: ConsoleApiDeps): { routes: RouteTable; headers: Middleware } {
@@ -55,10 +63,31 @@ export function createConsoleApi(deps: ConsoleApiDeps): { routes: RouteTable; he
       await deps.audit.record({ action: SIGN_IN_ACTION, outcome: 'denied', reason: 'rate_limited', details: { via: 'console', limit, source } });
     },
   });
-  const session = sessionRoutes({ ...deps, limits, checkSignIn: createSignInCheck(deps) });
+  // Wrong second-factor codes count like wrong passwords, per (user, source) and per source, on counters of their own.
+  const codeLimits = createAbuseLimits({
+    counters: deps.counters,
+    metrics: deps.metrics,
+    log: deps.log,
+    subject: { prefix: 'tf', accepts: isUuid },
+    config: {
+      failuresPerClientSource: deps.signInFailures.perAccountAndSource,
+      failuresPerSource: deps.signInFailures.perSource,
+      windowSeconds: deps.signInFailures.windowSeconds,
+    },
+    async onCrossed({ limit, source, clientId, action }) {
+      deps.log.warn({ limit, source, userId: clientId, action }, 'abuse limit reached');
+      await deps.audit.record({ action, outcome: 'denied', reason: 'rate_limited', actorUserId: clientId ?? null, details: { via: 'console', limit, source } });
+    },
+  });
+  const guardCode = createSecondFactorGuard({ limits: codeLimits, audit: deps.audit, log: deps.log });
+  const challenges = createSignInChallenges({ store: deps.twoFactorStore });
+  const session = sessionRoutes({ ...deps, limits, checkSignIn: createSignInCheck(deps), challenges, guardCode });
+  const twoFactor = Object.entries(twoFactorRoutes({ ...deps, guardCode })).map(([path, methods]) => [`${CONSOLE_API_PREFIX}${path}`, methods]);
   return {
     routes: {
-      [`${CONSOLE_API_PREFIX}session`]: session,
+      [`${CONSOLE_API_PREFIX}session`]: session.session,
+      [`${CONSOLE_API_PREFIX}session/two-factor`]: session.secondFactor,
+      ...Object.fromEntries(twoFactor),
       [`${CONSOLE_API_PREFIX}setup`]: setupRoutes(deps),
       ...accountRoutes({ ...deps, limits }),
       [`${CONSOLE_API_PREFIX}session/account`]: activeAccountRoutes(deps),
