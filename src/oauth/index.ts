@@ -21,7 +21,7 @@ import type { AuditStore } from '../stores/audit.ts';
 import type { KeySnapshot } from '../keys/model.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import { RESOURCE_SERVER_SCOPE } from '../keys/model.ts';
-import { createAdapterFactory } from './adapter.ts';
+import { clientMetadataFor, createAdapterFactory } from './adapter.ts';
 import { createDenialRecorder, createLimitCrossingRecorder, type NoteDenial } from './denial-audit.ts';
 import { createApiKeyAuthorizeRoute, createExternalAuthRoute } from './exchanges.ts';
 import { admitLibraryAuthenticatedClient, createSenderBinding, installProviderSeams } from './internals.ts';
@@ -89,14 +89,17 @@ export function createOAuth(deps: OAuthDeps) {
   // Each request reads a key at most once, however many library hooks ask for it.
   const lookupKey: KeyLookup = (clientId) => memoizeInRequest(`key:${clientId}`, () => deps.findKey(clientId));
 
+  // The library never compares this value: compareClientSecret (internals.ts) checks the secret.
+  const secretPlaceholder = randomBytes(32).toString('base64url');
+  const mtls = deps.clientCertificates !== undefined;
+  const clientMetadata = (key: KeySnapshot) => clientMetadataFor(key, secretPlaceholder, mtls);
   const provider = createProvider({
     issuer: deps.issuer,
     tokenTtlSeconds: deps.tokenTtlSeconds,
     adapter: createAdapterFactory({
       lookupKey,
       tokens: deps.tokens,
-      secretPlaceholder: randomBytes(32).toString('base64url'),
-      mtls: deps.clientCertificates !== undefined,
+      clientMetadata,
     }),
     certificates: deps.clientCertificates,
     behindProxy: deps.trustedProxies.length > 0,
@@ -140,6 +143,7 @@ export function createOAuth(deps: OAuthDeps) {
     }),
     recordDenial,
     replay: deps.replay,
+    clientMetadata,
   });
 
   const providerCallback = provider.callback();
