@@ -35,7 +35,8 @@ import { createIntrospectionRoute } from './introspection.ts';
 import { createMetadataRoute } from './metadata.ts';
 import { createTokenMinter } from './mint.ts';
 import { effectiveScopes, mayActOnTokensOf, type KeyLookup } from './pipeline.ts';
-import { createProvider } from './provider.ts';
+import { createProvider, PROVIDER_ROUTES } from './provider.ts';
+import { answerPlainTokenRequest, plainTokenForm } from './plain-token-request.ts';
 import { createClientCredentialsGrant } from './token-grant.ts';
 
 export interface OAuthDeps {
@@ -83,6 +84,22 @@ function assertionSubject(assertion: string | null): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * An answer with the headers the library's token endpoint sends to a request without an Origin
+ * (its CORS step answers every such request alike), the body already serialised.
+ */
+function respondAsTokenEndpoint(res: ServerResponse, status: number, json: string): void {
+  res.writeHead(status, {
+    Vary: 'Origin',
+    'Access-Control-Allow-Origin': '*',
+    'Access-Control-Expose-Headers': 'WWW-Authenticate',
+    'Cache-Control': 'no-store',
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(json),
+  });
+  res.end(json);
 }
 
 export function createOAuth(deps: OAuthDeps) {
@@ -148,6 +165,7 @@ export function createOAuth(deps: OAuthDeps) {
 
   const providerCallback = provider.callback();
   const exchangeDeps = { lookupKey, pepperRing: deps.pepperRing, mintToken, recordDenial, limits };
+  const plainTokenDeps = { lookupKey, pepperRing: deps.pepperRing, mintToken, limits };
   return {
     lookupKey,
     /** Reads the body under Keygate's limit, then hands the request to oidc-provider, which writes the response itself. */
@@ -175,6 +193,12 @@ export function createOAuth(deps: OAuthDeps) {
       if (!pair.ok) {
         sendRateLimited(reply, pair.retryAfterSeconds);
         return reply.respond();
+      }
+      if (currentRequestScope()?.path === PROVIDER_ROUTES.token) {
+        const form = plainTokenForm(req, body, deps.clientCertificates?.presented(req) !== undefined);
+        const answer = form && (await answerPlainTokenRequest(plainTokenDeps, reply, form));
+        if (answer?.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(answer.retryAfterSeconds));
+        if (answer) return respondAsTokenEndpoint(res, answer.status, answer.json);
       }
       dropUntrustedForwardedOrigin(req, deps.trustedProxies);
       await providerCallback(withBufferedBody(req, body), res);
