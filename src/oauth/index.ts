@@ -104,7 +104,7 @@ function respondAsTokenEndpoint(res: ServerResponse, status: number, json: strin
 
 export function createOAuth(deps: OAuthDeps) {
   // Each request reads a key at most once, however many library hooks ask for it.
-  const lookupKey: KeyLookup = (clientId) => memoizeInRequest(`key:${clientId}`, () => deps.findKey(clientId));
+  const lookupKey: KeyLookup = (clientId) => memoizeInRequest(clientId, deps.findKey);
 
   // The library never compares this value: compareClientSecret (internals.ts) checks the secret.
   const secretPlaceholder = randomBytes(32).toString('base64url');
