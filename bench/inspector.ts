@@ -1,6 +1,10 @@
-// CPU profiles of exactly the measured runs: with BENCH_CPU_PROF=1 the Keygate server starts with
-// its inspector on a loopback port, and this process drives V8's profiler over the DevTools
-// protocol (Profiler.start when the measured run begins, Profiler.stop when it ends).
+// The Keygate server's inspector, driven over the DevTools protocol from this process. The bench
+// always starts Keygate with its inspector on a loopback port, for two things:
+// - allocation and GC per measured run (startAllocationCount / stopAllocationCount): V8's own
+//   GCProfiler inside the server records the heap in use before and after each collection, so the
+//   bytes allocated during the run are what the collections freed plus what the heap grew by;
+// - bytes per cached key (heapUsedAfterGc): the live heap after a full collection.
+// With BENCH_CPU_PROF=1 it also takes a V8 CPU profile of exactly each measured run.
 import { writeFileSync } from 'node:fs';
 
 export interface Profiler {
@@ -10,7 +14,91 @@ export interface Profiler {
   close(): void;
 }
 
-export async function connectProfiler(inspectorPort: number): Promise<Profiler> {
+export interface AllocationCount {
+  /** Bytes allocated on the V8 heap during the run. */
+  allocatedBytes: number;
+  /** Collections during the run, by type (Scavenge, MarkSweepCompact, …). */
+  collections: Record<string, number>;
+  /** Total and longest collection cost as V8 reports it, ms (main-thread work of each collection). */
+  gcTotalMs: number;
+  gcMaxMs: number;
+}
+
+/** Where the sampled allocations of a run were made: bytes by allocating function, most first. */
+export interface AllocationSites {
+  sampledBytes: number;
+  top: { site: string; bytes: number; percent: number }[];
+}
+
+export interface Inspector {
+  /** Set when BENCH_CPU_PROF=1. */
+  profiler: Profiler | undefined;
+  /** Set when BENCH_HEAP_PROF=1: V8's sampling heap profiler, counting objects collected young too. */
+  allocationSampler: { start(): Promise<void>; stop(): Promise<AllocationSites> } | undefined;
+  startAllocationCount(): Promise<void>;
+  stopAllocationCount(): Promise<AllocationCount | undefined>;
+  /** V8 heap in use after a full collection, bytes. */
+  heapUsedAfterGc(): Promise<number>;
+  close(): void;
+}
+
+// Runs inside the server: no imports there, only what process.getBuiltinModule offers.
+const START_COUNT = `(() => {
+  const v8 = process.getBuiltinModule('v8');
+  globalThis.__benchGcProfiler?.stop();
+  globalThis.__benchGcProfiler = new v8.GCProfiler();
+  globalThis.__benchGcProfiler.start();
+  globalThis.__benchHeapAtStart = v8.getHeapStatistics().used_heap_size;
+  return true;
+})()`;
+const STOP_COUNT = `(() => {
+  const v8 = process.getBuiltinModule('v8');
+  const profiler = globalThis.__benchGcProfiler;
+  if (!profiler) return 'null';
+  globalThis.__benchGcProfiler = undefined;
+  const { statistics } = profiler.stop();
+  let freed = 0, total = 0, max = 0;
+  const collections = {};
+  for (const gc of statistics) {
+    freed += gc.beforeGC.heapStatistics.usedHeapSize - gc.afterGC.heapStatistics.usedHeapSize;
+    total += gc.cost;
+    max = Math.max(max, gc.cost);
+    collections[gc.gcType] = (collections[gc.gcType] ?? 0) + 1;
+  }
+  const grown = v8.getHeapStatistics().used_heap_size - globalThis.__benchHeapAtStart;
+  return JSON.stringify({ allocatedBytes: freed + grown, collections, gcTotalMs: total / 1000, gcMaxMs: max / 1000 });
+})()`;
+
+interface SamplingNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: SamplingNode[];
+}
+
+function allocationSites(head: SamplingNode, top = 30): AllocationSites {
+  const bySite = new Map<string, number>();
+  let total = 0;
+  const walk = (node: SamplingNode) => {
+    if (node.selfSize > 0) {
+      const f = node.callFrame;
+      const where = f.url.replace(/^.*\/node_modules\//, '').replace(/^.*\/src\//, 'src/');
+      const site = `${f.functionName || '(anonymous)'} ${where}:${f.lineNumber + 1}`;
+      bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
+      total += node.selfSize;
+    }
+    for (const child of node.children) walk(child);
+  };
+  walk(head);
+  return {
+    sampledBytes: total,
+    top: [...bySite]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([site, bytes]) => ({ site, bytes, percent: Math.round((bytes / Math.max(1, total)) * 1000) / 10 })),
+  };
+}
+
+export async function connectInspector(inspectorPort: number, options: { cpuProfile: boolean; heapProfile?: boolean }): Promise<Inspector> {
   const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
   const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl);
   await new Promise((resolve, reject) => {
@@ -21,7 +109,10 @@ export async function connectProfiler(inspectorPort: number): Promise<Profiler> 
   const pending = new Map<number, (result: unknown) => void>();
   socket.addEventListener('message', (event) => {
     const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
-    if (message.id !== undefined) pending.get(message.id)?.(message.result);
+    if (message.id !== undefined) {
+      pending.get(message.id)?.(message.result);
+      pending.delete(message.id);
+    }
   });
   const send = (method: string, params: object = {}) =>
     new Promise<unknown>((resolve) => {
@@ -29,13 +120,51 @@ export async function connectProfiler(inspectorPort: number): Promise<Profiler> 
       pending.set(id, resolve);
       socket.send(JSON.stringify({ id, method, params }));
     });
-  await send('Profiler.enable');
-  await send('Profiler.setSamplingInterval', { interval: 1000 }); // µs, as node --cpu-prof
+  const evaluate = async (expression: string): Promise<unknown> => {
+    const { result } = (await send('Runtime.evaluate', { expression, returnByValue: true })) as { result?: { value?: unknown } };
+    return result?.value;
+  };
+
+  let profiler: Profiler | undefined;
+  if (options.cpuProfile) {
+    await send('Profiler.enable');
+    await send('Profiler.setSamplingInterval', { interval: 1000 }); // µs, as node --cpu-prof
+    profiler = {
+      start: async () => void (await send('Profiler.start')),
+      async stop(file) {
+        const { profile } = (await send('Profiler.stop')) as { profile: unknown };
+        writeFileSync(file, JSON.stringify(profile));
+      },
+      close: () => {},
+    };
+  }
+  const allocationSampler = options.heapProfile
+    ? {
+        start: async () =>
+          void (await send('HeapProfiler.startSampling', {
+            samplingInterval: 1024,
+            includeObjectsCollectedByMajorGC: true,
+            includeObjectsCollectedByMinorGC: true,
+          })),
+        async stop() {
+          const { profile } = (await send('HeapProfiler.stopSampling')) as { profile: { head: SamplingNode } };
+          return allocationSites(profile.head);
+        },
+      }
+    : undefined;
+  if (allocationSampler) await send('HeapProfiler.enable');
   return {
-    start: async () => void (await send('Profiler.start')),
-    async stop(file) {
-      const { profile } = (await send('Profiler.stop')) as { profile: unknown };
-      writeFileSync(file, JSON.stringify(profile));
+    profiler,
+    allocationSampler,
+    startAllocationCount: async () => void (await evaluate(START_COUNT)),
+    async stopAllocationCount() {
+      const value = await evaluate(STOP_COUNT);
+      return typeof value === 'string' && value !== 'null' ? (JSON.parse(value) as AllocationCount) : undefined;
+    },
+    async heapUsedAfterGc() {
+      await send('HeapProfiler.collectGarbage');
+      await send('HeapProfiler.collectGarbage');
+      return Number(await evaluate(`process.getBuiltinModule('v8').getHeapStatistics().used_heap_size`));
     },
     close: () => socket.close(),
   };

@@ -4,7 +4,7 @@
 // response (autocannon's own histogram has 1 ms resolution).
 import { readFileSync } from 'node:fs';
 import autocannon, { type Request } from 'autocannon';
-import type { LoadSpec, LoadResult } from './load.ts';
+import type { LoadBucket, LoadSpec, LoadResult } from './load.ts';
 import { paced, type PacedRequest, type PacedResult } from './paced.ts';
 
 const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LoadSpec;
@@ -23,11 +23,34 @@ function requestSource(): () => PacedRequest {
   };
 }
 
-async function flatOut(seconds: number, latencies?: number[]): Promise<PacedResult> {
+interface Window {
+  latencies: number[];
+  non2xx: number;
+  errors: number;
+}
+
+async function flatOut(seconds: number, latencies?: number[], windows?: Window[]): Promise<PacedResult> {
   const nextRequest = requestSource();
   const request: Request = spec.variants?.length ? { setupRequest: (r) => ({ ...r, ...nextRequest() }) } : nextRequest();
   const instance = autocannon({ url: spec.url, connections: spec.connections, pipelining: 1, duration: seconds, timeout: 10, requests: [request] });
-  if (latencies) instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => void latencies.push(ms));
+  const started = performance.now();
+  const windowOf = () => {
+    // The last answers arrive just after the run ends: they belong to its last window.
+    const last = Math.ceil(spec.durationSeconds / spec.bucketSeconds!) - 1;
+    const index = Math.min(last, Math.floor((performance.now() - started) / 1000 / spec.bucketSeconds!));
+    while (windows!.length <= index) windows!.push({ latencies: [], non2xx: 0, errors: 0 });
+    return windows![index]!;
+  };
+  if (latencies) {
+    instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+      latencies.push(ms);
+      if (!windows) return;
+      const window = windowOf();
+      window.latencies.push(ms);
+      if (status < 200 || status >= 300) window.non2xx += 1;
+    });
+  }
+  if (windows) instance.on('reqError', () => void (windowOf().errors += 1));
   const result = await instance;
   const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count]));
   return { durationSeconds: result.duration, statusCodes, errors: result.errors, timeouts: result.timeouts, latencies: latencies ?? [] };
@@ -36,6 +59,16 @@ async function flatOut(seconds: number, latencies?: number[]): Promise<PacedResu
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function summariseWindows(windows: Window[]): LoadBucket[] {
+  return windows.map((w, i) => ({
+    fromSecond: i * spec.bucketSeconds!,
+    requestsPerSecond: (w.latencies.length + w.errors) / Math.min(spec.bucketSeconds!, spec.durationSeconds - i * spec.bucketSeconds!),
+    p99: percentile(Float64Array.from(w.latencies).sort(), 99),
+    non2xx: w.non2xx,
+    errors: w.errors,
+  }));
 }
 
 function summarise(result: PacedResult, loadCpuPercent: number): LoadResult {
@@ -54,6 +87,7 @@ function summarise(result: PacedResult, loadCpuPercent: number): LoadResult {
     errors: result.errors,
     timeouts: result.timeouts,
     loadCpuPercent,
+    buckets: windows && summariseWindows(windows),
     affinity: /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '?',
     statusCodes: result.statusCodes,
     latencyMs: {
@@ -72,9 +106,10 @@ if (spec.warmupSeconds > 0) await flatOut(spec.warmupSeconds);
 process.stdout.write(`${JSON.stringify({ phase: 'measure' })}\n`);
 const cpuBefore = process.cpuUsage();
 const started = performance.now();
+const windows: Window[] | undefined = spec.bucketSeconds && !spec.rate ? [] : undefined;
 const result = spec.rate
   ? await paced(spec.url, { rate: spec.rate, seconds: spec.durationSeconds, connections: spec.connections, next: requestSource() })
-  : await flatOut(spec.durationSeconds, []);
+  : await flatOut(spec.durationSeconds, [], windows);
 const cpu = process.cpuUsage(cpuBefore);
 const loadCpuPercent = Math.round(((cpu.user + cpu.system) / 1000 / (performance.now() - started)) * 100);
 process.stdout.write(`${JSON.stringify({ result: summarise(result, loadCpuPercent) })}\n`);

@@ -17,6 +17,17 @@ export interface LoadSpec {
   rate?: number | undefined;
   warmupSeconds: number;
   durationSeconds: number;
+  /** Flat out only: also report the measured run in windows of this many seconds (the cold-start storm). */
+  bucketSeconds?: number | undefined;
+}
+
+/** One window of a bucketed run. */
+export interface LoadBucket {
+  fromSecond: number;
+  requestsPerSecond: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
 }
 
 export interface LoadResult {
@@ -34,6 +45,7 @@ export interface LoadResult {
   affinity: string;
   statusCodes: Record<string, number>;
   latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
+  buckets?: LoadBucket[] | undefined;
 }
 
 /** Processes whose CPU use is reported: name → main PID (with `tree`, its children are added). */

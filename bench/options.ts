@@ -17,8 +17,12 @@ export interface BenchOptions {
   scale: boolean;
   scaleKeys: number;
   scaleTokens: number;
+  /** BENCH_COLD_SECONDS (default 60): length of each cold-start storm in scale mode. */
+  coldSeconds: number;
   /** BENCH_CPU_PROF=1: V8 CPU profile of the Keygate server in each measured run, to bench/results/keygate-<scenario>.cpuprofile. */
   cpuProfile: boolean;
+  /** BENCH_HEAP_PROF=1: sampled allocation sites of Keygate in each measured run (printed, and in the result file). */
+  heapProfile: boolean;
   /** BENCH_SERVER_NODE_FLAGS: extra node flags for the Keygate server only (e.g. --max-old-space-size=128). */
   serverNodeFlags: string[];
 }
@@ -45,7 +49,9 @@ export function readOptions(argv: string[]): BenchOptions {
     scale: argv.includes('--scale') || process.env.BENCH_SCALE === '1',
     scaleKeys: number('BENCH_SCALE_KEYS', 100_000, 2000),
     scaleTokens: number('BENCH_SCALE_TOKENS', 1_000_000, 10_000),
+    coldSeconds: number('BENCH_COLD_SECONDS', 60, 10),
     cpuProfile: process.env.BENCH_CPU_PROF === '1',
+    heapProfile: process.env.BENCH_HEAP_PROF === '1',
     serverNodeFlags: (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean),
   };
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Runtime } from '../src/runtime.ts';
 import { BARE_CLIENT } from './baselines.ts';
 import { affinityOf, canPin, freePort, memoryOf, pinSelf, stopAllChildren, stopChild } from './children.ts';
-import { connectProfiler } from './inspector.ts';
+import { connectInspector, type Inspector } from './inspector.ts';
 import { openSeedRuntime, startKeygate } from './keygate.ts';
 import type { Watched } from './load.ts';
 import { readOptions } from './options.ts';
@@ -51,8 +51,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void cleanup().finally(() => process.exit(130));
   });
 }
-const runs = 7 * options.rounds + (options.latencyRate > 0 ? 2 : 0) + (options.scale ? 2 : 0);
-const limitSeconds = runs * (1 + options.noiseRetries) * (options.warmupSeconds + options.durationSeconds + 30) + (options.scale ? 1800 : 600);
+const runs = (7 + (options.latencyRate > 0 ? 2 : 0)) * options.rounds + (options.scale ? 2 * options.rounds : 0);
+const coldStorms = options.scale ? 2 * options.rounds * (options.coldSeconds + 120) : 0;
+const limitSeconds = runs * (1 + options.noiseRetries) * (options.warmupSeconds + options.durationSeconds + 30) + coldStorms + (options.scale ? 1800 : 600);
 const deadline = setTimeout(() => {
   console.error(`bench: time limit of ${limitSeconds} s reached; stopping`);
   void cleanup().finally(() => process.exit(1));
@@ -72,7 +73,7 @@ async function main(): Promise<number> {
   const { keygate } = world; // with --scale, the server restarted in front of the scaled data
 
   const serverPeakRssSinceStart = memoryOf(keygate.child.pid).hwm;
-  world.profiler?.close();
+  world.inspector?.close();
   await stopChild(keygate.child);
   return summarise({
     options,
@@ -80,6 +81,7 @@ async function main(): Promise<number> {
     keys: KEYS,
     liveTokens: world.liveTokens.length,
     scale,
+    heap: world.heap,
     statements: await topStatements(runtime!),
     affinities: pinning ? world.affinities : undefined,
     nproc,
@@ -108,9 +110,9 @@ async function setUp() {
   const [introspector] = await createKeys(runtime, tenant.id, 1, ['token:introspect']);
   console.log(`seeded ${KEYS} keys + 1 resource-server key through the key service in ${secondsSince(step)} s`);
 
-  const inspectorPort = options.cpuProfile ? await freePort() : undefined;
-  const keygate = await startKeygate(stores, SERVER_CORE, { nodeFlags: options.serverNodeFlags, inspectorPort });
-  const profiler = inspectorPort ? await connectProfiler(inspectorPort) : undefined;
+  const { keygate, inspector } = await startInspectedKeygate(stores);
+  await waitForKeyCache(keygate.baseUrl, KEYS + 1, 60_000);
+  const heap: HeapFacts = { keys: KEYS + 1, usedAfterGc: await inspector.heapUsedAfterGc() };
   step = performance.now();
   const liveTokens = shuffle(await issueTokens(keygate.baseUrl, keys, LIVE_TOKENS_PER_KEY));
   console.log(`issued ${liveTokens.length} live tokens through POST /oauth/token in ${secondsSince(step)} s`);
@@ -129,9 +131,30 @@ async function setUp() {
     stores,
     watched,
     keygate,
-    profiler,
+    inspector,
   });
-  return { session, keygate, profiler, keys, introspector: introspector!, liveTokens, affinities, redisUrl: redis.url, stores };
+  return { session, keygate, inspector, keys, introspector: introspector!, liveTokens, affinities, redisUrl: redis.url, stores, heap };
+}
+
+/** The V8 heap in use after a full collection, right after start-up once the key cache held every key. */
+export interface HeapFacts {
+  keys: number;
+  usedAfterGc: number;
+  scale?: {
+    keys: number;
+    /** After start-up with every key cached, before any request. */
+    usedAfterGc: number;
+    /** After the cold-start token storm: every key has been used once. */
+    usedAfterGcAfterStorm: number;
+  };
+}
+
+/** Keygate with its inspector on a loopback port: allocation counts always, CPU profiles with BENCH_CPU_PROF. */
+async function startInspectedKeygate(stores: World['stores'] | { databaseUrl: string; redisUrl: string }) {
+  const inspectorPort = await freePort();
+  const keygate = await startKeygate(stores, SERVER_CORE, { nodeFlags: options.serverNodeFlags, inspectorPort });
+  const inspector: Inspector = await connectInspector(inspectorPort, { cpuProfile: options.cpuProfile, heapProfile: options.heapProfile });
+  return { keygate, inspector };
 }
 
 type World = Awaited<ReturnType<typeof setUp>>;
@@ -140,7 +163,7 @@ const introspectLive = (world: World, name: string, tokens: string[], what: stri
   scenarios.introspection(name, url, world.introspector, tokens, what, true);
 const issue = (name: string, keys: Credential[]) => (url: string) => scenarios.tokenIssuance(name, url, shuffle([...keys]));
 
-/** The seven scenarios (each round), then both Keygate paths at a fixed offered load. */
+/** The seven scenarios, then both Keygate paths at a fixed offered load, each round. */
 async function measureDefaults(world: World): Promise<void> {
   const { session, liveTokens, keys } = world;
   const unknown = scenarios.unknownTokens(10_000);
@@ -160,19 +183,24 @@ async function measureDefaults(world: World): Promise<void> {
     await session.baseline('bare-oidc', (url) => scenarios.bareOidc(url, BARE_CLIENT));
     await session.keygate(issue('token', keys));
     await session.baseline('bare-http', (url) => scenarios.bareHttp(url));
-  }
-  if (options.latencyRate > 0) {
-    const at = (scenario: scenarios.Scenario): scenarios.Scenario => ({
-      ...scenario,
-      name: `${scenario.name}@${options.latencyRate}/s`,
-      what: `${scenario.what}; paced at ${options.latencyRate} req/s`,
-    });
-    await session.keygate((url) => at(live(url)), options.latencyRate);
-    await session.keygate((url) => at(issue('token', keys)(url)), options.latencyRate);
+    if (options.latencyRate > 0) {
+      // Paced: the latency a resource server sees below saturation, every round.
+      const at = (scenario: scenarios.Scenario): scenarios.Scenario => ({
+        ...scenario,
+        name: `${scenario.name}@${options.latencyRate}/s`,
+        what: `${scenario.what}; paced at ${options.latencyRate} req/s`,
+      });
+      await session.keygate((url) => at(live(url)), { rate: options.latencyRate });
+      await session.keygate((url) => at(issue('token', keys)(url)), { rate: options.latencyRate });
+    }
   }
 }
-
-/** 100,000 keys and 1,000,000 live tokens (by default), then both Keygate paths again. */
+/**
+ * 100,000 keys and 1,000,000 live tokens (by default), then, each round, both Keygate paths on a
+ * replica restarted in front of that data, as after a fleet restart: a cold-start storm on each
+ * path (flat out from the moment it answers /readyz, while its key cache still warms, every key in
+ * turn, reported per 10 s), then both paths warm.
+ */
 async function measureScale(world: World): Promise<ScaleData> {
   const scale = await growToScale(runtime!, world.redisUrl, world.keygate.baseUrl, world.keys, options);
   const n = (x: number) => x.toLocaleString('en');
@@ -180,27 +208,47 @@ async function measureScale(world: World): Promise<ScaleData> {
     `scale: ${n(scale.keys.length)} keys (bulk insert ${scale.seconds.insertKeys.toFixed(1)} s), `
       + `${n(scale.redis.tokensWritten)} live tokens (Redis pipeline ${scale.seconds.writeTokens.toFixed(1)} s)`,
   );
-  // A replica (re)started in front of the scaled data, as after a fleet restart: its key cache
-  // warms at start-up (src/keys/key-cache-warmer.ts) before both paths are measured again.
-  world.profiler?.close();
+  const storm = { warmupSeconds: 0, durationSeconds: options.coldSeconds, bucketSeconds: 10, noiseRetries: 0 };
+  const liveScale = introspectLive(
+    world,
+    'introspect-live-scale',
+    scale.tokens,
+    `${n(scale.tokens.length)} of ${n(scale.redis.tokensWritten)} live tokens of ${n(scale.keys.length)} keys`,
+  );
+  const cold = (scenario: scenarios.Scenario): scenarios.Scenario => ({
+    ...scenario,
+    name: scenario.name.replace('-scale', '-cold-scale'),
+    what: `${scenario.what}; the first ${options.coldSeconds} s of a replica restarted cold`,
+  });
+  for (let round = 1; round <= options.rounds; round++) {
+    if (options.rounds > 1) console.log(`scale round ${round} of ${options.rounds}`);
+    await restart(world);
+    await world.session.keygate((url) => cold(liveScale(url)), storm);
+    await restart(world);
+    await world.session.keygate((url) => cold(issue('token-scale', scale.keys)(url)), storm);
+    const entries = await waitForKeyCache(world.keygate.baseUrl, scale.keys.length, 180_000);
+    const afterStorm = await world.inspector!.heapUsedAfterGc();
+    await world.session.keygate(liveScale);
+    await world.session.keygate(issue('token-scale', scale.keys));
+    world.heap.scale = { keys: entries, usedAfterGc: world.heap.scale?.usedAfterGc ?? 0, usedAfterGcAfterStorm: afterStorm };
+  }
+  // The heap of a replica that has only warmed its key cache, for bytes per cached key.
+  await restart(world);
+  const entries = await waitForKeyCache(world.keygate.baseUrl, scale.keys.length, 180_000);
+  world.heap.scale = { ...world.heap.scale!, keys: entries, usedAfterGc: await world.inspector!.heapUsedAfterGc() };
+  return scale;
+}
+
+/** Stops Keygate and starts it again in front of the same stores; measures it from then on. */
+async function restart(world: World): Promise<void> {
+  world.inspector?.close();
   await stopChild(world.keygate.child);
   const step = performance.now();
-  const inspectorPort = options.cpuProfile ? await freePort() : undefined;
-  world.keygate = await startKeygate(world.stores, SERVER_CORE, { nodeFlags: options.serverNodeFlags, inspectorPort });
-  world.profiler = inspectorPort ? await connectProfiler(inspectorPort) : undefined;
-  world.session.useKeygate(world.keygate, world.profiler);
-  const entries = await waitForKeyCache(world.keygate.baseUrl, scale.keys.length, 180_000);
-  console.log(`restarted Keygate: ready, and its key cache holds ${n(entries)} keys, ${secondsSince(step)} s after start`);
-  await world.session.keygate(
-    introspectLive(
-      world,
-      'introspect-live-scale',
-      scale.tokens,
-      `${n(scale.tokens.length)} of ${n(scale.redis.tokensWritten)} live tokens of ${n(scale.keys.length)} keys`,
-    ),
-  );
-  await world.session.keygate(issue('token-scale', scale.keys));
-  return scale;
+  const started = await startInspectedKeygate(world.stores);
+  world.keygate = started.keygate;
+  world.inspector = started.inspector;
+  world.session.useKeygate(world.keygate, world.inspector);
+  console.log(`restarted Keygate cold: ready ${secondsSince(step)} s after start`);
 }
 
 /** Polls /metrics until keygate_key_cache_entries reaches `keys`; returns the last value. */

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { startBaseline, type BaselineName } from './baselines.ts';
 import { stopChild } from './children.ts';
-import type { Profiler } from './inspector.ts';
+import type { AllocationCount, AllocationSites, Inspector } from './inspector.ts';
 import type { KeygateServer, Stores } from './keygate.ts';
 import { runScenario, type ScenarioResult, type Watched } from './load.ts';
 import { difference, scrape, type ServerMetrics } from './metrics.ts';
@@ -18,7 +18,21 @@ export type Measured = ScenarioResult & {
   attempts: number;
   serverMetrics?: ServerMetrics | undefined;
   profile?: ProfileSummary | undefined;
+  /** Keygate only: V8 heap allocation and collections in the measured run (inspector.ts). */
+  allocation?: (AllocationCount & { bytesPerRequest: number }) | undefined;
+  /** With BENCH_HEAP_PROF=1: the sampled allocation sites of the measured run. */
+  allocationSites?: AllocationSites | undefined;
 };
+
+/** A Keygate run that differs from the defaults: paced, or the cold-start storm (no warm-up, windows, never repeated). */
+export interface RunShape {
+  rate?: number | undefined;
+  warmupSeconds?: number;
+  durationSeconds?: number;
+  bucketSeconds?: number;
+  /** Repeats of a noisy run; 0 for a run that cannot be repeated as it was (a cold start). */
+  noiseRetries?: number;
+}
 
 export interface SessionSetup {
   options: BenchOptions;
@@ -30,16 +44,16 @@ export interface SessionSetup {
   /** Redis and Postgres, whose CPU is reported with every scenario. */
   watched: Watched[];
   keygate: KeygateServer;
-  /** Set with BENCH_CPU_PROF: the Keygate server's profiler. */
-  profiler: Profiler | undefined;
+  /** The Keygate server's inspector (allocation counts; CPU profiles with BENCH_CPU_PROF). */
+  inspector: Inspector | undefined;
 }
 
 interface Target {
   pid: number;
   /** A Keygate server: its /metrics is read around each attempt. */
   metricsUrl?: string;
-  profiler?: Profiler | undefined;
-  rate?: number | undefined;
+  inspector?: Inspector | undefined;
+  shape?: RunShape | undefined;
 }
 
 export function createSession(setup: SessionSetup) {
@@ -53,26 +67,36 @@ export function createSession(setup: SessionSetup) {
       name: scenario.name,
       spec: {
         ...scenario.spec,
-        rate: target.rate,
+        rate: target.shape?.rate,
         connections: options.connections,
-        warmupSeconds: options.warmupSeconds,
-        durationSeconds: options.durationSeconds,
+        warmupSeconds: target.shape?.warmupSeconds ?? options.warmupSeconds,
+        durationSeconds: target.shape?.durationSeconds ?? options.durationSeconds,
+        bucketSeconds: target.shape?.bucketSeconds,
       },
       tempDir: setup.tempDir,
       loadCore: setup.loadCore,
       serverCore: setup.serverCore,
       serverPid: target.pid,
       watched: [{ name: 'server', pid: target.pid }, ...setup.watched],
-      onMeasureStart: target.profiler && (() => target.profiler!.start()),
+      onMeasureStart:
+        target.inspector
+        && (async () => {
+          await target.inspector!.startAllocationCount();
+          await target.inspector!.profiler?.start();
+          await target.inspector!.allocationSampler?.start();
+        }),
     });
+    const allocationSites = await target.inspector?.allocationSampler?.stop();
+    const counted = await target.inspector?.stopAllocationCount();
+    const allocation = counted && { ...counted, bytesPerRequest: counted.allocatedBytes / Math.max(1, result.requests) };
     let profile: ProfileSummary | undefined;
-    if (target.profiler) {
+    if (target.inspector?.profiler) {
       const file = path.join(setup.resultsDir, `keygate-${scenario.name.replace(/[^\w.-]/g, '_')}.cpuprofile`);
-      await target.profiler.stop(file);
+      await target.inspector.profiler.stop(file);
       profile = summariseProfile(file);
     }
     const serverMetrics = target.metricsUrl && before ? difference(before, await scrape(target.metricsUrl)) : undefined;
-    return { ...result, serverMetrics, profile };
+    return { ...result, serverMetrics, profile, allocation, allocationSites };
   }
 
   async function measure(scenario: Scenario, target: Target): Promise<Measured> {
@@ -80,12 +104,13 @@ export function createSession(setup: SessionSetup) {
     process.stdout.write(`→ ${scenario.name.padEnd(24)} `);
     let best: Omit<Measured, 'what' | 'attempts'> | undefined;
     let attempts = 0;
-    while (attempts <= options.noiseRetries) {
+    const retries = target.shape?.noiseRetries ?? options.noiseRetries;
+    while (attempts <= retries) {
       attempts += 1;
       const result = await attempt(scenario, target);
       if (!best || (result.foreignPercent ?? 0) < (best.foreignPercent ?? 0)) best = result;
       if ((result.foreignPercent ?? 0) <= options.maxNoisePercent) break;
-      if (attempts <= options.noiseRetries) process.stdout.write(`(noisy: ${result.foreignPercent}% of core ${setup.serverCore} to others; again) `);
+      if (attempts <= retries) process.stdout.write(`(noisy: ${result.foreignPercent}% of core ${setup.serverCore} to others; again) `);
     }
     const measured: Measured = { ...best!, what: scenario.what, attempts };
     (results[scenario.name] ??= []).push(measured);
@@ -95,6 +120,25 @@ export function createSession(setup: SessionSetup) {
         + (measured.foreignPercent === undefined ? '' : `, others ${measured.foreignPercent}%`),
     );
     if (measured.serverMetrics) console.log(`    ${describe(measured.serverMetrics)}`);
+    const a = measured.allocation;
+    if (a) {
+      const kinds = Object.entries(a.collections)
+        .map(([kind, n]) => `${kind} ×${n}`)
+        .join(', ');
+      console.log(
+        `    V8 heap: ${Math.round(a.bytesPerRequest).toLocaleString('en')} B allocated per request; collections ${kinds || 'none'}, `
+          + `${a.gcTotalMs.toFixed(0)} ms in all, longest ${a.gcMaxMs.toFixed(1)} ms`,
+      );
+    }
+    for (const site of measured.allocationSites?.top.slice(0, 12) ?? []) {
+      console.log(`      ${site.percent.toFixed(1).padStart(5)}%  ${site.site}`);
+    }
+    for (const b of measured.buckets ?? []) {
+      console.log(
+        `    ${String(b.fromSecond).padStart(3)}–${b.fromSecond + (target.shape?.bucketSeconds ?? 0)} s: ${Math.round(b.requestsPerSecond)} req/s, `
+          + `p99 ${b.p99.toFixed(1)} ms, ${b.non2xx} non-2xx, ${b.errors} errors`,
+      );
+    }
     return measured;
   }
 
@@ -110,16 +154,15 @@ export function createSession(setup: SessionSetup) {
       }
     },
 
-    /** `rate`: a fixed offered load (req/s, all connections together) instead of as fast as possible. */
     /** Measures a restarted Keygate from now on. */
-    useKeygate(keygate: KeygateServer, profiler: Profiler | undefined): void {
+    useKeygate(keygate: KeygateServer, inspector: Inspector | undefined): void {
       setup.keygate = keygate;
-      setup.profiler = profiler;
+      setup.inspector = inspector;
     },
 
-    keygate(scenario: (url: string) => Scenario, rate?: number): Promise<Measured> {
-      const { keygate, profiler } = setup;
-      return measure(scenario(keygate.baseUrl), { pid: keygate.child.pid, metricsUrl: keygate.baseUrl, profiler, rate });
+    keygate(scenario: (url: string) => Scenario, shape?: RunShape): Promise<Measured> {
+      const { keygate, inspector } = setup;
+      return measure(scenario(keygate.baseUrl), { pid: keygate.child.pid, metricsUrl: keygate.baseUrl, inspector, shape });
     },
   };
 }

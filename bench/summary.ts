@@ -9,16 +9,15 @@ import {
   cpuMicrosPerRequest,
   failureRate,
   MB,
-  medianRatio,
   medianRound,
   printChecks,
   printProfiles,
   printStatements,
   printTable,
-  ratio,
   writeResult,
   type Check,
 } from './report.ts';
+import type { HeapFacts } from './run.ts';
 import type { ScaleData } from './scale.ts';
 import type { Measured } from './session.ts';
 
@@ -29,6 +28,7 @@ export interface RunFacts {
   keys: number;
   liveTokens: number;
   scale: ScaleData | undefined;
+  heap: HeapFacts;
   statements: StatementStats[];
   /** Undefined when nothing was pinned; else observed Cpus_allowed_list per process. */
   affinities: Record<string, string> | undefined;
@@ -49,37 +49,61 @@ export function summarise(run: RunFacts): number {
 
   const keygateRuns = Object.keys(rows).filter((n) => n.startsWith('token') || n.startsWith('introspect') || n.startsWith('verify'));
   const rssPeak = (runs: string[]) => Math.max(...runs.flatMap((n) => all[n]!.map((x) => x.serverRssPeak)));
-  const rssCheck = (name: string, peak: number): Check => ({ name, value: peak / MB, unit: 'MB', target: '≤ 250', pass: peak <= 250 * MB });
-  const p99 = (n: string): Check => ({ name: `p99 ${n}`, value: r(n).latencyMs.p99, unit: 'ms', target: '≤ 10', pass: r(n).latencyMs.p99 <= 10 });
+  const rssCheck = (name: string, peak: number, limitMb: number): Check => ({
+    name,
+    value: peak / MB,
+    unit: 'MB',
+    target: `≤ ${limitMb}`,
+    pass: peak <= limitMb * MB,
+  });
+  // Every target holds in every round: the check shows the worst round, and each round's value.
+  const pacedRuns = keygateRuns.filter((n) => n.includes('@'));
   const checks: Check[] = [
-    ratio('introspection (live) / ceiling', medianRatio(all['introspect-live']!, all.ceiling!), 0.5),
-    ratio('token issuance / bare oidc-provider', medianRatio(all.token!, all['bare-oidc']!), 0.7),
-    ratio('introspection (live) / ceiling, per CPU-second', medianRatio(all['introspect-live']!, all.ceiling!, 'cpu'), 0.5),
-    ratio('token issuance / bare oidc-provider, per CPU-second', medianRatio(all.token!, all['bare-oidc']!, 'cpu'), 0.7),
-    ratio('key verification / ceiling', medianRatio(all.verify!, all.ceiling!), 0.5),
-    ratio('key verification / ceiling, per CPU-second', medianRatio(all.verify!, all.ceiling!, 'cpu'), 0.5),
-    ...keygateRuns.filter((n) => !n.includes('scale')).map(p99),
-    rssCheck(`server RSS peak under load (${run.keys.toLocaleString('en')} keys)`, rssPeak(keygateRuns.filter((n) => !n.includes('scale')))),
+    everyRound('introspection (live) / ceiling', roundRatios(all['introspect-live']!, all.ceiling!), 0.8),
+    everyRound('token issuance / bare oidc-provider', roundRatios(all.token!, all['bare-oidc']!), 1.0),
+    everyRound('introspection (live) / ceiling, per CPU-second', roundRatios(all['introspect-live']!, all.ceiling!, 'cpu'), 0.8),
+    everyRound('token issuance / bare oidc-provider, per CPU-second', roundRatios(all.token!, all['bare-oidc']!, 'cpu'), 1.0),
+    everyRound('key verification / ceiling', roundRatios(all.verify!, all.ceiling!), 0.5),
+    ...pacedRuns.map((n) =>
+      everyRound(
+        `p99 ${n}`,
+        all[n]!.map((x) => x.latencyMs.p99),
+        10,
+        'ms',
+      ),
+    ),
+    rssCheck(`server RSS peak under load (${run.keys.toLocaleString('en')} keys)`, rssPeak(keygateRuns.filter((n) => !n.includes('scale'))), 250),
   ];
-  printChecks('targets', checks);
+  printChecks('targets (worst round; every round in brackets)', checks);
   console.log(
-    `  note: with ${options.connections} connections and no think time, mean latency = ${options.connections} / throughput `
-      + `(Little's law), so p99 ≤ 10 ms needs well over ${Math.round(options.connections / 0.01)} req/s; `
-      + `the ceiling itself had p99 ${r('ceiling').latencyMs.p99.toFixed(1)} ms. The @rate rows show latency at a fixed offered load.`,
+    `  note: flat out at ${options.connections} connections, mean latency = ${options.connections} / throughput (Little's law), so the `
+      + `p99 of the flat-out rows is queueing (the ceiling's own: ${r('ceiling').latencyMs.p99.toFixed(1)} ms); the paced rows are the latency target.`,
   );
+  printAllocation(rows);
 
   const scaleChecks = run.scale
     ? [
-        ...checkScale(run.scale, r, run.keys, p99),
-        rssCheck(`server RSS peak under load (${run.scale.keys.length.toLocaleString('en')} keys)`, rssPeak(keygateRuns.filter((n) => n.includes('scale')))),
+        ...checkScale(run.scale, all, run.keys),
+        rssCheck(
+          `server RSS peak under load (${run.scale.keys.length.toLocaleString('en')} keys)`,
+          rssPeak(keygateRuns.filter((n) => n.includes('scale'))),
+          350,
+        ),
       ]
     : [];
   if (run.scale) {
     const { redis } = run.scale;
     printChecks(
-      `scale targets (${redis.tokensWritten.toLocaleString('en')} live tokens in Redis ${redis.redisVersion}; `
+      `scale targets, worst round (${redis.tokensWritten.toLocaleString('en')} live tokens in Redis ${redis.redisVersion}; `
         + `MEMORY USAGE of one record alone: ${redis.oneRecordBytes} B; per-key index buckets encoded as ${redis.indexEncoding})`,
       scaleChecks,
+    );
+  }
+  const keyBytes = bytesPerKey(run.heap);
+  if (keyBytes) {
+    console.log(
+      `\nV8 heap per cached key (live heap after a full collection, ${run.heap.keys.toLocaleString('en')} → ${run.heap.scale!.keys.toLocaleString('en')} keys): `
+        + `${Math.round(keyBytes.cached)} B once the key cache holds it, ${Math.round(keyBytes.afterFirstUse)} B after every key took a token`,
     );
   }
 
@@ -99,7 +123,7 @@ export function summarise(run: RunFacts): number {
   printStatements(run.statements);
   printProfiles(rows);
   // A profiled server is slower: its numbers never replace a plain run's.
-  const name = `latest${options.scale ? '-scale' : ''}${options.cpuProfile ? '-profiled' : ''}.json`;
+  const name = `latest${options.scale ? '-scale' : ''}${options.cpuProfile || options.heapProfile ? '-profiled' : ''}.json`;
   const file = writeResult(run.resultsDir, name, {
     timestamp: new Date().toISOString(),
     wallSeconds: run.wallSeconds,
@@ -109,6 +133,7 @@ export function summarise(run: RunFacts): number {
     scenarios: rows,
     rounds: options.rounds > 1 ? all : undefined,
     checks,
+    heap: { ...run.heap, bytesPerKey: bytesPerKey(run.heap) },
     scale: run.scale && { ...run.scale, keys: run.scale.keys.length, tokens: run.scale.tokens.length, checks: scaleChecks },
     serverPeakRssSinceStart: run.serverPeakRssSinceStart,
     serverWarnings: run.serverWarnings.slice(0, 20),
@@ -120,15 +145,21 @@ export function summarise(run: RunFacts): number {
   return failures.length > 0 ? 1 : 0;
 }
 
-function checkScale(scale: ScaleData, r: (name: string) => Measured, keys: number, p99: (name: string) => Check): Check[] {
+/** Per round: 100,000 keys against 1,000, warm and cold, on both paths (cold: the whole storm). */
+function checkScale(scale: ScaleData, all: Record<string, Measured[]>, keys: number): Check[] {
   const label = `${scale.keys.length / 1000}k / ${keys / 1000}k keys`;
+  const rate = (x: Measured) => x.requestsPerSecond;
+  const per = (big: string, small: string, value: (x: Measured) => number) =>
+    (all[big] ?? []).map((x, i) => value(x) / value(all[small]![i] ?? all[small]!.at(-1)!));
+  const perCpu = (x: Measured) => 1 / cpuMicrosPerRequest(x);
   return [
-    ratio(`introspection, ${label}`, r('introspect-live-scale').requestsPerSecond / r('introspect-live').requestsPerSecond, 0.9),
-    ratio(`token issuance, ${label}`, r('token-scale').requestsPerSecond / r('token').requestsPerSecond, 0.9),
-    ratio(`introspection, ${label}, per CPU-second`, cpuMicrosPerRequest(r('introspect-live')) / cpuMicrosPerRequest(r('introspect-live-scale')), 0.9),
-    ratio(`token issuance, ${label}, per CPU-second`, cpuMicrosPerRequest(r('token')) / cpuMicrosPerRequest(r('token-scale')), 0.9),
-    p99('introspect-live-scale'),
-    p99('token-scale'),
+    everyRound(`introspection, ${label}, warm`, per('introspect-live-scale', 'introspect-live', rate), 0.9),
+    everyRound(`token issuance, ${label}, warm`, per('token-scale', 'token', rate), 0.9),
+    everyRound(`introspection, ${label}, cold start (whole storm)`, per('introspect-live-cold-scale', 'introspect-live', rate), 0.9),
+    everyRound(`token issuance, ${label}, cold start (whole storm)`, per('token-cold-scale', 'token', rate), 0.9),
+    everyRound(`introspection, ${label}, warm, per CPU-second`, per('introspect-live-scale', 'introspect-live', perCpu), 0.9),
+    everyRound(`token issuance, ${label}, warm, per CPU-second`, per('token-scale', 'token', perCpu), 0.9),
+    everyRound(`token issuance, ${label}, cold start, per CPU-second`, per('token-cold-scale', 'token', perCpu), 0.9),
     {
       name: 'Redis memory per live token (used_memory delta / count)',
       value: scale.redis.bytesPerToken,
@@ -137,6 +168,40 @@ function checkScale(scale: ScaleData, r: (name: string) => Measured, keys: numbe
       pass: scale.redis.bytesPerToken <= 300,
     },
   ];
+}
+
+/** A ratio (or, with unit 'ms', a ceiling) that must hold in every round: the worst round decides. */
+function everyRound(name: string, values: number[], limit: number, unit: '×' | 'ms' = '×'): Check {
+  const atMost = unit === 'ms';
+  const worst = atMost ? Math.max(...values) : Math.min(...values);
+  const each = values.map((v) => v.toFixed(unit === '×' ? 2 : 1)).join(', ');
+  return { name: `${name} [${each}]`, value: worst, unit, target: `${atMost ? '≤' : '≥'} ${limit}`, pass: atMost ? worst <= limit : worst >= limit };
+}
+
+function roundRatios(a: Measured[], b: Measured[], by: 'throughput' | 'cpu' = 'throughput'): number[] {
+  const value = (r: Measured) => (by === 'throughput' ? r.requestsPerSecond : 1 / cpuMicrosPerRequest(r));
+  return a.map((r, i) => value(r) / value(b[i]!));
+}
+
+function bytesPerKey(heap: HeapFacts): { cached: number; afterFirstUse: number } | undefined {
+  if (!heap.scale) return undefined;
+  const keys = heap.scale.keys - heap.keys;
+  return { cached: (heap.scale.usedAfterGc - heap.usedAfterGc) / keys, afterFirstUse: (heap.scale.usedAfterGcAfterStorm - heap.usedAfterGc) / keys };
+}
+
+function printAllocation(rows: Record<string, Measured>): void {
+  console.log('\nV8 heap allocation per request in the measured run (median round), and its collections');
+  for (const [name, x] of Object.entries(rows)) {
+    const a = x.allocation;
+    if (!a) continue;
+    const kinds = Object.entries(a.collections)
+      .map(([kind, n]) => `${kind} ×${n}`)
+      .join(', ');
+    console.log(
+      `  ${name.padEnd(28)} ${Math.round(a.bytesPerRequest).toLocaleString('en').padStart(7)} B/req  `
+        + `GC ${a.gcTotalMs.toFixed(0)} ms in all, longest ${a.gcMaxMs.toFixed(1)} ms (${kinds || 'none'})`,
+    );
+  }
 }
 
 function machine(nproc: number) {

@@ -108,13 +108,13 @@ export async function readForm(req: IncomingMessage): Promise<FormParse> {
     return { ok: false, message: 'only application/x-www-form-urlencoded bodies are supported' };
   }
   const text = decodeUtf8(await readRawBody(req));
-  const parsed = parseQuery(text);
-  const params: Record<string, string> = {};
-  for (const [name, value] of Object.entries(parsed)) {
-    if (Array.isArray(value)) return { ok: false, message: `'${name}' parameter must not be provided multiple times` };
-    if (value !== undefined) params[name] = value;
+  // querystring gives an object without a prototype, holding a string per name or an array for a
+  // repeated one: it is the answer itself once no name repeats.
+  const params = parseQuery(text);
+  for (const name in params) {
+    if (typeof params[name] !== 'string') return { ok: false, message: `'${name}' parameter must not be provided multiple times` };
   }
-  return { ok: true, params };
+  return { ok: true, params: params as Record<string, string> };
 }
 
 /** Koa's `ctx.is(type)` for one exact media type: a body is announced, and its type matches (parameters ignored). */

@@ -21,6 +21,7 @@ export interface RequestScope {
   clientIpText: string | null;
   /** The address `clientIpText` names, parsed: what the failure limits count against. */
   sourceIp: IpAddress | undefined;
+  /** Key lookups of this request by client id (memoizeInRequest). */
   memo: Map<string, Promise<unknown>>;
   /** Why the token endpoint refused this request, set from inside oidc-provider (oauth/internals.ts). */
   tokenDenial: DenialReason | undefined;
@@ -36,12 +37,12 @@ export function currentRequestScope(): RequestScope | undefined {
   return storage.getStore();
 }
 
-/** Runs `load` once per request for `key`; outside a request it simply runs it. */
-export function memoizeInRequest<T>(key: string, load: () => Promise<T>): Promise<T> {
+/** Runs `load(key)` once per request for `key`; outside a request it simply runs it. */
+export function memoizeInRequest<T>(key: string, load: (key: string) => Promise<T>): Promise<T> {
   const scope = storage.getStore();
-  if (!scope) return load();
+  if (!scope) return load(key);
   let pending = scope.memo.get(key) as Promise<T> | undefined;
-  if (!pending) scope.memo.set(key, (pending = load()));
+  if (!pending) scope.memo.set(key, (pending = load(key)));
   return pending;
 }
 

@@ -42,18 +42,30 @@ export const DENIAL_OUTCOMES: Readonly<Partial<Record<DenialReason, ActivityOutc
 });
 
 export function createActivityRecorder(store: Pick<KeyActivityStore, 'add'>, log: Logger, options: { intervalMs?: number } = {}): ActivityRecorder {
-  let pending = new Map<string, ActivityIncrement>();
+  // Counts of the current hour by key, then by outcome: counting a request builds no string.
+  // A new hour starts a new set of counts; the previous one waits for the next flush.
+  let pending = new Map<string, Map<ActivityOutcome, ActivityIncrement>>();
+  let pendingHour = Math.floor(Date.now() / HOUR_MS);
+  let earlier: ActivityIncrement[] = [];
+  const increments = (counts: Map<string, Map<ActivityOutcome, ActivityIncrement>>) => [...counts.values()].flatMap((byOutcome) => [...byOutcome.values()]);
   const count = (clientId: string, outcome: ActivityOutcome) => {
     const hour = Math.floor(Date.now() / HOUR_MS);
-    const name = `${clientId} ${hour} ${outcome}`;
-    const entry = pending.get(name);
+    if (hour !== pendingHour) {
+      earlier = earlier.concat(increments(pending));
+      pending = new Map();
+      pendingHour = hour;
+    }
+    let byOutcome = pending.get(clientId);
+    if (!byOutcome) pending.set(clientId, (byOutcome = new Map()));
+    const entry = byOutcome.get(outcome);
     if (entry) entry.count += 1;
-    else pending.set(name, { clientId, hour, outcome, count: 1 });
+    else byOutcome.set(outcome, { clientId, hour, outcome, count: 1 });
   };
   const flush = async () => {
-    if (pending.size === 0) return;
-    const batch = [...pending.values()];
+    if (pending.size === 0 && earlier.length === 0) return;
+    const batch = earlier.concat(increments(pending));
     pending = new Map();
+    earlier = [];
     try {
       await store.add(batch);
     } catch (error) {

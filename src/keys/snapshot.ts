@@ -2,9 +2,11 @@
 // its tenant path, its effective scopes (a user key: ∩ its user's role), its parsed networks and
 // its direct creator's standing (owner-chain.ts follows the rest of the chain).
 import type { KeyStateRow, KeyStore } from '../stores/keys.ts';
-import { parseNetworkList } from '../shared/network.ts';
+import { parseNetworkList, type Network } from '../shared/network.ts';
 import { mayCreateKeys, userKeyScopes, type RoleScopes } from '../identity/roles.ts';
-import { KEY_WRITE_SCOPE, type CreatorState, type KeySnapshot } from './model.ts';
+import { KEY_WRITE_SCOPE, type CreatorState, type KeyCredentials, type KeySnapshot } from './model.ts';
+
+const NO_NETWORKS: readonly Network[] = Object.freeze([]);
 
 /** Tenant paths never change, and every key of a tenant shares one frozen copy of its path. */
 function createPathInterner() {
@@ -14,6 +16,44 @@ function createPathInterner() {
     if (!path) paths.set(tenantId, (path = Object.freeze(ancestors)));
     return path;
   };
+}
+
+/** Distinct values one interner holds before it starts over (only sharing is lost, never a value). */
+const INTERNED_MAX = 20_000;
+
+/**
+ * One frozen copy of each distinct value, shared by every snapshot that holds it: a fleet of
+ * 100,000 keys has a handful of tenants, scope lists, network lists and credential shapes, and
+ * each snapshot otherwise carries its own copies read from Postgres.
+ */
+function createInterner<T>() {
+  let values = new Map<string, T>();
+  return (id: string, make: () => T): T => {
+    let value = values.get(id);
+    if (value === undefined) {
+      if (values.size >= INTERNED_MAX) values = new Map();
+      values.set(id, (value = make()));
+    }
+    return value;
+  };
+}
+
+/** Parsed and deduplicated networks; an unreadable entry is corruption, never "any network". */
+function parsedNetworks(row: KeyStateRow): readonly Network[] {
+  const networks = parseNetworkList(row.networks);
+  if (!networks.ok) throw new Error(`key ${row.client_id} has an unreadable network entry`);
+  return Object.freeze(networks.networks);
+}
+
+function credentialsOf(row: KeyStateRow): KeyCredentials {
+  return Object.freeze({
+    authMethod: row.auth_method,
+    publicJwks: row.public_jwks,
+    tlsSubjectDn: row.tls_subject_dn,
+    tlsSanDns: row.tls_san_dns,
+    tlsCertificate: row.tls_certificate,
+    dpopRequired: row.dpop_required,
+  });
 }
 
 /**
@@ -49,23 +89,30 @@ function creatorState(row: KeyStateRow): CreatorState {
 export function createSnapshotReader(keys: Pick<KeyStore, 'findState' | 'listStates'>, roleScopes: RoleScopes) {
   const internPath = createPathInterner();
 
+  const text = createInterner<string>();
+  const scopeLists = createInterner<readonly string[]>();
+  const networkLists = createInterner<readonly Network[]>();
+  const secretCredentials = createInterner<KeyCredentials>();
+  const internText = <T extends string | null>(value: T): T => (value === null ? value : (text(value, () => value) as T));
+  const internScopes = (scopes: readonly string[]) => scopeLists(scopes.join(' '), () => Object.freeze(scopes.map((scope) => internText(scope))));
+
   function toSnapshot(row: KeyStateRow): KeySnapshot {
-    const networks = parseNetworkList(row.networks);
-    // Networks are validated on write; an unreadable one is corruption, never "any network".
-    if (!networks.ok) throw new Error(`key ${row.client_id} has an unreadable network entry`);
+    const scopes = internScopes(row.scopes);
+    // A key with a secret and nothing else has one of two credential shapes; the others carry their own material.
+    const plainSecret = row.auth_method === 'client_secret' && !row.public_jwks && !row.tls_subject_dn && !row.tls_san_dns && !row.tls_certificate;
     return {
       clientId: row.client_id,
-      tenantId: row.tenant_id,
+      tenantId: internText(row.tenant_id),
       tenantActive: row.tenant_active,
       tenantPath: internPath(row.tenant_id, row.tenant_ancestors),
-      kind: row.kind,
-      userId: row.user_id,
+      kind: internText(row.kind),
+      userId: internText(row.user_id),
       userActive: row.kind === 'service' || row.user_status === 'active',
-      scopes: row.scopes,
-      effectiveScopes: row.kind === 'user' && row.user_role ? userKeyScopes(roleScopes, row.user_role, row.scopes) : row.scopes,
-      networks: networks.networks,
+      scopes,
+      effectiveScopes: row.kind === 'user' && row.user_role ? internScopes(userKeyScopes(roleScopes, row.user_role, row.scopes)) : scopes,
+      networks: row.networks.length === 0 ? NO_NETWORKS : networkLists(row.networks.join(' '), () => parsedNetworks(row)),
       expiresAt: row.expires_at,
-      status: row.status,
+      status: internText(row.status),
       secretHash: row.secret_hash,
       previousSecretHash: row.previous_secret_hash,
       previousSecretExpiresAt: row.previous_secret_expires_at,
@@ -74,15 +121,8 @@ export function createSnapshotReader(keys: Pick<KeyStore, 'findState' | 'listSta
       tokenTtlSeconds: row.token_ttl_seconds,
       rateLimitPerMinute: row.rate_limit_per_minute,
       creator: creatorState(row),
-      createdByKeyId: row.created_by_key_id,
-      credentials: {
-        authMethod: row.auth_method,
-        publicJwks: row.public_jwks,
-        tlsSubjectDn: row.tls_subject_dn,
-        tlsSanDns: row.tls_san_dns,
-        tlsCertificate: row.tls_certificate,
-        dpopRequired: row.dpop_required,
-      },
+      createdByKeyId: internText(row.created_by_key_id),
+      credentials: plainSecret ? secretCredentials(String(row.dpop_required), () => credentialsOf(row)) : credentialsOf(row),
     };
   }
 

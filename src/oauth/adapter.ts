@@ -60,14 +60,19 @@ function certificateJwk(pem: string): Record<string, unknown> {
   };
 }
 
-export function createAdapterFactory(deps: { lookupKey: KeyLookup; tokens: TokenStore; secretPlaceholder: string; mtls: boolean }): AdapterFactory {
+export function createAdapterFactory(deps: {
+  lookupKey: KeyLookup;
+  tokens: TokenStore;
+  /** clientMetadataFor with this process's secret placeholder and whether mTLS is on. */
+  clientMetadata: (key: KeySnapshot) => AdapterPayload | undefined;
+}): AdapterFactory {
   const clients: Adapter = {
     ...unsupported('Client'),
     async find(clientId) {
       // A malformed client_id is refused without touching a store.
       if (!isWellFormedClientId(clientId)) return undefined;
       const key = await guardStores(() => deps.lookupKey(clientId));
-      return key && clientMetadataFor(key, deps.secretPlaceholder, deps.mtls);
+      return key && deps.clientMetadata(key);
     },
   };
 

@@ -21,7 +21,7 @@ import type { AuditStore } from '../stores/audit.ts';
 import type { KeySnapshot } from '../keys/model.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import { RESOURCE_SERVER_SCOPE } from '../keys/model.ts';
-import { createAdapterFactory } from './adapter.ts';
+import { clientMetadataFor, createAdapterFactory } from './adapter.ts';
 import { createDenialRecorder, createLimitCrossingRecorder, type NoteDenial } from './denial-audit.ts';
 import { createApiKeyAuthorizeRoute, createExternalAuthRoute } from './exchanges.ts';
 import { admitLibraryAuthenticatedClient, createSenderBinding, installProviderSeams } from './internals.ts';
@@ -35,7 +35,8 @@ import { createIntrospectionRoute } from './introspection.ts';
 import { createMetadataRoute } from './metadata.ts';
 import { createTokenMinter } from './mint.ts';
 import { effectiveScopes, mayActOnTokensOf, type KeyLookup } from './pipeline.ts';
-import { createProvider } from './provider.ts';
+import { createProvider, PROVIDER_ROUTES } from './provider.ts';
+import { answerPlainTokenRequest, plainTokenForm } from './plain-token-request.ts';
 import { createClientCredentialsGrant } from './token-grant.ts';
 
 export interface OAuthDeps {
@@ -85,18 +86,37 @@ function assertionSubject(assertion: string | null): string | undefined {
   }
 }
 
+/**
+ * An answer with the headers the library's token endpoint sends to a request without an Origin
+ * (its CORS step answers every such request alike), the body already serialised.
+ */
+function respondAsTokenEndpoint(res: ServerResponse, status: number, json: string): void {
+  res.writeHead(status, {
+    Vary: 'Origin',
+    'Access-Control-Allow-Origin': '*',
+    'Access-Control-Expose-Headers': 'WWW-Authenticate',
+    'Cache-Control': 'no-store',
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(json),
+  });
+  res.end(json);
+}
+
 export function createOAuth(deps: OAuthDeps) {
   // Each request reads a key at most once, however many library hooks ask for it.
-  const lookupKey: KeyLookup = (clientId) => memoizeInRequest(`key:${clientId}`, () => deps.findKey(clientId));
+  const lookupKey: KeyLookup = (clientId) => memoizeInRequest(clientId, deps.findKey);
 
+  // The library never compares this value: compareClientSecret (internals.ts) checks the secret.
+  const secretPlaceholder = randomBytes(32).toString('base64url');
+  const mtls = deps.clientCertificates !== undefined;
+  const clientMetadata = (key: KeySnapshot) => clientMetadataFor(key, secretPlaceholder, mtls);
   const provider = createProvider({
     issuer: deps.issuer,
     tokenTtlSeconds: deps.tokenTtlSeconds,
     adapter: createAdapterFactory({
       lookupKey,
       tokens: deps.tokens,
-      secretPlaceholder: randomBytes(32).toString('base64url'),
-      mtls: deps.clientCertificates !== undefined,
+      clientMetadata,
     }),
     certificates: deps.clientCertificates,
     behindProxy: deps.trustedProxies.length > 0,
@@ -140,10 +160,12 @@ export function createOAuth(deps: OAuthDeps) {
     }),
     recordDenial,
     replay: deps.replay,
+    clientMetadata,
   });
 
   const providerCallback = provider.callback();
   const exchangeDeps = { lookupKey, pepperRing: deps.pepperRing, mintToken, recordDenial, limits };
+  const plainTokenDeps = { lookupKey, pepperRing: deps.pepperRing, mintToken, limits };
   return {
     lookupKey,
     /** Reads the body under Keygate's limit, then hands the request to oidc-provider, which writes the response itself. */
@@ -171,6 +193,12 @@ export function createOAuth(deps: OAuthDeps) {
       if (!pair.ok) {
         sendRateLimited(reply, pair.retryAfterSeconds);
         return reply.respond();
+      }
+      if (currentRequestScope()?.path === PROVIDER_ROUTES.token) {
+        const form = plainTokenForm(req, body, deps.clientCertificates?.presented(req) !== undefined);
+        const answer = form && (await answerPlainTokenRequest(plainTokenDeps, reply, form));
+        if (answer?.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(answer.retryAfterSeconds));
+        if (answer) return respondAsTokenEndpoint(res, answer.status, answer.json);
       }
       dropUntrustedForwardedOrigin(req, deps.trustedProxies);
       await providerCallback(withBufferedBody(req, body), res);

@@ -4,11 +4,12 @@
 // certificate paths through them. Deep imports of the library's own DPoP and binding steps are
 // typed in oidc-provider-internals.d.ts.
 import type Provider from 'oidc-provider';
+import type { AdapterPayload } from 'oidc-provider';
 import validateDpop, { checkDpopReplay } from 'oidc-provider/lib/helpers/validate_dpop.js';
 import { checkDpopRequired, checkMtlsCert } from 'oidc-provider/lib/helpers/sender_constraints.js';
 import certificateThumbprint from 'oidc-provider/lib/helpers/certificate_thumbprint.js';
 import { hash } from 'node:crypto';
-import type { KeyCredentials } from '../keys/model.ts';
+import type { KeyCredentials, KeySnapshot } from '../keys/model.ts';
 import type { ReplayStore } from '../stores/replay.ts';
 import type { TokenBinding } from '../stores/tokens.ts';
 import type { PepperRing } from '../crypto/secret-hash.ts';
@@ -28,6 +29,8 @@ export interface ProviderSeams {
   grant: (ctx: GrantContext) => Promise<void>;
   recordDenial: DenialRecorder;
   replay: ReplayStore;
+  /** A key's client metadata as the adapter gives it to the library (adapter.ts). */
+  clientMetadata: (key: KeySnapshot) => AdapterPayload | undefined;
 }
 
 /**
@@ -75,25 +78,56 @@ function fingerprintOf(credentials: KeyCredentials): string {
 }
 
 /**
- * Built oidc-provider Client objects kept per client_id (the library keeps only 100). As many as
- * the key cache holds: building one is costly and a built one small, and with many keys a smaller
- * cap means a rebuild on nearly every token request.
+ * Built oidc-provider Client objects kept per client_id (the library keeps only 100), for keys
+ * whose client metadata is their own (a JWKS, a certificate subject). As many as the key cache
+ * holds: building one is costly, and with many keys a smaller cap means a rebuild on nearly every
+ * token request.
  */
 const BUILT_CLIENTS_MAX = KEY_CACHE_MAX_ENTRIES;
+
+type LibraryClient = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
+
+/**
+ * Keys that authenticate with a secret all have the same client metadata but for their client_id
+ * and the DPoP flag (adapter.ts: the secret itself is checked by compareClientSecret below, never
+ * by the library). So the library builds and validates one Client per DPoP flag, and each key's
+ * Client is a view of it carrying the key's own client_id: a key's first token costs no Client
+ * build and no per-key memory. The view inherits every method and setting of a Client the library
+ * validated, so nothing the library checks is skipped.
+ */
+function createSharedSecretClients(provider: Provider, clientMetadata: ProviderSeams['clientMetadata']) {
+  const shapes = new Map<boolean, LibraryClient>();
+  return function secretClientFor(key: KeySnapshot): LibraryClient | undefined {
+    const dpop = key.credentials.dpopRequired;
+    let shape = shapes.get(dpop);
+    if (!shape) {
+      const metadata = clientMetadata(key);
+      if (!metadata) return undefined;
+      const LibraryClientClass = provider.Client as unknown as new (metadata: AdapterPayload) => LibraryClient;
+      shapes.set(dpop, (shape = new LibraryClientClass(metadata)));
+    }
+    const client = Object.create(shape) as { -readonly [K in keyof LibraryClient]: LibraryClient[K] };
+    client.clientId = key.clientId;
+    return client;
+  };
+}
 
 export function installProviderSeams(provider: Provider, seams: ProviderSeams): void {
   // 0. The library rebuilds (and re-validates) a Client whenever its 100-entry cache misses, which
   //    with many keys is every request. A key's client metadata depends on its client_id and its
   //    credentials alone (adapter.ts), so a built Client stays valid while the key exists with the
   //    same credentials: both are re-checked through the key cache on every call, the build is
-  //    reused. (Step 1 of the token policy, the failure limits, runs before the library sees the
-  //    request: index.ts, forwardToProvider.)
+  //    reused. A key with a secret takes a view of the one shared Client instead (above). (Step 1
+  //    of the token policy, the failure limits, runs before the library sees the request:
+  //    index.ts, forwardToProvider.)
   const libraryFind = provider.Client.find.bind(provider.Client);
-  const built = new Map<string, { fingerprint: string; client: NonNullable<Awaited<ReturnType<typeof libraryFind>>> }>();
+  const secretClientFor = createSharedSecretClients(provider, seams.clientMetadata);
+  const built = new Map<string, { fingerprint: string; client: LibraryClient }>();
   provider.Client.find = async function findClient(clientId: string) {
     if (typeof clientId !== 'string' || !isWellFormedClientId(clientId)) return undefined;
     const key = await guardStores(() => seams.lookupKey(clientId));
     if (!key) return undefined;
+    if (key.credentials.authMethod === 'client_secret') return secretClientFor(key);
     const fingerprint = fingerprintOf(key.credentials);
     let entry = built.get(clientId);
     if (entry?.fingerprint !== fingerprint) {

@@ -100,15 +100,28 @@ async function authenticateIntrospector(ctx: Exchange, deps: IntrospectionDeps, 
   return undefined;
 }
 
+/** A scope list as a token stores it, per (shared, frozen) list of a key snapshot. */
+const joinedScopes = new WeakMap<readonly string[], string>();
+
+/** The token's scopes the key still holds, in the token's order. */
+function currentScope(tokenScope: string, owner: KeySnapshot): string {
+  const held = effectiveScopes(owner);
+  let joined = joinedScopes.get(held);
+  if (joined === undefined) joinedScopes.set(held, (joined = held.join(' ')));
+  // A token minted with every scope of an unchanged key: nothing to narrow.
+  if (tokenScope === joined) return tokenScope;
+  const current = new Set(held);
+  return tokenScope
+    .split(' ')
+    .filter((s) => current.has(s))
+    .join(' ');
+}
+
 /** The active answer. Scopes are re-narrowed to what the key holds now. */
 function activeAnswer(record: TokenRecord, owner: KeySnapshot, issuer: string) {
-  const current = new Set(effectiveScopes(owner));
   return {
     active: true,
-    scope: record.scope
-      .split(' ')
-      .filter((s) => current.has(s))
-      .join(' '),
+    scope: currentScope(record.scope, owner),
     client_id: owner.clientId,
     // RFC 7662 `sub`: the user a user key acts for, otherwise the key itself.
     sub: owner.userId ?? owner.clientId,

@@ -51,8 +51,21 @@ export function checkSecret(ring: PepperRing, key: SecretHashes, secret: string,
   return 'secret_mismatch';
 }
 
-function remember(ring: PepperRing, key: SecretHashes, matched: Matched | undefined, digest: Omit<Matched, 'ring'>): void {
-  matchedSecrets.set(key, { ...matched, ...digest, ring });
+function remember(ring: PepperRing, key: SecretHashes, matched: Matched | undefined, digest: { current: Buffer } | { previous: Buffer }): void {
+  const kept: Matched = { ring, current: matched?.current, previous: matched?.previous };
+  if ('current' in digest) kept.current = pooled(digest.current);
+  else kept.previous = pooled(digest.previous);
+  matchedSecrets.set(key, kept);
+}
+
+/**
+ * A copy in Node's shared buffer pool: a digest kept for every key that ever matched is then a
+ * view of a shared slab, not an allocation of its own.
+ */
+function pooled(digest: Buffer): Buffer {
+  const copy = Buffer.allocUnsafe(digest.length);
+  digest.copy(copy);
+  return copy;
 }
 
 export function isInGrace(key: Pick<KeySnapshot, 'previousSecretHash' | 'previousSecretExpiresAt'>, now: Date): boolean {
