@@ -2,7 +2,21 @@
 export const BASE = '/console';
 
 export interface Route {
-  page: 'keys' | 'key' | 'scopes' | 'webhooks' | 'webhook' | 'sign-in' | 'setup' | 'not-found' | 'users' | 'user' | 'account' | 'accounts' | 'audit' | 'two-factor';
+  page:
+    | 'keys'
+    | 'key'
+    | 'scopes'
+    | 'webhooks'
+    | 'webhook'
+    | 'sign-in'
+    | 'setup'
+    | 'not-found'
+    | 'users'
+    | 'user'
+    | 'account'
+    | 'accounts'
+    | 'audit'
+    | 'two-factor';
   params: Record<string, string>;
   query: URLSearchParams;
 }

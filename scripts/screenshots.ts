@@ -112,7 +112,9 @@ try {
   await people.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
   await people.getByRole('img', { name: /QR code/ }).waitFor();
   await people.screenshot({ path: path.join(OUT, 'two-factor-enrolment.png'), fullPage: true });
-  console.log(`saved ${['key-list', 'new-key-dialog', 'created-key-dialog', 'users', 'audit', 'account-switcher', 'two-factor-enrolment'].map((n) => `docs/screenshots/${n}.png`).join(', ')}`);
+  console.log(
+    `saved ${['key-list', 'new-key-dialog', 'created-key-dialog', 'users', 'audit', 'account-switcher', 'two-factor-enrolment'].map((n) => `docs/screenshots/${n}.png`).join(', ')}`,
+  );
 } finally {
   await browser.close();
   await new Promise<void>((resolve) => {
