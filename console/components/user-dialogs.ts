@@ -3,7 +3,7 @@
 // it would do to keys (GET /admin/v1/users/{id}/impact) and says so; the server decides.
 import { ApiError, del, describeError, get, patch, post } from '../api.ts';
 import { field, h, setFieldError, uid } from '../dom.ts';
-import { currentUser } from '../session.ts';
+import { activeTenantId } from '../session.ts';
 import type { ListedUser, Role, SetupLink, UserImpact } from '../types.ts';
 import { confirmDialog, openDialog } from './dialog.ts';
 import { keyNameList } from './people-tables.ts';
@@ -56,7 +56,7 @@ export function openInviteDialog(onDone: () => void): void {
       const created = await post<{ user: ListedUser }>('/admin/v1/users', {
         email: email.value.trim(),
         role: role.value,
-        tenant_id: currentUser()!.tenant_id,
+        tenant_id: activeTenantId(),
         ...(name.value.trim() ? { name: name.value.trim() } : {}),
       });
       const { setup_link } = await post<{ setup_link: SetupLink }>(`${userPath(created.user)}/setup-link`);

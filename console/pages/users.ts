@@ -5,7 +5,7 @@ import { describeError, get } from '../api.ts';
 import { confirmDelete, confirmStatusChange, openInviteDialog, openRoleDialog } from '../components/user-dialogs.ts';
 import { h, toast } from '../dom.ts';
 import { dateTime } from '../format.ts';
-import { currentUser } from '../session.ts';
+import { activeTenantId, currentUser } from '../session.ts';
 import type { ListedUser } from '../types.ts';
 
 export async function usersPage(main: HTMLElement): Promise<void> {
@@ -30,7 +30,7 @@ export async function usersPage(main: HTMLElement): Promise<void> {
   };
   let users: ListedUser[];
   try {
-    users = (await get<{ data: ListedUser[] }>('/admin/v1/users', { tenant_id: currentUser()!.tenant_id })).data;
+    users = (await get<{ data: ListedUser[] }>('/admin/v1/users', { tenant_id: activeTenantId() })).data;
   } catch (error) {
     list.replaceChildren();
     errorLine.textContent = describeError(error);
