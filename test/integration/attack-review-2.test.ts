@@ -3,16 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { base32Decode, totpCode } from '../../src/crypto/totp.ts';
 import { adminClient, ALL_KEYGATE_SCOPES, type AdminClient } from '../support/admin.ts';
-import {
-  STRONG_PASSWORD,
-  sessionCookieOf,
-  sessionFrom,
-  setPassword,
-  signedInUser,
-  signInRequest,
-  tokenOf,
-  type ConsoleSession,
-} from '../support/console.ts';
+import { STRONG_PASSWORD, sessionCookieOf, sessionFrom, setPassword, signedInUser, signInRequest, tokenOf, type ConsoleSession } from '../support/console.ts';
 import { basicAuth } from '../support/http.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 import { awayFromWindowEdge } from '../support/windows.ts';
@@ -57,7 +48,10 @@ describe('attack review 2', () => {
     const { user, session: stolen } = await signedInUser(keygate, tenantId, 'admin');
     await enrol(stolen);
     // Changing the password the console's way needs the current one …
-    const viaAccount = await stolen.send({ path: '/console/api/account/password', json: { current_password: 'guess-guess-guess-1', new_password: ATTACKER_PASSWORD } });
+    const viaAccount = await stolen.send({
+      path: '/console/api/account/password',
+      json: { current_password: 'guess-guess-guess-1', new_password: ATTACKER_PASSWORD },
+    });
     expect(viaAccount.status).toBe(400);
     // … a set-up link for oneself does not.
     const reset = await stolen.post(`/users/${user.id}/two-factor/reset`);
@@ -82,8 +76,7 @@ describe('attack review 2', () => {
     await enrol(victim.session);
     const reset = await attacker.post(`/users/${victim.user.id}/two-factor/reset`);
     const link = await attacker.post(`/users/${victim.user.id}/setup-link`);
-    const taken =
-      link.status === 201 ? await setPassword(keygate, tokenOf(link.body.setup_link.url), ATTACKER_PASSWORD) : { status: link.status };
+    const taken = link.status === 201 ? await setPassword(keygate, tokenOf(link.body.setup_link.url), ATTACKER_PASSWORD) : { status: link.status };
     const signIn = await signInRequest(keygate, victim.user.email, ATTACKER_PASSWORD);
     // Observed: 200, 201, 200, 200 (a full session as the victim, no second factor).
     expect({ reset: reset.status, link: link.status, set: taken.status, signIn: signIn.status }).not.toEqual({
@@ -164,14 +157,24 @@ describe('attack review 2', () => {
     await note('patch name number', session.patch(`/users/${user.id}`, { name: 42 }));
     await note('switch number', session.send({ method: 'PUT', path: '/console/api/session/account', json: { tenant_id: 7 } }));
     await note('switch array', session.send({ method: 'PUT', path: '/console/api/session/account', json: [] }));
-    await note('switch bad uuid', session.send({ method: 'PUT', path: '/console/api/session/account', json: { tenant_id: 'ffffffff-ffff-ffff-ffff-fffffffffffz' } }));
+    await note(
+      'switch bad uuid',
+      session.send({ method: 'PUT', path: '/console/api/session/account', json: { tenant_id: 'ffffffff-ffff-ffff-ffff-fffffffffffz' } }),
+    );
     await note('account name huge', session.send({ path: '/console/api/account', json: { name: huge } }));
     await note('password obj', session.send({ path: '/console/api/account/password', json: { current_password: {}, new_password: [] } }));
     await note('sessions bad handle', session.send({ method: 'DELETE', path: '/console/api/account/sessions?handle=x&handle=y' }));
     await note('2fa confirm no enrol', session.send({ path: '/console/api/two-factor/enrolment/confirm', json: { code: '123456' } }));
     await note('2fa confirm huge', session.send({ path: '/console/api/two-factor/enrolment/confirm', json: { code: huge } }));
     await note('2fa disable off', session.send({ path: '/console/api/two-factor/disable', json: { code: '12345678901234567890' } }));
-    await note('second factor bad cookie', keygate.send({ path: '/console/api/session/two-factor', headers: { origin: 'http://keygate.test', cookie: 'keygate_sign_in_challenge=%%%' }, json: { code: '123456' } }));
+    await note(
+      'second factor bad cookie',
+      keygate.send({
+        path: '/console/api/session/two-factor',
+        headers: { origin: 'http://keygate.test', cookie: 'keygate_sign_in_challenge=%%%' },
+        json: { code: '123456' },
+      }),
+    );
     await note('export since bad', session.get('/audit/export?since=yesterday'));
     await note('export format', session.get('/audit/export?format=xml'));
     await note('export tenant', session.get('/audit/export?tenant_id=not-a-uuid'));
@@ -182,7 +185,10 @@ describe('attack review 2', () => {
     await note('compat roles obj', ask({ description: 'x', expiration: '2030-01-01', roles: [{}], childTenantId: tenantId }));
     await note('compat role proto', ask({ description: 'x', expiration: '2030-01-01', role: '__proto__', childTenantId: tenantId }));
     await note('compat role constructor', ask({ description: 'x', expiration: '2030-01-01', role: 'constructor', childTenantId: tenantId }));
-    await note('compat not json', keygate.send({ path: '/api/v1/tenant/token', headers: { authorization: `Bearer ${parent.token}`, 'content-type': 'application/json' }, body: '{' }));
+    await note(
+      'compat not json',
+      keygate.send({ path: '/api/v1/tenant/token', headers: { authorization: `Bearer ${parent.token}`, 'content-type': 'application/json' }, raw: '{' }),
+    );
     await note('compat expiration offset', ask({ description: 'x', expiration: '2030-01-01T00:00:00+99:99', role: 'read-only', childTenantId: tenantId }));
     const fives = answers.filter(([, status]) => status >= 500);
     expect(fives).toEqual([]);
@@ -194,13 +200,17 @@ describe('attack review 2', () => {
     const child = (await parent.post('/tenants', { name: 'child' })).body.tenant.id as string;
     const narrow = await adminClient(keygate, root, ['admin:keys:read', 'admin:keys:write']);
     const ask = (token: string, json: Record<string, unknown>) =>
-      keygate.send({ path: '/api/v1/tenant/token', headers: { authorization: `Bearer ${token}` }, json: { description: 'x', role: 'read-only', childTenantId: child, expiration: '2099-01-01', ...json } });
+      keygate.send({
+        path: '/api/v1/tenant/token',
+        headers: { authorization: `Bearer ${token}` },
+        json: { description: 'x', role: 'read-only', childTenantId: child, expiration: '2099-01-01', ...json },
+      });
     const past = await ask(parent.token, { expiration: '2001-01-01' });
     const beyond = await ask(narrow.token, { role: 'read-write' });
     expect([past.status, beyond.status]).toEqual([400, 400]);
   });
 
-  it('plain token path: a disabled key, a DPoP-bound key and a rotated secret get no plain token', async () => {
+  it('plain token path: a disabled key, a DPoP-bound key and a key moved off the caller’s network get no plain token', async () => {
     const admin = await adminClient(keygate, tenantId, ALL_KEYGATE_SCOPES);
     const created = await admin.post('/keys', { name: 'plain', scopes: ['devices:read'] });
     const key = created.body;
@@ -242,7 +252,12 @@ describe('attack review 2: network-bound callers', () => {
     const results: number[] = [link.status];
     if (link.status === 201) {
       results.push((await setPassword(keygate, tokenOf(link.body.setup_link.url), ATTACKER_PASSWORD)).status);
-      const signedIn = await keygate.send({ path: '/console/api/session', headers: { origin: 'http://keygate.test' }, json: { email: 'escape@example.test', password: ATTACKER_PASSWORD }, from: '127.0.0.9' });
+      const signedIn = await keygate.send({
+        path: '/console/api/session',
+        headers: { origin: 'http://keygate.test' },
+        json: { email: 'escape@example.test', password: ATTACKER_PASSWORD },
+        from: '127.0.0.9',
+      });
       results.push(signedIn.status);
       const session = sessionFrom(keygate, sessionCookieOf(signedIn)!, signedIn.body.csrf_token);
       const unbound = await session.post('/keys', { name: 'anywhere', scopes: ['admin:keys:write', 'admin:users:write'] });
@@ -281,8 +296,23 @@ describe('attack review 2: network-bound callers', () => {
     expect((await boss.session.patch(`/users/${viewer.id}`, { role: 'admin' })).status).toBe(200);
     const set = (await setPassword(keygate, tokenOf(link.body.setup_link.url), ATTACKER_PASSWORD)).status;
     const signIn = await signInRequest(keygate, viewer.email, ATTACKER_PASSWORD);
-    const power = signIn.status === 200 ? (await sessionFrom(keygate, sessionCookieOf(signIn)!, signIn.body.csrf_token).post('/keys', { name: 'mine', scopes: ALL_KEYGATE_SCOPES })).status : 0;
+    const power =
+      signIn.status === 200
+        ? (await sessionFrom(keygate, sessionCookieOf(signIn)!, signIn.body.csrf_token).post('/keys', { name: 'mine', scopes: ALL_KEYGATE_SCOPES })).status
+        : 0;
     // Observed: { set: 200, signIn: 200, power: 201 }.
     expect({ set, signIn: signIn.status, power }).toEqual({ set: 400, signIn: 401, power: 0 });
+  });
+
+  it('L1: a caller that may not manage an admin still lists the admin’s sessions (IPs, browsers, handles) and key names', async () => {
+    const root = await keygate.newTenant();
+    const admin = await signedInUser(keygate, root, 'admin');
+    const weak = await adminClient(keygate, root, ['admin:users:write', 'admin:keys:read', 'admin:audit:read']);
+    // It may not end them (403, as it should) …
+    expect((await weak.delete(`/users/${admin.user.id}/sessions`)).status).toBe(403);
+    // … but it reads them, and what the admin's keys are called.
+    const sessions = await weak.get(`/users/${admin.user.id}/sessions`);
+    const impact = await weak.get(`/users/${admin.user.id}/impact`);
+    expect({ sessions: sessions.status, impact: impact.status }).toEqual({ sessions: 403, impact: 403 });
   });
 });
