@@ -136,7 +136,10 @@ export function createSessions(deps: {
       // Ended while we read it (sign-out, a new sign-in): it stays ended, and this request is not signed in.
       if (!(await deps.store.refresh(idHash, slid, times.idleExpiresAt))) return undefined;
       // Read on every request, like the role: turning the requirement on limits live sessions too.
-      const enrolmentOnly = twoFactorRequiredFor(path, user.role) && !(await (deps.twoFactorEnabled?.(user.id) ?? Promise.resolve(true)));
+      // The path runs down to the account the person works in: a child's requirement binds
+      // whoever works there, its own people and a parent's admin alike.
+      const enrolmentOnly =
+        twoFactorRequiredFor([...path, ...accountPath.slice(1)], user.role) && !(await (deps.twoFactorEnabled?.(user.id) ?? Promise.resolve(true)));
       return { user, tenant, csrfToken: record.csrfToken, accountPath, signedInAt: new Date(record.createdAt), enrolmentOnly, ...asDates(times) };
     },
 
