@@ -35,19 +35,26 @@ whenUnauthorized(() => {
 whenConflict(async () => {
   const shown = currentAccount()?.id;
   await loadSession();
+  if (movedAway(shown)) navigate('/console/', { replace: true });
+});
+
+/** Whether the session now works in another account than the page showed; if so, says so. */
+function movedAway(shown: string | undefined): boolean {
   const now = currentAccount();
-  if (!now || now.id === shown) return;
+  if (shown === undefined || !now || now.id === shown) return false;
   for (const dialog of document.querySelectorAll('dialog')) dialog.remove();
   toast(`This session now works in ${now.name} (switched in another tab)`, 'error');
-  navigate('/console/', { replace: true });
-});
+  return true;
+}
 
 async function render(): Promise<void> {
   const route = match(location);
   // Read again on every page: a role changed meanwhile shows at the next click, not the next reload.
   if (!sessionChecked || currentUser()) {
     sessionChecked = true;
+    const shown = currentAccount()?.id;
     await loadSession();
+    if (movedAway(shown) && route.page !== 'keys') return navigate('/console/', { replace: true });
   }
   const user = currentUser();
   if (route.page === 'setup') {

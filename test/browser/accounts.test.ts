@@ -47,7 +47,7 @@ describe('child accounts and the account switcher', () => {
 
   it('creates child accounts with a policy, edits the policy, and disables / enables one, saying what stops', async () => {
     expect(await activeAccount(page)).toBe(ROOT);
-    await page.getByRole('link', { name: 'Accounts' }).click();
+    await page.getByRole('link', { name: 'Accounts', exact: true }).click();
     await page.getByRole('heading', { name: 'Accounts' }).waitFor();
     await page.getByText('No child accounts yet.').waitFor();
     expect(await axeViolations(page)).toEqual([]);
@@ -141,7 +141,7 @@ describe('child accounts and the account switcher', () => {
     expect(await tokenWith(server.origin, clientId, secret)).toBe(200);
     await page.locator(`tr[data-client-id="${clientId}"]`).waitFor();
 
-    await page.getByRole('link', { name: 'Accounts' }).click();
+    await page.getByRole('link', { name: 'Accounts', exact: true }).click();
     await page.getByRole('heading', { name: 'Accounts' }).waitFor();
     expect(await activeAccount(page)).toBe('Acme›Child A');
     await page.getByText('No child accounts yet.').waitFor();

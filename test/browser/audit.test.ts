@@ -108,7 +108,7 @@ describe('the audit page', () => {
   });
 
   it('lists the events newest first from the nav link, accessible', async () => {
-    await page.getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('link', { name: 'Audit', exact: true }).click();
     await page.getByRole('heading', { name: 'Audit log' }).waitFor();
     await rows().first().waitFor();
     const ids = await rows().evaluateAll((trs) => trs.map((tr) => BigInt(tr.getAttribute('data-event-id')!).toString()));
@@ -236,7 +236,7 @@ describe('the audit page', () => {
     await completeSetup(member, invited.setup_link.url, PASSWORD);
     const mine = await callFromPage(member, 'POST', '/admin/v1/keys', { name: 'member-laptop', scopes: ['devices:read'] });
     expect(mine.status).toBe(201);
-    await member.getByRole('link', { name: 'Audit' }).click();
+    await member.getByRole('link', { name: 'Audit', exact: true }).click();
     await member.getByRole('heading', { name: 'Audit log' }).waitFor();
     await member.locator('table.audit-log tbody tr').first().waitFor();
     const text = await member.locator('table.audit-log').textContent();
