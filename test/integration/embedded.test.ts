@@ -114,10 +114,20 @@ describe('embedded default (npm start)', () => {
 
     // A key made by the CLI is refused by the running server once the CLI disables it.
     await runCli(['keys', 'disable', clientId], env);
-    expect(
-      (await send(port, { path: '/oauth/introspect', headers: { authorization: basicAuth(clientId, clientSecret) }, form: { token: token.body.access_token } }))
-        .status,
-    ).toBe(401);
+    // The change reaches the server through the database's change feed, after the CLI has exited.
+    await expect
+      .poll(
+        async () =>
+          (
+            await send(port, {
+              path: '/oauth/introspect',
+              headers: { authorization: basicAuth(clientId, clientSecret) },
+              form: { token: token.body.access_token },
+            })
+          ).status,
+        { timeout: 10_000 },
+      )
+      .toBe(401);
     await runCli(['keys', 'enable', clientId], env);
 
     server.child.kill('SIGTERM');
