@@ -71,10 +71,13 @@ export async function userPage(main: HTMLElement, id: string): Promise<void> {
           user.status === 'active' ? 'Disable' : 'Enable',
           attempt(() => confirmStatusChange(user, () => (toast(user.status === 'active' ? 'User disabled' : 'User enabled'), refresh()))),
         ),
-        button(
-          'New set-up link',
-          attempt(() => newSetupLink(user, refresh)),
-        ),
+        // A link is an invitation: once the person has set a password, the server refuses one.
+        user.has_password
+          ? null
+          : button(
+              'New set-up link',
+              attempt(() => newSetupLink(user, refresh)),
+            ),
         button(
           'Delete',
           attempt(() => confirmDelete(user, () => (toast(`Deleted ${user.email}`), navigate('/console/users')))),

@@ -132,8 +132,8 @@ export function userRoutes(deps: { userService: UserService; tenants: TenantStor
       responses: { 201: { description: 'the link, shown once', schema: SetupLinkSchema }, 403: forbidden, 404: notFound },
       async handle(_ctx, { params, caller }) {
         const actor = await actorFor(caller, tenants);
-        // Whoever gets the link sets the password: so only a caller that may manage the user.
-        const user = await userService.findManageable(params.id!, actor);
+        // Whoever gets the link sets the password and signs in as the user (identity/users.ts).
+        const user = await userService.findForSetupLink(params.id!, actor);
         return { status: 201, body: { setup_link: await setupLinkService.issue(user, actor) } };
       },
     }),

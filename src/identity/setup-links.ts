@@ -1,15 +1,21 @@
 // One-time set-up links: a person opens one to choose their password. The token is 256 random
 // bits, kept only as a hash, works once and for 24 hours; a new link for the same person replaces
 // the old one. The link carries the token in its fragment (`#token=`), which browsers never send
-// to a server, so it reaches no server log and no Referer.
+// to a server, so it reaches no server log and no Referer. A link remembers who issued it and
+// works only while they still could issue it: a person still active with a role that may manage
+// the user's, or a key still active and unexpired.
 import { randomBytes } from 'node:crypto';
 import { hashToken } from '../crypto/token-hash.ts';
 import { KeygateError, failOnFieldErrors } from '../shared/errors.ts';
 import { auditedChange, type Actor, type Transact } from '../keys/audited-change.ts';
-import type { SetupLinkStore } from '../stores/setup-links.ts';
+import { refusalToManageRole } from '../keys/authority.ts';
+import type { KeyStore } from '../stores/keys.ts';
+import type { SetupLinkStore, StoredSetupLink } from '../stores/setup-links.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import type { User, UserStore } from '../stores/users.ts';
 import { hashPassword, passwordRefusals } from './passwords.ts';
+import type { RoleScopes } from './roles.ts';
+import { sessionPowerOf } from './session-power.ts';
 
 export const SETUP_LINK_TTL_SECONDS = 24 * 3600;
 /** Where the console's set-up page lives, below the issuer. */
@@ -26,19 +32,36 @@ interface SetupLinkDeps {
   users: UserStore;
   tenants: TenantStore;
   setupLinks: SetupLinkStore;
+  keys: Pick<KeyStore, 'find'>;
+  roleScopes: RoleScopes;
   onKeysChanged?: (clientId: string) => void;
 }
 
 const INVALID_LINK = 'this set-up link is not valid: it was used already, has expired or was replaced by a newer one';
 
 export function createSetupLinks(deps: SetupLinkDeps) {
+  /** Whether whoever issued the link could still issue it for `user` now. */
+  async function issuerStillMay(link: StoredSetupLink, user: User): Promise<boolean> {
+    if (link.issuedByUserId !== null) {
+      const issuer = await deps.users.findById(link.issuedByUserId);
+      if (!issuer || issuer.status !== 'active') return false;
+      const held = sessionPowerOf(deps.roleScopes, issuer.role).heldScopes;
+      if (refusalToManageRole({ scopes: held, networks: [], creatorChain: [] }, deps.roleScopes, user.role)) return false;
+    }
+    if (link.issuedByKeyId !== null) {
+      const key = await deps.keys.find(link.issuedByKeyId);
+      if (!key || key.status !== 'active' || (key.expires_at !== null && key.expires_at.getTime() <= Date.now())) return false;
+    }
+    return true;
+  }
+
   return {
     /** A new link for `user` (any earlier one stops working), audited as `user.invite`. */
     async issue(user: Pick<User, 'id' | 'tenant_id'>, actor: Actor): Promise<SetupLink> {
       const token = randomBytes(32).toString('base64url');
       const expiresAt = new Date(Date.now() + SETUP_LINK_TTL_SECONDS * 1000);
       await auditedChange(deps, actor, async (tx, record) => {
-        await tx.setupLinks.replace({ tokenHash: hashToken(token), userId: user.id, expiresAt });
+        await tx.setupLinks.replace({ tokenHash: hashToken(token), userId: user.id, expiresAt, issuedByUserId: actor.userId, issuedByKeyId: actor.keyId });
         await record({ action: 'user.invite', tenantId: user.tenant_id, details: { user_id: user.id, expires_at: expiresAt.toISOString() } });
       });
       return { url: `${deps.issuer}${SETUP_PATH}#token=${token}`, expires_at: expiresAt.toISOString() };
@@ -54,7 +77,7 @@ export function createSetupLinks(deps: SetupLinkDeps) {
       if (!link || !user || link.expiresAt.getTime() <= Date.now()) throw invalidLink();
       failOnFieldErrors(passwordRefusals(password, user.email));
       const tenantActive = (await deps.tenants.pathTo(user.tenant_id)).every((t) => t.status === 'active');
-      if (user.status !== 'active' || !tenantActive) throw invalidLink();
+      if (user.status !== 'active' || !tenantActive || !(await issuerStillMay(link, user))) throw invalidLink();
       const passwordHash = await hashPassword(password);
       const actor: Actor = { keyId: null, userId: user.id, via: 'console', ...context };
       return auditedChange(deps, actor, async (tx, record) => {

@@ -31,9 +31,12 @@ export function createUserSessions(deps: UserSessionsDeps) {
   }
 
   return {
-    /** Another user's sessions, for whoever may see the user; `currentId` is the asker's own cookie, if any. */
+    /**
+     * Another user's sessions, for a caller who may manage the user (where and how a person signs
+     * in is theirs to know); `currentId` is the asker's own cookie, if any.
+     */
     async listOf(userId: string, actor: Actor, currentId?: string): Promise<SessionView[]> {
-      const user = await deps.userService.find(userId, actor);
+      const user = await deps.userService.findManageable(userId, actor);
       return deps.sessions.list(user.id, currentId);
     },
     /** Ends another user's sessions (all, or one): only a caller that may manage the user. */

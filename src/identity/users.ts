@@ -185,9 +185,31 @@ export function createUserService(deps: UserServiceDeps) {
     find: requireUser,
     /** The user, if the actor may manage them too (403 for a stronger one): the rule every change here follows. */
     findManageable: requireManageableUser,
+    /**
+     * The user a caller may hand a set-up link for. Whoever holds the link chooses the password and
+     * then signs in as that person, so a link is an invitation only: for someone who has never set
+     * a password, never for the caller themself, and never from a caller bound to networks (a
+     * person signs in from anywhere, so the link would carry the caller's power out of its
+     * networks). A forgotten password is changed by its owner on My account, or reset by the
+     * operator with `keygate users invite`.
+     */
+    async findForSetupLink(id: string, actor: Actor): Promise<User> {
+      const user = await requireManageableUser(id, actor);
+      if (actor.userId === user.id) throw new KeygateError('forbidden', 'you change your own password on My account, with the current one');
+      if (actor.authority !== undefined && actor.authority.networks.length > 0) {
+        throw new KeygateError('forbidden', 'a caller bound to networks may not hand out set-up links: the person would sign in from anywhere');
+      }
+      if (user.password_hash) {
+        throw new KeygateError(
+          'conflict',
+          'this person has set a password: they change it on My account; the operator resets a lost one with keygate users invite',
+        );
+      }
+      return user;
+    },
     /** What deleting, disabling or giving the user `role` would do to keys, computed now. */
     async impact(id: string, actor: Actor, role?: Role): Promise<UserImpact> {
-      const user = await requireUser(id, actor);
+      const user = await requireManageableUser(id, actor);
       const own = await deps.keys.idsForUser(id);
       const created = (await deps.keys.descendants({ userId: id })).map((key) => key.client_id);
       const lost = role && role !== user.role ? await scopesLostTo(deps.keys, id, user.role, role) : [];
@@ -218,6 +240,8 @@ export function createUserService(deps: UserServiceDeps) {
       return change(actor, 'user.update', async (tx) => {
         const after = stillThere(await tx.users.update(id, patch));
         const changes = fieldChanges(before, after, ['name', 'role']);
+        // A link issued for the old role must not set up the new one.
+        if (patch.role && patch.role !== before.role) await tx.setupLinks.deleteForUser(id);
         if (!patch.role || patch.role === before.role) {
           return { result: toUserView(after), user: after, details: { fields: Object.keys(patch), changes } };
         }
@@ -239,6 +263,7 @@ export function createUserService(deps: UserServiceDeps) {
         await tx.users.setStatus(id, status);
         const after = stillThere(await tx.users.findById(id));
         if (status === 'active') return { result: toUserView(after), user };
+        await tx.setupLinks.deleteForUser(id);
         const ended = await endTokensOfUser(tx, id, { ownKeys: await tx.keys.idsForUser(id), created: true });
         return { result: toUserView(after), user, details: { tokens_dropped: ended.dropped }, stoppedKeys: ended.stopped };
       });
@@ -246,6 +271,8 @@ export function createUserService(deps: UserServiceDeps) {
     /** Turns the user's two-factor off (a lost phone): they sign in with their password and enrol again. */
     async resetTwoFactor(id: string, actor: Actor): Promise<UserView> {
       const user = await requireManageableUser(id, actor);
+      // Turning one's own second factor off takes a code (the Two-factor page): a stolen session has none.
+      if (actor.userId === user.id) throw new KeygateError('forbidden', 'you turn your own two-factor off on the Two-factor page, with a code');
       return change(actor, 'user.two_factor.reset', async (tx) => {
         const had = await tx.twoFactor.remove(id);
         return { result: toUserView(stillThere(await tx.users.findById(id))), user, details: { was_enabled: had } };

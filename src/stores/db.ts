@@ -43,6 +43,9 @@ export interface UserSetupLinksTable {
   user_id: string;
   expires_at: Date;
   created_at: Generated<Date>;
+  /** The person or key that issued the link (null: the operator's CLI or the first start). */
+  issued_by_user_id: string | null;
+  issued_by_key_id: string | null;
 }
 
 /** A user's TOTP secret (sealed under the pepper); `enabled_at` null while enrolment waits for a first code. */

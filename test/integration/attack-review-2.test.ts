@@ -102,11 +102,13 @@ describe('attack review 2', () => {
     expect(created.status).toBe(403);
   });
 
-  it('H5: a set-up link outlives the admin who minted it: disabled, the admin still takes over a peer admin with it', async () => {
+  it('H5: a set-up link outlives the admin who minted it: disabled, the admin still takes over the admin they invited', async () => {
     const fired = await signedInUser(keygate, tenantId, 'admin');
     const boss = await signedInUser(keygate, tenantId, 'admin');
-    const victim = await signedInUser(keygate, tenantId, 'admin');
-    // Before leaving, the soon-fired admin quietly mints a link for a peer.
+    // A peer who has set a password gets no link at all …
+    expect((await fired.session.post(`/users/${boss.user.id}/setup-link`)).status).toBe(409);
+    // … so before leaving, the soon-fired admin invites a new admin and keeps the link.
+    const victim = { user: (await fired.session.post('/users', { email: `h5-${Date.now()}@example.test`, role: 'admin' })).body.user };
     const link = await fired.session.post(`/users/${victim.user.id}/setup-link`);
     expect(link.status).toBe(201);
     expect((await boss.session.post(`/users/${fired.user.id}/disable`)).status).toBe(200);
@@ -280,7 +282,8 @@ describe('attack review 2: network-bound callers', () => {
     const link = await call('POST', `/users/${creator.user.id}/setup-link`);
     const set = link.status === 201 ? (await setPassword(keygate, tokenOf(link.body.setup_link.url), ATTACKER_PASSWORD)).status : link.status;
     const signIn = await signInRequest(keygate, creator.user.email, ATTACKER_PASSWORD);
-    expect({ link: link.status, set, signIn: signIn.status }).toEqual({ link: 403, set: 403, signIn: 401 });
+    // The creator has set a password: the API hands out no link for them (409), to anyone.
+    expect({ link: link.status, set, signIn: signIn.status }).toEqual({ link: 409, set: 409, signIn: 401 });
   });
 
   it('H8: a link minted by a weak key for a viewer still works after the viewer is made admin: the weak key gets an admin session', async () => {

@@ -134,9 +134,13 @@ describe('people: users, sessions, my account, key limit', () => {
     expect((await account(second, '/sessions?handle=../../x', 'DELETE')).status).toBe(400);
   });
 
-  it('a new password set through a set-up link ends the old sessions, and they leave the list', async () => {
+  it('a person with a password gets no set-up link from the API; the operator’s link ends the old sessions, and they leave the list', async () => {
     const { user, session } = await signedInUser(keygate, tenantId, 'viewer');
-    const link = (await admin.session.post(`/users/${user.id}/setup-link`)).body.setup_link.url;
+    const refused = await admin.session.post(`/users/${user.id}/setup-link`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('conflict');
+    // What `keygate users invite` does for an existing person: the operator's break-glass reset.
+    const link = (await keygate.runtime.setupLinkService.issue(user, { keyId: null, userId: null, via: 'cli' })).url;
     expect((await admin.session.get(`/users/${user.id}/sessions`)).body.data).toHaveLength(1);
     expect((await setPassword(keygate, tokenOf(link), NEW_PASSWORD)).status).toBe(200);
     expect((await admin.session.get(`/users/${user.id}/sessions`)).body.data).toEqual([]);
@@ -265,7 +269,10 @@ describe('people under other settings', () => {
     expect(promote.status).toBe(403);
     expect(promote.body.error.message).toMatch(/^the 'admin' role holds scopes this caller lacks/);
     expect((await manager.session.delete(`/users/${target.user.id}/sessions`)).status).toBe(403);
-    const handle = (await manager.session.get(`/users/${target.user.id}/sessions`)).body.data[0].handle;
+    // Where an admin signs in is not the manager's to read either; their handle comes from the admin's own list.
+    expect((await manager.session.get(`/users/${target.user.id}/sessions`)).status).toBe(403);
+    expect((await manager.session.get(`/users/${target.user.id}/impact`)).status).toBe(403);
+    const handle = (await target.session.send({ method: 'GET', path: '/console/api/account/sessions' })).body.data[0].handle;
     expect((await manager.session.delete(`/users/${target.user.id}/sessions/${handle}`)).status).toBe(403);
     expect((await manager.session.post(`/users/${target.user.id}/setup-link`)).status).toBe(403);
     expect((await whoAmI(target.session)).status).toBe(200);

@@ -12,6 +12,8 @@ import type { Role } from '../../src/identity/roles.ts';
 import type { User } from '../../src/stores/users.ts';
 import { basicAuth, send, type HttpRequest, type HttpResponse } from './http.ts';
 
+/** Users made in this process, across servers: two servers of one file share a database, so emails stay unique. */
+let usersMade = 0;
 export const TEST_PEPPER = '1:test-pepper-for-integration-tests-only-0123456789';
 export const ISSUER = 'http://keygate.test';
 
@@ -115,7 +117,6 @@ export async function startKeygate(options: KeygateOptions): Promise<TestKeygate
   const server = await startServer(runtime, 0, '::');
   const request = (r: HttpRequest) => send(server.port, r);
   let tenants = 0;
-  let users = 0;
   return {
     port: server.port,
     tlsPort: server.tlsPort,
@@ -126,8 +127,8 @@ export async function startKeygate(options: KeygateOptions): Promise<TestKeygate
       return (await runtime.tenants.insert({ name: `test tenant ${tenants}` })).id;
     },
     async newUser(tenantId, role) {
-      users += 1;
-      const user = await runtime.users.insert({ tenantId, email: `user${users}-${process.pid}@example.test`, role });
+      usersMade += 1;
+      const user = await runtime.users.insert({ tenantId, email: `user${usersMade}-${process.pid}@example.test`, role });
       if (!user) throw new Error('test setup: duplicate user');
       return user;
     },
