@@ -38,6 +38,7 @@ describe('migrations', () => {
       '20261202T110000_add_scope_catalogue',
       '20261202T120000_add_key_credentials',
       '20261202T130000_add_outbox',
+      '20261203T120000_add_audit_search',
     ];
     expect((await migrateToLatest(db)).applied).toEqual(all);
     expect(await tables()).toEqual([
