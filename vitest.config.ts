@@ -40,6 +40,19 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
         },
       },
+      {
+        test: {
+          // Suites that load the database for minutes (100,000 rows): alone, after every other
+          // project, so they neither starve nor are starved by the fault and soak suites.
+          name: 'volume',
+          include: ['test/volume/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
+        },
+      },
       ...exitCodeCanary,
     ],
   },

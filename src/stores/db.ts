@@ -226,6 +226,9 @@ export function connectDatabase(url: string, maxConnections = 10, limits?: Sessi
   const pool = new pg.Pool({ connectionString: url, max: maxConnections, ...(options ? { options } : {}) });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
+  // Nor may a client that loses it while checked out (a backend terminated or failed over
+  // mid-query): its query fails for the caller, and the pool drops the client when released.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
