@@ -89,20 +89,19 @@ function countingClient(redis: RedisClient): CountingClient {
 
 /** The increments of one flush as script calls: fields per day hash, hashes in batches. */
 async function countInScripts(redis: CountingClient, increments: readonly ActivityIncrement[]): Promise<void> {
-  const byHash = new Map<string, (string | number)[]>();
+  const byHash = new Map<string, { expireAt: number; fields: (string | number)[] }>();
   for (const { clientId, hour, outcome, count } of increments) {
     const day = dayOfHour(hour);
     const key = activityKey(clientId, day);
-    let fields = byHash.get(key);
-    if (!fields) byHash.set(key, (fields = [Math.ceil(bucketExpiresAtMs('day', day) / 1000), 0]));
-    fields.push(`${hour - day * HOURS_PER_DAY}${CODES[outcome]}`, count);
-    (fields[1] as number) += 1;
+    let hash = byHash.get(key);
+    if (!hash) byHash.set(key, (hash = { expireAt: Math.ceil(bucketExpiresAtMs('day', day) / 1000), fields: [] }));
+    hash.fields.push(`${hour - day * HOURS_PER_DAY}${CODES[outcome]}`, count);
   }
   const hashes = [...byHash];
   for (let start = 0; start < hashes.length; start += HASHES_PER_CALL) {
     const batch = hashes.slice(start, start + HASHES_PER_CALL);
     const args: (string | number)[] = batch.map(([key]) => key);
-    for (const [, fields] of batch) for (const value of fields) args.push(value);
+    for (const [, { expireAt, fields }] of batch) args.push(expireAt, fields.length / 2, ...fields);
     try {
       await redis.keygateCountActivity(batch.length, ...args);
     } catch (error) {
