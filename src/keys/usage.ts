@@ -2,7 +2,8 @@
 // in memory, newest per key, and written in one statement every few seconds and at shutdown.
 // A key this replica wrote less than a minute ago, from the same address, is not written again:
 // a client that fetches a token every few seconds costs one row update a minute, not twelve,
-// and a new address is still on record at the next flush.
+// and a new address is still on record at the next flush. The same holds across replicas: a row
+// another replica recorded less than a minute before, from the same address, is not rewritten.
 import type { Logger } from 'pino';
 import type { KeyStore, KeyUsage } from '../stores/keys.ts';
 
@@ -40,7 +41,7 @@ export function createUsageRecorder(keys: Pick<KeyStore, 'recordUsage'>, log: Lo
     const batch = [...pending.values()];
     pending = new Map();
     try {
-      await keys.recordUsage(batch);
+      await keys.recordUsage(batch, rewriteAfterMs);
     } catch (error) {
       // Last-use data is advisory: a failed write is logged, never fails a token request.
       log.warn({ err: error, keys: batch.length }, 'could not record key usage');

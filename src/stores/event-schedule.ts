@@ -41,7 +41,11 @@ export function createEventScheduleStore(db: Db) {
           from api_keys k join tenants t on t.id = k.tenant_id
           where k.status = 'active' and (
             (k.expires_at > now() - make_interval(secs => ${rules.expiredLookbackSeconds})
-              and k.expires_at <= now() + make_interval(days => (select max(d) from unnest(coalesce(t.expiry_reminder_days, ${[...rules.defaultReminderDays]}::int[])) d)))
+              and k.expires_at <= now() + make_interval(days => (select max(d) from unnest(coalesce(t.expiry_reminder_days, ${[...rules.defaultReminderDays]}::int[])) d))
+              -- The furthest reminder of any tenant: a bound known before the scan, so only the keys
+              -- expiring inside it are read (through the expires_at index), not every key.
+              and k.expires_at <= now() + make_interval(days => (
+                select coalesce(max(d), 0) from tenants, unnest(coalesce(tenants.expiry_reminder_days, ${[...rules.defaultReminderDays]}::int[])) d)))
             or (k.previous_secret_expires_at > now() and k.previous_secret_expires_at <= now() + make_interval(secs => ${rules.noticeSeconds}))
           )
         ), reminders as (

@@ -3,7 +3,9 @@
 // count, expiring 30 days after its day ends. A key used all day long costs one small hash a day
 // (a listpack while it has at most 128 fields), not 24; a day's totals are the sum of its fields.
 // One key's hashes share a slot (hash tag), so on a Cluster each key's writes or reads are one
-// pipeline; on one node everything is. It rides on a connection it does not own (the abuse
+// pipeline. On one node a flush is one script call per few thousand hashes, not two commands per
+// hash: with many keys each used a few times per flush, per-command work in this process would
+// grow with the number of distinct keys rather than with requests. It rides on a connection it does not own (the abuse
 // counters'): whoever made the connection closes it.
 import type { RedisClient } from './redis-connection.ts';
 import { StoreUnavailableError } from '../shared/store-failures.ts';
@@ -60,6 +62,54 @@ function queueIncrements(pipeline: Pipeline, increments: readonly ActivityIncrem
   for (const [key, atMs] of expiries) pipeline.expireat(key, Math.ceil(atMs / 1000));
 }
 
+// KEYS: the day hashes. ARGV, per hash in order: its expiry (unix seconds), how many fields
+// follow, then field and increment pairs.
+const COUNT_SCRIPT = `
+local a = 1
+for i = 1, #KEYS do
+  local expireAt = ARGV[a]
+  local fields = tonumber(ARGV[a + 1])
+  a = a + 2
+  for _ = 1, fields do
+    redis.call('hincrby', KEYS[i], ARGV[a], ARGV[a + 1])
+    a = a + 2
+  end
+  redis.call('expireat', KEYS[i], expireAt)
+end
+return #KEYS`;
+/** Hashes per script call: a call blocks Redis while it runs, so a big flush is a few calls. */
+const HASHES_PER_CALL = 2000;
+
+type CountingClient = RedisClient & { keygateCountActivity(keyCount: number, ...args: (string | number)[]): Promise<number> };
+
+function countingClient(redis: RedisClient): CountingClient {
+  if (!('keygateCountActivity' in redis)) redis.defineCommand('keygateCountActivity', { lua: COUNT_SCRIPT });
+  return redis as CountingClient;
+}
+
+/** The increments of one flush as script calls: fields per day hash, hashes in batches. */
+async function countInScripts(redis: CountingClient, increments: readonly ActivityIncrement[]): Promise<void> {
+  const byHash = new Map<string, { expireAt: number; fields: (string | number)[] }>();
+  for (const { clientId, hour, outcome, count } of increments) {
+    const day = dayOfHour(hour);
+    const key = activityKey(clientId, day);
+    let hash = byHash.get(key);
+    if (!hash) byHash.set(key, (hash = { expireAt: Math.ceil(bucketExpiresAtMs('day', day) / 1000), fields: [] }));
+    hash.fields.push(`${hour - day * HOURS_PER_DAY}${CODES[outcome]}`, count);
+  }
+  const hashes = [...byHash];
+  for (let start = 0; start < hashes.length; start += HASHES_PER_CALL) {
+    const batch = hashes.slice(start, start + HASHES_PER_CALL);
+    const args: (string | number)[] = batch.map(([key]) => key);
+    for (const [, { expireAt, fields }] of batch) args.push(expireAt, fields.length / 2, ...fields);
+    try {
+      await redis.keygateCountActivity(batch.length, ...args);
+    } catch (error) {
+      throw new StoreUnavailableError('redis', 'count_activity', { cause: error });
+    }
+  }
+}
+
 async function run(pipeline: Pipeline, operation: string): Promise<unknown[]> {
   let replies: [Error | null, unknown][] | null;
   try {
@@ -97,12 +147,7 @@ export function createRedisActivityStore(redis: RedisClient): KeyActivityStore {
   return {
     async add(increments) {
       if (increments.length === 0) return;
-      if (!redis.isCluster) {
-        const pipeline = redis.pipeline();
-        queueIncrements(pipeline, increments);
-        await run(pipeline, 'count_activity');
-        return;
-      }
+      if (!redis.isCluster) return countInScripts(countingClient(redis), increments);
       await Promise.all(
         [...groupByKey(increments).values()].map((group) => {
           const pipeline = redis.pipeline();

@@ -286,8 +286,13 @@ export function createKeyStore(db: Db) {
         .executeTakeFirst();
     },
 
-    /** One statement for a batch of sightings; an older sighting never overwrites a newer one. */
-    async recordUsage(sightings: readonly KeyUsage[]): Promise<void> {
+    /**
+     * One statement for a batch of sightings; an older sighting never overwrites a newer one, and a
+     * row already recorded less than `unchangedWithinMs` before the sighting, from the same address,
+     * is left as it is (another replica wrote it): each such row would cost a new row version and
+     * an entry in every index of the table for no news.
+     */
+    async recordUsage(sightings: readonly KeyUsage[], unchangedWithinMs = 0): Promise<void> {
       // Three array parameters however many keys: a plan that costs the same every time (a VALUES
       // list of 3 × n parameters took Postgres longer to plan than to run), an index lookup per
       // key, and rows locked in client_id order so two replicas flushing at once cannot deadlock.
@@ -298,7 +303,8 @@ export function createKeyStore(db: Db) {
           update api_keys set last_used_at = v.at, last_used_ip = v.ip
           from unnest(${chunk.map((s) => s.clientId)}::text[], ${chunk.map((s) => s.at.toISOString())}::timestamptz[], ${chunk.map((s) => s.ip)}::text[])
             as v(client_id, at, ip)
-          where api_keys.client_id = v.client_id and (api_keys.last_used_at is null or api_keys.last_used_at < v.at)
+          where api_keys.client_id = v.client_id and (api_keys.last_used_at is null or (api_keys.last_used_at < v.at
+            and (api_keys.last_used_at <= v.at - make_interval(secs => ${unchangedWithinMs / 1000}) or api_keys.last_used_ip is distinct from v.ip)))
         `.execute(db);
       }
     },

@@ -63,6 +63,17 @@ describe('scheduled events: reminders, expiry, grace ending — once across repl
     expect(events[0]!.at).toBeGreaterThanOrEqual(dueAt);
   });
 
+  it('fires a tenant’s reminder further out than the default, for a key expiring in 50 days', async () => {
+    const tenant = await tenantWithHook();
+    const set = await tenant.admin.patch(`/tenants/${tenant.id}`, { expiry_reminder_days: [60] });
+    expect(set.status, set.text).toBe(200);
+    const expiresAt = new Date(Date.now() + 50 * DAY_MS);
+    const key = (await tenant.admin.post('/keys', { name: 'expires in 50 days', scopes: ['devices:read'], expires_at: expiresAt.toISOString() })).body;
+    const events = await settle(tenant.secret, key.key.client_id, 1);
+    expect(events).toHaveLength(1);
+    expect(events[0]!.event).toMatchObject({ type: 'key.expiring', data: { client_id: key.key.client_id, days_before: 60 } });
+  });
+
   it('fires the nearest default reminder at once for a key already inside it, then the expiry when it comes', async () => {
     const tenant = await tenantWithHook();
     const expiresAt = new Date(Date.now() + 2_000);

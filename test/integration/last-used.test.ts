@@ -110,6 +110,25 @@ describe('key last use', () => {
     expect(Date.parse(moved.last_used_at!)).toBeGreaterThan(Date.parse(first.last_used_at!));
   });
 
+  it('another replica does not rewrite a key recorded less than a minute ago from the same address', async () => {
+    const other = await startKeygate({ tokenStore: 'redis' });
+    try {
+      const { key, first } = await usedOnceFrom('127.0.0.7');
+      await new Promise((resolve) => setTimeout(resolve, 20)); // so a second write would show a later time
+      expect((await other.token(key, { from: '127.0.0.7' })).status).toBe(200);
+      await other.runtime.usage.flush();
+      expect(await lastUse(key)).toEqual(first);
+
+      expect((await other.token(key, { from: '127.0.0.8' })).status).toBe(200);
+      await other.runtime.usage.flush();
+      const moved = await lastUse(key);
+      expect(moved.last_used_ip).toBe('127.0.0.8');
+      expect(Date.parse(moved.last_used_at!)).toBeGreaterThan(Date.parse(first.last_used_at!));
+    } finally {
+      await other.close();
+    }
+  });
+
   it('keeps only the newest sighting when a key is used several times between flushes', async () => {
     const key = await keygate.createKey(tenantId);
     expect((await keygate.token(key, { from: '127.0.0.5' })).status).toBe(200);
