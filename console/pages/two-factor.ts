@@ -10,7 +10,7 @@ import { showRecoveryCodes } from '../components/recovery-codes.ts';
 import { date } from '../format.ts';
 import { field, h, setFieldError, toast } from '../dom.ts';
 import { navigate } from '../router.ts';
-import { currentUser, loadSession, mustEnrolTwoFactor } from '../session.ts';
+import { activeTenantId, currentUser, loadSession, mustEnrolTwoFactor } from '../session.ts';
 import type { Tenant, TwoFactorEnrolment, TwoFactorStatus } from '../types.ts';
 
 const PAGE = '/console/account/two-factor';
@@ -30,8 +30,9 @@ export async function twoFactorPage(main: HTMLElement): Promise<void> {
   if (status.enabled) card.append(...enabledView(status));
   else card.append(...disabledView(status, card));
   main.replaceChildren(card);
-  const user = currentUser();
-  if (user?.role === 'admin' && !mustEnrolTwoFactor()) main.append(await tenantSetting(user.tenant_id));
+  // The requirement shown is the one of the account the session works in (switched into, or its own).
+  const tenantId = activeTenantId();
+  if (currentUser()?.role === 'admin' && !mustEnrolTwoFactor() && tenantId) main.append(await tenantSetting(tenantId));
 }
 
 /** Re-reads the session (enrolling may lift its limit) and renders the page again. */
