@@ -5,6 +5,7 @@
 import { describeError, get, withQuery } from '../api.ts';
 import { AUDIT_ACTIONS } from '../components/audit-actions.ts';
 import { actorText, named, openAuditDetail } from '../components/audit-detail.ts';
+import { renderCursorPager } from '../components/cursor-pager.ts';
 import { h, setFieldError, uid } from '../dom.ts';
 import { dateTime } from '../format.ts';
 import { replaceQuery } from '../router.ts';
@@ -212,17 +213,7 @@ export function auditPage(main: HTMLElement, initialQuery: URLSearchParams): voi
   }
 
   function renderPager(page: AuditPage): void {
-    const previous = h('button', { type: 'button', class: 'button', disabled: cursors.length <= 1 }, 'Newer');
-    const next = h('button', { type: 'button', class: 'button', disabled: !page.next_cursor }, 'Older');
-    previous.addEventListener('click', () => {
-      cursors.pop();
-      void load();
-    });
-    next.addEventListener('click', () => {
-      cursors.push(page.next_cursor);
-      void load();
-    });
-    pager.replaceChildren(previous, h('span', { class: 'muted' }, `Page ${cursors.length}`), next);
+    renderCursorPager(pager, cursors, page.next_cursor, { back: 'Newer', forward: 'Older' }, () => void load());
   }
 
   /** Names to pick from: the tenant's users (for those who may list them) and the keys the caller sees. */

@@ -3,6 +3,7 @@
 // the address, so a reload or a shared link shows the same list.
 import { describeError, get } from '../api.ts';
 import { COLUMNS, chosenColumns, saveColumns } from '../components/columns.ts';
+import { renderCursorPager } from '../components/cursor-pager.ts';
 import { openDialog } from '../components/dialog.ts';
 import { openNewKeyDialog } from '../components/new-key-dialog.ts';
 import { h, uid } from '../dom.ts';
@@ -205,17 +206,7 @@ export function keysPage(main: HTMLElement, initialQuery: URLSearchParams): void
   }
 
   function renderPager(page: KeyPage) {
-    const previous = h('button', { type: 'button', class: 'button', disabled: cursors.length <= 1 }, 'Previous page');
-    const next = h('button', { type: 'button', class: 'button', disabled: !page.next_cursor }, 'Next page');
-    previous.addEventListener('click', () => {
-      cursors.pop();
-      void load();
-    });
-    next.addEventListener('click', () => {
-      cursors.push(page.next_cursor);
-      void load();
-    });
-    pager.replaceChildren(previous, h('span', { class: 'muted' }, `Page ${cursors.length}`), next);
+    renderCursorPager(pager, cursors, page.next_cursor, { back: 'Previous page', forward: 'Next page' }, () => void load());
   }
 
   void load();
