@@ -25,6 +25,8 @@ export interface BenchOptions {
   heapProfile: boolean;
   /** BENCH_SERVER_NODE_FLAGS: extra node flags for the Keygate server only (e.g. --max-old-space-size=128). */
   serverNodeFlags: string[];
+  /** BENCH_ONLY: a comma-separated subset of the default scenarios (e.g. `ceiling,introspect-live`), for quick iteration; ratios need both sides. */
+  only: string[] | undefined;
 }
 
 function number(name: string, fallback: number, min: number): number {
@@ -53,5 +55,6 @@ export function readOptions(argv: string[]): BenchOptions {
     cpuProfile: process.env.BENCH_CPU_PROF === '1',
     heapProfile: process.env.BENCH_HEAP_PROF === '1',
     serverNodeFlags: (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+    only: process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((name) => name.trim()) : undefined,
   };
 }

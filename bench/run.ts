@@ -173,17 +173,20 @@ async function measureDefaults(world: World): Promise<void> {
     liveTokens,
     `${liveTokens.length.toLocaleString('en')} live tokens of ${KEYS.toLocaleString('en')} keys`,
   );
+  const wanted = (name: string) => !options.only || options.only.includes(name);
   for (let round = 1; round <= options.rounds; round++) {
     if (options.rounds > 1) console.log(`round ${round} of ${options.rounds}`);
     // Each ratio's pair runs back to back, so drift on this noisy machine hits both alike.
-    await session.baseline('ceiling', (url) => scenarios.ceiling(url));
-    await session.keygate(live);
-    await session.keygate((url) => scenarios.keyVerification('verify', url, world.introspector, shuffle([...keys])));
-    await session.keygate((url) => scenarios.introspection('introspect-unknown', url, world.introspector, unknown, '10,000 unknown tokens', false));
-    await session.baseline('bare-oidc', (url) => scenarios.bareOidc(url, BARE_CLIENT));
-    await session.keygate(issue('token', keys));
-    await session.baseline('bare-http', (url) => scenarios.bareHttp(url));
-    if (options.latencyRate > 0) {
+    if (wanted('ceiling')) await session.baseline('ceiling', (url) => scenarios.ceiling(url));
+    if (wanted('introspect-live')) await session.keygate(live);
+    if (wanted('verify')) await session.keygate((url) => scenarios.keyVerification('verify', url, world.introspector, shuffle([...keys])));
+    if (wanted('introspect-unknown')) {
+      await session.keygate((url) => scenarios.introspection('introspect-unknown', url, world.introspector, unknown, '10,000 unknown tokens', false));
+    }
+    if (wanted('bare-oidc')) await session.baseline('bare-oidc', (url) => scenarios.bareOidc(url, BARE_CLIENT));
+    if (wanted('token')) await session.keygate(issue('token', keys));
+    if (wanted('bare-http')) await session.baseline('bare-http', (url) => scenarios.bareHttp(url));
+    if (options.latencyRate > 0 && wanted('paced')) {
       // Paced: the latency a resource server sees below saturation, every round.
       const at = (scenario: scenarios.Scenario): scenarios.Scenario => ({
         ...scenario,

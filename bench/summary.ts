@@ -122,8 +122,9 @@ export function summarise(run: RunFacts): number {
   }
   printStatements(run.statements);
   printProfiles(rows);
-  // A profiled server is slower: its numbers never replace a plain run's.
-  const name = `latest${options.scale ? '-scale' : ''}${options.cpuProfile || options.heapProfile ? '-profiled' : ''}.json`;
+  // A profiled server is slower and a partial run lacks rows: neither replaces a plain full run's numbers.
+  const profiled = options.cpuProfile || options.heapProfile;
+  const name = `latest${options.scale ? '-scale' : ''}${profiled ? '-profiled' : ''}${options.only ? '-partial' : ''}.json`;
   const file = writeResult(run.resultsDir, name, {
     timestamp: new Date().toISOString(),
     wallSeconds: run.wallSeconds,
