@@ -129,11 +129,16 @@ export function createOAuth(deps: OAuthDeps) {
       return !!caller && !!owner && effectiveScopes(caller).includes(RESOURCE_SERVER_SCOPE) && mayActOnTokensOf(caller, owner);
     },
   });
-  const mintToken = createTokenMinter(provider, (key) => {
+  // One counter series per token route, resolved once (prom-client hashes a label object per call).
+  const issuedOn = new Map<string, { inc(): void }>();
+  const mintToken = createTokenMinter(deps.tokens, (key) => {
     const scope = currentRequestScope();
     deps.usage.seen(key.clientId, scope?.clientIpText ?? null);
     deps.activity.count(key.clientId, 'issued');
-    deps.metrics.tokensIssued.inc({ route: scope?.path ?? 'none' });
+    const route = scope?.path ?? 'none';
+    let issued = issuedOn.get(route);
+    if (!issued) issuedOn.set(route, (issued = deps.metrics.tokensIssued.labels({ route })));
+    issued.inc();
   });
   const limits = createAbuseLimits({
     counters: deps.counters,

@@ -1,8 +1,12 @@
-// Minting goes through oidc-provider's ClientCredentials model so all three token routes
-// produce the same opaque token, stored by the same adapter.
-import type Provider from 'oidc-provider';
+// Every token route mints here: the plain token path, the library's client_credentials grant
+// (DPoP- and certificate-bound tokens too) and the API-key exchanges. A token is an opaque random
+// value; what it grants is its record in the token store, under a hash of the value — the same
+// record the library's adapter reads back (adapter.ts) for revocation.
 import type { KeySnapshot } from '../keys/model.ts';
-import type { TokenBinding } from '../stores/tokens.ts';
+import { hashToken } from '../crypto/token-hash.ts';
+import { newOpaqueToken } from '../crypto/opaque-token.ts';
+import type { TokenBinding, TokenStore } from '../stores/tokens.ts';
+import { guardStores } from './denials.ts';
 
 export interface MintedToken {
   accessToken: string;
@@ -16,31 +20,28 @@ export interface MintedToken {
 
 export type TokenMinter = (key: KeySnapshot, scopes: readonly string[], secretGeneration: number, binding?: TokenBinding) => Promise<MintedToken>;
 
-// The library persists a token's `extra` claims, computed by the `extraTokenClaims` hook from the
-// token instance alone; this map hands the hook the secret generation and the key's token epoch
-// of the token being minted.
-const stamps = new WeakMap<object, { g: number; e: number }>();
-
-/** `extraTokenClaims` for provider.ts: secret generation `g` and token epoch `e`, stored with the token. */
-export function generationClaim(token: object): { g: number; e: number } | undefined {
-  return stamps.get(token);
-}
-
-/** `onMinted` learns of every token issued (last-use tracking); it must not throw. */
-export function createTokenMinter(provider: Provider, onMinted: (key: KeySnapshot) => void = () => {}): TokenMinter {
+/** `onMinted` learns of every token issued (last use, activity, metrics); it must not throw. */
+export function createTokenMinter(tokens: Pick<TokenStore, 'save'>, onMinted: (key: KeySnapshot) => void = () => {}): TokenMinter {
   return async function mintToken(key, scopes, secretGeneration, binding) {
-    const client = await provider.Client.find(key.clientId);
-    if (!client) throw new Error('key vanished while minting');
     const iat = Math.floor(Date.now() / 1000);
     // A token never outlives its key: extending an expired key must not bring its tokens back.
     const keyEnds = key.expiresAt === null ? Infinity : Math.floor(key.expiresAt.getTime() / 1000);
     const exp = Math.min(iat + key.tokenTtlSeconds, keyEnds);
     const scope = scopes.join(' ');
-    // The library's own binding properties: its ClientCredentials stores them and reports DPoP.
-    const token = new provider.ClientCredentials({ client, scope, iat, exp, ...binding } as never);
-    stamps.set(token, { g: secretGeneration, e: key.tokenEpoch });
-    const accessToken = await token.save();
+    const cnf = boundTo(binding);
+    const accessToken = newOpaqueToken();
+    await guardStores(() =>
+      tokens.save(hashToken(accessToken), { clientId: key.clientId, scope, iat, exp, generation: secretGeneration, epoch: key.tokenEpoch, cnf }),
+    );
     onMinted(key);
-    return { accessToken, expiresIn: exp - iat, expiresAt: new Date(exp * 1000), scope, tokenType: binding?.jkt ? 'DPoP' : 'Bearer' };
+    return { accessToken, expiresIn: exp - iat, expiresAt: new Date(exp * 1000), scope, tokenType: cnf?.jkt ? 'DPoP' : 'Bearer' };
   };
+}
+
+/** The binding as stored: only the thumbprints present, or none at all. */
+function boundTo(binding: TokenBinding | undefined): TokenBinding | undefined {
+  const jkt = binding?.jkt;
+  const x5t = binding?.['x5t#S256'];
+  if (jkt === undefined && x5t === undefined) return undefined;
+  return { ...(jkt === undefined ? {} : { jkt }), ...(x5t === undefined ? {} : { 'x5t#S256': x5t }) };
 }

@@ -4,7 +4,6 @@ import { generateKeyPairSync } from 'node:crypto';
 import Provider, { type Configuration } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { AdapterFactory } from './adapter.ts';
-import { generationClaim } from './mint.ts';
 import { ASSERTION_ALGORITHMS } from '../keys/schemas.ts';
 import type { ClientCertificates } from './policy/certificate.ts';
 
@@ -105,7 +104,6 @@ export function createProvider(options: ProviderOptions): Provider {
     scopes: [],
     claims: {},
     issueRefreshToken: () => false,
-    extraTokenClaims: (_ctx, token) => generationClaim(token),
     ttl: { ClientCredentials: () => options.tokenTtlSeconds },
     clientBasedCORS: () => false,
     // Errors are JSON whatever the Accept header says: there is no browser on these routes.
