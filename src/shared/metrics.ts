@@ -74,14 +74,35 @@ export function exposeKeyCacheSize(metrics: Metrics, size: () => number): void {
   });
 }
 
+/** The key cache's lookup counter, one resolved series per result (every request looks keys up). */
+export function countKeyCacheLookup(metrics: Metrics): (result: 'hit' | 'miss' | 'bypass') => void {
+  const hit = metrics.keyCache.labels({ result: 'hit' });
+  const miss = metrics.keyCache.labels({ result: 'miss' });
+  const bypass = metrics.keyCache.labels({ result: 'bypass' });
+  return (result) => (result === 'hit' ? hit : result === 'miss' ? miss : bypass).inc();
+}
+
 /** Times `work` into the store histogram. */
 export async function timed<T>(metrics: Metrics, store: 'postgres' | 'redis' | 'memory', operation: string, work: () => Promise<T>): Promise<T> {
-  const end = metrics.storeDuration.startTimer({ store, operation });
+  const startedAt = process.hrtime.bigint();
   try {
     return await work();
   } finally {
-    end();
+    storeSeries(metrics, store, operation).observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
   }
+}
+
+// Token reads and writes are timed on every request: each (store, operation) series is resolved
+// once, since prom-client hashes a label object on every call.
+const storeSeriesByRegistry = new WeakMap<Metrics, Map<string, { observe(seconds: number): void }>>();
+
+function storeSeries(metrics: Metrics, store: string, operation: string) {
+  let series = storeSeriesByRegistry.get(metrics);
+  if (!series) storeSeriesByRegistry.set(metrics, (series = new Map()));
+  const name = `${store} ${operation}`;
+  let histogram = series.get(name);
+  if (!histogram) series.set(name, (histogram = metrics.storeDuration.labels({ store, operation })));
+  return histogram;
 }
 
 /** Event delivery: queue depth (read at scrape time), webhook latency and failures, audit streaming. */
