@@ -21,9 +21,10 @@ import { createMemoryTokenStore } from './stores/tokens-memory.ts';
 import { createRedisTokenStore } from './stores/tokens-redis.ts';
 import type { TokenStore } from './stores/tokens.ts';
 import { instrumentTokenStore } from './stores/tokens-instrumented.ts';
-import { createMetrics, exposeKeyCacheSize, timed, type Metrics } from './shared/metrics.ts';
+import { countKeyCacheLookup, createMetrics, exposeKeyCacheSize, timed, type Metrics } from './shared/metrics.ts';
 import { createKeyCache } from './keys/key-cache.ts';
 import { createKeyCacheWarmer } from './keys/key-cache-warmer.ts';
+import { batchLoads } from './keys/batched-loads.ts';
 import { createOwnerChain } from './keys/owner-chain.ts';
 import { createSnapshotReader } from './keys/snapshot.ts';
 import type { KeySnapshot } from './keys/model.ts';
@@ -170,15 +171,16 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   const stores = storesOn(db);
   const transact: Transact = (work) => db.transaction().execute((trx) => work(storesOn(trx)));
   const snapshots = createSnapshotReader(stores.keys, config.roleScopes);
+  const loadKeys = batchLoads((clientIds) => timed(metrics, 'postgres', 'find_keys', () => snapshots.findMany(clientIds)));
   const loadKey = (clientId: string) =>
-    timed(metrics, 'postgres', 'find_key', () => snapshots.find(clientId)).catch((error: unknown) => {
-      throw isConnectionFailure(error) ? new StoreUnavailableError('postgres', 'find_key', { cause: error }) : error;
+    loadKeys(clientId).catch((error: unknown) => {
+      throw isConnectionFailure(error) ? new StoreUnavailableError('postgres', 'find_keys', { cause: error }) : error;
     });
   const keyCache = options.cacheKeys
     ? createKeyCache({
         load: loadKey,
         loadPage: (after, limit) => timed(metrics, 'postgres', 'list_keys', () => snapshots.listPage(after, limit)),
-        onLookup: (result) => metrics.keyCache.inc({ result }),
+        onLookup: countKeyCacheLookup(metrics),
       })
     : undefined;
   if (keyCache) exposeKeyCacheSize(metrics, () => keyCache.size);

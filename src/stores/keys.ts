@@ -150,6 +150,14 @@ export function createKeyStore(db: Db) {
       return selectKeyStates(db).where('k.client_id', '=', clientId).executeTakeFirst();
     },
 
+    /** findState for several keys in one query; keys that do not exist are not in the answer. */
+    async findStates(clientIds: readonly string[]): Promise<KeyStateRow[]> {
+      if (clientIds.length === 0) return [];
+      return selectKeyStates(db)
+        .where('k.client_id', '=', sql<string>`any(${[...clientIds]}::text[])`)
+        .execute();
+    },
+
     /** The state of every key in client_id order, a page at a time (for warming the key cache). */
     async listStates(afterClientId: string | undefined, limit: number): Promise<KeyStateRow[]> {
       let query = selectKeyStates(db).orderBy('k.client_id').limit(limit);

@@ -144,4 +144,22 @@ describe('replicas: changes reach every replica within 1 second', () => {
     );
     expect(took).toBeLessThan(1000);
   });
+
+  it('keys B has not seen yet, asked for in the same turn (a restarted fleet), are read in one query, not one per key', async () => {
+    const fresh: CreatedKey[] = [];
+    for (let i = 0; i < 30; i++) fresh.push((await adminOnA.post('/keys', { name: `burst ${i}`, scopes: ['devices:read'] })).body);
+    const deleted = fresh.pop()!;
+    await adminOnA.delete(`/keys/${deleted.key.client_id}`);
+    const queries = async () => {
+      const metric = (await b.runtime.metrics.registry.getSingleMetric('keygate_store_duration_seconds')!.get()).values;
+      return metric.find((v) => v.metricName === 'keygate_store_duration_seconds_count' && v.labels.operation === 'find_keys')?.value ?? 0;
+    };
+    const before = await queries();
+    const found = await Promise.all([...fresh, deleted].map((key) => b.runtime.findKey(key.key.client_id)));
+    expect(found.map((snapshot) => snapshot?.clientId)).toEqual([...fresh.map((key) => key.key.client_id), undefined]);
+    expect((await queries()) - before).toBe(1);
+    // And what was read serves requests: B issues for these keys and refuses the deleted one.
+    expect((await b.token(fresh[0]!)).status).toBe(200);
+    expect((await b.token(deleted)).status).toBe(401);
+  });
 });

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { batchLoads } from '../../src/keys/batched-loads.ts';
+
+describe('batched key loads', () => {
+  const recording = (known: ReadonlyMap<string, string>) => {
+    const queries: string[][] = [];
+    const load = batchLoads(async (ids) => {
+      queries.push([...ids]);
+      return new Map(ids.filter((id) => known.has(id)).map((id) => [id, known.get(id)!]));
+    });
+    return { load, queries };
+  };
+
+  it('answers every lookup of one turn with one query, the same id once, and undefined for what is not there', async () => {
+    const { load, queries } = recording(
+      new Map([
+        ['a', 'A'],
+        ['b', 'B'],
+      ]),
+    );
+    const answers = await Promise.all([load('a'), load('b'), load('a'), load('missing')]);
+    expect(answers).toEqual(['A', 'B', 'A', undefined]);
+    expect(queries).toEqual([['a', 'b', 'missing']]);
+  });
+
+  it('starts a new query for lookups made after a batch was sent', async () => {
+    const { load, queries } = recording(new Map([['a', 'A']]));
+    expect(await load('a')).toBe('A');
+    expect(await load('a')).toBe('A');
+    expect(queries).toHaveLength(2);
+  });
+
+  it('splits a large turn into queries of at most 500 keys', async () => {
+    const ids = Array.from({ length: 1201 }, (_, i) => `k${i}`);
+    const { load, queries } = recording(new Map(ids.map((id) => [id, id.toUpperCase()])));
+    const answers = await Promise.all(ids.map(load));
+    expect(answers).toEqual(ids.map((id) => id.toUpperCase()));
+    expect(queries.map((q) => q.length)).toEqual([500, 500, 201]);
+  });
+
+  it('fails every lookup of a batch whose query failed, and recovers for the next one', async () => {
+    let fail = true;
+    const load = batchLoads(async (ids) => {
+      if (fail) throw new Error('connection terminated');
+      return new Map(ids.map((id) => [id, id]));
+    });
+    const results = await Promise.allSettled([load('a'), load('b')]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    fail = false;
+    expect(await load('a')).toBe('a');
+  });
+});
