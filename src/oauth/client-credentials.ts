@@ -6,7 +6,11 @@ export type PresentedCredentials =
   | { ok: true; clientId: string; clientSecret: string }
   | { ok: false; status: 400 | 401; error: 'invalid_request' | 'invalid_client'; message: string };
 
+const ENCODED = /[%+]/;
+
 function decodeFormComponent(text: string): string | undefined {
+  // Keygate's own ids and secrets are base64url: nearly every one needs no decoding at all.
+  if (!ENCODED.test(text)) return text;
   try {
     return decodeURIComponent(text.replace(/\+/g, '%20'));
   } catch {
