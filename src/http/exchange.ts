@@ -15,6 +15,20 @@ export interface Exchange {
   body: unknown;
 }
 
+/**
+ * A body already serialised as JSON, for answers of a fixed shape built in one step. The front
+ * door writes its text as it is; anything else that serialises it (Koa) gets the same JSON back.
+ */
+export class JsonText {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+  toJSON(): unknown {
+    return JSON.parse(this.text);
+  }
+}
+
 export interface PlainExchange extends Exchange {
   /** Writes status, headers and the JSON body, as Koa would for an object body. */
   respond(): void;
@@ -64,7 +78,8 @@ class PlainNodeExchange implements PlainExchange {
   }
 
   respond(): void {
-    const json = JSON.stringify(this.#body ?? null);
+    const body = this.#body;
+    const json = body instanceof JsonText ? body.text : JSON.stringify(body ?? null);
     // writeHead adds these to the headers set earlier (request id, Cache-Control, …).
     this.#res.writeHead(this.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json) });
     this.#res.end(json);

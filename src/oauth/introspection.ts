@@ -2,7 +2,7 @@
 // asks for more than the library's policy hook can express: callers without `token:introspect`
 // get 401 (not `active: false`), the owning key's live state is re-checked on every call, and the
 // `client_ip` extension. It reads the same token state the library's adapter writes.
-import type { Exchange } from '../http/exchange.ts';
+import { JsonText, type Exchange } from '../http/exchange.ts';
 import type { KeySnapshot } from '../keys/model.ts';
 import { hashToken } from '../crypto/token-hash.ts';
 import { readForm } from '../http/body.ts';
@@ -39,6 +39,7 @@ export function createIntrospectionRoute(deps: IntrospectionDeps) {
     inactive: deps.metrics.introspections.labels({ result: 'inactive' }),
     denied: deps.metrics.introspections.labels({ result: 'denied' }),
   };
+  const issuerJson = JSON.stringify(deps.issuer);
   return async function introspect(ctx: Exchange): Promise<void> {
     ctx.set('Cache-Control', 'no-store');
     try {
@@ -75,7 +76,7 @@ export function createIntrospectionRoute(deps: IntrospectionDeps) {
     (active ? answered.active : answered.inactive).inc();
     // Counted for the key whose token was asked about; a token nobody issued has no key.
     if (owner) deps.activity?.count(owner.clientId, active ? 'introspection_active' : 'introspection_inactive');
-    ctx.body = active ? activeAnswer(record, owner, deps.issuer) : INACTIVE;
+    ctx.body = active ? activeAnswer(record, owner, issuerJson) : INACTIVE;
   }
 }
 
@@ -117,22 +118,18 @@ function currentScope(tokenScope: string, owner: KeySnapshot): string {
     .join(' ');
 }
 
-/** The active answer. Scopes are re-narrowed to what the key holds now. */
-function activeAnswer(record: TokenRecord, owner: KeySnapshot, issuer: string) {
-  return {
-    active: true,
-    scope: currentScope(record.scope, owner),
-    client_id: owner.clientId,
-    // RFC 7662 `sub`: the user a user key acts for, otherwise the key itself.
-    sub: owner.userId ?? owner.clientId,
-    tenant_id: owner.tenantId,
-    key_kind: owner.kind,
-    // A bound token (RFC 9449 §6.2, RFC 8705 §3.2): the resource server checks the DPoP proof or
-    // the TLS client certificate against `cnf` before it honours the token.
-    token_type: record.cnf?.jkt ? 'DPoP' : 'Bearer',
-    iat: record.iat,
-    exp: record.exp,
-    iss: issuer,
-    ...(record.cnf ? { cnf: record.cnf } : {}),
-  };
+/**
+ * The active answer, serialised in one step (it has a fixed shape). Scopes are re-narrowed to what
+ * the key holds now. `sub` (RFC 7662) is the user a user key acts for, otherwise the key itself. A
+ * bound token (RFC 9449 §6.2, RFC 8705 §3.2) says so in `token_type` and carries `cnf`: the
+ * resource server checks the DPoP proof or the TLS client certificate against it before it
+ * honours the token.
+ */
+function activeAnswer(record: TokenRecord, owner: KeySnapshot, issuerJson: string): JsonText {
+  return new JsonText(
+    `{"active":true,"scope":${JSON.stringify(currentScope(record.scope, owner))},"client_id":${JSON.stringify(owner.clientId)}`
+      + `,"sub":${JSON.stringify(owner.userId ?? owner.clientId)},"tenant_id":${JSON.stringify(owner.tenantId)},"key_kind":${JSON.stringify(owner.kind)}`
+      + `,"token_type":"${record.cnf?.jkt ? 'DPoP' : 'Bearer'}","iat":${record.iat},"exp":${record.exp},"iss":${issuerJson}`
+      + `${record.cnf ? `,"cnf":${JSON.stringify(record.cnf)}` : ''}}`,
+  );
 }

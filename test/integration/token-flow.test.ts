@@ -1,5 +1,6 @@
 // The whole path of issue #2 over real HTTP, Postgres and Redis: a key gets tokens from all three
 // routes, a resource-server key introspects them, and revocation, disabling and deletion end them.
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth } from '../support/http.ts';
 import { ISSUER, startKeygate, type TestKeygate } from '../support/keygate.ts';
@@ -55,6 +56,42 @@ describe('token flow (Redis)', () => {
     expect(response.status).toBe(200);
     expect(response.body.scope).toBe('devices:read');
     expect((await keygate.introspect(introspector, response.body.access_token)).body).toEqual(activeBody(key, 'devices:read'));
+  });
+
+  it('writes the active answer in the documented field order, and the same JSON when Koa serves the route', async () => {
+    const key = await keygate.createKey(tenantId);
+    const token = (await keygate.token(key)).body.access_token as string;
+    const hot = await keygate.introspect(introspector, token);
+    expect(hot.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(Object.keys(JSON.parse(hot.text))).toEqual(['active', 'scope', 'client_id', 'sub', 'tenant_id', 'key_kind', 'token_type', 'iat', 'exp', 'iss']);
+    expect(hot.text).toBe(JSON.stringify({ ...activeBody(key, 'devices:read devices:write'), iat: hot.body.iat, exp: hot.body.exp }));
+    // An absolute-form request target is not the front door's: the Koa app answers it.
+    const form = `token=${encodeURIComponent(token)}`;
+    const viaKoa = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: keygate.port,
+          method: 'POST',
+          path: `http://127.0.0.1:${keygate.port}/oauth/introspect`,
+          headers: {
+            authorization: basicAuth(introspector.key.client_id, introspector.client_secret),
+            'content-type': 'application/x-www-form-urlencoded',
+            'content-length': Buffer.byteLength(form),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode!, text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(form);
+    });
+    expect(viaKoa.status).toBe(200);
+    expect(JSON.parse(viaKoa.text)).toEqual(JSON.parse(hot.text));
   });
 
   it('issues the same token from /api/v1/auth/authorize', async () => {
