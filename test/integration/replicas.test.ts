@@ -152,7 +152,10 @@ describe('replicas: changes reach every replica within 1 second', () => {
     await adminOnA.delete(`/keys/${deleted.key.client_id}`);
     const queries = async () => {
       const metric = (await b.runtime.metrics.registry.getSingleMetric('keygate_store_duration_seconds')!.get()).values;
-      return metric.find((v) => (v as { metricName?: string }).metricName === 'keygate_store_duration_seconds_count' && v.labels.operation === 'find_keys')?.value ?? 0;
+      return (
+        metric.find((v) => (v as { metricName?: string }).metricName === 'keygate_store_duration_seconds_count' && v.labels.operation === 'find_keys')?.value
+        ?? 0
+      );
     };
     const before = await queries();
     const found = await Promise.all([...fresh, deleted].map((key) => b.runtime.findKey(key.key.client_id)));
