@@ -1,7 +1,7 @@
 // Token state in Redis: a single node, Sentinel or Cluster (redis-connection.ts). On a Cluster a
 // token record and its key's index live in different slots, so nothing ever batches the two
 // into one multi-key command; the index buckets of one key share a slot (hash tag) and may.
-import { connectRedis } from './redis-connection.ts';
+import { connectRedis, type RedisClient } from './redis-connection.ts';
 import { decodeRecord, encodeRecord, MAX_TOKEN_TTL_SECONDS, secondsLeft, type TokenStore } from './tokens.ts';
 
 /**
@@ -55,13 +55,17 @@ export function createRedisTokenStore(url: string): TokenStore {
       const bucket = bucketOf(record.exp);
       const index = indexKey(record.clientId, bucket);
       const value = encodeRecord(record);
-      // Index first: a token is never live without being reachable from its key's index. One
-      // node executes one connection's commands in order, so all three leave in one write
-      // (auto-pipelining, shared with the other requests of the same tick). On a Cluster the
-      // record and the index live in different slots, maybe on different nodes: in turn.
-      const indexed = Promise.all([redis.hset(index, tokenHash, ''), redis.expireat(index, bucketExpiresAt(bucket))]);
-      if (redis.isCluster) await indexed;
-      await Promise.all([indexed, redis.set(tokenKey(tokenHash), value, 'EX', ttl)]);
+      // Index first: a token is never live without being reachable from its key's index.
+      if (!redis.isCluster) {
+        // One node: one script call (one command on the wire, shared with the other requests of
+        // the same tick by auto-pipelining) instead of three.
+        await savingClient(redis).keygateSaveToken(index, tokenKey(tokenHash), tokenHash, bucketExpiresAt(bucket), value, ttl);
+        return;
+      }
+      // On a Cluster the record and the index live in different slots, maybe on different nodes:
+      // in turn.
+      await Promise.all([redis.hset(index, tokenHash, ''), redis.expireat(index, bucketExpiresAt(bucket))]);
+      await redis.set(tokenKey(tokenHash), value, 'EX', ttl);
     },
     async find(tokenHash) {
       const text = await redis.get(tokenKey(tokenHash));
@@ -94,6 +98,23 @@ export function createRedisTokenStore(url: string): TokenStore {
       await redis.quit().catch(() => redis.disconnect());
     },
   };
+}
+
+// KEYS: the key's index bucket, the token's record. ARGV: token hash, the bucket's expiry (unix
+// seconds), the encoded record, its time to live (seconds).
+const SAVE_SCRIPT = `
+redis.call('hset', KEYS[1], ARGV[1], '')
+redis.call('expireat', KEYS[1], ARGV[2])
+redis.call('set', KEYS[2], ARGV[3], 'EX', ARGV[4])
+return 1`;
+
+type SavingClient = RedisClient & {
+  keygateSaveToken(index: string, record: string, tokenHash: string, bucketExpiresAt: number, value: string, ttl: number): Promise<number>;
+};
+
+function savingClient(redis: RedisClient): SavingClient {
+  if (!('keygateSaveToken' in redis)) redis.defineCommand('keygateSaveToken', { numberOfKeys: 2, lua: SAVE_SCRIPT });
+  return redis as SavingClient;
 }
 
 function sumOf(replies: [Error | null, unknown][] | null): number {
