@@ -6,7 +6,6 @@ import type { KeySnapshot } from '../keys/model.ts';
 import { hashToken } from '../crypto/token-hash.ts';
 import { newOpaqueToken } from '../crypto/opaque-token.ts';
 import type { TokenBinding, TokenStore } from '../stores/tokens.ts';
-import { guardStores } from './denials.ts';
 
 export interface MintedToken {
   accessToken: string;
@@ -30,9 +29,7 @@ export function createTokenMinter(tokens: Pick<TokenStore, 'save'>, onMinted: (k
     const scope = scopes.join(' ');
     const cnf = boundTo(binding);
     const accessToken = newOpaqueToken();
-    await guardStores(() =>
-      tokens.save(hashToken(accessToken), { clientId: key.clientId, scope, iat, exp, generation: secretGeneration, epoch: key.tokenEpoch, cnf }),
-    );
+    await tokens.save(hashToken(accessToken), { clientId: key.clientId, scope, iat, exp, generation: secretGeneration, epoch: key.tokenEpoch, cnf });
     onMinted(key);
     return { accessToken, expiresIn: exp - iat, expiresAt: new Date(exp * 1000), scope, tokenType: cnf?.jkt ? 'DPoP' : 'Bearer' };
   };

@@ -5,7 +5,7 @@ import type { KeySnapshot } from '../keys/model.ts';
 import { currentRequestScope } from '../http/request-scope.ts';
 import type { KeyLookup } from './pipeline.ts';
 import { grantRequestedScopes } from './pipeline.ts';
-import { oauthErrorFor, rateLimitedError } from './denials.ts';
+import { guardStores, oauthErrorFor, rateLimitedError } from './denials.ts';
 import type { AbuseLimits } from './abuse-limits.ts';
 import { parseScopeParam } from './policy/scopes.ts';
 import type { TokenMinter } from './mint.ts';
@@ -48,7 +48,8 @@ export function createClientCredentialsGrant(deps: GrantDeps) {
       if (scope) scope.retryAfterSeconds = issuance.retryAfterSeconds;
       throw rateLimitedError();
     }
-    const token = await deps.mintToken(key, outcome.scopes, generation, binding);
+    // The library answers a store it cannot reach with a 500 unless told it is unavailable.
+    const token = await guardStores(() => deps.mintToken(key, outcome.scopes, generation, binding));
     ctx.body = {
       access_token: token.accessToken,
       token_type: token.tokenType,

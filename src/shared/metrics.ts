@@ -88,8 +88,13 @@ export async function timed<T>(metrics: Metrics, store: 'postgres' | 'redis' | '
   try {
     return await work();
   } finally {
-    storeSeries(metrics, store, operation).observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
+    observeStoreCall(metrics, store, operation, startedAt);
   }
+}
+
+/** Records a store call that started at `startedAt` (process.hrtime.bigint()); for callers that time inline. */
+export function observeStoreCall(metrics: Metrics, store: 'postgres' | 'redis' | 'memory', operation: string, startedAt: bigint): void {
+  storeSeries(metrics, store, operation).observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
 }
 
 // Token reads and writes are timed on every request: each (store, operation) series is resolved
