@@ -86,7 +86,7 @@ function creatorState(row: KeyStateRow): CreatorState {
   return states.find((state) => state !== 'active') ?? (states.length > 0 ? 'active' : 'system');
 }
 
-export function createSnapshotReader(keys: Pick<KeyStore, 'findState' | 'findStates' | 'listStates'>, roleScopes: RoleScopes) {
+export function createSnapshotReader(keys: Pick<KeyStore, 'findStates' | 'listStates'>, roleScopes: RoleScopes) {
   const internPath = createPathInterner();
 
   const text = createInterner<string>();
@@ -127,11 +127,7 @@ export function createSnapshotReader(keys: Pick<KeyStore, 'findState' | 'findSta
   }
 
   return {
-    async find(clientId: string): Promise<KeySnapshot | undefined> {
-      const row = await keys.findState(clientId);
-      return row && toSnapshot(row);
-    },
-    /** find for several keys in one query, by client id; keys that do not exist are absent. */
+    /** Several keys in one query, by client id; keys that do not exist are absent. */
     async findMany(clientIds: readonly string[]): Promise<Map<string, KeySnapshot>> {
       const rows = await keys.findStates(clientIds);
       return new Map(rows.map((row) => [row.client_id, toSnapshot(row)]));

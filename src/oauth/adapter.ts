@@ -6,7 +6,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { KeySnapshot } from '../keys/model.ts';
 import { isWellFormedClientId } from '../crypto/credentials.ts';
 import { hashToken } from '../crypto/token-hash.ts';
-import type { TokenBinding, TokenStore } from '../stores/tokens.ts';
+import type { TokenStore } from '../stores/tokens.ts';
 import type { KeyLookup } from './pipeline.ts';
 import { guardStores } from './denials.ts';
 
@@ -78,19 +78,8 @@ export function createAdapterFactory(deps: {
 
   const clientCredentials: Adapter = {
     ...unsupported('ClientCredentials'),
-    async upsert(token, payload) {
-      await guardStores(() =>
-        deps.tokens.save(hashToken(token), {
-          clientId: payload.clientId!,
-          scope: payload.scope ?? '',
-          iat: payload.iat!,
-          exp: payload.exp!,
-          generation: Number((payload.extra as { g?: number } | undefined)?.g ?? 0),
-          epoch: Number((payload.extra as { e?: number } | undefined)?.e ?? 0),
-          cnf: bindingOf(payload),
-        }),
-      );
-    },
+    // Keygate mints every token itself (mint.ts); a token the library tried to save on its own
+    // would carry no secret generation or epoch, so it is refused rather than stored.
     async find(token) {
       const record = await guardStores(() => deps.tokens.find(hashToken(token)));
       return (
@@ -116,14 +105,6 @@ export function createAdapterFactory(deps: {
     if (name === 'ClientCredentials') return clientCredentials;
     return unsupported(name);
   };
-}
-
-/** The library's binding of a token (DPoP key or certificate thumbprint), as stored. */
-function bindingOf(payload: AdapterPayload): TokenBinding | undefined {
-  const jkt = typeof payload.jkt === 'string' ? payload.jkt : undefined;
-  const x5t = typeof payload['x5t#S256'] === 'string' ? payload['x5t#S256'] : undefined;
-  if (jkt === undefined && x5t === undefined) return undefined;
-  return { ...(jkt === undefined ? {} : { jkt }), ...(x5t === undefined ? {} : { 'x5t#S256': x5t }) };
 }
 
 /** Every other model: nothing is ever found, and nothing may be written. */

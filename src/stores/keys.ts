@@ -145,12 +145,7 @@ export type KeyStateRow = Awaited<ReturnType<ReturnType<typeof selectKeyStates>[
 
 export function createKeyStore(db: Db) {
   return {
-    /** One query: the key, its tenant's state, its user's and its creators' (the policy inputs). */
-    async findState(clientId: string): Promise<KeyStateRow | undefined> {
-      return selectKeyStates(db).where('k.client_id', '=', clientId).executeTakeFirst();
-    },
-
-    /** findState for several keys in one query; keys that do not exist are not in the answer. */
+    /** One query for the given keys: each key, its tenant's state, its user's and its creators' (the policy inputs); keys that do not exist are not in the answer. */
     async findStates(clientIds: readonly string[]): Promise<KeyStateRow[]> {
       if (clientIds.length === 0) return [];
       return selectKeyStates(db)
