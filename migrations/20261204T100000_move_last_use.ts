@@ -4,7 +4,9 @@
 // of its indexes. Here a rewrite copies a row of three columns and touches three indexes. Every
 // key has its row from its creation on (an insert trigger makes it, whoever inserts the key), so
 // the key list can join it and read its sort indexes in order; a key's row goes with the key.
-// Free space is left on each page so a rewritten row can stay on its page. Never edit once landed.
+// Free space is left on each page so a rewritten row can stay on its page. The copy, the drops and
+// the trigger commit together: kysely's migrator applies pending migrations in one transaction on
+// Postgres. Never edit once landed.
 import { sql, type Kysely } from 'kysely';
 
 export async function up(db: Kysely<any>): Promise<void> {
