@@ -50,7 +50,7 @@ try {
   // 90% in the root tenant, 10% in its child; a fifth are user keys; times spread over a year.
   await sql`
     insert into api_keys (client_id, tenant_id, kind, user_id, name, scopes, networks, expires_at, status, secret_hash,
-                          token_ttl_seconds, created_by_user_id, created_by_key_id, created_at, last_used_at, last_used_ip)
+                          token_ttl_seconds, created_by_user_id, created_by_key_id, created_at)
     select 'kg_' || substr(md5(i::text), 1, 22),
            case when i % 10 = 0 then ${child.id}::uuid else ${root.id}::uuid end,
            case when i % 5 = 0 and i % 10 <> 0 then 'user' else 'service' end,
@@ -62,11 +62,16 @@ try {
            'bench$not-a-secret', 3600,
            case when i % 7 = 0 then (${userIds}::uuid[])[1 + i % 20] else null end,
            case when i % 7 = 0 then null else ${admin.key.client_id} end,
-           date_trunc('milliseconds', now() - (i % 365) * interval '1 day' - (i % 86400) * interval '1 second'),
-           case when i % 3 = 0 then null else date_trunc('milliseconds', now() - (i % 90) * interval '1 hour') end,
-           case when i % 3 = 0 then null else '10.0.' || (i % 250) || '.' || (i % 200) end
+           date_trunc('milliseconds', now() - (i % 365) * interval '1 day' - (i % 86400) * interval '1 second')
     from generate_series(1, ${KEYS - 1}) as i`.execute(runtime.db);
+  // Two thirds of them used (each key's last-use row exists from its creation on).
+  await sql`
+    update api_key_last_use u
+    set last_used_at = date_trunc('milliseconds', now() - (i % 90) * interval '1 hour'), last_used_ip = '10.0.' || (i % 250) || '.' || (i % 200)
+    from generate_series(1, ${KEYS - 1}) as i
+    where u.client_id = 'kg_' || substr(md5(i::text), 1, 22) and i % 3 <> 0`.execute(runtime.db);
   await sql`analyze api_keys`.execute(runtime.db);
+  await sql`analyze api_key_last_use`.execute(runtime.db);
   await enableStatementStats(runtime);
   const clientIds = (await runtime.db.selectFrom('api_keys').select('client_id').execute()).map((row) => row.client_id);
   const nowHour = Math.floor(Date.now() / HOUR_MS);

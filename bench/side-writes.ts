@@ -42,6 +42,7 @@ try {
       date_trunc('second', now()) + make_interval(days => 1 + (i % 365)), 'x', 3600, now()
     from generate_series(1, ${totalKeys}) i`.execute(db);
   await sql`analyze api_keys`.execute(db);
+  await sql`analyze api_key_last_use`.execute(db);
   const ids = Array.from({ length: totalKeys }, (_, i) => `kg_bench_${String(i + 1).padStart(7, '0')}`);
   const log = pino({ level: 'warn' });
   const usage = createUsageRecorder(createKeyStore(db), log, { intervalMs: 3_600_000 });
@@ -72,10 +73,11 @@ try {
     }
   }
   const hot = await sql<{
+    relname: string;
     n_tup_upd: string;
     n_tup_hot_upd: string;
-  }>`select n_tup_upd, n_tup_hot_upd from pg_stat_user_tables where relname = 'api_keys'`.execute(db);
-  console.log(JSON.stringify(hot.rows[0]));
+  }>`select relname, n_tup_upd, n_tup_hot_upd from pg_stat_user_tables where relname in ('api_keys', 'api_key_last_use') order by relname`.execute(db);
+  console.log(JSON.stringify(hot.rows));
   const requests = perFlush * (flushes - 1);
   const schedule = createEventScheduleStore(db);
   const rules = { defaultReminderDays: DEFAULT_REMINDER_DAYS, noticeSeconds: 86_400, expiredLookbackSeconds: 7 * 86_400 };

@@ -97,8 +97,6 @@ export interface ApiKeysTable {
   created_by_key_id: string | null;
   created_at: Generated<Date>;
   updated_at: Timestamp;
-  last_used_at: Date | null;
-  last_used_ip: string | null;
   auth_method: Generated<'client_secret' | 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth'>;
   /** A public JWKS `{keys: [...]}`; jsonb. */
   public_jwks: { keys: Array<Record<string, unknown> & { kty: string }> } | null;
@@ -107,6 +105,16 @@ export interface ApiKeysTable {
   /** PEM. */
   tls_certificate: string | null;
   dpop_required: Generated<boolean>;
+}
+
+/**
+ * A key's last use, one row per key from its creation on (made by an insert trigger on api_keys,
+ * removed with the key): rewritten by every usage flush, so kept apart from the wide key row.
+ */
+export interface ApiKeyLastUseTable {
+  client_id: string;
+  last_used_at: Date | null;
+  last_used_ip: string | null;
 }
 
 export interface AuditEventsTable {
@@ -201,6 +209,7 @@ export interface Database {
   users: UsersTable;
   user_setup_links: UserSetupLinksTable;
   api_keys: ApiKeysTable;
+  api_key_last_use: ApiKeyLastUseTable;
   audit_events: AuditEventsTable;
   scope_resources: ScopeResourcesTable;
   outbox: OutboxTable;

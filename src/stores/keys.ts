@@ -1,13 +1,17 @@
 // SQL for API keys: rows in, rows out. What a row means (a key's policy state, its API view) is
 // decided in keys/, above this file.
-import { sql, type Selectable } from 'kysely';
-import type { ApiKeysTable, Db } from './db.ts';
+import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
+import type { ApiKeyLastUseTable, ApiKeysTable, Database, Db } from './db.ts';
 
-export type KeyRow = Selectable<ApiKeysTable>;
+/** A key's last use, kept in a table of its own (api_key_last_use). */
+export type KeyLastUse = Omit<Selectable<ApiKeyLastUseTable>, 'client_id'>;
+
+/** A key as stored, with its last use. */
+export type KeyRow = Selectable<ApiKeysTable> & KeyLastUse;
 
 /** Keys per usage UPDATE: bounds how many rows one statement locks. */
 const USAGE_CHUNK = 5000;
-export type NewKeyRow = Omit<KeyRow, 'status' | 'secret_generation' | 'token_epoch' | 'created_at' | 'updated_at' | 'last_used_at' | 'last_used_ip'>;
+export type NewKeyRow = Omit<Selectable<ApiKeysTable>, 'status' | 'secret_generation' | 'token_epoch' | 'created_at' | 'updated_at'>;
 
 /** The columns that say how a key authenticates. */
 export type KeyCredentialColumns = Pick<KeyRow, 'auth_method' | 'public_jwks' | 'tls_subject_dn' | 'tls_san_dns' | 'tls_certificate' | 'dpop_required'>;
@@ -81,20 +85,37 @@ export interface KeyUsage {
 /**
  * The sort expressions; name sorts without regard to case, as people read a list. Keys without
  * a value (never expires, never used) come last in both directions; each order has an index that
- * yields it directly (see the scope-catalogue migration), so a page reads about a page of rows.
+ * yields it directly (see the scope-catalogue migration; last use's are on api_key_last_use, see
+ * the move-last-use migration), so a page reads about a page of rows.
  */
 const SORT_COLUMNS = {
-  name: { expression: sql<string | null>`lower(k.name)`, nullable: false },
-  created_at: { expression: sql<Date | null>`k.created_at`, nullable: false },
-  expires_at: { expression: sql<Date | null>`k.expires_at`, nullable: true },
-  last_used_at: { expression: sql<Date | null>`k.last_used_at`, nullable: true },
-} as const;
+  name: { table: 'k', nullable: false },
+  created_at: { table: 'k', nullable: false },
+  expires_at: { table: 'k', nullable: true },
+  last_used_at: { table: 'u', nullable: true },
+} as const satisfies Record<KeySortField, { table: 'k' | 'u'; nullable: boolean }>;
+
+/**
+ * A sort's value in a query where `table` holds the column: api_keys (k) or api_key_last_use (u)
+ * while a page is chosen, the page itself (k) once chosen.
+ */
+function sortExpression(field: KeySortField, table: 'k' | 'u') {
+  const column = sql.ref(`${table}.${field}`);
+  return field === 'name' ? sql<string | null>`lower(${column})` : sql<Date | null>`${column}`;
+}
 
 /** ORDER BY for a sort; a column that is never null takes no NULLS clause, so a backward index scan matches. */
-function orderFor(sort: KeySort) {
-  const { expression, nullable } = SORT_COLUMNS[sort.field];
+function orderFor(sort: KeySort, table: 'k' | 'u') {
+  const expression = sortExpression(sort.field, table);
   const direction = sql.raw(sort.descending ? 'desc' : 'asc');
-  return [nullable ? sql`${expression} ${direction} nulls last` : sql`${expression} ${direction}`, sql`k.client_id ${direction}`] as const;
+  const byValue = SORT_COLUMNS[sort.field].nullable ? sql`${expression} ${direction} nulls last` : sql`${expression} ${direction}`;
+  return [byValue, sql`k.client_id ${direction}`] as const;
+}
+
+/** A key's last use beside an api_keys row being returned (the `returning` of an insert or update). */
+function lastUseOf(eb: ExpressionBuilder<Database, 'api_keys'>) {
+  const ofThisKey = eb.selectFrom('api_key_last_use as u').whereRef('u.client_id', '=', 'api_keys.client_id');
+  return [ofThisKey.select('u.last_used_at').as('last_used_at'), ofThisKey.select('u.last_used_ip').as('last_used_ip')];
 }
 
 function selectKeyStates(db: Db) {
@@ -161,11 +182,19 @@ export function createKeyStore(db: Db) {
     },
 
     async insert(row: NewKeyRow): Promise<KeyRow> {
-      return db.insertInto('api_keys').values(row).returningAll().executeTakeFirstOrThrow();
+      // A new key has not been used; its (empty) last-use row is made by the insert trigger.
+      const inserted = await db.insertInto('api_keys').values(row).returningAll().executeTakeFirstOrThrow();
+      return { ...inserted, last_used_at: null, last_used_ip: null };
     },
 
     async find(clientId: string): Promise<KeyRow | undefined> {
-      return db.selectFrom('api_keys').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      return db
+        .selectFrom('api_keys as k')
+        .leftJoin('api_key_last_use as u', 'u.client_id', 'k.client_id')
+        .selectAll('k')
+        .select(['u.last_used_at', 'u.last_used_ip'])
+        .where('k.client_id', '=', clientId)
+        .executeTakeFirst();
     },
 
     /**
@@ -176,10 +205,17 @@ export function createKeyStore(db: Db) {
     async list(filter: KeyListFilter, now: Date, page: { sort: KeySort; after?: KeyCursor; limit?: number }): Promise<ListedKeyRow[]> {
       if (filter.tenantIds?.length === 0) return [];
       const { sort } = page;
-      const column = SORT_COLUMNS[sort.field].expression;
-      const [byValue, byClientId] = orderFor(sort);
-      // The page is chosen on api_keys alone; only its rows are then joined to their labels.
-      let query = db.selectFrom('api_keys as k').selectAll('k').orderBy(byValue).orderBy(byClientId);
+      const column = sortExpression(sort.field, SORT_COLUMNS[sort.field].table);
+      const [byValue, byClientId] = orderFor(sort, SORT_COLUMNS[sort.field].table);
+      // The page is chosen on api_keys and last use alone (every key has its last-use row); only
+      // its rows are then joined to their labels.
+      let query = db
+        .selectFrom('api_keys as k')
+        .innerJoin('api_key_last_use as u', 'u.client_id', 'k.client_id')
+        .selectAll('k')
+        .select(['u.last_used_at', 'u.last_used_ip'])
+        .orderBy(byValue)
+        .orderBy(byClientId);
       if (filter.tenantIds) query = query.where('k.tenant_id', 'in', filter.tenantIds);
       if (filter.kind) query = query.where('k.kind', '=', filter.kind);
       if (filter.userId) query = query.where('k.user_id', '=', filter.userId);
@@ -207,6 +243,8 @@ export function createKeyStore(db: Db) {
         );
       }
       if (page.limit) query = query.limit(page.limit);
+      const pageColumn = sortExpression(sort.field, 'k');
+      const [pageByValue, pageByClientId] = orderFor(sort, 'k');
       // A creator outside the caller's tenants stays unnamed: a parent's people and keys are not the child's to learn.
       return db
         .selectFrom(query.as('k'))
@@ -223,12 +261,12 @@ export function createKeyStore(db: Db) {
         .select(['ku.email as user_email', 'cu.email as creator_user_email', 'ck.name as creator_key_name'])
         .select(
           (sort.field === 'name'
-            ? sql<string | null>`${column}`
-            : sql<string | null>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+            ? sql<string | null>`${pageColumn}`
+            : sql<string | null>`to_char(${pageColumn} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
           ).as('sort_value'),
         )
-        .orderBy(byValue)
-        .orderBy(byClientId)
+        .orderBy(pageByValue)
+        .orderBy(pageByClientId)
         .execute();
     },
 
@@ -262,13 +300,22 @@ export function createKeyStore(db: Db) {
      * Run it inside a transaction (the services do) so "before" is locked until commit.
      */
     async update(clientId: string, patch: KeyPatch): Promise<{ before: KeyRow; after: KeyRow } | undefined> {
-      const before = await db.selectFrom('api_keys').selectAll().where('client_id', '=', clientId).forUpdate().executeTakeFirst();
+      // Only the key row is locked: a usage flush writing its last use is not held up.
+      const before = await db
+        .selectFrom('api_keys as k')
+        .leftJoin('api_key_last_use as u', 'u.client_id', 'k.client_id')
+        .selectAll('k')
+        .select(['u.last_used_at', 'u.last_used_ip'])
+        .where('k.client_id', '=', clientId)
+        .forUpdate('k')
+        .executeTakeFirst();
       if (!before) return undefined;
       const after = await db
         .updateTable('api_keys')
         .set({ ...patch, updated_at: sql<Date>`now()` })
         .where('client_id', '=', clientId)
         .returningAll()
+        .returning(lastUseOf)
         .executeTakeFirstOrThrow();
       return { before, after };
     },
@@ -286,6 +333,7 @@ export function createKeyStore(db: Db) {
         }))
         .where('client_id', '=', clientId)
         .returningAll()
+        .returning(lastUseOf)
         .executeTakeFirst();
     },
 
@@ -293,21 +341,32 @@ export function createKeyStore(db: Db) {
      * One statement for a batch of sightings; an older sighting never overwrites a newer one, and a
      * row already recorded less than `unchangedWithinMs` before the sighting, from the same address,
      * is left as it is (another replica wrote it): each such row would cost a new row version and
-     * an entry in every index of the table for no news.
+     * an entry in every index of the table for no news. Every key has its last-use row from its
+     * creation on, so this only updates; a sighting of a key deleted since matches no row.
      */
     async recordUsage(sightings: readonly KeyUsage[], unchangedWithinMs = 0): Promise<void> {
       // Three array parameters however many keys: a plan that costs the same every time (a VALUES
-      // list of 3 × n parameters took Postgres longer to plan than to run), an index lookup per
-      // key, and rows locked in client_id order so two replicas flushing at once cannot deadlock.
+      // list of 3 × n parameters took Postgres longer to plan than to run). The rows to change are
+      // locked first, in client_id order whatever join the planner picks (FOR UPDATE above a
+      // sort), and chunks go in client_id order too, so two replicas flushing at once cannot
+      // deadlock; a row another flush changed meanwhile is checked again once locked, so the newer
+      // sighting still wins.
       const sorted = [...sightings].sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0));
       for (let start = 0; start < sorted.length; start += USAGE_CHUNK) {
         const chunk = sorted.slice(start, start + USAGE_CHUNK);
         await sql`
-          update api_keys set last_used_at = v.at, last_used_ip = v.ip
-          from unnest(${chunk.map((s) => s.clientId)}::text[], ${chunk.map((s) => s.at.toISOString())}::timestamptz[], ${chunk.map((s) => s.ip)}::text[])
-            as v(client_id, at, ip)
-          where api_keys.client_id = v.client_id and (api_keys.last_used_at is null or (api_keys.last_used_at < v.at
-            and (api_keys.last_used_at <= v.at - make_interval(secs => ${unchangedWithinMs / 1000}) or api_keys.last_used_ip is distinct from v.ip)))
+          with changed as materialized (
+            select u.client_id, v.at, v.ip
+            from api_key_last_use u
+            join unnest(${chunk.map((s) => s.clientId)}::text[], ${chunk.map((s) => s.at.toISOString())}::timestamptz[], ${chunk.map((s) => s.ip)}::text[])
+              as v(client_id, at, ip) on v.client_id = u.client_id
+            where u.last_used_at is null or (u.last_used_at < v.at
+              and (u.last_used_at <= v.at - make_interval(secs => ${unchangedWithinMs / 1000}) or u.last_used_ip is distinct from v.ip))
+            order by u.client_id
+            for update of u
+          )
+          update api_key_last_use u set last_used_at = changed.at, last_used_ip = changed.ip
+          from changed where u.client_id = changed.client_id
         `.execute(db);
       }
     },

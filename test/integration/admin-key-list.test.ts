@@ -31,7 +31,9 @@ describe('admin API: the key list', () => {
 
   /** Sets columns no API writes directly (creation and last-use times), as test data. */
   async function setTimes(clientId: string, times: { created_at?: Date; expires_at?: Date | null; last_used_at?: Date | null }) {
-    await keygate.runtime.db.updateTable('api_keys').set(times).where('client_id', '=', clientId).execute();
+    const { last_used_at, ...keyTimes } = times;
+    await keygate.runtime.db.updateTable('api_keys').set(keyTimes).where('client_id', '=', clientId).execute();
+    if (last_used_at !== undefined) await keygate.runtime.db.updateTable('api_key_last_use').set({ last_used_at }).where('client_id', '=', clientId).execute();
     keygate.afterDirectWrite();
   }
 

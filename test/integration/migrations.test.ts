@@ -41,9 +41,11 @@ describe('migrations', () => {
       '20261203T120000_add_audit_search',
       '20261203T130000_add_two_factor',
       '20261203T140000_add_setup_link_issuer',
+      '20261204T100000_move_last_use',
     ];
     expect((await migrateToLatest(db)).applied).toEqual(all);
     expect(await tables()).toEqual([
+      'api_key_last_use',
       'api_keys',
       'audit_events',
       'event_schedule_claims',
