@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { adminClient, clientFor, type AdminClient } from '../support/admin.ts';
+import { adminClient, clientFor } from '../support/admin.ts';
 import { basicAuth } from '../support/http.ts';
 import { ISSUER, newKeyFor, startKeygate, type TestKeygate } from '../support/keygate.ts';
 import { REDIS_LAYOUT } from '../../src/stores/tokens-redis.ts';
@@ -124,7 +124,7 @@ describe('attack review 3', () => {
     expect(values.filter((value) => Buffer.from(value, 'base64url').every((byte) => byte === 0))).toEqual([]);
   });
 
-  it('held: a token is in its key\'s index as soon as it is issued, and the save survives a flushed script cache', async () => {
+  it("held: a token is in its key's index as soon as it is issued, and the save survives a flushed script cache", async () => {
     const redis = new Redis(inject('redisUrl'));
     try {
       const key = await keygate.createKey(tenantId, { name: 'indexed' });
@@ -150,11 +150,13 @@ describe('attack review 3', () => {
   it('held: concurrent lookups of many keys in one batch each get their own key, and an id in another letter case is no key', async () => {
     const otherTenant = await keygate.newTenant();
     const keys = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => keygate.createKey(i % 2 ? tenantId : otherTenant, { name: `batch ${i}`, scopes: i % 3 ? ['devices:read'] : ['devices:write'] })),
+      Array.from({ length: 30 }, (_, i) =>
+        keygate.createKey(i % 2 ? tenantId : otherTenant, { name: `batch ${i}`, scopes: i % 3 ? ['devices:read'] : ['devices:write'] }),
+      ),
     );
     const tokens = await Promise.all(keys.map((key) => keygate.token(key)));
     keygate.afterDirectWrite(); // every key misses the cache: the lookups below share batches
-    const answers = await Promise.all(keys.map((key, i) => introspectAt('/oauth/introspect', tokens[i]!.body.access_token)));
+    const answers = await Promise.all(tokens.map((token) => introspectAt('/oauth/introspect', token.body.access_token)));
     answers.forEach((answer, i) => {
       const key = keys[i]!;
       if (i % 2) expect(answer.body).toMatchObject({ active: true, client_id: key.key.client_id, scope: i % 3 ? 'devices:read' : 'devices:write' });
@@ -202,7 +204,11 @@ describe('attack review 3', () => {
     const victimToken = (await keygate.token(live)).body.access_token;
     const stranger = await keygate.createKey(await keygate.newTenant(), { name: 'stranger rs', scopes: ['token:introspect'] });
     expect((await introspectAt('/oauth/introspect', victimToken, stranger)).body).toEqual({ active: false });
-    await keygate.send({ path: '/oauth/revoke', headers: { authorization: basicAuth(stranger.key.client_id, stranger.client_secret) }, form: { token: victimToken } });
+    await keygate.send({
+      path: '/oauth/revoke',
+      headers: { authorization: basicAuth(stranger.key.client_id, stranger.client_secret) },
+      form: { token: victimToken },
+    });
     expect((await introspectAt('/oauth/introspect', victimToken)).body.active).toBe(true);
   });
 
@@ -217,7 +223,11 @@ describe('attack review 3', () => {
         requests.push(keygate.send({ path: target, headers: { authorization: auth }, form: { grant_type: 'client_credentials', scope: value } }));
         requests.push(keygate.send({ path: target, form: { grant_type: 'client_credentials', client_id: value, client_secret: value } }));
         requests.push(
-          keygate.send({ path: target, headers: { authorization: `Basic ${Buffer.from(`${value}:${value}`).toString('base64')}` }, form: { grant_type: 'client_credentials' } }),
+          keygate.send({
+            path: target,
+            headers: { authorization: `Basic ${Buffer.from(`${value}:${value}`).toString('base64')}` },
+            form: { grant_type: 'client_credentials' },
+          }),
         );
       }
       for (const target of ['/oauth/introspect', `http://127.0.0.1:${keygate.port}/oauth/introspect`, '/oauth/revoke']) {
@@ -245,7 +255,24 @@ describe('attack review 3: certificate-bound tokens', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'keygate-attack3-'));
     const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
     const selfSigned = (name: string, subject: string, ...ext: string[]) =>
-      run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', subject, ...ext.flatMap((e) => ['-addext', e]));
+      run(
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.pem`,
+        '-days',
+        '2',
+        '-subj',
+        subject,
+        ...ext.flatMap((e) => ['-addext', e]),
+      );
     selfSigned('ca', '/CN=Attack3 Client CA', 'basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign');
     selfSigned('server', '/CN=localhost', 'subjectAltName=IP:127.0.0.1');
     selfSigned('device', '/CN=attack3 device');
