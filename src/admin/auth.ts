@@ -44,6 +44,12 @@ export function createBearerAuthenticator(deps: { tokens: TokenStore; lookupKey:
     if (!record || !key || checkTokenState(record, key, now) !== 'ok' || checkNetwork(key.networks, currentRequestScope()?.clientIp) !== 'ok') {
       throw unauthorized(ctx, 'the bearer token is not active', 'invalid_token');
     }
+    // A DPoP- or certificate-bound token is worth nothing without its proof (RFC 9449 §7.1,
+    // RFC 8705 §3), and the admin API checks neither proof: it takes unbound tokens only, so a
+    // copied bound token is not a bearer token here.
+    if (record.cnf) {
+      throw unauthorized(ctx, 'this token is bound to a DPoP key or a client certificate; the admin API accepts only unbound bearer tokens', 'invalid_token');
+    }
     // A token carries no more than its key holds now (a narrowed key narrows its live tokens).
     const current = new Set(effectiveScopes(key));
     const scopes = new Set(record.scope.split(' ').filter((s) => current.has(s)));

@@ -56,7 +56,7 @@ describe('attack review 3', () => {
     return { token: minted.body.access_token as string, tokenType: minted.body.token_type as string, jkt };
   }
 
-  it('H1: a DPoP-bound token is honoured by the admin API as a plain Bearer token, with no DPoP proof', async () => {
+  it('H1: the admin API refuses a DPoP-bound token presented as a plain Bearer token, with no DPoP proof', async () => {
     // A key that may administer its tenant gets a token bound to a DPoP key it holds.
     const key = await keygate.createKey(tenantId, { name: 'dpop admin automation', scopes: ['admin:keys:read', 'admin:keys:write'] });
     const { token, tokenType, jkt } = await dpopToken(key);
@@ -66,8 +66,16 @@ describe('attack review 3', () => {
     const stolen = clientFor(keygate, key, token);
     const listed = await stolen.get('/keys');
     const created = await stolen.post('/keys', { name: 'planted by a thief', scopes: ['admin:keys:read'] });
-    // Observed: 200 and 201 (a new key with its secret). RFC 9449 §7.1: a DPoP-bound token is not a bearer token.
+    // Before the fix: 200 and 201 (a new key with its secret). RFC 9449 §7.1: a DPoP-bound token is not a bearer token.
     expect({ list: listed.status, create: created.status }).toEqual({ list: 401, create: 401 });
+    // The Check Point compat route takes the same bearer tokens: the same refusal there.
+    const compat = await keygate.send({
+      path: '/api/v1/tenant/token',
+      headers: { authorization: `Bearer ${token}` },
+      json: { description: 'x', role: 'read-only', childTenantId: tenantId, expiration: '2099-01-01' },
+    });
+    expect(compat.status).toBe(401);
+    expect(compat.headers['www-authenticate']).toContain('error="invalid_token"');
   });
 
   it('held: a DPoP-bound token is DPoP with its cnf in the token answer and in introspection, on the plain and the Koa path alike', async () => {
@@ -300,7 +308,7 @@ describe('attack review 3: certificate-bound tokens', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('H2: a certificate-bound token is honoured by the admin API without the certificate', async () => {
+  it('H2: the admin API refuses a certificate-bound token presented without the certificate', async () => {
     const key = await keygate.runtime.keyService.create(
       { ...newKeyFor(tenantId, { name: 'device admin', scopes: ['admin:keys:read', 'admin:keys:write'] }), tls_client_certificate: device } as NewKey,
       TEST_ACTOR,
@@ -320,7 +328,7 @@ describe('attack review 3: certificate-bound tokens', () => {
     const stolen = clientFor(keygate, key, token);
     const listed = await stolen.get('/keys');
     const created = await stolen.post('/keys', { name: 'planted by a thief', scopes: ['admin:keys:read'] });
-    // Observed: 200 and 201. RFC 8705 §3: the protected resource must check the certificate against cnf.x5t#S256.
+    // Before the fix: 200 and 201. RFC 8705 §3: the protected resource must check the certificate against cnf.x5t#S256.
     expect({ list: listed.status, create: created.status }).toEqual({ list: 401, create: 401 });
   });
 });
