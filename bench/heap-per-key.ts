@@ -59,6 +59,7 @@ try {
       + `RSS ${(tokened.rss / MB).toFixed(0)} MB, peak ${(afterTokens.hwm / MB).toFixed(0)} MB${snapshots ? ' (peak includes the first snapshot)' : ''}`,
   );
   console.log(`heap added per key by its token: ${perKey(tokened.heap - cached.heap)} B (whole heap per key: ${perKey(tokened.heap)} B)`);
+  if (before) cachedKeyReport(before);
   if (before && after) report(before, after);
 
   if (settleSeconds > 0) {
@@ -75,6 +76,20 @@ try {
   await redis.stop();
   await postgres.stop();
   rmSync(root, { recursive: true, force: true });
+}
+
+/** Objects there about once per key or more before any request: what the key cache holds per key. */
+function cachedKeyReport(before: HeapSummary): void {
+  console.log('\nbefore any request, objects about once per key or more, per key (the key cache), by where they are held:');
+  const rows = [...before.byHolder.values()].filter((row) => row.count >= totalKeys * 0.9);
+  for (const row of rows.sort((a, b) => b.bytes - a.bytes).slice(0, 20)) {
+    console.log(`  ${String(Math.round(row.bytes / totalKeys)).padStart(5)} B  ${(row.count / totalKeys).toFixed(2).padStart(6)}  ${row.what}`);
+  }
+  console.log('the same by constructor:');
+  const constructors = [...before.byConstructor.values()].filter((row) => row.count >= totalKeys * 0.9);
+  for (const row of constructors.sort((a, b) => b.bytes - a.bytes).slice(0, 12)) {
+    console.log(`  ${String(Math.round(row.bytes / totalKeys)).padStart(5)} B  ${(row.count / totalKeys).toFixed(2).padStart(6)}  ${row.what}`);
+  }
 }
 
 function report(before: HeapSummary, after: HeapSummary): void {

@@ -122,7 +122,9 @@ export function summariseHeapSnapshot(json: string, biggestCount = 25): HeapSumm
         const to = edges[e + edgeToAt]! / nodeWidth;
         if (holderOf[to] !== -1) continue;
         holderOf[to] = n;
-        holderEdge[to] = type === 'element' || type === 'hidden' ? '[]' : strings[edges[e + edgeNameAt]!]!;
+        const name = type === 'element' || type === 'hidden' ? '[]' : strings[edges[e + edgeNameAt]!]!;
+        // A table's slots are numbered, and a WeakMap's entries are named after their objects: one label each.
+        holderEdge[to] = /^\d+$/.test(name) ? '[]' : name.includes(' pair in WeakMap') ? '(WeakMap entry)' : name;
       }
     }
   }
