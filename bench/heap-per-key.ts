@@ -103,9 +103,11 @@ function report(before: HeapSummary, after: HeapSummary): void {
     console.log(`  ${String(Math.round(row.bytes / totalKeys)).padStart(5)} B  ${(row.count / totalKeys).toFixed(2).padStart(6)}  ${row.what}`);
   }
   console.log('biggest single objects before:');
-  for (const big of before.biggest.slice(0, 8)) console.log(`  ${(big.bytes / 1024).toFixed(0).padStart(7)} KB  ${big.what}  held by ${big.heldBy.slice(0, 160)}`);
+  for (const big of before.biggest.slice(0, 8))
+    console.log(`  ${(big.bytes / 1024).toFixed(0).padStart(7)} KB  ${big.what}  held by ${big.heldBy.slice(0, 160)}`);
   console.log('biggest single objects after:');
-  for (const big of after.biggest.slice(0, 15)) console.log(`  ${(big.bytes / 1024).toFixed(0).padStart(7)} KB  ${big.what}  held by ${big.heldBy.slice(0, 160)}`);
+  for (const big of after.biggest.slice(0, 15))
+    console.log(`  ${(big.bytes / 1024).toFixed(0).padStart(7)} KB  ${big.what}  held by ${big.heldBy.slice(0, 160)}`);
 }
 
 /** Polls /metrics until keygate_key_cache_entries reaches `keys`. */
