@@ -39,6 +39,8 @@ export interface Inspector {
   stopAllocationCount(): Promise<AllocationCount | undefined>;
   /** V8 heap in use after a full collection, bytes. */
   heapUsedAfterGc(): Promise<number>;
+  /** A full heap snapshot (.heapsnapshot JSON; the snapshot collects garbage first). */
+  takeHeapSnapshot(): Promise<string>;
   close(): void;
 }
 
@@ -107,8 +109,10 @@ export async function connectInspector(inspectorPort: number, options: { cpuProf
   });
   let nextId = 0;
   const pending = new Map<number, (result: unknown) => void>();
+  let snapshotChunks: string[] | undefined;
   socket.addEventListener('message', (event) => {
-    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
+    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown; method?: string; params?: { chunk?: string } };
+    if (message.method === 'HeapProfiler.addHeapSnapshotChunk') snapshotChunks?.push(message.params!.chunk!);
     if (message.id !== undefined) {
       pending.get(message.id)?.(message.result);
       pending.delete(message.id);
@@ -165,6 +169,13 @@ export async function connectInspector(inspectorPort: number, options: { cpuProf
       await send('HeapProfiler.collectGarbage');
       await send('HeapProfiler.collectGarbage');
       return Number(await evaluate(`process.getBuiltinModule('v8').getHeapStatistics().used_heap_size`));
+    },
+    async takeHeapSnapshot() {
+      snapshotChunks = [];
+      await send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+      const json = snapshotChunks.join('');
+      snapshotChunks = undefined;
+      return json;
     },
     close: () => socket.close(),
   };

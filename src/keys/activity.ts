@@ -42,28 +42,32 @@ export const DENIAL_OUTCOMES: Readonly<Partial<Record<DenialReason, ActivityOutc
 });
 
 export function createActivityRecorder(store: Pick<KeyActivityStore, 'add'>, log: Logger, options: { intervalMs?: number } = {}): ActivityRecorder {
-  // Counts of the current hour by key, then by outcome: counting a request builds no string.
-  // A new hour starts a new set of counts; the previous one waits for the next flush.
-  let pending = new Map<string, Map<ActivityOutcome, ActivityIncrement>>();
+  // Counts of the current hour by outcome, then by key: one number per key and outcome, so
+  // counting a request builds no string and no object, and a key counted this hour costs a map
+  // entry, not a map and a record of its own. A new hour starts a new set of counts; the previous
+  // one waits for the next flush.
+  let pending = new Map<ActivityOutcome, Map<string, number>>();
   let pendingHour = Math.floor(Date.now() / HOUR_MS);
   let earlier: ActivityIncrement[] = [];
-  const increments = (counts: Map<string, Map<ActivityOutcome, ActivityIncrement>>) => [...counts.values()].flatMap((byOutcome) => [...byOutcome.values()]);
+  const increments = (counts: Map<ActivityOutcome, Map<string, number>>, hour: number): ActivityIncrement[] => {
+    const out: ActivityIncrement[] = [];
+    for (const [outcome, byKey] of counts) for (const [clientId, count] of byKey) out.push({ clientId, hour, outcome, count });
+    return out;
+  };
   const count = (clientId: string, outcome: ActivityOutcome) => {
     const hour = Math.floor(Date.now() / HOUR_MS);
     if (hour !== pendingHour) {
-      earlier = earlier.concat(increments(pending));
+      earlier = earlier.concat(increments(pending, pendingHour));
       pending = new Map();
       pendingHour = hour;
     }
-    let byOutcome = pending.get(clientId);
-    if (!byOutcome) pending.set(clientId, (byOutcome = new Map()));
-    const entry = byOutcome.get(outcome);
-    if (entry) entry.count += 1;
-    else byOutcome.set(outcome, { clientId, hour, outcome, count: 1 });
+    let byKey = pending.get(outcome);
+    if (!byKey) pending.set(outcome, (byKey = new Map()));
+    byKey.set(clientId, (byKey.get(clientId) ?? 0) + 1);
   };
   const flush = async () => {
     if (pending.size === 0 && earlier.length === 0) return;
-    const batch = earlier.concat(increments(pending));
+    const batch = earlier.concat(increments(pending, pendingHour));
     pending = new Map();
     earlier = [];
     try {

@@ -15,14 +15,15 @@ export function createOwnerChain(lookup: KeyLookup) {
   const resolved = new WeakMap<KeySnapshot, KeySnapshot>();
 
   async function resolve(key: KeySnapshot, depth: number): Promise<KeySnapshot> {
+    // Nothing to follow (no creating key, or already stopped): the snapshot is its own answer, and
+    // remembering that would cost a memo entry for each such key that is ever used.
+    if (key.createdByKeyId === null || !standing(key)) return key;
     const known = resolved.get(key);
     if (known) return known;
     let result = key;
-    if (key.createdByKeyId !== null && standing(key)) {
-      const creator = depth < MAX_CREATOR_CHAIN ? await lookup(key.createdByKeyId) : undefined;
-      const creatorStands = creator !== undefined && standing(await resolve(creator, depth + 1));
-      if (!creatorStands) result = Object.freeze({ ...key, creator: 'inactive' as const });
-    }
+    const creator = depth < MAX_CREATOR_CHAIN ? await lookup(key.createdByKeyId) : undefined;
+    const creatorStands = creator !== undefined && standing(await resolve(creator, depth + 1));
+    if (!creatorStands) result = Object.freeze({ ...key, creator: 'inactive' as const });
     resolved.set(key, result);
     return result;
   }

@@ -6,6 +6,7 @@
 // another replica recorded less than a minute before, from the same address, is not rewritten.
 import type { Logger } from 'pino';
 import type { KeyStore, KeyUsage } from '../stores/keys.ts';
+import { RecentWrites } from './recent-writes.ts';
 
 export interface UsageRecorder {
   seen(clientId: string, ip: string | null): void;
@@ -23,23 +24,23 @@ export interface UsageOptions {
 export function createUsageRecorder(keys: Pick<KeyStore, 'recordUsage'>, log: Logger, options: UsageOptions = {}): UsageRecorder {
   const intervalMs = options.intervalMs ?? 5000;
   const rewriteAfterMs = options.rewriteAfterMs ?? 60_000;
-  let pending = new Map<string, KeyUsage>();
-  // What this replica last wrote per key, oldest write first; entries older than rewriteAfterMs
+  // The newest sighting per key since the last flush: a Map from client id to a position in
+  // parallel arrays (no record and no Date per sighting; the batch is built at the flush).
+  let pending = new Map<string, number>();
+  let pendingAtMs: number[] = [];
+  let pendingIps: (string | null)[] = [];
+  // What this replica last wrote per key, oldest write first; writes older than rewriteAfterMs
   // are dropped at each flush, so this holds only the keys written in the last minute.
-  const written = new Map<string, { atMs: number; ip: string | null }>();
-
-  const forgetOldWrites = (nowMs: number) => {
-    for (const [clientId, last] of written) {
-      if (nowMs - last.atMs < rewriteAfterMs) break;
-      written.delete(clientId);
-    }
-  };
+  const written = new RecentWrites();
 
   const flush = async () => {
-    forgetOldWrites(Date.now());
+    written.forgetOlderThan(Date.now(), rewriteAfterMs);
     if (pending.size === 0) return;
-    const batch = [...pending.values()];
+    const batch: KeyUsage[] = [];
+    for (const [clientId, at] of pending) batch.push({ clientId, at: new Date(pendingAtMs[at]!), ip: pendingIps[at] ?? null });
     pending = new Map();
+    pendingAtMs = [];
+    pendingIps = [];
     try {
       await keys.recordUsage(batch, rewriteAfterMs);
     } catch (error) {
@@ -47,19 +48,23 @@ export function createUsageRecorder(keys: Pick<KeyStore, 'recordUsage'>, log: Lo
       log.warn({ err: error, keys: batch.length }, 'could not record key usage');
       return;
     }
-    for (const usage of batch) {
-      written.delete(usage.clientId); // re-inserted last: the map stays in write order
-      written.set(usage.clientId, { atMs: usage.at.getTime(), ip: usage.ip });
-    }
+    for (const usage of batch) written.record(usage.clientId, usage.at.getTime(), usage.ip);
   };
   const timer = setInterval(() => void flush(), intervalMs);
   timer.unref();
   return {
     seen(clientId, ip) {
       const nowMs = Date.now();
-      const last = written.get(clientId);
-      if (last && last.ip === ip && nowMs - last.atMs < rewriteAfterMs) return;
-      pending.set(clientId, { clientId, at: new Date(nowMs), ip });
+      if (written.wroteRecently(clientId, ip, nowMs, rewriteAfterMs)) return;
+      const at = pending.get(clientId);
+      if (at === undefined) {
+        pending.set(clientId, pendingAtMs.length);
+        pendingAtMs.push(nowMs);
+        pendingIps.push(ip);
+      } else {
+        pendingAtMs[at] = nowMs;
+        pendingIps[at] = ip;
+      }
     },
     flush,
     async close() {

@@ -34,6 +34,28 @@ describe('key activity', () => {
     await recorder.close();
   });
 
+  it('sends one increment per key and outcome, with the hour it was counted in', async () => {
+    const batches: unknown[][] = [];
+    const recorder = createActivityRecorder({ add: async (batch) => void batches.push([...batch]) }, log, { intervalMs: 3_600_000 });
+    const hour = Math.floor(Date.now() / HOUR_MS);
+    recorder.count('kg_a', 'issued');
+    recorder.count('kg_b', 'introspection_active');
+    recorder.count('kg_a', 'issued');
+    recorder.denied('kg_b', 'secret_mismatch');
+    recorder.count('kg_b', 'introspection_active');
+    recorder.count('kg_b', 'introspection_active');
+    await recorder.flush();
+    await recorder.close();
+    expect(batches).toHaveLength(1);
+    const byKeyAndOutcome = (a: { clientId: string; outcome: string }, b: { clientId: string; outcome: string }) =>
+      `${a.clientId} ${a.outcome}`.localeCompare(`${b.clientId} ${b.outcome}`);
+    expect((batches[0] as { clientId: string; outcome: string }[]).sort(byKeyAndOutcome)).toEqual([
+      { clientId: 'kg_a', hour, outcome: 'issued', count: 2 },
+      { clientId: 'kg_b', hour, outcome: 'denied_bad_secret', count: 1 },
+      { clientId: 'kg_b', hour, outcome: 'introspection_active', count: 3 },
+    ]);
+  });
+
   it('a store that fails loses the batch and never throws to the caller', async () => {
     const failing = { add: async () => Promise.reject(new Error('down')) };
     const recorder = createActivityRecorder(failing, log, { intervalMs: 3_600_000 });

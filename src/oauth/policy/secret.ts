@@ -1,6 +1,6 @@
 // The secret must be well formed (checksum, no store touched), then match the current
 // secret or the previous one while its rotation grace lasts. Comparisons are constant-time.
-import { hash, timingSafeEqual } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { KeySnapshot } from '../../keys/model.ts';
 import { isWellFormedClientSecret } from '../../crypto/credentials.ts';
 import { verifySecret, type PepperRing } from '../../crypto/secret-hash.ts';
@@ -22,50 +22,48 @@ type SecretHashes = Pick<KeySnapshot, 'secretHash' | 'previousSecretHash' | 'pre
  * snapshot keeps matching it; a replaced snapshot takes its memo with it (WeakMap). Only matches
  * are kept: a wrong secret always takes the HMAC path. The digest of a random 256-bit-class
  * secret reveals nothing usable, and the pepper sits in the same memory anyway.
+ *
+ * A memo is kept for every key that has authenticated, so it is kept small: the digest as a
+ * 32-character one-byte string straight in the WeakMap (one small string a key), not a Buffer in
+ * a record (a Buffer is a large object, and a pooled one keeps its whole shared 8 KB slab alive).
  */
-interface Matched {
-  ring: PepperRing;
-  current?: Buffer;
-  previous?: Buffer;
+interface Memos {
+  current: WeakMap<SecretHashes, string>;
+  previous: WeakMap<SecretHashes, string>;
 }
-const matchedSecrets = new WeakMap<SecretHashes, Matched>();
+const matchedSecrets = new WeakMap<PepperRing, Memos>();
 
-const sameDigest = (known: Buffer | undefined, digest: Buffer) => known !== undefined && timingSafeEqual(known, digest);
+function memosOf(ring: PepperRing): Memos {
+  let memos = matchedSecrets.get(ring);
+  if (!memos) matchedSecrets.set(ring, (memos = { current: new WeakMap(), previous: new WeakMap() }));
+  return memos;
+}
+
+/** Constant-time equality of two digests of the same length (no early exit on the first difference). */
+function sameDigest(known: string | undefined, digest: string): boolean {
+  if (known === undefined || known.length !== digest.length) return false;
+  let difference = 0;
+  for (let i = 0; i < digest.length; i++) difference |= known.charCodeAt(i) ^ digest.charCodeAt(i);
+  return difference === 0;
+}
 
 export function checkSecret(ring: PepperRing, key: SecretHashes, secret: string, now: Date): SecretMatch {
-  const digest = hash('sha256', secret, 'buffer');
-  let matched = matchedSecrets.get(key);
-  if (matched?.ring !== ring) matched = undefined;
-  if (sameDigest(matched?.current, digest)) return 'current';
+  // 'binary' (latin1): one character per digest byte, so the string is as compact as the bytes.
+  const digest = hash('sha256', secret, 'binary');
+  const memos = memosOf(ring);
+  if (sameDigest(memos.current.get(key), digest)) return 'current';
   const inGrace = isInGrace(key, now);
-  if (inGrace && sameDigest(matched?.previous, digest)) return 'previous';
+  if (inGrace && sameDigest(memos.previous.get(key), digest)) return 'previous';
 
   if (verifySecret(ring, key.secretHash, secret)) {
-    remember(ring, key, matched, { current: digest });
+    memos.current.set(key, digest);
     return 'current';
   }
   if (inGrace && verifySecret(ring, key.previousSecretHash!, secret)) {
-    remember(ring, key, matched, { previous: digest });
+    memos.previous.set(key, digest);
     return 'previous';
   }
   return 'secret_mismatch';
-}
-
-function remember(ring: PepperRing, key: SecretHashes, matched: Matched | undefined, digest: { current: Buffer } | { previous: Buffer }): void {
-  const kept: Matched = { ring, current: matched?.current, previous: matched?.previous };
-  if ('current' in digest) kept.current = pooled(digest.current);
-  else kept.previous = pooled(digest.previous);
-  matchedSecrets.set(key, kept);
-}
-
-/**
- * A copy in Node's shared buffer pool: a digest kept for every key that ever matched is then a
- * view of a shared slab, not an allocation of its own.
- */
-function pooled(digest: Buffer): Buffer {
-  const copy = Buffer.allocUnsafe(digest.length);
-  digest.copy(copy);
-  return copy;
 }
 
 export function isInGrace(key: Pick<KeySnapshot, 'previousSecretHash' | 'previousSecretExpiresAt'>, now: Date): boolean {

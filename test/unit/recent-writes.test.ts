@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { RecentWrites } from '../../src/keys/recent-writes.ts';
+
+describe('recent writes of the last-use recorder', () => {
+  it('knows a key written from the same address within the window, and only that', () => {
+    const writes = new RecentWrites();
+    writes.record('a', 1000, '10.0.0.1');
+    expect(writes.wroteRecently('a', '10.0.0.1', 1500, 1000)).toBe(true);
+    expect(writes.wroteRecently('a', '10.0.0.2', 1500, 1000)).toBe(false);
+    expect(writes.wroteRecently('a', '10.0.0.1', 2000, 1000)).toBe(false);
+    expect(writes.wroteRecently('b', '10.0.0.1', 1500, 1000)).toBe(false);
+    writes.record('a', 1800, null);
+    expect(writes.wroteRecently('a', null, 2000, 1000)).toBe(true);
+    expect(writes.wroteRecently('a', '10.0.0.1', 1500, 1000)).toBe(false);
+  });
+
+  it('forgets old writes oldest first, and a key written again lives from its newest write', () => {
+    const writes = new RecentWrites();
+    // Enough old writes that forgetting them compacts the arrays and renumbers what is left.
+    for (let i = 0; i < 5000; i++) writes.record(`old-${i}`, 0, '10.0.0.1');
+    writes.record('old-7', 900, '10.0.0.1');
+    for (let i = 0; i < 100; i++) writes.record(`new-${i}`, 1000, '10.0.0.2');
+    writes.forgetOlderThan(1500, 1000);
+    expect(writes.size).toBe(101);
+    expect(writes.wroteRecently('old-6', '10.0.0.1', 1500, 1000)).toBe(false);
+    expect(writes.wroteRecently('old-7', '10.0.0.1', 1500, 1000)).toBe(true);
+    expect(writes.wroteRecently('new-99', '10.0.0.2', 1500, 1000)).toBe(true);
+
+    writes.record('new-5', 1600, '10.0.0.3');
+    writes.forgetOlderThan(1950, 1000);
+    expect(writes.size).toBe(100);
+    expect(writes.wroteRecently('old-7', '10.0.0.1', 1950, 1000)).toBe(false);
+    expect(writes.wroteRecently('new-5', '10.0.0.3', 1950, 1000)).toBe(true);
+    writes.forgetOlderThan(2100, 1000);
+    expect(writes.size).toBe(1);
+    expect(writes.wroteRecently('new-5', '10.0.0.3', 2100, 1000)).toBe(true);
+  });
+});
