@@ -22,7 +22,8 @@ export interface KeySnapshot {
   /** What the key may hold right now: `scopes`, and for a user key ∩ its user's role. */
   effectiveScopes: readonly string[];
   networks: readonly Network[];
-  expiresAt: Date | null;
+  /** When the key expires, ms since the epoch (a number, not a Date: every key in memory holds one). */
+  expiresAtMs: number | null;
   status: KeyStatus;
   /** HMAC of the current secret, `<pepper version>$<mac>`. */
   secretHash: string;

@@ -111,7 +111,7 @@ export function createSnapshotReader(keys: Pick<KeyStore, 'findStates' | 'listSt
       scopes,
       effectiveScopes: row.kind === 'user' && row.user_role ? internScopes(userKeyScopes(roleScopes, row.user_role, row.scopes)) : scopes,
       networks: row.networks.length === 0 ? NO_NETWORKS : networkLists(row.networks.join(' '), () => parsedNetworks(row)),
-      expiresAt: row.expires_at,
+      expiresAtMs: row.expires_at === null ? null : row.expires_at.getTime(),
       status: internText(row.status),
       secretHash: row.secret_hash,
       previousSecretHash: row.previous_secret_hash,

@@ -24,7 +24,7 @@ export function createTokenMinter(tokens: Pick<TokenStore, 'save'>, onMinted: (k
   return async function mintToken(key, scopes, secretGeneration, binding) {
     const iat = Math.floor(Date.now() / 1000);
     // A token never outlives its key: extending an expired key must not bring its tokens back.
-    const keyEnds = key.expiresAt === null ? Infinity : Math.floor(key.expiresAt.getTime() / 1000);
+    const keyEnds = key.expiresAtMs === null ? Infinity : Math.floor(key.expiresAtMs / 1000);
     const exp = Math.min(iat + key.tokenTtlSeconds, keyEnds);
     const scope = scopes.join(' ');
     const cnf = boundTo(binding);

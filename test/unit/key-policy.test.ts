@@ -20,7 +20,7 @@ function key(overrides: Partial<KeySnapshot> = {}): KeySnapshot {
     effectiveScopes: overrides.scopes ?? ['devices:read'],
     userActive: true,
     networks: [],
-    expiresAt: null,
+    expiresAtMs: null,
     status: 'active',
     secretHash: '1$unused',
     previousSecretHash: null,
@@ -46,7 +46,7 @@ describe('checkKeyState', () => {
   });
 
   it('is ok before the expiry time', () => {
-    expect(checkKeyState(key({ expiresAt: new Date(NOW.getTime() + 1) }), NOW)).toBe('ok');
+    expect(checkKeyState(key({ expiresAtMs: NOW.getTime() + 1 }), NOW)).toBe('ok');
   });
 
   it('is key_disabled for a disabled key', () => {
@@ -54,11 +54,11 @@ describe('checkKeyState', () => {
   });
 
   it('is key_expired after the expiry time', () => {
-    expect(checkKeyState(key({ expiresAt: new Date(NOW.getTime() - 1) }), NOW)).toBe('key_expired');
+    expect(checkKeyState(key({ expiresAtMs: NOW.getTime() - 1 }), NOW)).toBe('key_expired');
   });
 
   it('is key_expired at exactly the expiry time', () => {
-    expect(checkKeyState(key({ expiresAt: new Date(NOW.getTime()) }), NOW)).toBe('key_expired');
+    expect(checkKeyState(key({ expiresAtMs: NOW.getTime() }), NOW)).toBe('key_expired');
   });
 
   it('is owner_not_authorized when the creator is missing', () => {
@@ -74,11 +74,11 @@ describe('checkKeyState', () => {
   });
 
   it('reports disabled before expired', () => {
-    expect(checkKeyState(key({ status: 'disabled', expiresAt: NOW }), NOW)).toBe('key_disabled');
+    expect(checkKeyState(key({ status: 'disabled', expiresAtMs: NOW.getTime() }), NOW)).toBe('key_disabled');
   });
 
   it('reports expired before the owner', () => {
-    expect(checkKeyState(key({ expiresAt: NOW, creator: 'missing' }), NOW)).toBe('key_expired');
+    expect(checkKeyState(key({ expiresAtMs: NOW.getTime(), creator: 'missing' }), NOW)).toBe('key_expired');
   });
 
   it('reports the owner before the tenant', () => {
@@ -86,7 +86,7 @@ describe('checkKeyState', () => {
   });
 
   it('reports disabled when everything is wrong', () => {
-    const broken = key({ status: 'disabled', expiresAt: NOW, creator: 'missing', tenantActive: false });
+    const broken = key({ status: 'disabled', expiresAtMs: NOW.getTime(), creator: 'missing', tenantActive: false });
     expect(checkKeyState(broken, NOW)).toBe('key_disabled');
   });
 });

@@ -26,7 +26,7 @@ function key(overrides: Partial<KeySnapshot> = {}): KeySnapshot {
     effectiveScopes: overrides.scopes ?? ['devices:read', 'devices:write'],
     userActive: true,
     networks: [],
-    expiresAt: null,
+    expiresAtMs: null,
     status: 'active',
     secretHash: hashSecret(pepperRing, SECRET),
     previousSecretHash: null,

@@ -18,7 +18,7 @@ const owner = (overrides: Partial<KeySnapshot> = {}): KeySnapshot => ({
   effectiveScopes: ['a:read'],
   userActive: true,
   networks: [],
-  expiresAt: null,
+  expiresAtMs: null,
   status: 'active',
   secretHash: '1$x',
   previousSecretHash: null,

@@ -7,7 +7,7 @@ export type KeyStateOutcome = 'ok' | Extract<DenialReason, 'key_disabled' | 'key
 
 export function checkKeyState(key: KeySnapshot, now: Date): KeyStateOutcome {
   if (key.status !== 'active') return 'key_disabled';
-  if (key.expiresAt && key.expiresAt.getTime() <= now.getTime()) return 'key_expired';
+  if (key.expiresAtMs !== null && key.expiresAtMs <= now.getTime()) return 'key_expired';
   if (key.creator === 'missing' || key.creator === 'inactive') return 'owner_not_authorized';
   if (!key.userActive) return 'user_disabled';
   if (!key.tenantActive) return 'tenant_disabled';

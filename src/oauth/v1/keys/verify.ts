@@ -114,7 +114,7 @@ export function createKeyVerificationRoute(deps: KeyVerificationDeps) {
         tenant_id: outcome.key.tenantId,
         user_id: outcome.key.userId,
         scopes: [...effectiveScopes(outcome.key)],
-        expires_at: outcome.key.expiresAt?.toISOString() ?? null,
+        expires_at: outcome.key.expiresAtMs === null ? null : new Date(outcome.key.expiresAtMs).toISOString(),
       };
     }
     const code: VerificationCode = AUTHENTICATION_FAILURES.has(outcome.reason) ? 'invalid_key' : (outcome.reason as VerificationCode);
