@@ -1,10 +1,9 @@
 // Attacker's review 3 of the token-path performance changes (Keygate's own minter, the Redis save
 // script, batched key reads, the precompiled introspection answer), over real HTTP, Postgres and
-// Redis. Each test asserts the SECURE behaviour: a failing test here is a hole (the report gives
-// the request sequence and the code); the passing ones stay as regression tests.
-import { execFileSync } from 'node:child_process';
+// Redis. Each test asserts the SECURE behaviour; the two holes it found (H1, H2) are fixed, and
+// every test here stays as a regression test.
 import { createHash, generateKeyPairSync, randomUUID, sign, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -12,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { adminClient, clientFor } from '../support/admin.ts';
 import { basicAuth } from '../support/http.ts';
 import { ISSUER, newKeyFor, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { CERTIFICATE_HEADER, CERTIFICATE_PROXY, makeCertificates, startKeygateWithTls } from '../support/tls.ts';
 import { REDIS_LAYOUT } from '../../src/stores/tokens-redis.ts';
 import { hashToken } from '../../src/crypto/token-hash.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
@@ -255,8 +255,8 @@ describe('attack review 3', () => {
 });
 
 describe('attack review 3: certificate-bound tokens', () => {
-  const PROXY = '127.0.0.2';
-  const CERT_HEADER = 'x-client-cert';
+  const PROXY = CERTIFICATE_PROXY;
+  const CERT_HEADER = CERTIFICATE_HEADER;
   let dir: string;
   let device: string;
   let keygate: TestKeygate;
@@ -265,41 +265,8 @@ describe('attack review 3: certificate-bound tokens', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'keygate-attack3-'));
-    const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    const selfSigned = (name: string, subject: string, ...ext: string[]) =>
-      run(
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        `${name}.key`,
-        '-out',
-        `${name}.pem`,
-        '-days',
-        '2',
-        '-subj',
-        subject,
-        ...ext.flatMap((e) => ['-addext', e]),
-      );
-    selfSigned('ca', '/CN=Attack3 Client CA', 'basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign');
-    selfSigned('server', '/CN=localhost', 'subjectAltName=IP:127.0.0.1');
-    selfSigned('device', '/CN=attack3 device');
-    device = readFileSync(path.join(dir, 'device.pem'), 'utf8');
-    keygate = await startKeygate({
-      tokenStore: 'redis',
-      trustedProxies: PROXY,
-      env: {
-        KEYGATE_TLS_PORT: '0',
-        KEYGATE_TLS_CERT_FILE: path.join(dir, 'server.pem'),
-        KEYGATE_TLS_KEY_FILE: path.join(dir, 'server.key'),
-        KEYGATE_TLS_CLIENT_CA_FILE: path.join(dir, 'ca.pem'),
-        KEYGATE_CLIENT_CERT_HEADER: CERT_HEADER,
-      },
-    });
+    device = makeCertificates(dir).device.cert;
+    keygate = await startKeygateWithTls(dir);
     tenantId = await keygate.newTenant();
     introspector = await keygate.createKey(tenantId, { name: 'resource server', scopes: ['token:introspect'] });
   });

@@ -1,9 +1,8 @@
-// Certificate-bound tokens (RFC 8705) through a real TLS handshake: certificates made here with
-// openssl, presented to Keygate's own TLS listener and forwarded by a trusted proxy. A bound
-// token's introspection carries cnf.x5t#S256; the proxy's header from anyone else is ignored.
-import { execFileSync } from 'node:child_process';
+// Certificate-bound tokens (RFC 8705) through a real TLS handshake: certificates made with openssl
+// (test/support/tls.ts), presented to Keygate's own TLS listener and forwarded by a trusted proxy.
+// A bound token's introspection carries cnf.x5t#S256; the proxy's header from anyone else is ignored.
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,56 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewKey } from '../../src/keys/schemas.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
 import type { HttpResponse } from '../support/http.ts';
-import { deniedEvents, newKeyFor, startKeygate, type TestKeygate } from '../support/keygate.ts';
+import { deniedEvents, newKeyFor, type TestKeygate } from '../support/keygate.ts';
+import { CERTIFICATE_HEADER, CERTIFICATE_PROXY, makeCertificates, type Pem, startKeygateWithTls } from '../support/tls.ts';
 
 const TEST_ACTOR = { keyId: null, userId: null, via: 'test' } as const;
-const PROXY = '127.0.0.2';
-const CERT_HEADER = 'x-client-cert';
-
-interface Pem {
-  cert: string;
-  key: string;
-}
-
-/** A CA, a client certificate it issued, a self-signed one, one from a CA nobody trusts, and the server's own. */
-function makeCertificates(dir: string) {
-  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  const selfSigned = (name: string, subject: string, ...ext: string[]) => {
-    run('req', '-x509', ...ec, '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', subject, ...ext.flatMap((e) => ['-addext', e]));
-  };
-  const caExt = ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign'];
-  selfSigned('ca', '/CN=Keygate Test Client CA', ...caExt);
-  selfSigned('rogue-ca', '/CN=Keygate Test Client CA', ...caExt);
-  selfSigned('device', '/CN=self-signed device');
-  selfSigned('server', '/CN=localhost', 'subjectAltName=IP:127.0.0.1');
-  writeFileSync(path.join(dir, 'client.ext'), 'subjectAltName=DNS:sensor-1.acme.test\n');
-  const issued = (name: string, ca: string, subject: string) => {
-    run('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
-    run(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      `${ca}.pem`,
-      '-CAkey',
-      `${ca}.key`,
-      '-CAcreateserial',
-      '-out',
-      `${name}.pem`,
-      '-days',
-      '1',
-      '-extfile',
-      'client.ext',
-    );
-  };
-  issued('client', 'ca', '/O=Acme/CN=sensor-1');
-  issued('impostor', 'rogue-ca', '/O=Acme/CN=sensor-1');
-  issued('other', 'ca', '/O=Acme/CN=sensor-2');
-  const read = (name: string): Pem => ({ cert: readFileSync(path.join(dir, `${name}.pem`), 'utf8'), key: readFileSync(path.join(dir, `${name}.key`), 'utf8') });
-  return { ca: read('ca'), client: read('client'), impostor: read('impostor'), other: read('other'), device: read('device'), server: read('server') };
-}
+const PROXY = CERTIFICATE_PROXY;
+const CERT_HEADER = CERTIFICATE_HEADER;
 
 const thumbprint = (pem: string) => createHash('sha256').update(new X509Certificate(pem).raw).digest('base64url');
 
@@ -74,17 +29,7 @@ describe('certificate-bound tokens (RFC 8705)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'keygate-mtls-'));
     certs = makeCertificates(dir);
-    keygate = await startKeygate({
-      tokenStore: 'redis',
-      trustedProxies: PROXY,
-      env: {
-        KEYGATE_TLS_PORT: '0',
-        KEYGATE_TLS_CERT_FILE: path.join(dir, 'server.pem'),
-        KEYGATE_TLS_KEY_FILE: path.join(dir, 'server.key'),
-        KEYGATE_TLS_CLIENT_CA_FILE: path.join(dir, 'ca.pem'),
-        KEYGATE_CLIENT_CERT_HEADER: CERT_HEADER,
-      },
-    });
+    keygate = await startKeygateWithTls(dir);
     tenantId = await keygate.newTenant();
     introspector = await keygate.createKey(tenantId, { name: 'resource server', scopes: ['token:introspect'] });
   });
