@@ -5,7 +5,8 @@
 // and a new address is still on record at the next flush. The same holds across replicas: a row
 // another replica recorded less than a minute before, from the same address, is not rewritten.
 import type { Logger } from 'pino';
-import type { KeyStore, KeyUsage } from '../stores/keys.ts';
+import type { KeyStore } from '../stores/keys.ts';
+import type { KeyUsage } from '../stores/key-last-use.ts';
 import { RecentWrites } from './recent-writes.ts';
 
 export interface UsageRecorder {

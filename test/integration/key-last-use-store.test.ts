@@ -4,7 +4,7 @@
 // sighting wins, and a key's row goes with the key.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedKey } from '../../src/keys/types.ts';
-import type { KeyUsage } from '../../src/stores/keys.ts';
+import type { KeyUsage } from '../../src/stores/key-last-use.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 const MINUTE = 60_000;

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createUsageRecorder } from '../../src/keys/usage.ts';
-import type { KeyUsage } from '../../src/stores/keys.ts';
+import type { KeyUsage } from '../../src/stores/key-last-use.ts';
 
 const log = pino({ level: 'silent' });
 

@@ -1,0 +1,47 @@
+// SQL for a key's last use (api_key_last_use): batches of sightings from the usage recorder
+// (keys/usage.ts) written in one statement per chunk. Every key has its row from its creation on.
+import { sql } from 'kysely';
+import type { Db } from './db.ts';
+
+export interface KeyUsage {
+  clientId: string;
+  at: Date;
+  ip: string | null;
+}
+
+/** Keys per usage UPDATE: bounds how many rows one statement locks. */
+const USAGE_CHUNK = 5000;
+
+/**
+ * One statement for a batch of sightings; an older sighting never overwrites a newer one, and a
+ * row already recorded less than `unchangedWithinMs` before the sighting, from the same address,
+ * is left as it is (another replica wrote it): each such row would cost a new row version and
+ * an entry in every index of the table for no news. Every key has its last-use row from its
+ * creation on, so this only updates; a sighting of a key deleted since matches no row.
+ */
+export async function recordKeyUsage(db: Db, sightings: readonly KeyUsage[], unchangedWithinMs = 0): Promise<void> {
+  // Three array parameters however many keys: a plan that costs the same every time (a VALUES
+  // list of 3 × n parameters took Postgres longer to plan than to run). The rows to change are
+  // locked first, in client_id order whatever join the planner picks (FOR UPDATE above a
+  // sort), and chunks go in client_id order too, so two replicas flushing at once cannot
+  // deadlock; a row another flush changed meanwhile is checked again once locked, so the newer
+  // sighting still wins.
+  const sorted = [...sightings].sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0));
+  for (let start = 0; start < sorted.length; start += USAGE_CHUNK) {
+    const chunk = sorted.slice(start, start + USAGE_CHUNK);
+    await sql`
+      with changed as materialized (
+        select u.client_id, v.at, v.ip
+        from api_key_last_use u
+        join unnest(${chunk.map((s) => s.clientId)}::text[], ${chunk.map((s) => s.at.toISOString())}::timestamptz[], ${chunk.map((s) => s.ip)}::text[])
+          as v(client_id, at, ip) on v.client_id = u.client_id
+        where u.last_used_at is null or (u.last_used_at < v.at
+          and (u.last_used_at <= v.at - make_interval(secs => ${unchangedWithinMs / 1000}) or u.last_used_ip is distinct from v.ip))
+        order by u.client_id
+        for update of u
+      )
+      update api_key_last_use u set last_used_at = changed.at, last_used_ip = changed.ip
+      from changed where u.client_id = changed.client_id
+    `.execute(db);
+  }
+}
