@@ -4,11 +4,11 @@ import type { Context, Middleware } from 'koa';
 import { parseApiKey } from '../crypto/credentials.ts';
 import { readJsonObject } from '../http/body.ts';
 import { KeygateError } from '../shared/errors.ts';
-import { currentRequestScope } from '../http/request-scope.ts';
 import type { DenialRecorder } from './denial-audit.ts';
 import type { AbuseLimits } from './abuse-limits.ts';
 import type { MintedToken, TokenMinter } from './mint.ts';
-import { runTokenPolicy, type AuthenticateDeps } from './pipeline.ts';
+import type { AuthenticateDeps } from './pipeline.ts';
+import { runTokenPolicyForRequest } from './request-policy.ts';
 
 export interface ExchangeDeps extends AuthenticateDeps {
   mintToken: TokenMinter;
@@ -25,16 +25,7 @@ function rateLimited(ctx: Context, retryAfterSeconds: number): never {
 
 /** The whole token policy with every scope of the key (these routes take no scope parameter). */
 async function exchange(deps: ExchangeDeps, ctx: Context, clientId: string, secret: string): Promise<Exchange> {
-  const scope = currentRequestScope();
-  const outcome = await runTokenPolicy(deps, {
-    clientId,
-    secret,
-    ip: scope?.clientIp,
-    source: scope?.sourceIp,
-    now: new Date(),
-    requestedScopes: [],
-    purpose: 'token',
-  });
+  const outcome = await runTokenPolicyForRequest(deps, { clientId, secret }, [], 'token');
   if (outcome.ok) return { ok: true, token: await deps.mintToken(outcome.key, outcome.scopes, outcome.secretGeneration) };
   // Limits are audited once per window when first crossed (abuse-limits.ts), not per request.
   if (outcome.retryAfterSeconds !== undefined) rateLimited(ctx, outcome.retryAfterSeconds);

@@ -9,10 +9,10 @@
 // any step runs.
 import type { IncomingMessage } from 'node:http';
 import type { Exchange } from '../http/exchange.ts';
-import { currentRequestScope } from '../http/request-scope.ts';
 import { presentedCredentials } from './client-credentials.ts';
 import type { MintedToken, TokenMinter } from './mint.ts';
-import { runTokenPolicy, type TokenPolicyDeps } from './pipeline.ts';
+import type { TokenPolicyDeps } from './pipeline.ts';
+import { runTokenPolicyForRequest } from './request-policy.ts';
 import { parseScopeParam } from './policy/scopes.ts';
 import { UNAVAILABLE_DESCRIPTION } from './denials.ts';
 import { isConnectionFailure } from '../shared/store-failures.ts';
@@ -77,16 +77,8 @@ export async function answerPlainTokenRequest(deps: PlainTokenDeps, ctx: Exchang
 async function answer(deps: PlainTokenDeps, ctx: Exchange, form: Record<string, string>): Promise<PlainTokenAnswer | undefined> {
   const presented = presentedCredentials(ctx, form);
   if (!presented.ok) return undefined;
-  const scope = currentRequestScope();
-  const outcome = await runTokenPolicy(deps, {
-    clientId: presented.clientId,
-    secret: presented.clientSecret,
-    ip: scope?.clientIp,
-    source: scope?.sourceIp,
-    now: new Date(),
-    requestedScopes: parseScopeParam(form.scope),
-    purpose: 'token',
-  });
+  const credentials = { clientId: presented.clientId, secret: presented.clientSecret };
+  const outcome = await runTokenPolicyForRequest(deps, credentials, parseScopeParam(form.scope), 'token');
   if (!outcome.ok) {
     // Refused by the issuance limit (the last step, which has counted this request).
     if (outcome.reason === 'rate_limited' && outcome.key && outcome.retryAfterSeconds !== undefined) {

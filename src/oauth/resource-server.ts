@@ -3,11 +3,11 @@
 // through the whole token policy. Introspection and key verification both start here.
 import type { Exchange } from '../http/exchange.ts';
 import { RESOURCE_SERVER_SCOPE, type KeySnapshot } from '../keys/model.ts';
-import { currentRequestScope } from '../http/request-scope.ts';
 import { presentedCredentials } from './client-credentials.ts';
 import type { DeniedAction, DenialRecorder } from './denial-audit.ts';
 import type { AbuseLimits } from './abuse-limits.ts';
-import { runTokenPolicy, type AuthenticateDeps } from './pipeline.ts';
+import type { AuthenticateDeps } from './pipeline.ts';
+import { runTokenPolicyForRequest } from './request-policy.ts';
 
 export interface ResourceServerDeps extends AuthenticateDeps {
   recordDenial: DenialRecorder;
@@ -27,16 +27,8 @@ export async function authenticateResourceServer(
 ): Promise<ResourceServerAuthentication> {
   const presented = presentedCredentials(ctx, params);
   if (!presented.ok) return { ok: false, status: presented.status, error: presented.error, message: presented.message };
-  const scope = currentRequestScope();
-  const outcome = await runTokenPolicy(deps, {
-    clientId: presented.clientId,
-    secret: presented.clientSecret,
-    ip: scope?.clientIp,
-    source: scope?.sourceIp,
-    now: new Date(),
-    requestedScopes: [RESOURCE_SERVER_SCOPE],
-    purpose: 'introspect',
-  });
+  const credentials = { clientId: presented.clientId, secret: presented.clientSecret };
+  const outcome = await runTokenPolicyForRequest(deps, credentials, [RESOURCE_SERVER_SCOPE], 'introspect');
   if (outcome.ok) return { ok: true, key: outcome.key };
   if (outcome.retryAfterSeconds !== undefined) {
     return { ok: false, status: 429, error: 'rate_limited', message: 'too many requests', retryAfterSeconds: outcome.retryAfterSeconds };
