@@ -20,14 +20,18 @@ export interface RunningServer {
 
 export async function startServer(runtime: Runtime, port = runtime.config.port, host = runtime.config.host): Promise<RunningServer> {
   const { handleRequest } = createApp(runtime);
-  const plain = await listen(http.createServer(handleRequest), port, host);
+  const plain = await listen((ServerResponse) => http.createServer({ ServerResponse }, handleRequest), port, host);
   const { tls } = runtime.config;
   // The same app behind Keygate's own TLS: every client is asked for a certificate, none is
   // refused for lacking one or for its issuer (a self-signed one is a credential too); the token
   // endpoint decides what a certificate proves (oauth/policy/certificate.ts).
   const secure = tls
     ? await listen(
-        https.createServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), requestCert: true, rejectUnauthorized: false }, handleRequest),
+        (ServerResponse) =>
+          https.createServer(
+            { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), requestCert: true, rejectUnauthorized: false, ServerResponse },
+            handleRequest,
+          ),
         tls.port,
         host,
       ).catch(async (error: unknown) => {
@@ -45,19 +49,18 @@ export async function startServer(runtime: Runtime, port = runtime.config.port, 
   };
 }
 
-async function listen(server: http.Server, port: number, host: string): Promise<Omit<RunningServer, 'tlsPort'>> {
-  server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
-  // Responses not yet started: when draining begins they are told `Connection: close`.
-  const unanswered = new Set<http.ServerResponse>();
+/**
+ * `create` makes the server with the response class it is given: one that says `Connection: close`
+ * once this listener drains.
+ */
+async function listen(
+  create: (ServerResponse: typeof http.ServerResponse) => http.Server,
+  port: number,
+  host: string,
+): Promise<Omit<RunningServer, 'tlsPort'>> {
   let draining = false;
-  server.prependListener('request', (_req, res: http.ServerResponse) => {
-    if (draining) {
-      res.setHeader('Connection', 'close');
-      return;
-    }
-    unanswered.add(res);
-    res.once('close', () => unanswered.delete(res));
-  });
+  const server = create(drainAwareResponse(() => draining));
+  server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -70,8 +73,6 @@ async function listen(server: http.Server, port: number, host: string): Promise<
         // Every response from now on ends its connection (Node closes the socket after it), so a
         // keep-alive client sees `Connection: close` and connects anew — to a closed port.
         draining = true;
-        for (const res of unanswered) if (!res.headersSent) res.setHeader('Connection', 'close');
-        unanswered.clear();
         // Stop listening only. http.Server#close would also destroy every idle keep-alive socket
         // right now — including one whose next request is already on the wire, unread: its client
         // gets a reset for a request it sent before we stopped. So idle sockets get a short grace
@@ -85,4 +86,23 @@ async function listen(server: http.Server, port: number, host: string): Promise<
         });
       }),
   };
+}
+
+/**
+ * Responses whose head is written once draining has begun say `Connection: close`, however long
+ * before it their request arrived. The check runs as the head is written (Node writes every head
+ * through writeHead, `end()` without one included), so nothing keeps a list of the responses in
+ * flight: a set of them, filled and emptied on every request, kept each response alive through
+ * garbage collections long enough to be moved to the old generation, which then had to be
+ * collected over and over under load.
+ */
+function drainAwareResponse(isDraining: () => boolean): typeof http.ServerResponse {
+  // Node constructs it as it does its own ServerResponse (the generic constructor of the type is
+  // the only thing the cast stands for).
+  return class DrainAwareResponse extends http.ServerResponse {
+    override writeHead(...args: unknown[]): this {
+      if (isDraining() && !this.headersSent) this.setHeader('Connection', 'close');
+      return (http.ServerResponse.prototype.writeHead as (...a: unknown[]) => this).apply(this, args);
+    }
+  } as typeof http.ServerResponse;
 }
