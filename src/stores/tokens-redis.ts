@@ -1,6 +1,8 @@
 // Token state in Redis: a single node, Sentinel or Cluster (redis-connection.ts). On a Cluster a
 // token record and its key's index live in different slots, so nothing ever batches the two
 // into one multi-key command; the index buckets of one key share a slot (hash tag) and may.
+import type { Redis } from 'ioredis';
+import { batchedGet, type BatchedGet } from './redis-batched-get.ts';
 import { connectRedis, type RedisClient } from './redis-connection.ts';
 import { decodeRecord, encodeRecord, MAX_TOKEN_TTL_SECONDS, secondsLeft, type TokenStore } from './tokens.ts';
 
@@ -33,6 +35,9 @@ export function createRedisTokenStore(url: string): TokenStore {
   const { tokenKey, indexKey, bucketOf, bucketExpiresAt, liveBuckets } = REDIS_LAYOUT;
   const redis = connectRedis(url);
   redis.on('error', () => {}); // surfaced by the failing command and by /readyz
+  // The reads of one turn as one MGET on a single node; on a Cluster the records of one batch
+  // would live in different slots, so each is its own GET there.
+  const readRecord: BatchedGet = redis.isCluster ? (key) => redis.get(key) : batchedGet(redis as Redis);
 
   /** Deletes the keys; returns how many existed. */
   const deleteKeys = redis.isCluster
@@ -68,7 +73,7 @@ export function createRedisTokenStore(url: string): TokenStore {
       await redis.set(tokenKey(tokenHash), value, 'EX', ttl);
     },
     async find(tokenHash) {
-      const text = await redis.get(tokenKey(tokenHash));
+      const text = await readRecord(tokenKey(tokenHash));
       return text === null ? undefined : decodeRecord(text);
     },
     async destroy(tokenHash) {
