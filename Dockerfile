@@ -81,4 +81,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "--max-semi-space-size=16", "--heap-growing-percent=150", "src/cli/main.ts", "serve"]
+CMD ["node", "--max-semi-space-size=16", "--heap-growing-percent=30", "src/cli/main.ts", "serve"]
