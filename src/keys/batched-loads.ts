@@ -1,10 +1,13 @@
-// Key lookups that miss the cache, gathered into one query. After a restart every key misses once,
+// Key lookups that miss the cache, gathered into few queries. After a restart every key misses once,
 // and a fleet asks for all of them at once: one query per key queues each behind the others in the
-// connection pool, while one query for every key asked about in the same turn of the event loop
-// costs little more than a single one.
+// connection pool. Here the lookups of one turn of the event loop share a query, and while two
+// queries are out, new lookups wait and join the next one: under a storm each query carries
+// every key asked about while the previous ones ran, instead of the few of a single turn.
 
 /** Most keys read by one query; more waiting keys make another query. */
 const MAX_BATCH = 500;
+/** Queries out at once; lookups made meanwhile wait for the next. */
+const MAX_IN_FLIGHT = 2;
 
 interface Waiter<T> {
   resolve(value: T | undefined): void;
@@ -16,24 +19,41 @@ interface Waiter<T> {
  * same id in one batch share its answer; a failed query fails every lookup in its batch.
  */
 export function batchLoads<T>(loadMany: (ids: readonly string[]) => Promise<ReadonlyMap<string, T>>): (id: string) => Promise<T | undefined> {
-  let waiting = new Map<string, Waiter<T>[]>();
+  // Insertion order: the longest-waiting ids go first.
+  const waiting = new Map<string, Waiter<T>[]>();
   let scheduled = false;
+  let inFlight = 0;
+
+  const schedule = () => {
+    if (scheduled || waiting.size === 0) return;
+    scheduled = true;
+    // After the current I/O phase: every request read in it has asked for its key by then.
+    setImmediate(run);
+  };
 
   const run = () => {
     scheduled = false;
-    const batch = waiting;
-    waiting = new Map();
-    const ids = [...batch.keys()];
-    for (let start = 0; start < ids.length; start += MAX_BATCH) {
-      const chunk = ids.slice(start, start + MAX_BATCH);
-      loadMany(chunk).then(
-        (found) => {
-          for (const id of chunk) for (const waiter of batch.get(id)!) waiter.resolve(found.get(id));
-        },
-        (error: unknown) => {
-          for (const id of chunk) for (const waiter of batch.get(id)!) waiter.reject(error);
-        },
-      );
+    while (inFlight < MAX_IN_FLIGHT && waiting.size > 0) {
+      const batch = new Map<string, Waiter<T>[]>();
+      for (const [id, waiters] of waiting) {
+        if (batch.size === MAX_BATCH) break;
+        batch.set(id, waiters);
+        waiting.delete(id);
+      }
+      inFlight += 1;
+      loadMany([...batch.keys()])
+        .then(
+          (found) => {
+            for (const [id, waiters] of batch) for (const waiter of waiters) waiter.resolve(found.get(id));
+          },
+          (error: unknown) => {
+            for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
+          },
+        )
+        .finally(() => {
+          inFlight -= 1;
+          schedule();
+        });
     }
   };
 
@@ -42,10 +62,6 @@ export function batchLoads<T>(loadMany: (ids: readonly string[]) => Promise<Read
       const waiters = waiting.get(id);
       if (waiters) waiters.push({ resolve, reject });
       else waiting.set(id, [{ resolve, reject }]);
-      // After the current I/O phase: every request read in it has asked for its key by then.
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(run);
-      }
+      if (inFlight < MAX_IN_FLIGHT) schedule();
     });
 }

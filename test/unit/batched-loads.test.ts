@@ -50,3 +50,39 @@ describe('batched key loads', () => {
     expect(await load('a')).toBe('a');
   });
 });
+
+describe('batched key loads under a storm', () => {
+  it('keeps at most two queries out; lookups made meanwhile share the next query', async () => {
+    const queries: string[][] = [];
+    const pending: (() => void)[] = [];
+    let out = 0;
+    let mostOut = 0;
+    const load = batchLoads(async (ids) => {
+      queries.push([...ids]);
+      out += 1;
+      mostOut = Math.max(mostOut, out);
+      await new Promise<void>((resolve) => pending.push(resolve));
+      out -= 1;
+      return new Map(ids.map((id) => [id, id.toUpperCase()]));
+    });
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    const answers: Promise<string | undefined>[] = [];
+    // Three turns of lookups while the first two queries are held open.
+    for (const ids of [['a'], ['b'], ['c', 'd'], ['e', 'c']]) {
+      answers.push(...ids.map(load));
+      await turn();
+    }
+    expect(queries).toEqual([['a'], ['b']]);
+    // One query returns: everything that waited goes out together, each id once.
+    pending.shift()!();
+    await turn();
+    await turn();
+    expect(queries).toEqual([['a'], ['b'], ['c', 'd', 'e']]);
+    while (pending.length > 0) {
+      pending.shift()!();
+      await turn();
+    }
+    expect(await Promise.all(answers)).toEqual(['A', 'B', 'C', 'D', 'E', 'C']);
+    expect(mostOut).toBe(2);
+  });
+});
