@@ -3,7 +3,8 @@
 // into one multi-key command; the index buckets of one key share a slot (hash tag) and may.
 import type { Redis } from 'ioredis';
 import { batchedGet, type BatchedGet } from './redis-batched-get.ts';
-import { connectRedis, type RedisClient } from './redis-connection.ts';
+import { batchedSave } from './redis-batched-save.ts';
+import { connectRedis } from './redis-connection.ts';
 import { decodeRecord, encodeRecord, MAX_TOKEN_TTL_SECONDS, secondsLeft, type TokenStore } from './tokens.ts';
 
 /**
@@ -38,6 +39,7 @@ export function createRedisTokenStore(url: string): TokenStore {
   // The reads of one turn as one MGET on a single node; on a Cluster the records of one batch
   // would live in different slots, so each is its own GET there.
   const readRecord: BatchedGet = redis.isCluster ? (key) => redis.get(key) : batchedGet(redis as Redis);
+  const saveOnNode = redis.isCluster ? undefined : batchedSave(redis as Redis);
 
   /** Deletes the keys; returns how many existed. */
   const deleteKeys = redis.isCluster
@@ -61,10 +63,9 @@ export function createRedisTokenStore(url: string): TokenStore {
       const index = indexKey(record.clientId, bucket);
       const value = encodeRecord(record);
       // Index first: a token is never live without being reachable from its key's index.
-      if (!redis.isCluster) {
-        // One node: one script call (one command on the wire, shared with the other requests of
-        // the same tick by auto-pipelining) instead of three.
-        await savingClient(redis).keygateSaveToken(index, tokenKey(tokenHash), tokenHash, bucketExpiresAt(bucket), value, ttl);
+      if (saveOnNode) {
+        // One node: one script call for the saves of this turn, instead of three commands each.
+        await saveOnNode({ index, indexExpiresAt: bucketExpiresAt(bucket), recordKey: tokenKey(tokenHash), tokenHash, value, ttlSeconds: ttl });
         return;
       }
       // On a Cluster the record and the index live in different slots, maybe on different nodes:
@@ -103,23 +104,6 @@ export function createRedisTokenStore(url: string): TokenStore {
       await redis.quit().catch(() => redis.disconnect());
     },
   };
-}
-
-// KEYS: the key's index bucket, the token's record. ARGV: token hash, the bucket's expiry (unix
-// seconds), the encoded record, its time to live (seconds).
-const SAVE_SCRIPT = `
-redis.call('hset', KEYS[1], ARGV[1], '')
-redis.call('expireat', KEYS[1], ARGV[2])
-redis.call('set', KEYS[2], ARGV[3], 'EX', ARGV[4])
-return 1`;
-
-type SavingClient = RedisClient & {
-  keygateSaveToken(index: string, record: string, tokenHash: string, bucketExpiresAt: number, value: string, ttl: number): Promise<number>;
-};
-
-function savingClient(redis: RedisClient): SavingClient {
-  if (!('keygateSaveToken' in redis)) redis.defineCommand('keygateSaveToken', { numberOfKeys: 2, lua: SAVE_SCRIPT });
-  return redis as SavingClient;
 }
 
 function sumOf(replies: [Error | null, unknown][] | null): number {

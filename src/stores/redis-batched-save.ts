@@ -1,0 +1,84 @@
+// Token saves of one event-loop turn go to one Redis node as one script call: for each token its
+// key's index entry, the index's expiry and the record, index first. Separate calls (even
+// auto-pipelined) cost Redis a script run and ioredis a command, a promise and a callback per
+// token, kept alive until the pipeline's reply. Single node and Sentinel only: on a Cluster the
+// records of one batch live in different slots.
+import type { Redis } from 'ioredis';
+
+/** Tokens one script call saves at most; a full batch is sent at once. */
+const MAX_BATCH = 200;
+
+export interface TokenWrite {
+  /** The key's index bucket (a hash of token hash → ''). */
+  index: string;
+  /** The index bucket's expiry, unix seconds. */
+  indexExpiresAt: number;
+  /** Where the record lives. */
+  recordKey: string;
+  tokenHash: string;
+  /** The encoded record. */
+  value: string;
+  ttlSeconds: number;
+}
+
+export type BatchedSave = (write: TokenWrite) => Promise<void>;
+
+// KEYS, per token: its index bucket, its record. ARGV, per token: the token hash, the bucket's
+// expiry (unix seconds), the encoded record, its time to live (seconds).
+const SAVE_SCRIPT = `
+for i = 1, #KEYS, 2 do
+  local a = (i - 1) * 2
+  redis.call('hset', KEYS[i], ARGV[a + 1], '')
+  redis.call('expireat', KEYS[i], ARGV[a + 2])
+  redis.call('set', KEYS[i + 1], ARGV[a + 3], 'EX', ARGV[a + 4])
+end
+return #KEYS / 2`;
+
+type SavingClient = Redis & {
+  /** numkeys, then the keys, then the arguments (ioredis's form for a script without a fixed key count). */
+  keygateSaveTokens(...numKeysKeysAndArgs: (string | number)[]): Promise<number>;
+};
+
+export function batchedSave(redis: Redis): BatchedSave {
+  if (!('keygateSaveTokens' in redis)) redis.defineCommand('keygateSaveTokens', { lua: SAVE_SCRIPT });
+  const client = redis as SavingClient;
+  // The waiting writes as the script takes them, plus each writer's settle functions.
+  let keys: string[] = [];
+  let args: (string | number)[] = [];
+  let resolvers: (() => void)[] = [];
+  let rejecters: ((error: unknown) => void)[] = [];
+
+  const send = () => {
+    if (resolvers.length === 0) return;
+    const sentKeys = keys;
+    const sentArgs = args;
+    const resolve = resolvers;
+    const reject = rejecters;
+    keys = [];
+    args = [];
+    resolvers = [];
+    rejecters = [];
+    client.keygateSaveTokens(sentKeys.length, ...sentKeys, ...sentArgs).then(
+      () => {
+        for (const done of resolve) done();
+      },
+      (error: unknown) => {
+        // A script that fails part-way may have saved some of the batch: those tokens are never
+        // handed out, and their records expire on their own.
+        for (const fail of reject) fail(error);
+      },
+    );
+  };
+
+  return (write) =>
+    new Promise<void>((resolve, reject) => {
+      // setImmediate, not nextTick: the saves of every request that arrived in this turn's I/O
+      // join the batch.
+      if (resolvers.length === 0) setImmediate(send);
+      keys.push(write.index, write.recordKey);
+      args.push(write.tokenHash, write.indexExpiresAt, write.value, write.ttlSeconds);
+      resolvers.push(resolve);
+      rejecters.push(reject);
+      if (resolvers.length >= MAX_BATCH) send();
+    });
+}
