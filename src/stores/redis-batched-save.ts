@@ -4,8 +4,9 @@
 // token, kept alive until the pipeline's reply. Single node and Sentinel only: on a Cluster the
 // records of one batch live in different slots.
 import type { Redis } from 'ioredis';
+import { batchPerTurn } from './turn-batches.ts';
 
-/** Tokens one script call saves at most; a full batch is sent at once. */
+/** Tokens one script call saves at most. */
 const MAX_BATCH = 200;
 
 export interface TokenWrite {
@@ -42,43 +43,16 @@ type SavingClient = Redis & {
 export function batchedSave(redis: Redis): BatchedSave {
   if (!('keygateSaveTokens' in redis)) redis.defineCommand('keygateSaveTokens', { lua: SAVE_SCRIPT });
   const client = redis as SavingClient;
-  // The waiting writes as the script takes them, plus each writer's settle functions.
-  let keys: string[] = [];
-  let args: (string | number)[] = [];
-  let resolvers: (() => void)[] = [];
-  let rejecters: ((error: unknown) => void)[] = [];
-
-  const send = () => {
-    if (resolvers.length === 0) return;
-    const sentKeys = keys;
-    const sentArgs = args;
-    const resolve = resolvers;
-    const reject = rejecters;
-    keys = [];
-    args = [];
-    resolvers = [];
-    rejecters = [];
-    client.keygateSaveTokens(sentKeys.length, ...sentKeys, ...sentArgs).then(
-      () => {
-        for (const done of resolve) done();
-      },
-      (error: unknown) => {
-        // A script that fails part-way may have saved some of the batch: those tokens are never
-        // handed out, and their records expire on their own.
-        for (const fail of reject) fail(error);
-      },
-    );
-  };
-
-  return (write) =>
-    new Promise<void>((resolve, reject) => {
-      // setImmediate, not nextTick: the saves of every request that arrived in this turn's I/O
-      // join the batch.
-      if (resolvers.length === 0) setImmediate(send);
+  // A script that fails part-way may have saved some of the batch: those tokens are never handed
+  // out, and their records expire on their own.
+  return batchPerTurn(MAX_BATCH, async (writes: TokenWrite[]) => {
+    const keys: string[] = [];
+    const args: (string | number)[] = [];
+    for (const write of writes) {
       keys.push(write.index, write.recordKey);
       args.push(write.tokenHash, write.indexExpiresAt, write.value, write.ttlSeconds);
-      resolvers.push(resolve);
-      rejecters.push(reject);
-      if (resolvers.length >= MAX_BATCH) send();
-    });
+    }
+    await client.keygateSaveTokens(keys.length, ...keys, ...args);
+    return writes.map(() => undefined);
+  });
 }

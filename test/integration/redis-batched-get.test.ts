@@ -4,39 +4,26 @@
 // other suites sharing the Redis do not count.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { watchCommands, type CommandWatch } from '../support/redis-monitor.ts';
 import { batchedGet } from '../../src/stores/redis-batched-get.ts';
 
 const redisUrl = inject('redisUrl');
 
 describe('batched token record reads', () => {
   let redis: Redis;
-  let monitor: Awaited<ReturnType<Redis['monitor']>>;
-  const seen: string[][] = [];
+  let watch: CommandWatch;
   const prefix = `test:batched-get:${process.pid}:`;
-  /** Commands naming this suite's keys that Redis served since the last call. */
-  async function commandsSent(): Promise<string[]> {
-    // A marker command, so everything sent before it has been seen.
-    const marker = `${prefix}marker:${seen.length}:${Math.random()}`;
-    await redis.exists(marker);
-    while (!seen.some((args) => args.includes(marker))) await new Promise((r) => setTimeout(r, 5));
-    const names = seen.filter((args) => !args.some((a) => a.startsWith(`${prefix}marker:`))).map((args) => args[0]!.toLowerCase());
-    seen.length = 0;
-    return names;
-  }
   beforeAll(async () => {
     if (!redisUrl) throw new Error('this suite needs Redis');
     redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-    monitor = await redis.duplicate().monitor();
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      if (args.some((a) => String(a).startsWith(prefix))) seen.push(args.map(String));
-    });
+    watch = await watchCommands(redis, prefix);
     const pipeline = redis.pipeline();
     for (let i = 0; i < 1200; i += 1) pipeline.set(`${prefix}${i}`, `value ${i}`, 'EX', 60);
     await pipeline.exec();
-    await commandsSent();
+    await watch.commandsSent();
   });
   afterAll(async () => {
-    monitor?.disconnect();
+    watch?.close();
     await redis?.quit();
   });
 
@@ -46,7 +33,7 @@ describe('batched token record reads', () => {
     const keys = [7, 3, 3, 250, 0, 99, 1199, -1].map((i) => `${prefix}${i}`);
     const values = await Promise.all(keys.map((key) => get(key)));
     expect(values).toEqual(['value 7', 'value 3', 'value 3', 'value 250', 'value 0', 'value 99', 'value 1199', null]);
-    expect(await commandsSent()).toEqual(['mget']);
+    expect(await watch.commandsSent()).toEqual(['mget']);
   });
 
   it('sends at most 500 keys per MGET and still answers every read with its own value', async () => {
@@ -54,14 +41,14 @@ describe('batched token record reads', () => {
     const indexes = Array.from({ length: 1200 }, (_, i) => (i * 7919) % 1200);
     const values = await Promise.all(indexes.map((i) => get(`${prefix}${i}`)));
     expect(values).toEqual(indexes.map((i) => `value ${i}`));
-    expect(await commandsSent()).toEqual(['mget', 'mget', 'mget']);
+    expect(await watch.commandsSent()).toEqual(['mget', 'mget', 'mget']);
   });
 
   it('reads of later turns go in batches of their own', async () => {
     const get = batchedGet(redis);
     expect(await get(`${prefix}1`)).toBe('value 1');
     expect(await get(`${prefix}2`)).toBe('value 2');
-    expect(await commandsSent()).toEqual(['mget', 'mget']);
+    expect(await watch.commandsSent()).toEqual(['mget', 'mget']);
   });
 
   it('fails every read of a batch whose MGET fails, with the error of the batch', async () => {

@@ -4,24 +4,15 @@
 // naming this suite's keys, so other suites sharing the Redis do not count.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { watchCommands, type CommandWatch } from '../support/redis-monitor.ts';
 import { batchedSave, type TokenWrite } from '../../src/stores/redis-batched-save.ts';
 
 const redisUrl = inject('redisUrl');
 
 describe('batched token saves', () => {
   let redis: Redis;
-  let monitor: Awaited<ReturnType<Redis['monitor']>>;
-  const seen: string[][] = [];
+  let watch: CommandWatch;
   const prefix = `test:batched-save:${process.pid}:`;
-  /** Commands naming this suite's keys that Redis served since the last call (script calls and their inner commands). */
-  async function commandsSent(): Promise<string[]> {
-    const marker = `${prefix}marker:${seen.length}:${Math.random()}`;
-    await redis.exists(marker);
-    while (!seen.some((args) => args.includes(marker))) await new Promise((r) => setTimeout(r, 5));
-    const names = seen.filter((args) => !args.some((a) => a.startsWith(`${prefix}marker:`))).map((args) => args[0]!.toLowerCase());
-    seen.length = 0;
-    return names;
-  }
   const write = (i: number, ttlSeconds = 60): TokenWrite => ({
     index: `${prefix}i:{k${i % 3}}:1`,
     indexExpiresAt: Math.floor(Date.now() / 1000) + 3600,
@@ -33,21 +24,18 @@ describe('batched token saves', () => {
   beforeAll(async () => {
     if (!redisUrl) throw new Error('this suite needs Redis');
     redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-    monitor = await redis.duplicate().monitor();
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      if (args.some((a) => String(a).startsWith(prefix))) seen.push(args.map(String));
-    });
-    await commandsSent();
+    watch = await watchCommands(redis, prefix);
+    await watch.commandsSent();
   });
   afterAll(async () => {
-    monitor?.disconnect();
+    watch?.close();
     await redis?.quit();
   });
 
   it('writes every token of one turn, index first, with one script call', async () => {
     const save = batchedSave(redis);
     await Promise.all([0, 1, 2, 3, 4].map((i) => save(write(i))));
-    const sent = await commandsSent();
+    const sent = await watch.commandsSent();
     // One script call from the client; Redis reports the commands the script ran after it.
     expect(sent.filter((name) => name === 'evalsha' || name === 'eval')).toHaveLength(1);
     expect(sent.filter((name) => name === 'hset' || name === 'set' || name === 'expireat')).toHaveLength(15);
@@ -63,7 +51,7 @@ describe('batched token saves', () => {
   it('sends at most 200 tokens per script call', async () => {
     const save = batchedSave(redis);
     await Promise.all(Array.from({ length: 450 }, (_, i) => save(write(100 + i))));
-    const calls = (await commandsSent()).filter((name) => name === 'evalsha' || name === 'eval');
+    const calls = (await watch.commandsSent()).filter((name) => name === 'evalsha' || name === 'eval');
     expect(calls).toHaveLength(3);
     expect(await redis.get(`${prefix}t:549`)).toBe('record 549');
     expect(await redis.get(`${prefix}t:100`)).toBe('record 100');
