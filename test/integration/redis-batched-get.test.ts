@@ -1,54 +1,47 @@
 // Token record reads of one event-loop turn share one MGET (src/stores/redis-batched-get.ts):
 // each read gets its own key's value, whatever else shares its batch, and a failed batch fails
-// every read in it. Counted by watching Redis (MONITOR) for commands naming this suite's keys, so
-// other suites sharing the Redis do not count.
+// every read in it. Commands are counted on a redis-server of the suite's own.
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { watchCommands, type CommandWatch } from '../support/redis-monitor.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchedGet } from '../../src/stores/redis-batched-get.ts';
-
-const redisUrl = inject('redisUrl');
+import { startCountedRedis, type CountedRedis } from '../support/redis-command-count.ts';
 
 describe('batched token record reads', () => {
-  let redis: Redis;
-  let watch: CommandWatch;
-  const prefix = `test:batched-get:${process.pid}:`;
+  let counted: CountedRedis;
+  const key = (i: number) => `test:batched-get:${i}`;
   beforeAll(async () => {
-    if (!redisUrl) throw new Error('this suite needs Redis');
-    redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-    watch = await watchCommands(redis, prefix);
-    const pipeline = redis.pipeline();
-    for (let i = 0; i < 1200; i += 1) pipeline.set(`${prefix}${i}`, `value ${i}`, 'EX', 60);
+    counted = await startCountedRedis();
+    const pipeline = counted.redis.pipeline();
+    for (let i = 0; i < 1200; i += 1) pipeline.set(key(i), `value ${i}`, 'EX', 60);
     await pipeline.exec();
-    await watch.commandsSent();
+    await counted.commandsSent();
   });
   afterAll(async () => {
-    watch?.close();
-    await redis?.quit();
+    await counted?.close();
   });
 
   it('answers each read of one turn with its own value, in one MGET', async () => {
-    const get = batchedGet(redis);
+    const get = batchedGet(counted.redis);
     // Shuffled, with a repeated key and a missing one, all in the same turn.
-    const keys = [7, 3, 3, 250, 0, 99, 1199, -1].map((i) => `${prefix}${i}`);
-    const values = await Promise.all(keys.map((key) => get(key)));
+    const keys = [7, 3, 3, 250, 0, 99, 1199, -1].map(key);
+    const values = await Promise.all(keys.map((k) => get(k)));
     expect(values).toEqual(['value 7', 'value 3', 'value 3', 'value 250', 'value 0', 'value 99', 'value 1199', null]);
-    expect(await watch.commandsSent()).toEqual(['mget']);
+    expect(await counted.commandsSent()).toEqual({ mget: 1 });
   });
 
   it('sends at most 500 keys per MGET and still answers every read with its own value', async () => {
-    const get = batchedGet(redis);
+    const get = batchedGet(counted.redis);
     const indexes = Array.from({ length: 1200 }, (_, i) => (i * 7919) % 1200);
-    const values = await Promise.all(indexes.map((i) => get(`${prefix}${i}`)));
+    const values = await Promise.all(indexes.map((i) => get(key(i))));
     expect(values).toEqual(indexes.map((i) => `value ${i}`));
-    expect(await watch.commandsSent()).toEqual(['mget', 'mget', 'mget']);
+    expect(await counted.commandsSent()).toEqual({ mget: 3 });
   });
 
   it('reads of later turns go in batches of their own', async () => {
-    const get = batchedGet(redis);
-    expect(await get(`${prefix}1`)).toBe('value 1');
-    expect(await get(`${prefix}2`)).toBe('value 2');
-    expect(await watch.commandsSent()).toEqual(['mget', 'mget']);
+    const get = batchedGet(counted.redis);
+    expect(await get(key(1))).toBe('value 1');
+    expect(await get(key(2))).toBe('value 2');
+    expect(await counted.commandsSent()).toEqual({ mget: 2 });
   });
 
   it('fails every read of a batch whose MGET fails, with the error of the batch', async () => {
