@@ -213,7 +213,7 @@ describe('attack review 4: cold key lookups with two queries out', () => {
   });
 });
 
-describe('attack review 4: a failed key query', () => {
+describe('attack review 4: a failed or stalled key query', () => {
   let postgres: OwnPostgres;
   let keygate: FaultKeygate;
   let keys: CreatedKey[];
@@ -283,6 +283,41 @@ describe('attack review 4: a failed key query', () => {
     const later = await Promise.all(keys.map((key) => keygate.token(key)));
     expect(later.map((r) => r.status)).toEqual(Array(keys.length).fill(200));
     expect(keygate.unhandledErrors()).toEqual([]);
+  });
+
+  it('H1: two stalled key lookup queries must not stall the cold lookups of every other key', async () => {
+    // Postgres stalls the two queries that are out (a backend stuck on I/O, a connection whose
+    // peer vanished without a reset: pg has no query timeout here). Every other part of Postgres
+    // answers, so a lookup of another key has every reason to be answered.
+    keygate.runtime.forgetKeys('*');
+    await locker.query('begin');
+    await locker.query('lock table tenants in access exclusive mode');
+    let stalled: number[] = [];
+    const first = Promise.allSettled(keys.slice(0, 10).map((key) => keygate.token(key)));
+    try {
+      for (let tries = 0; tries < 200 && stalled.length < 2; tries += 1) {
+        await sleep(10);
+        stalled = await blockedLookups();
+      }
+      expect(stalled.length).toBe(2);
+      for (const pid of stalled) process.kill(pid, 'SIGSTOP');
+    } finally {
+      await locker.query('rollback');
+    }
+    let ready: HttpResponse;
+    let other: HttpResponse | string;
+    try {
+      ready = await keygate.send({ method: 'GET', path: '/readyz' });
+      // The cap only ends the test: the lookup is answered at once when it has a query of its own.
+      other = await keygate.send({ path: '/oauth/token', headers: { authorization: basicAuth(keys[20]!.key.client_id, keys[20]!.client_secret) }, form: { grant_type: 'client_credentials' } }, 5000).catch(
+        (error: Error) => error.message,
+      );
+    } finally {
+      for (const pid of stalled) process.kill(pid, 'SIGCONT');
+    }
+    expect(ready.status).toBe(200); // Postgres answers everything else
+    expect(typeof other === 'string' ? other : other.status).toBe(200);
+    expect((await first).map((r) => (r.status === 'fulfilled' ? r.value.status : String(r.reason)))).toEqual(Array(10).fill(200));
   });
 });
 
