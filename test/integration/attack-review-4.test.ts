@@ -13,7 +13,15 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hashToken } from '../../src/crypto/token-hash.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
 import { adminClient, ALL_ADMIN_SCOPES } from '../support/admin.ts';
-import { startFaultKeygate, startOwnPostgres, startOwnRedis, UNAVAILABLE_OAUTH, type FaultKeygate, type OwnPostgres, type OwnRedis } from '../support/faults.ts';
+import {
+  startFaultKeygate,
+  startOwnPostgres,
+  startOwnRedis,
+  UNAVAILABLE_OAUTH,
+  type FaultKeygate,
+  type OwnPostgres,
+  type OwnRedis,
+} from '../support/faults.ts';
 import { basicAuth, type HttpResponse } from '../support/http.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 import { makeCertificates, startKeygateWithTls } from '../support/tls.ts';
@@ -78,7 +86,9 @@ describe('attack review 4: token reads of one turn share one MGET', () => {
         probe.live && probe.tenant === caller
           ? { active: true, client_id: probe.owner!.key.client_id, tenant_id: tenants[probe.tenant], scope: probe.scope }
           : { active: false };
-      const got = answer.body?.active ? { active: true, client_id: answer.body.client_id, tenant_id: answer.body.tenant_id, scope: answer.body.scope } : answer.body;
+      const got = answer.body?.active
+        ? { active: true, client_id: answer.body.client_id, tenant_id: answer.body.tenant_id, scope: answer.body.scope }
+        : answer.body;
       return answer.status === 200 && JSON.stringify(got) === JSON.stringify(expected) ? [] : [{ i, status: answer.status, got, expected }];
     });
     expect(wrong).toEqual([]);
@@ -106,7 +116,11 @@ describe('attack review 4: token reads of one turn share one MGET', () => {
       const revoked = await revoke(owner, token);
       expect(revoked.status).toBe(200);
       // Sent after the 200: batched with reads of other tokens still in flight.
-      const after = await Promise.all([introspect(introspectors[0]!, token), introspect(introspectors[0]!, bystanderToken), introspect(introspectors[0]!, token)]);
+      const after = await Promise.all([
+        introspect(introspectors[0]!, token),
+        introspect(introspectors[0]!, bystanderToken),
+        introspect(introspectors[0]!, token),
+      ]);
       late.push(after[0]!, after[2]!);
       expect(after[1]!.body.active).toBe(true);
       for (const answer of await Promise.all(racing)) expect(answer.status).toBe(200);
@@ -153,7 +167,9 @@ describe('attack review 4: a token store batch that fails', () => {
     } finally {
       process.kill(pid, 'SIGCONT');
     }
-    const wrong = answers.flatMap((answer, i) => (honest(answer, i % tokens.length) && answer.status === 200 ? [] : [{ i, status: answer.status, body: answer.body }]));
+    const wrong = answers.flatMap((answer, i) =>
+      honest(answer, i % tokens.length) && answer.status === 200 ? [] : [{ i, status: answer.status, body: answer.body }],
+    );
     expect(wrong).toEqual([]);
   });
 
@@ -190,10 +206,7 @@ describe('attack review 4: cold key lookups with two queries out', () => {
       const victim = await a.createKey(tenantId, { name: `victim ${round}` });
       const victimToken = (await b.token(victim)).body.access_token as string;
       b.afterDirectWrite(); // B is cold: every lookup below misses and waits for a batch
-      const storm = Promise.all([
-        ...crowd.flatMap((key) => [b.token(key), b.token(key)]),
-        ...Array.from({ length: 10 }, () => b.token(victim)),
-      ]);
+      const storm = Promise.all([...crowd.flatMap((key) => [b.token(key), b.token(key)]), ...Array.from({ length: 10 }, () => b.token(victim))]);
       // Disabled through A while B's lookups are queued behind the queries already out.
       await sleep(round * 3);
       expect((await admin.post(`/keys/${victim.key.client_id}/disable`)).status).toBeLessThan(300);
@@ -240,7 +253,7 @@ describe('attack review 4: a failed or stalled key query', () => {
   /** Keygate's key lookups waiting on the lock, by backend pid. */
   async function blockedLookups(): Promise<number[]> {
     const { rows } = await observer.query<{ pid: number }>(
-      "select pid from pg_stat_activity where wait_event_type = 'Lock' and query like 'select \"k\".\"client_id\", \"k\".\"tenant_id\"%' and pid <> pg_backend_pid()",
+      'select pid from pg_stat_activity where wait_event_type = \'Lock\' and query like \'select "k"."client_id", "k"."tenant_id"%\' and pid <> pg_backend_pid()',
     );
     return rows.map((row) => row.pid);
   }
@@ -309,9 +322,16 @@ describe('attack review 4: a failed or stalled key query', () => {
     try {
       ready = await keygate.send({ method: 'GET', path: '/readyz' });
       // The cap only ends the test: the lookup is answered at once when it has a query of its own.
-      other = await keygate.send({ path: '/oauth/token', headers: { authorization: basicAuth(keys[20]!.key.client_id, keys[20]!.client_secret) }, form: { grant_type: 'client_credentials' } }, 5000).catch(
-        (error: Error) => error.message,
-      );
+      other = await keygate
+        .send(
+          {
+            path: '/oauth/token',
+            headers: { authorization: basicAuth(keys[20]!.key.client_id, keys[20]!.client_secret) },
+            form: { grant_type: 'client_credentials' },
+          },
+          5000,
+        )
+        .catch((error: Error) => error.message);
     } finally {
       for (const pid of stalled) process.kill(pid, 'SIGCONT');
     }
@@ -338,7 +358,15 @@ function request(
     const headers: Record<string, string> = { ...options.headers };
     if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
     if (options.expectContinue) headers.expect = '100-continue';
-    const req = (secure ? https : http).request({ host: '127.0.0.1', port, method: options.method, path: options.path, headers, agent, rejectUnauthorized: false });
+    const req = (secure ? https : http).request({
+      host: '127.0.0.1',
+      port,
+      method: options.method,
+      path: options.path,
+      headers,
+      agent,
+      rejectUnauthorized: false,
+    });
     req.once('error', reject);
     req.once('response', (res) => {
       const chunks: Buffer[] = [];
@@ -379,8 +407,18 @@ describe('attack review 4: draining on every kind of route, plain and TLS', () =
       { method: 'GET', path: '/console/', headers: { 'if-none-match': consoleEtag } },
       { method: 'GET', path: '/admin/v1/keys', headers: { authorization: `Bearer ${adminToken}` } },
       { method: 'GET', path: '/admin/v1/keys', headers: { authorization: 'Bearer nope' } },
-      { method: 'POST', path: '/oauth/token', headers: { authorization: basicAuth(key.key.client_id, 'wrong'), 'content-type': form }, body: 'grant_type=client_credentials' },
-      { method: 'POST', path: '/oauth/token', headers: { authorization: basicAuth(key.key.client_id, key.client_secret), 'content-type': form }, body: 'grant_type=client_credentials' },
+      {
+        method: 'POST',
+        path: '/oauth/token',
+        headers: { authorization: basicAuth(key.key.client_id, 'wrong'), 'content-type': form },
+        body: 'grant_type=client_credentials',
+      },
+      {
+        method: 'POST',
+        path: '/oauth/token',
+        headers: { authorization: basicAuth(key.key.client_id, key.client_secret), 'content-type': form },
+        body: 'grant_type=client_credentials',
+      },
       {
         method: 'POST',
         path: '/oauth/token',
@@ -388,8 +426,18 @@ describe('attack review 4: draining on every kind of route, plain and TLS', () =
         body: 'grant_type=client_credentials',
         expectContinue: true,
       },
-      { method: 'POST', path: '/oauth/introspect', headers: { authorization: basicAuth(rs.key.client_id, rs.client_secret), 'content-type': form }, body: `token=${await tokenOf()}` },
-      { method: 'POST', path: '/oauth/revoke', headers: { authorization: basicAuth(key.key.client_id, key.client_secret), 'content-type': form }, body: `token=${await tokenOf()}` },
+      {
+        method: 'POST',
+        path: '/oauth/introspect',
+        headers: { authorization: basicAuth(rs.key.client_id, rs.client_secret), 'content-type': form },
+        body: `token=${await tokenOf()}`,
+      },
+      {
+        method: 'POST',
+        path: '/oauth/revoke',
+        headers: { authorization: basicAuth(key.key.client_id, key.client_secret), 'content-type': form },
+        body: `token=${await tokenOf()}`,
+      },
       { method: 'POST', path: '/oauth/introspect', headers: { 'content-type': 'text/plain' }, body: 'x' },
     ];
     const expectedStatus = [200, 200, 304, 200, 401, 401, 200, 200, 200, 200, 400];
@@ -397,10 +445,7 @@ describe('attack review 4: draining on every kind of route, plain and TLS', () =
     const tlsAgent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
     const { port, tlsPort } = keygate;
     const round = async (list: Awaited<ReturnType<typeof probes>>) =>
-      Promise.all([
-        ...list.map((probe) => request(plainAgent, port, false, probe)),
-        ...list.map((probe) => request(tlsAgent, tlsPort!, true, probe)),
-      ]);
+      Promise.all([...list.map((probe) => request(plainAgent, port, false, probe)), ...list.map((probe) => request(tlsAgent, tlsPort!, true, probe))]);
     try {
       const before = await round(await probes());
       expect(before.map((a) => a.status)).toEqual([...expectedStatus, ...expectedStatus]);
@@ -452,14 +497,31 @@ describe('attack review 4: odd requests on the token, introspection and revocati
     const requests: Promise<HttpResponse>[] = [];
     for (const target of ['/oauth/introspect', '/oauth/revoke', '/oauth/token']) {
       for (const raw of bodies) {
-        for (const contentType of ['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=iso-8859-1', 'APPLICATION/X-WWW-FORM-URLENCODED', 'application/json']) {
+        for (const contentType of [
+          'application/x-www-form-urlencoded',
+          'application/x-www-form-urlencoded; charset=iso-8859-1',
+          'APPLICATION/X-WWW-FORM-URLENCODED',
+          'application/json',
+        ]) {
           requests.push(keygate.send({ path: target, headers: { authorization: rsAuth, 'content-type': contentType }, raw }));
         }
-        requests.push(keygate.send({ path: target, headers: { authorization: rsAuth, 'content-type': 'application/x-www-form-urlencoded' }, raw, chunked: true }));
+        requests.push(
+          keygate.send({ path: target, headers: { authorization: rsAuth, 'content-type': 'application/x-www-form-urlencoded' }, raw, chunked: true }),
+        );
       }
-      requests.push(keygate.send({ path: target, headers: { authorization: 'Basic', 'content-type': 'application/x-www-form-urlencoded' }, raw: `token=${token}` }));
-      requests.push(keygate.send({ path: target, headers: { authorization: 'Basic Og==', 'content-type': 'application/x-www-form-urlencoded' }, raw: `token=${token}` }));
-      requests.push(keygate.send({ path: target, headers: { authorization: `Basic ${'%'.repeat(40)}`, 'content-type': 'application/x-www-form-urlencoded' }, raw: `token=${token}` }));
+      requests.push(
+        keygate.send({ path: target, headers: { authorization: 'Basic', 'content-type': 'application/x-www-form-urlencoded' }, raw: `token=${token}` }),
+      );
+      requests.push(
+        keygate.send({ path: target, headers: { authorization: 'Basic Og==', 'content-type': 'application/x-www-form-urlencoded' }, raw: `token=${token}` }),
+      );
+      requests.push(
+        keygate.send({
+          path: target,
+          headers: { authorization: `Basic ${'%'.repeat(40)}`, 'content-type': 'application/x-www-form-urlencoded' },
+          raw: `token=${token}`,
+        }),
+      );
       requests.push(keygate.send({ method: 'GET', path: `${target}?token=${token}`, headers: { authorization: rsAuth } }));
     }
     const legit = Array.from({ length: 10 }, () => keygate.introspect(rs, untouched));
