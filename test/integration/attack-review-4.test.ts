@@ -56,14 +56,14 @@ describe('attack review 4: token reads of one turn share one MGET', () => {
     keygate.send({ path: '/oauth/revoke', headers: { authorization: basicAuth(key.key.client_id, key.client_secret) }, form: { token } });
 
   it('held: 1,200 concurrent introspections of live, revoked and unknown tokens of two tenants each get their own answer', async () => {
-    interface Probe {
+    interface Asked {
       token: string;
       owner: CreatedKey | undefined;
       tenant: number;
       scope: string;
       live: boolean;
     }
-    const probes: Probe[] = [];
+    const probes: Asked[] = [];
     for (let i = 0; i < 10; i += 1) {
       const tenant = i % 2;
       const scope = i % 3 ? 'devices:read' : 'devices:write';
@@ -347,13 +347,16 @@ interface Answer {
   body: string;
 }
 
+interface Probe {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  expectContinue?: boolean;
+}
+
 /** One request on a keep-alive agent (plain or TLS), answered in full. */
-function request(
-  agent: http.Agent,
-  port: number,
-  secure: boolean,
-  options: { method: string; path: string; headers?: Record<string, string>; body?: string; expectContinue?: boolean },
-): Promise<Answer> {
+function request(agent: http.Agent, port: number, secure: boolean, options: Probe): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...options.headers };
     if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
@@ -401,7 +404,7 @@ describe('attack review 4: draining on every kind of route, plain and TLS', () =
     const consoleEtag = (await keygate.send({ method: 'GET', path: '/console/' })).headers.etag!;
     const form = 'application/x-www-form-urlencoded';
     const tokenOf = async () => (await keygate!.token(key)).body.access_token as string;
-    const probes = async () => [
+    const probes = async (): Promise<Probe[]> => [
       { method: 'GET', path: '/.well-known/oauth-authorization-server' },
       { method: 'GET', path: '/healthz' },
       { method: 'GET', path: '/console/', headers: { 'if-none-match': consoleEtag } },
@@ -444,7 +447,7 @@ describe('attack review 4: draining on every kind of route, plain and TLS', () =
     const plainAgent = new http.Agent({ keepAlive: true });
     const tlsAgent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
     const { port, tlsPort } = keygate;
-    const round = async (list: Awaited<ReturnType<typeof probes>>) =>
+    const round = async (list: Probe[]) =>
       Promise.all([...list.map((probe) => request(plainAgent, port, false, probe)), ...list.map((probe) => request(tlsAgent, tlsPort!, true, probe))]);
     try {
       const before = await round(await probes());
