@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -467,6 +468,32 @@ describe('attack review 4: draining on every kind of route, plain and TLS', () =
       plainAgent.destroy();
       tlsAgent.destroy();
     }
+  });
+});
+
+describe('attack review 4: pipelined requests when draining begins', () => {
+  it('H2: requests already on the wire, pipelined on one kept-alive connection, are all answered before it closes', async () => {
+    const keygate = await startKeygate({ tokenStore: 'redis' });
+    const socket = net.connect(keygate.port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+    });
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    try {
+      await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      // A kept-alive connection in use before draining.
+      socket.write('GET /healthz HTTP/1.1\r\nHost: keygate\r\n\r\n');
+      while (!text.includes('\r\n\r\n')) await sleep(5);
+      // Three requests in one write (RFC 9112 §9.3.2 pipelining), then draining begins.
+      socket.write(['/healthz', '/readyz', '/healthz'].map((target) => `GET ${target} HTTP/1.1\r\nHost: keygate\r\n\r\n`).join(''));
+      await keygate.close();
+      await closed;
+    } finally {
+      socket.destroy();
+    }
+    // The first answer, then one per pipelined request (the last may say Connection: close).
+    expect(text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 200']);
   });
 });
 
