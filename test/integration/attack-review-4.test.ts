@@ -252,6 +252,32 @@ describe('attack review 4: a failed or stalled key query', () => {
   });
 
   /** Keygate's key lookups waiting on the lock, by backend pid. */
+  /**
+   * Sends token requests for `batch` keys at a time until `count` lookup queries wait on the lock
+   * (one turn's lookups share a query, so later requests make the next one); returns the answers
+   * to come and the blocked backends.
+   */
+  async function blockLookups(of: CreatedKey[], count: number): Promise<{ answers: Promise<HttpResponse>[]; blocked: number[] }> {
+    const answers: Promise<HttpResponse>[] = [];
+    let blocked: number[] = [];
+    for (let sent = 0; blocked.length < count; ) {
+      if (sent < of.length) {
+        answers.push(...of.slice(sent, sent + 5).map((key) => keygate.token(key)));
+        sent += 5;
+      }
+      for (let tries = 0; tries < 100; tries += 1) {
+        await sleep(10);
+        const now = await blockedLookups();
+        if (now.length > blocked.length) {
+          blocked = now;
+          break;
+        }
+      }
+      if (sent >= of.length && blocked.length < count) break;
+    }
+    return { answers: [...answers, ...of.slice(answers.length).map((key) => keygate.token(key))], blocked };
+  }
+
   async function blockedLookups(): Promise<number[]> {
     const { rows } = await observer.query<{ pid: number }>(
       'select pid from pg_stat_activity where wait_event_type = \'Lock\' and query like \'select "k"."client_id", "k"."tenant_id"%\' and pid <> pg_backend_pid()',
@@ -266,13 +292,10 @@ describe('attack review 4: a failed or stalled key query', () => {
     let answers: Promise<HttpResponse[]>;
     let blockedMost = 0;
     try {
-      answers = Promise.all(keys.map((key) => keygate.token(key)));
       // Two lookup queries get stuck on the lock; every other lookup waits behind them.
-      let blocked: number[] = [];
-      for (let tries = 0; tries < 200 && blocked.length < 2; tries += 1) {
-        await sleep(10);
-        blocked = await blockedLookups();
-      }
+      const started = await blockLookups(keys, 2);
+      answers = Promise.all(started.answers);
+      const { blocked } = started;
       expect(blocked.length).toBe(2);
       // A few turns later still two: the waiting lookups did not start queries of their own.
       await sleep(50);
@@ -307,12 +330,11 @@ describe('attack review 4: a failed or stalled key query', () => {
     await locker.query('begin');
     await locker.query('lock table tenants in access exclusive mode');
     let stalled: number[] = [];
-    const first = Promise.allSettled(keys.slice(0, 10).map((key) => keygate.token(key)));
+    let first: Promise<PromiseSettledResult<HttpResponse>[]>;
     try {
-      for (let tries = 0; tries < 200 && stalled.length < 2; tries += 1) {
-        await sleep(10);
-        stalled = await blockedLookups();
-      }
+      const started = await blockLookups(keys.slice(0, 10), 2);
+      first = Promise.allSettled(started.answers);
+      stalled = started.blocked;
       expect(stalled.length).toBe(2);
       for (const pid of stalled) process.kill(pid, 'SIGSTOP');
     } finally {
