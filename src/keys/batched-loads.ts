@@ -2,12 +2,18 @@
 // and a fleet asks for all of them at once: one query per key queues each behind the others in the
 // connection pool. Here the lookups of one turn of the event loop share a query, and while two
 // queries are out, new lookups wait and join the next one: under a storm each query carries
-// every key asked about while the previous ones ran, instead of the few of a single turn.
+// every key asked about while the previous ones ran, instead of the few of a single turn. A query
+// that takes too long gives up its place, so a stuck one holds the others back a moment at most.
 
 /** Most keys read by one query; more waiting keys make another query. */
 const MAX_BATCH = 500;
 /** Queries out at once; lookups made meanwhile wait for the next. */
 const MAX_IN_FLIGHT = 2;
+/**
+ * A query out longer than this stops counting against MAX_IN_FLIGHT (its lookups still wait for
+ * it): a query stuck on a backend that never answers must not hold every other cold key back.
+ */
+const SLOT_MS = 250;
 
 interface Waiter<T> {
   resolve(value: T | undefined): void;
@@ -41,6 +47,15 @@ export function batchLoads<T>(loadMany: (ids: readonly string[]) => Promise<Read
         waiting.delete(id);
       }
       inFlight += 1;
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        inFlight -= 1;
+        schedule();
+      };
+      const slow = setTimeout(release, SLOT_MS);
+      slow.unref();
       loadMany([...batch.keys()])
         .then(
           (found) => {
@@ -51,8 +66,8 @@ export function batchLoads<T>(loadMany: (ids: readonly string[]) => Promise<Read
           },
         )
         .finally(() => {
-          inFlight -= 1;
-          schedule();
+          clearTimeout(slow);
+          release();
         });
     }
   };

@@ -86,3 +86,24 @@ describe('batched key loads under a storm', () => {
     expect(mostOut).toBe(2);
   });
 });
+
+describe('batched key loads with stuck queries', () => {
+  it('a query that never answers gives up its place: later lookups get queries of their own', async () => {
+    const queries: string[][] = [];
+    const load = batchLoads(async (ids) => {
+      queries.push([...ids]);
+      // A backend that never answers.
+      if (ids.some((id) => id.startsWith('stuck'))) return new Promise<never>(() => {});
+      return new Map(ids.map((id) => [id, id.toUpperCase()]));
+    });
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    void load('stuck-1');
+    await turn();
+    void load('stuck-2');
+    await turn();
+    expect(queries).toEqual([['stuck-1'], ['stuck-2']]);
+    // Both places are taken by queries that will never answer; this lookup must still be served.
+    const answer = await Promise.race([load('fresh'), new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000))]);
+    expect(answer).toBe('FRESH');
+  });
+});
