@@ -61,6 +61,7 @@ async function listen(
   let draining = false;
   const server = create(drainAwareResponse(() => draining));
   server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
+  server.prependListener('request', countRequest);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -89,19 +90,41 @@ async function listen(
 }
 
 /**
- * Responses whose head is written once draining has begun say `Connection: close`, however long
- * before it their request arrived. The check runs as the head is written (Node writes every head
- * through writeHead, `end()` without one included), so nothing keeps a list of the responses in
- * flight: a set of them, filled and emptied on every request, kept each response alive through
- * garbage collections long enough to be moved to the old generation, which then had to be
- * collected over and over under load.
+ * Requests read on a connection, counted on its socket, and each request's place in that count:
+ * the answer to the last request read is the one that may close the connection.
+ */
+const requestsRead = Symbol('requestsRead');
+const placeRead = Symbol('placeRead');
+type CountingSocket = net.Socket & { [requestsRead]?: number };
+type PlacedRequest = http.IncomingMessage & { [placeRead]?: number };
+
+function countRequest(req: http.IncomingMessage): void {
+  const socket = req.socket as CountingSocket;
+  const place = (socket[requestsRead] ?? 0) + 1;
+  socket[requestsRead] = place;
+  (req as PlacedRequest)[placeRead] = place;
+}
+
+function isLastRead(req: http.IncomingMessage): boolean {
+  return (req as PlacedRequest)[placeRead] === (req.socket as CountingSocket)[requestsRead];
+}
+
+/**
+ * Once draining has begun, the answer to the last request read on a connection says
+ * `Connection: close` (Node then closes the socket after it), however long before draining its
+ * request arrived; answers to earlier pipelined requests do not, even when their heads are
+ * written later, so none of them is cut off. The check runs as each head is written (Node writes
+ * every head through writeHead, `end()` without one included), so nothing keeps a list of the
+ * responses in flight: a set of them, filled and emptied on every request, kept each response
+ * alive through garbage collections long enough to be moved to the old generation, which then had
+ * to be collected over and over under load.
  */
 function drainAwareResponse(isDraining: () => boolean): typeof http.ServerResponse {
   // Node constructs it as it does its own ServerResponse (the generic constructor of the type is
   // the only thing the cast stands for).
   return class DrainAwareResponse extends http.ServerResponse {
     override writeHead(...args: unknown[]): this {
-      if (isDraining() && !this.headersSent) this.setHeader('Connection', 'close');
+      if (isDraining() && !this.headersSent && isLastRead(this.req)) this.setHeader('Connection', 'close');
       return (http.ServerResponse.prototype.writeHead as (...a: unknown[]) => this).apply(this, args);
     }
   } as typeof http.ServerResponse;

@@ -1,9 +1,10 @@
 // Attacker's review 4 of the hot-path changes: token record reads of one turn sharing one MGET,
 // cold key lookups with at most two queries out, and draining decided as each response head is
 // written. Over real HTTP, Postgres and Redis; each test asserts the SECURE behaviour, so a hole
-// makes it fail. H1 (two stalled lookup queries stall every other cold lookup, and every lookup
-// while the change feed is down) and H2 (pipelined requests on the wire when draining begins go
-// unanswered) fail until fixed; the tests named `held` stay as regression tests.
+// makes it fail. The review found two holes, both fixed: H1 (two stalled lookup queries stalled
+// every other cold lookup, and every lookup while the change feed was down) and H2 (pipelined
+// requests on the wire when draining began went unanswered). The tests named `held` passed from
+// the start and stay as regression tests.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
