@@ -7,6 +7,9 @@ import { batchPerTurn } from './turn-batches.ts';
 /** Reads one MGET holds at most. */
 const MAX_BATCH = 500;
 
+/** The command a batch goes out as (below): the connection sends it without auto-pipelining (redis-connection.ts). */
+export const BATCHED_GET_COMMAND = 'mget';
+
 export type BatchedGet = (key: string) => Promise<string | null>;
 
 export function batchedGet(redis: Redis): BatchedGet {

@@ -35,13 +35,16 @@ for i = 1, #KEYS, 2 do
 end
 return #KEYS / 2`;
 
+/** The script's command name: the connection sends it without auto-pipelining (redis-connection.ts). */
+export const BATCHED_SAVE_COMMAND = 'keygateSaveTokens';
+
 type SavingClient = Redis & {
   /** numkeys, then the keys, then the arguments (ioredis's form for a script without a fixed key count). */
   keygateSaveTokens(...numKeysKeysAndArgs: (string | number)[]): Promise<number>;
 };
 
 export function batchedSave(redis: Redis): BatchedSave {
-  if (!('keygateSaveTokens' in redis)) redis.defineCommand('keygateSaveTokens', { lua: SAVE_SCRIPT });
+  if (!(BATCHED_SAVE_COMMAND in redis)) redis.defineCommand(BATCHED_SAVE_COMMAND, { lua: SAVE_SCRIPT });
   const client = redis as SavingClient;
   // A script that fails part-way may have saved some of the batch: those tokens are never handed
   // out, and their records expire on their own.

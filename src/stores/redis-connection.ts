@@ -6,6 +6,8 @@
 // parseRedisUrl is pure so config.ts can validate the variable at start; its messages never
 // repeat the URL, which may hold a password.
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { BATCHED_GET_COMMAND } from './redis-batched-get.ts';
+import { BATCHED_SAVE_COMMAND } from './redis-batched-save.ts';
 
 export interface RedisNode {
   host: string;
@@ -103,8 +105,16 @@ function decode(text: string): string {
 /** Connects at once; commands fail fast (one retry) when Redis is unreachable, and /readyz says so. */
 export function connectRedis(url: string): RedisClient {
   // Auto-pipelining batches commands issued in the same tick into one write (one socket write per
-  // command dominated the profiles of the token and introspection paths).
-  const common: RedisOptions = { maxRetriesPerRequest: 1, enableOfflineQueue: true, enableAutoPipelining: true };
+  // command dominated the profiles of the token and introspection paths). The token reads and saves
+  // already carry a whole turn's batch, so they skip it: its per-turn Pipeline (a copy of every
+  // script's methods, a promise, a list of callbacks) would wrap that one command, wait one more
+  // turn to be sent, and mostly outlive a young collection, filling the old generation.
+  const common: RedisOptions = {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    enableAutoPipelining: true,
+    autoPipeliningIgnoredCommands: [BATCHED_GET_COMMAND, BATCHED_SAVE_COMMAND],
+  };
   const target = parseRedisUrl(url);
   switch (target.kind) {
     case 'single':

@@ -5,6 +5,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchedSave, type TokenWrite } from '../../src/stores/redis-batched-save.ts';
+import { connectRedis } from '../../src/stores/redis-connection.ts';
 import { startCountedRedis, type CountedRedis } from '../support/redis-command-count.ts';
 
 describe('batched token saves', () => {
@@ -47,6 +48,23 @@ describe('batched token saves', () => {
     expect((await counted.commandsSent()).evalsha).toBe(3);
     expect(await counted.redis.get('test:t:549')).toBe('record 549');
     expect(await counted.redis.get('test:t:100')).toBe('record 100');
+  });
+
+  it("sends a batch's script call at once on Keygate's connection, not through ioredis auto-pipelining", async () => {
+    const redis = connectRedis(counted.url) as Redis;
+    try {
+      const save = batchedSave(redis);
+      const saved = save(write(800));
+      // The batch went out when this turn's immediates ran, just before this one.
+      await new Promise((resolve) => setImmediate(resolve));
+      // Auto-pipelined, the call would wait here in a Pipeline of its own for one more turn.
+      expect(redis.autoPipelineQueueSize).toBe(0);
+      await saved;
+      expect(await redis.get('test:t:800')).toBe('record 800');
+    } finally {
+      redis.disconnect();
+      await counted.commandsSent();
+    }
   });
 
   it('fails every save of a batch whose call fails, with the error of the batch', async () => {

@@ -5,6 +5,8 @@ import { ensureInstalled, startRedis, type RedisServer } from './processes.ts';
 
 export interface CountedRedis {
   redis: Redis;
+  /** Where the server listens, for clients of a test's own. */
+  url: string;
   /** Calls of each command (lower case) served since the last call, other than the counting itself. */
   commandsSent(): Promise<Record<string, number>>;
   close(): Promise<void>;
@@ -22,6 +24,7 @@ export async function startCountedRedis(): Promise<CountedRedis> {
   let before = await callsByCommand(redis);
   return {
     redis,
+    url: server.url,
     async commandsSent() {
       const now = await callsByCommand(redis);
       const sent: Record<string, number> = {};
