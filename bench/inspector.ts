@@ -100,7 +100,7 @@ function allocationSites(head: SamplingNode, top = 30): AllocationSites {
   };
 }
 
-export async function connectInspector(inspectorPort: number, options: { cpuProfile: boolean; heapProfile?: boolean }): Promise<Inspector> {
+export async function connectInspector(inspectorPort: number, options: { cpuProfile: boolean; heapProfile?: false | 'all' | 'promoted' }): Promise<Inspector> {
   const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
   const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl);
   await new Promise((resolve, reject) => {
@@ -148,7 +148,8 @@ export async function connectInspector(inspectorPort: number, options: { cpuProf
           void (await send('HeapProfiler.startSampling', {
             samplingInterval: 1024,
             includeObjectsCollectedByMajorGC: true,
-            includeObjectsCollectedByMinorGC: true,
+            // 'promoted': only what outlived a young collection, the objects that make full collections.
+            includeObjectsCollectedByMinorGC: options.heapProfile === 'all',
           })),
         async stop() {
           const { profile } = (await send('HeapProfiler.stopSampling')) as { profile: { head: SamplingNode } };

@@ -1,5 +1,6 @@
 // Keygate under test: `node src/cli/main.ts serve` as a child on the servers' core (its own event
 // loop and RSS), plus an in-process runtime over the same Postgres and Redis for seeding.
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { SERVER_NODE_FLAGS } from '../src/cli/server-node-flags.ts';
 import { loadConfig } from '../src/config.ts';
@@ -42,6 +43,8 @@ export async function startKeygate(
   options: {
     inspectorPort?: number | undefined;
     nodeFlags?: string[];
+    /** Appends the server's stdout here (BENCH_SERVER_LOG). */
+    logFile?: string | undefined;
   } = {},
 ): Promise<KeygateServer> {
   const port = await freePort();
@@ -66,6 +69,7 @@ export async function startKeygate(
         LOG_LEVEL: 'warn',
       },
       onStdoutLine: (line) => {
+        if (options.logFile) appendFileSync(options.logFile, `${line}\n`);
         if (line.trim() && warnings.length < 1000) warnings.push(line);
       },
     },

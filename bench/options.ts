@@ -21,10 +21,12 @@ export interface BenchOptions {
   coldSeconds: number;
   /** BENCH_CPU_PROF=1: V8 CPU profile of the Keygate server in each measured run, to bench/results/keygate-<scenario>.cpuprofile. */
   cpuProfile: boolean;
-  /** BENCH_HEAP_PROF=1: sampled allocation sites of Keygate in each measured run (printed, and in the result file). */
-  heapProfile: boolean;
+  /** BENCH_HEAP_PROF=1: sampled allocation sites of Keygate in each measured run (printed, and in the result file); `promoted`: without what young collections freed. */
+  heapProfile: false | 'all' | 'promoted';
   /** BENCH_SERVER_NODE_FLAGS: extra node flags for the Keygate server only (e.g. --max-old-space-size=128). */
   serverNodeFlags: string[];
+  /** BENCH_SERVER_LOG: a file the Keygate server's stdout is appended to (e.g. its --trace-gc lines). */
+  serverLog: string | undefined;
   /** BENCH_ONLY: a comma-separated subset of the default scenarios (e.g. `ceiling,introspect-live`), for quick iteration; ratios need both sides. */
   only: string[] | undefined;
 }
@@ -53,8 +55,9 @@ export function readOptions(argv: string[]): BenchOptions {
     scaleTokens: number('BENCH_SCALE_TOKENS', 1_000_000, 10_000),
     coldSeconds: number('BENCH_COLD_SECONDS', 60, 10),
     cpuProfile: process.env.BENCH_CPU_PROF === '1',
-    heapProfile: process.env.BENCH_HEAP_PROF === '1',
+    heapProfile: process.env.BENCH_HEAP_PROF === '1' ? 'all' : process.env.BENCH_HEAP_PROF === 'promoted' ? 'promoted' : false,
     serverNodeFlags: (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+    serverLog: process.env.BENCH_SERVER_LOG || undefined,
     only: process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((name) => name.trim()) : undefined,
   };
 }

@@ -152,7 +152,7 @@ export interface HeapFacts {
 /** Keygate with its inspector on a loopback port: allocation counts always, CPU profiles with BENCH_CPU_PROF. */
 async function startInspectedKeygate(stores: World['stores'] | { databaseUrl: string; redisUrl: string }) {
   const inspectorPort = await freePort();
-  const keygate = await startKeygate(stores, SERVER_CORE, { nodeFlags: options.serverNodeFlags, inspectorPort });
+  const keygate = await startKeygate(stores, SERVER_CORE, { nodeFlags: options.serverNodeFlags, logFile: options.serverLog, inspectorPort });
   const inspector: Inspector = await connectInspector(inspectorPort, { cpuProfile: options.cpuProfile, heapProfile: options.heapProfile });
   return { keygate, inspector };
 }
