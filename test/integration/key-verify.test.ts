@@ -70,6 +70,9 @@ describe('POST /v1/keys/verify', () => {
     // Usage is tracked like a token request's.
     await keygate.runtime.usage.flush();
     expect((await keygate.runtime.keys.find(key.key.client_id))?.last_used_at).toBeInstanceOf(Date);
+    // Answers are counted by code.
+    const metrics = await keygate.send({ method: 'GET', path: '/metrics' });
+    expect(metrics.text).toMatch(/^keygate_key_verifications_total\{result="valid"\} 3$/m);
   });
 
   it('wrong secret, malformed secret, unknown id, unparsable api_key and a foreign key: the same answer, audited', async () => {

@@ -47,6 +47,8 @@ interface VerificationRequest {
 }
 
 export function createKeyVerificationRoute(deps: KeyVerificationDeps) {
+  // The hot answer's counter series, resolved once (prom-client hashes a label object per call).
+  const verifiedValid = deps.metrics.keyVerifications.labels({ result: 'valid' });
   return async function verifyKey(ctx: Exchange): Promise<void> {
     ctx.set('Cache-Control', 'no-store');
     try {
@@ -106,7 +108,7 @@ export function createKeyVerificationRoute(deps: KeyVerificationDeps) {
     );
     if (outcome.ok) {
       deps.usage.seen(outcome.key.clientId, clientIp?.toString() ?? scope?.clientIpText ?? null);
-      deps.metrics.keyVerifications.inc({ result: 'valid' });
+      verifiedValid.inc();
       return {
         valid: true,
         code: 'valid' satisfies VerificationCode,
