@@ -55,7 +55,19 @@ export function batchedSave(redis: Redis): BatchedSave {
       keys.push(write.index, write.recordKey);
       args.push(write.tokenHash, write.indexExpiresAt, write.value, write.ttlSeconds);
     }
-    await client.keygateSaveTokens(keys.length, ...keys, ...args);
+    try {
+      await client.keygateSaveTokens(keys.length, ...keys, ...args);
+    } catch (error) {
+      // ioredis answers a NOSCRIPT with one more try, which may again be an EVALSHA; a second
+      // flush of Redis's script cache in between lands here, with Redis up. EVAL carries the
+      // script itself, and writing a batch twice writes the same values.
+      if (!isNoScript(error)) throw error;
+      await client.eval(SAVE_SCRIPT, keys.length, ...keys, ...args);
+    }
     return writes.map(() => undefined);
   });
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
