@@ -40,6 +40,8 @@ export type LimitName = FailureLimit | 'key_issuance';
 
 export type LimitCheck = { ok: true } | { ok: false; retryAfterSeconds: number; limit: LimitName };
 
+const ALLOWED: LimitCheck = Object.freeze({ ok: true });
+
 export interface LimitCrossing {
   limit: LimitName;
   /** The client id of the crossed pair, or of the key whose issuance limit was crossed. */
@@ -108,14 +110,16 @@ export function createAbuseLimits(deps: {
   return {
     /** Before any credential is looked at, for known and unknown client ids alike. */
     checkAuthentication(clientId: string | undefined, ip: IpAddress | undefined): LimitCheck {
+      // Nothing locked out (the usual case): no counter names to build for this request.
+      if (lockedUntil.size === 0) return ALLOWED;
       const source = failureSource(ip);
-      if (source === null) return { ok: true };
+      if (source === null) return ALLOWED;
       const sourceWait = remaining(sourceName(source));
       if (sourceWait > 0) return denied('source_failures', sourceWait);
       const pair = pairName(clientId, source);
       const pairWait = pair === undefined ? 0 : remaining(pair);
       if (pairWait > 0) return denied('client_source_failures', pairWait);
-      return { ok: true };
+      return ALLOWED;
     },
 
     /** One failed authentication naming `clientId` (if well formed) from `ip`, during `action`. */
