@@ -18,8 +18,8 @@ export interface CompletedRequest {
 export type RequestRecorder = (request: CompletedRequest) => void;
 
 export function createRequestRecorder(log: Logger, metrics: Metrics): RequestRecorder {
-  // prom-client hashes a label object on every observe: each route/method/status series is
-  // resolved once and kept.
+  // Each route/method/status series is resolved once and kept: no label object and no status
+  // text per request (prom-client still hashes the label set on every observe).
   const series = new Map<string, { observe(value: number): void }>();
   return function recordRequest({ method, route, status, startedAt, requestId, ip }) {
     const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;

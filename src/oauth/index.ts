@@ -129,7 +129,8 @@ export function createOAuth(deps: OAuthDeps) {
       return !!caller && !!owner && effectiveScopes(caller).includes(RESOURCE_SERVER_SCOPE) && mayActOnTokensOf(caller, owner);
     },
   });
-  // One counter series per token route, resolved once (prom-client hashes a label object per call).
+  // One counter series per token route, resolved once: no label object per token (prom-client still
+  // hashes the label set on every increment).
   const issuedOn = new Map<string, { inc(): void }>();
   const mintToken = createTokenMinter(deps.tokens, (key) => {
     const scope = currentRequestScope();

@@ -33,7 +33,8 @@ export interface IntrospectionDeps extends AuthenticateDeps {
 const INACTIVE = Object.freeze({ active: false });
 
 export function createIntrospectionRoute(deps: IntrospectionDeps) {
-  // One counter series per answer, resolved once (prom-client hashes a label object per call).
+  // One counter series per answer, resolved once: no label object per answer (prom-client still
+  // hashes the label set on every increment).
   const answered = {
     active: deps.metrics.introspections.labels({ result: 'active' }),
     inactive: deps.metrics.introspections.labels({ result: 'inactive' }),
