@@ -102,6 +102,15 @@ function decode(text: string): string {
   }
 }
 
+/**
+ * How long a command may wait for its reply. A Redis that stops answering with its connection
+ * still open (frozen, paging, stuck in a long script) would otherwise hold every request waiting
+ * on it until it answers; past this, the command fails as the store being unavailable (503), and
+ * its late reply, if any, is still matched to it. Every command Keygate sends answers in
+ * milliseconds.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 2000;
+
 /** Connects at once; commands fail fast (one retry) when Redis is unreachable, and /readyz says so. */
 export function connectRedis(url: string): RedisClient {
   // Auto-pipelining batches commands issued in the same tick into one write (one socket write per
@@ -111,6 +120,7 @@ export function connectRedis(url: string): RedisClient {
   // turn to be sent, and mostly outlive a young collection, filling the old generation.
   const common: RedisOptions = {
     maxRetriesPerRequest: 1,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     enableOfflineQueue: true,
     enableAutoPipelining: true,
     autoPipeliningIgnoredCommands: [BATCHED_GET_COMMAND, BATCHED_SAVE_COMMAND],

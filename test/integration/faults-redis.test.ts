@@ -74,6 +74,38 @@ describe('fault: Redis goes down and comes back', () => {
     expect({ status: ready.status, body: ready.body }).toEqual({ status: 200, body: { status: 'ready', checks: { postgres: 'ok', tokens: 'ok' } } });
   });
 
+  // A Redis that stops answering with its connection open (here: SIGSTOP) must not hold requests
+  // until it answers: past the command timeout (src/stores/redis-connection.ts) they answer 503.
+  describe('while Redis is frozen (connection open, no answers)', () => {
+    let frozenPid: number;
+    beforeAll(() => {
+      frozenPid = redis.pid!;
+      process.kill(frozenPid, 'SIGSTOP');
+      observeNote(`redis-server pid ${frozenPid} on port ${redis.port} frozen (SIGSTOP)`);
+    });
+    afterAll(() => {
+      process.kill(frozenPid, 'SIGCONT');
+    });
+
+    it('POST /oauth/token and POST /oauth/introspect answer 503 within 5 s, not when Redis answers again', async () => {
+      const [token, introspection] = await Promise.all([keygate.token(client), keygate.introspect(introspector, tokenBefore)]);
+      for (const response of [token, introspection]) {
+        observe('response', response);
+        expect({ status: response.status, body: response.body }).toEqual({ status: 503, body: UNAVAILABLE_OAUTH });
+        expect(response.ms).toBeLessThan(5000);
+      }
+    });
+
+    it('once Redis answers again, the same Keygate issues and introspects at once', async () => {
+      process.kill(frozenPid, 'SIGCONT');
+      const token = await keygate.token(client);
+      expect(token.status).toBe(200);
+      expect((await keygate.introspect(introspector, token.body.access_token)).body.active).toBe(true);
+      expect((await keygate.introspect(introspector, tokenBefore)).body.active).toBe(true);
+      expect(keygate.unhandledErrors().slice(logCursor)).toEqual([]);
+    });
+  });
+
   describe('while Redis is down', () => {
     beforeAll(async () => {
       vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void outageConsoleErrors.push(args.map(String).join(' ')));
