@@ -4,7 +4,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchedGet } from '../../src/stores/redis-batched-get.ts';
-import { connectRedis } from '../../src/stores/redis-connection.ts';
 import { startCountedRedis, type CountedRedis } from '../support/redis-command-count.ts';
 
 describe('batched token record reads', () => {
@@ -45,9 +44,8 @@ describe('batched token record reads', () => {
     expect(await counted.commandsSent()).toEqual({ mget: 2 });
   });
 
-  it("sends a batch's MGET at once on Keygate's connection, not through ioredis auto-pipelining", async () => {
-    const redis = connectRedis(counted.url) as Redis;
-    try {
+  it("sends a batch's MGET at once on Keygate's connection, not through ioredis auto-pipelining", () =>
+    counted.withKeygateConnection(async (redis) => {
       const get = batchedGet(redis);
       const value = get(key(5));
       // The batch went out when this turn's immediates ran, just before this one.
@@ -55,11 +53,7 @@ describe('batched token record reads', () => {
       // Auto-pipelined, the MGET would wait here in a Pipeline of its own for one more turn.
       expect(redis.autoPipelineQueueSize).toBe(0);
       expect(await value).toBe('value 5');
-    } finally {
-      redis.disconnect();
-      await counted.commandsSent();
-    }
-  });
+    }));
 
   it('fails every read of a batch whose MGET fails, with the error of the batch', async () => {
     // Nothing listens on port 1; without an offline queue each command fails at once.

@@ -5,7 +5,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchedSave, type TokenWrite } from '../../src/stores/redis-batched-save.ts';
-import { connectRedis } from '../../src/stores/redis-connection.ts';
 import { startCountedRedis, type CountedRedis } from '../support/redis-command-count.ts';
 
 describe('batched token saves', () => {
@@ -50,9 +49,8 @@ describe('batched token saves', () => {
     expect(await counted.redis.get('test:t:100')).toBe('record 100');
   });
 
-  it("sends a batch's script call at once on Keygate's connection, not through ioredis auto-pipelining", async () => {
-    const redis = connectRedis(counted.url) as Redis;
-    try {
+  it("sends a batch's script call at once on Keygate's connection, not through ioredis auto-pipelining", () =>
+    counted.withKeygateConnection(async (redis) => {
       const save = batchedSave(redis);
       const saved = save(write(800));
       // The batch went out when this turn's immediates ran, just before this one.
@@ -61,11 +59,7 @@ describe('batched token saves', () => {
       expect(redis.autoPipelineQueueSize).toBe(0);
       await saved;
       expect(await redis.get('test:t:800')).toBe('record 800');
-    } finally {
-      redis.disconnect();
-      await counted.commandsSent();
-    }
-  });
+    }));
 
   it('fails every save of a batch whose call fails, with the error of the batch', async () => {
     const unreachable = new Redis({ port: 1, host: '127.0.0.1', lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
