@@ -3,6 +3,7 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { Metrics } from '../shared/metrics.ts';
+import type { HistogramSeries } from '../shared/metric-series.ts';
 
 export interface CompletedRequest {
   method: string;
@@ -19,8 +20,8 @@ export type RequestRecorder = (request: CompletedRequest) => void;
 
 export function createRequestRecorder(log: Logger, metrics: Metrics): RequestRecorder {
   // Each route/method/status series is resolved once and kept: no label object and no status
-  // text per request (prom-client still hashes the label set on every observe).
-  const series = new Map<string, { observe(value: number): void }>();
+  // text per request.
+  const series = new Map<string, HistogramSeries>();
   return function recordRequest({ method, route, status, startedAt, requestId, ip }) {
     const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
     const name = `${route} ${method} ${status}`;

@@ -14,6 +14,7 @@ import { statusOf } from '../http/errors.ts';
 import type { UsageRecorder } from '../keys/usage.ts';
 import type { ActivityRecorder } from '../keys/activity.ts';
 import type { Metrics } from '../shared/metrics.ts';
+import { counterSeries, type CounterSeries } from '../shared/metric-series.ts';
 import type { WindowCounters } from '../stores/counters.ts';
 import { createAbuseLimits } from './abuse-limits.ts';
 import { sendOAuthError, sendRateLimited } from './oauth-errors.ts';
@@ -129,16 +130,15 @@ export function createOAuth(deps: OAuthDeps) {
       return !!caller && !!owner && effectiveScopes(caller).includes(RESOURCE_SERVER_SCOPE) && mayActOnTokensOf(caller, owner);
     },
   });
-  // One counter series per token route, resolved once: no label object per token (prom-client still
-  // hashes the label set on every increment).
-  const issuedOn = new Map<string, { inc(): void }>();
+  // One counter series per token route, resolved once (shared/metric-series.ts).
+  const issuedOn = new Map<string, CounterSeries>();
   const mintToken = createTokenMinter(deps.tokens, (key) => {
     const scope = currentRequestScope();
     deps.usage.seen(key.clientId, scope?.clientIpText ?? null);
     deps.activity.count(key.clientId, 'issued');
     const route = scope?.path ?? 'none';
     let issued = issuedOn.get(route);
-    if (!issued) issuedOn.set(route, (issued = deps.metrics.tokensIssued.labels({ route })));
+    if (!issued) issuedOn.set(route, (issued = counterSeries(deps.metrics.tokensIssued, { route })));
     issued.inc();
   });
   const limits = createAbuseLimits({

@@ -14,6 +14,7 @@ import type { DenialRecorder } from './denial-audit.ts';
 import { UNAVAILABLE_DESCRIPTION } from './denials.ts';
 import { isConnectionFailure } from '../shared/store-failures.ts';
 import type { Metrics } from '../shared/metrics.ts';
+import { counterSeries } from '../shared/metric-series.ts';
 import { CLIENT_AUTH_FAILED, sendOAuthError, sendRateLimited } from './oauth-errors.ts';
 import type { AbuseLimits } from './abuse-limits.ts';
 import type { ActivityRecorder } from '../keys/activity.ts';
@@ -33,12 +34,11 @@ export interface IntrospectionDeps extends AuthenticateDeps {
 const INACTIVE = Object.freeze({ active: false });
 
 export function createIntrospectionRoute(deps: IntrospectionDeps) {
-  // One counter series per answer, resolved once: no label object per answer (prom-client still
-  // hashes the label set on every increment).
+  // One counter series per answer, resolved once (shared/metric-series.ts).
   const answered = {
-    active: deps.metrics.introspections.labels({ result: 'active' }),
-    inactive: deps.metrics.introspections.labels({ result: 'inactive' }),
-    denied: deps.metrics.introspections.labels({ result: 'denied' }),
+    active: counterSeries(deps.metrics.introspections, { result: 'active' }),
+    inactive: counterSeries(deps.metrics.introspections, { result: 'inactive' }),
+    denied: counterSeries(deps.metrics.introspections, { result: 'denied' }),
   };
   const issuerJson = JSON.stringify(deps.issuer);
   return async function introspect(ctx: Exchange): Promise<void> {

@@ -1,5 +1,6 @@
 // Prometheus metrics, served at /metrics. One registry per app, so tests can run several.
 import client from 'prom-client';
+import { addPendingCounts, counterSeries, SeriesHistogram, type HistogramSeries } from './metric-series.ts';
 
 export function createMetrics() {
   const registry = new client.Registry();
@@ -7,7 +8,7 @@ export function createMetrics() {
   const storeBuckets = [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5];
   return {
     registry,
-    requestDuration: new client.Histogram({
+    requestDuration: new SeriesHistogram({
       name: 'keygate_http_request_duration_seconds',
       help: 'HTTP request duration by route template, method and status',
       labelNames: ['route', 'method', 'status'] as const,
@@ -19,32 +20,37 @@ export function createMetrics() {
       help: 'Tokens issued, by route',
       labelNames: ['route'] as const,
       registers: [registry],
+      collect: addPendingCounts,
     }),
     tokensDenied: new client.Counter({
       name: 'keygate_requests_denied_total',
       help: 'Denied token and introspection requests, by action and reason',
       labelNames: ['action', 'reason'] as const,
       registers: [registry],
+      collect: addPendingCounts,
     }),
     authLockouts: new client.Counter({
       name: 'keygate_auth_lockouts_total',
       help: 'Failed-authentication lockouts started (once per window each), by limit',
       labelNames: ['limit'] as const,
       registers: [registry],
+      collect: addPendingCounts,
     }),
     introspections: new client.Counter({
       name: 'keygate_introspections_total',
       help: 'Introspection answers, by result',
       labelNames: ['result'] as const,
       registers: [registry],
+      collect: addPendingCounts,
     }),
     keyVerifications: new client.Counter({
       name: 'keygate_key_verifications_total',
       help: 'Direct key verification answers, by code',
       labelNames: ['result'] as const,
       registers: [registry],
+      collect: addPendingCounts,
     }),
-    storeDuration: new client.Histogram({
+    storeDuration: new SeriesHistogram({
       name: 'keygate_store_duration_seconds',
       help: 'Store call latency, by store and operation',
       labelNames: ['store', 'operation'] as const,
@@ -56,6 +62,7 @@ export function createMetrics() {
       help: 'Key lookups by cache result (hit, miss, bypass)',
       labelNames: ['result'] as const,
       registers: [registry],
+      collect: addPendingCounts,
     }),
   };
 }
@@ -76,9 +83,9 @@ export function exposeKeyCacheSize(metrics: Metrics, size: () => number): void {
 
 /** The key cache's lookup counter, one resolved series per result (every request looks keys up). */
 export function countKeyCacheLookup(metrics: Metrics): (result: 'hit' | 'miss' | 'bypass') => void {
-  const hit = metrics.keyCache.labels({ result: 'hit' });
-  const miss = metrics.keyCache.labels({ result: 'miss' });
-  const bypass = metrics.keyCache.labels({ result: 'bypass' });
+  const hit = counterSeries(metrics.keyCache, { result: 'hit' });
+  const miss = counterSeries(metrics.keyCache, { result: 'miss' });
+  const bypass = counterSeries(metrics.keyCache, { result: 'bypass' });
   return (result) => (result === 'hit' ? hit : result === 'miss' ? miss : bypass).inc();
 }
 
@@ -97,9 +104,8 @@ export function observeStoreCall(metrics: Metrics, store: 'postgres' | 'redis' |
   storeSeries(metrics, store, operation).observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
 }
 
-// Token reads and writes are timed on every request: each (store, operation) series is resolved
-// once, since prom-client hashes a label object on every call.
-const storeSeriesByRegistry = new WeakMap<Metrics, Map<string, { observe(seconds: number): void }>>();
+// Token reads and writes are timed on every request: each (store, operation) series is resolved once.
+const storeSeriesByRegistry = new WeakMap<Metrics, Map<string, HistogramSeries>>();
 
 function storeSeries(metrics: Metrics, store: string, operation: string) {
   let series = storeSeriesByRegistry.get(metrics);

@@ -19,6 +19,7 @@ import type { KeySnapshot } from '../../../keys/model.ts';
 import type { UsageRecorder } from '../../../keys/usage.ts';
 import { KeygateError, type FieldError } from '../../../shared/errors.ts';
 import type { Metrics } from '../../../shared/metrics.ts';
+import { counterSeries } from '../../../shared/metric-series.ts';
 import { parseIp } from '../../../shared/network.ts';
 import { isConnectionFailure } from '../../../shared/store-failures.ts';
 import type { DenialReason } from '../../../shared/denial-reasons.ts';
@@ -47,9 +48,8 @@ interface VerificationRequest {
 }
 
 export function createKeyVerificationRoute(deps: KeyVerificationDeps) {
-  // The hot answer's counter series, resolved once: no label object per answer (prom-client still
-  // hashes the label set on every increment).
-  const verifiedValid = deps.metrics.keyVerifications.labels({ result: 'valid' });
+  // The hot answer counts in a series of its own (shared/metric-series.ts).
+  const verifiedValid = counterSeries(deps.metrics.keyVerifications, { result: 'valid' });
   return async function verifyKey(ctx: Exchange): Promise<void> {
     ctx.set('Cache-Control', 'no-store');
     try {
