@@ -1,6 +1,6 @@
 // Per-key activity counts without a store write per request: each token issuance, refusal and
 // introspection adds one to an in-process map (key, hour, outcome), and the map goes to the store
-// in one batch every few seconds and at shutdown, like last use (usage.ts). Counts are advisory:
+// in one batch every ACTIVITY_FLUSH_INTERVAL_MS and at shutdown. Counts are advisory:
 // a failed write is logged and dropped, never fails a token request. Only known keys are counted:
 // a request naming no key has nobody to count it against.
 import type { Logger } from 'pino';
@@ -41,6 +41,14 @@ export const DENIAL_OUTCOMES: Readonly<Partial<Record<DenialReason, ActivityOutc
   dpop_replayed: 'denied_bad_secret',
 });
 
+/**
+ * How often counts go to the store. A flush writes one field per key and outcome counted since the
+ * last one, so with many keys each used a few times a minute (a fleet of 100,000) a short interval
+ * writes nearly one field per request; 30 s adds up several requests of each key per write, and
+ * an hourly count that shows half a minute late loses nothing a reader of hourly counts can see.
+ */
+export const ACTIVITY_FLUSH_INTERVAL_MS = 30_000;
+
 export function createActivityRecorder(store: Pick<KeyActivityStore, 'add'>, log: Logger, options: { intervalMs?: number } = {}): ActivityRecorder {
   // Counts of the current hour by outcome, then by key: one number per key and outcome, so
   // counting a request builds no string and no object, and a key counted this hour costs a map
@@ -76,7 +84,7 @@ export function createActivityRecorder(store: Pick<KeyActivityStore, 'add'>, log
       log.warn({ err: error, counts: batch.length }, 'could not record key activity');
     }
   };
-  const timer = setInterval(() => void flush(), options.intervalMs ?? 5000);
+  const timer = setInterval(() => void flush(), options.intervalMs ?? ACTIVITY_FLUSH_INTERVAL_MS);
   timer.unref();
   return {
     count,

@@ -1,8 +1,8 @@
 // Per-key activity counting: the in-process batch, the mapping of refusal reasons, and the memory
 // store's buckets and expiry (the Redis store is covered by test/integration/key-usage.test.ts).
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
-import { createActivityRecorder, DENIAL_OUTCOMES } from '../../src/keys/activity.ts';
+import { ACTIVITY_FLUSH_INTERVAL_MS, createActivityRecorder, DENIAL_OUTCOMES } from '../../src/keys/activity.ts';
 import { issuedLast7Days, usageSeries } from '../../src/keys/usage-report.ts';
 import { DENIAL_REASONS } from '../../src/shared/denial-reasons.ts';
 import { createMemoryActivityStore } from '../../src/stores/key-activity-memory.ts';
@@ -32,6 +32,25 @@ describe('key activity', () => {
     await recorder.flush();
     expect(await store.read(['kg_a'], 'hour', hour, hour)).toEqual([[{ issued: 2, denied_disabled: 1 }]]);
     await recorder.close();
+  });
+
+  it('writes on its own every 30 s, adding up every request of a key in between into one increment', async () => {
+    vi.useFakeTimers();
+    try {
+      const batches: { clientId: string; count: number }[][] = [];
+      const recorder = createActivityRecorder({ add: async (batch) => void batches.push([...batch]) }, log);
+      expect(ACTIVITY_FLUSH_INTERVAL_MS).toBe(30_000);
+      recorder.count('kg_a', 'issued');
+      await vi.advanceTimersByTimeAsync(29_000);
+      recorder.count('kg_a', 'issued');
+      expect(batches).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(batches).toHaveLength(1);
+      expect(batches[0]).toEqual([expect.objectContaining({ clientId: 'kg_a', count: 2 })]);
+      await recorder.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('sends one increment per key and outcome, with the hour it was counted in', async () => {
