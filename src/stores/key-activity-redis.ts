@@ -3,7 +3,7 @@
 // count, expiring 30 days after its day ends. A key used all day long costs one small hash a day
 // (a listpack while it has at most 128 fields), not 24; a day's totals are the sum of its fields.
 // One key's hashes share a slot (hash tag), so on a Cluster each key's writes or reads are one
-// pipeline. On one node a flush is one script call per few thousand hashes, not two commands per
+// pipeline. On one node a flush is one script call per few thousand increments, not two commands per
 // hash: with many keys each used a few times per flush, per-command work in this process would
 // grow with the number of distinct keys rather than with requests. It rides on a connection it does not own (the abuse
 // counters'): whoever made the connection closes it.
@@ -77,8 +77,12 @@ for i = 1, #KEYS do
   redis.call('expireat', KEYS[i], expireAt)
 end
 return #KEYS`;
-/** Hashes per script call: a call blocks Redis while it runs, so a big flush is a few calls. */
-const HASHES_PER_CALL = 2000;
+/**
+ * Increments per script call. A call blocks Redis while it runs, so a big flush is several calls;
+ * and each call's arguments are built just before it is sent, so a flush of 100,000 keys holds
+ * one call's worth at a time, not a copy of the whole flush.
+ */
+const INCREMENTS_PER_CALL = 2000;
 
 type CountingClient = RedisClient & { keygateCountActivity(keyCount: number, ...args: (string | number)[]): Promise<number> };
 
@@ -87,23 +91,26 @@ function countingClient(redis: RedisClient): CountingClient {
   return redis as CountingClient;
 }
 
-/** The increments of one flush as script calls: fields per day hash, hashes in batches. */
+/**
+ * The increments of one flush as script calls, each its share of the increments grouped into day
+ * hashes. A key whose outcomes fall into two calls has its hash counted into twice, which adds up
+ * the same.
+ */
 async function countInScripts(redis: CountingClient, increments: readonly ActivityIncrement[]): Promise<void> {
-  const byHash = new Map<string, { expireAt: number; fields: (string | number)[] }>();
-  for (const { clientId, hour, outcome, count } of increments) {
-    const day = dayOfHour(hour);
-    const key = activityKey(clientId, day);
-    let hash = byHash.get(key);
-    if (!hash) byHash.set(key, (hash = { expireAt: Math.ceil(bucketExpiresAtMs('day', day) / 1000), fields: [] }));
-    hash.fields.push(`${hour - day * HOURS_PER_DAY}${CODES[outcome]}`, count);
-  }
-  const hashes = [...byHash];
-  for (let start = 0; start < hashes.length; start += HASHES_PER_CALL) {
-    const batch = hashes.slice(start, start + HASHES_PER_CALL);
-    const args: (string | number)[] = batch.map(([key]) => key);
-    for (const [, { expireAt, fields }] of batch) args.push(expireAt, fields.length / 2, ...fields);
+  for (let start = 0; start < increments.length; start += INCREMENTS_PER_CALL) {
+    const byHash = new Map<string, { expireAt: number; fields: (string | number)[] }>();
+    for (let i = start; i < Math.min(increments.length, start + INCREMENTS_PER_CALL); i += 1) {
+      const { clientId, hour, outcome, count } = increments[i]!;
+      const day = dayOfHour(hour);
+      const key = activityKey(clientId, day);
+      let hash = byHash.get(key);
+      if (!hash) byHash.set(key, (hash = { expireAt: Math.ceil(bucketExpiresAtMs('day', day) / 1000), fields: [] }));
+      hash.fields.push(`${hour - day * HOURS_PER_DAY}${CODES[outcome]}`, count);
+    }
+    const args: (string | number)[] = [...byHash.keys()];
+    for (const { expireAt, fields } of byHash.values()) args.push(expireAt, fields.length / 2, ...fields);
     try {
-      await redis.keygateCountActivity(batch.length, ...args);
+      await redis.keygateCountActivity(byHash.size, ...args);
     } catch (error) {
       throw new StoreUnavailableError('redis', 'count_activity', { cause: error });
     }

@@ -132,6 +132,31 @@ describe('per-key usage', () => {
     }
   });
 
+  it('writes a flush bigger than one script call in several, each key’s counts whole, its hash expiring as any other', async () => {
+    // As the recorder hands them over: by outcome, then key, so a key's outcomes lie far apart
+    // and some keys' hashes are counted into by two calls.
+    const clientIds = Array.from({ length: 1500 }, () => generateClientId());
+    const hour = Math.floor(Date.now() / 3_600_000);
+    const outcomes = ['issued', 'denied_bad_secret', 'introspection_active'] as const;
+    const increments = outcomes.flatMap((outcome, o) => clientIds.map((clientId, k) => ({ clientId, hour, outcome, count: 1 + ((k + o) % 4) })));
+    await keygate.runtime.activityStore.add(increments);
+    const read = await keygate.runtime.activityStore.read(clientIds, 'hour', hour, hour);
+    expect(read.map(([counts]) => counts)).toEqual(
+      clientIds.map((_, k) => ({ issued: 1 + (k % 4), denied_bad_secret: 1 + ((k + 1) % 4), introspection_active: 1 + ((k + 2) % 4) })),
+    );
+    const redis = new Redis(inject('redisUrl'));
+    try {
+      const day = Math.floor(hour / 24);
+      for (const clientId of [clientIds[0]!, clientIds[700]!, clientIds.at(-1)!]) {
+        const ttlDays = (await redis.ttl(`kg:u:{${clientId}}:${day}`)) / 86_400;
+        expect(ttlDays).toBeGreaterThan(30);
+        expect(ttlDays).toBeLessThanOrEqual(31);
+      }
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('counts nothing for a client id that names no key', async () => {
     const ghost = generateClientId();
     const response = await keygate.send({
