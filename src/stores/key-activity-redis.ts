@@ -3,10 +3,10 @@
 // count, expiring 30 days after its day ends. A key used all day long costs one small hash a day
 // (a listpack while it has at most 128 fields), not 24; a day's totals are the sum of its fields.
 // One key's hashes share a slot (hash tag), so on a Cluster each key's writes or reads are one
-// pipeline. On one node a flush is one script call per few thousand increments, not two commands per
-// hash: with many keys each used a few times per flush, per-command work in this process would
-// grow with the number of distinct keys rather than with requests. It rides on a connection it does not own (the abuse
-// counters'): whoever made the connection closes it.
+// pipeline. On one node a flush is one script call per few thousand increments, not two commands
+// per hash: with many keys each used a few times per flush, per-command work in this process
+// would grow with the number of distinct keys rather than with requests. It rides on a connection
+// it does not own (the abuse counters'): whoever made the connection closes it.
 import type { RedisClient } from './redis-connection.ts';
 import { StoreUnavailableError } from '../shared/store-failures.ts';
 import {
