@@ -14,7 +14,7 @@ import { accessLog, createRequestRecorder } from './http/access-log.ts';
 import { plainExchange } from './http/exchange.ts';
 import { createFrontDoor } from './http/front-door.ts';
 import { serveMetrics } from './http/health.ts';
-import { createReadiness, healthz } from './http/health.ts';
+import { createReadiness, healthz, NotReadyYet } from './http/health.ts';
 import { requestScope } from './http/request-scope.ts';
 import { routeTable } from './http/routes.ts';
 import { createOAuth } from './oauth/index.ts';
@@ -54,6 +54,7 @@ export type AppDeps = Pick<
   | 'accountService'
   | 'twoFactor'
   | 'twoFactorService'
+  | 'startupWarmPending'
 > & { log: Logger };
 
 export interface App {
@@ -134,7 +135,15 @@ export function createApp(deps: AppDeps): App {
   app.silent = true;
   const routes = {
     '/healthz': { GET: healthz },
-    '/readyz': { GET: createReadiness({ postgres: () => pingDatabase(deps.db), tokens: () => deps.tokens.ping() }) },
+    '/readyz': {
+      GET: createReadiness({
+        postgres: () => pingDatabase(deps.db),
+        tokens: () => deps.tokens.ping(),
+        key_cache: async () => {
+          if (deps.startupWarmPending()) throw new NotReadyYet('warming');
+        },
+      }),
+    },
     '/metrics': { GET: serveMetrics(deps.metrics) },
     '/.well-known/oauth-authorization-server': { GET: oauth.metadata },
     [PROVIDER_ROUTES.token]: { POST: forwardToProvider },

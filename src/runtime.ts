@@ -107,6 +107,8 @@ export interface Runtime {
   findKey(clientId: string): Promise<KeySnapshot | undefined>;
   /** Drops cached key state here and now ('*' = all); the change feed does it on every replica. */
   forgetKeys(clientId: string): void;
+  /** True while a starting replica's key cache takes its first pass over every key (not ready yet). */
+  startupWarmPending(): boolean;
   close(): Promise<void>;
 }
 
@@ -322,6 +324,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     counters,
     replay,
     findKey: createOwnerChain(keyCache ? (clientId) => keyCache.get(clientId) : loadKey),
+    startupWarmPending: () => warmer?.startupWarmPending() ?? false,
     forgetKeys,
     ...stores,
     async close() {

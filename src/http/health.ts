@@ -5,7 +5,16 @@ export function healthz(ctx: Context): void {
   ctx.body = { status: 'ok' };
 }
 
-/** /readyz: every dependency answers; 503 names the one that does not. */
+/** A readiness check that fails with this reports its state (e.g. 'warming') instead of 'unavailable'. */
+export class NotReadyYet extends Error {
+  readonly state: string;
+  constructor(state: string) {
+    super(state);
+    this.state = state;
+  }
+}
+
+/** /readyz: every dependency answers and start-up work is done; 503 names what is not. */
 export function createReadiness(checks: Record<string, () => Promise<void>>) {
   return async function readyz(ctx: Context): Promise<void> {
     const results = await Promise.all(
@@ -13,8 +22,8 @@ export function createReadiness(checks: Record<string, () => Promise<void>>) {
         try {
           await withTimeout(check(), 2000);
           return [name, 'ok'] as const;
-        } catch {
-          return [name, 'unavailable'] as const;
+        } catch (error) {
+          return [name, error instanceof NotReadyYet ? error.state : 'unavailable'] as const;
         }
       }),
     );

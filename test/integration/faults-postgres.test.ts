@@ -71,7 +71,10 @@ describe('fault: Postgres goes down and comes back', () => {
     expect((await keygate.admin(adminToken, 'GET', '/keys')).status).toBe(200);
     const ready = await keygate.send({ method: 'GET', path: '/readyz' });
     observe('ready', ready);
-    expect({ status: ready.status, body: ready.body }).toEqual({ status: 200, body: { status: 'ready', checks: { postgres: 'ok', tokens: 'ok' } } });
+    expect({ status: ready.status, body: ready.body }).toEqual({
+      status: 200,
+      body: { status: 'ready', checks: { postgres: 'ok', tokens: 'ok', key_cache: 'ok' } },
+    });
   });
 
   describe('while Postgres is down', () => {
@@ -108,7 +111,7 @@ describe('fault: Postgres goes down and comes back', () => {
       observe('response', response);
       expect({ status: response.status, body: response.body }).toEqual({
         status: 503,
-        body: { status: 'not_ready', checks: { postgres: 'unavailable', tokens: 'ok' } },
+        body: { status: 'not_ready', checks: { postgres: 'unavailable', tokens: 'ok', key_cache: 'ok' } },
       });
       expect(response.ms).toBeLessThan(5000);
     });
@@ -186,7 +189,7 @@ describe('fault: Postgres goes down and comes back', () => {
         15_000,
         '/readyz after Postgres restart',
       );
-      expect(response.body).toEqual({ status: 'ready', checks: { postgres: 'ok', tokens: 'ok' } });
+      expect(response.body).toEqual({ status: 'ready', checks: { postgres: 'ok', tokens: 'ok', key_cache: 'ok' } });
     });
 
     it('the admin API works again (reads and writes)', async () => {

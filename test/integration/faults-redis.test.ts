@@ -71,7 +71,10 @@ describe('fault: Redis goes down and comes back', () => {
     expect((await keygate.token(limited)).status).toBe(200);
     const ready = await keygate.send({ method: 'GET', path: '/readyz' });
     observe('ready', ready);
-    expect({ status: ready.status, body: ready.body }).toEqual({ status: 200, body: { status: 'ready', checks: { postgres: 'ok', tokens: 'ok' } } });
+    expect({ status: ready.status, body: ready.body }).toEqual({
+      status: 200,
+      body: { status: 'ready', checks: { postgres: 'ok', tokens: 'ok', key_cache: 'ok' } },
+    });
   });
 
   // A Redis that stops answering with its connection open (here: SIGSTOP) must not hold requests
@@ -140,7 +143,7 @@ describe('fault: Redis goes down and comes back', () => {
       observe('response', response);
       expect({ status: response.status, body: response.body }).toEqual({
         status: 503,
-        body: { status: 'not_ready', checks: { postgres: 'ok', tokens: 'unavailable' } },
+        body: { status: 'not_ready', checks: { postgres: 'ok', tokens: 'unavailable', key_cache: 'ok' } },
       });
       expect(response.ms).toBeLessThan(5000);
     });
@@ -241,7 +244,7 @@ describe('fault: Redis goes down and comes back', () => {
         10_000,
         '/readyz after Redis restart',
       );
-      expect(response.body).toEqual({ status: 'ready', checks: { postgres: 'ok', tokens: 'ok' } });
+      expect(response.body).toEqual({ status: 'ready', checks: { postgres: 'ok', tokens: 'ok', key_cache: 'ok' } });
     });
 
     it('tokens from before the outage are gone (the restarted Redis is empty): inactive, and refused by the admin API', async () => {

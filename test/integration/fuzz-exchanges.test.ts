@@ -414,7 +414,7 @@ describe('fuzz: API-key exchanges, public routes, unknown paths (Redis)', () => 
   const GET_ROUTES: Record<string, (response: RawResponse) => void> = {
     '/.well-known/oauth-authorization-server': (r) => expect(r.body).toEqual(metadata),
     '/healthz': (r) => expect(r.body).toEqual({ status: 'ok' }),
-    '/readyz': (r) => expect(r.body).toEqual({ status: 'ready', checks: { postgres: 'ok', tokens: 'ok' } }),
+    '/readyz': (r) => expect(r.body).toEqual({ status: 'ready', checks: { postgres: 'ok', tokens: 'ok', key_cache: 'ok' } }),
     '/metrics': (r) => expect(r.text).toMatch(/^# HELP /m),
     '/admin/v1/openapi.json': (r) => expect(r.body).toMatchObject({ openapi: expect.stringMatching(/^3\.1/), paths: expect.any(Object) }),
   };
