@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createUsageRecorder } from '../../src/keys/usage.ts';
 import type { KeyUsage } from '../../src/stores/key-last-use.ts';
 
@@ -72,5 +72,26 @@ describe('usage recorder', () => {
     await usage.flush();
     await usage.close();
     expect(batches).toEqual([['a']]);
+  });
+
+  it('by default writes a key again from the same address only after ten minutes', async () => {
+    vi.useFakeTimers();
+    try {
+      const store = writes();
+      const usage = createUsageRecorder(store.keys, log, { intervalMs: 3_600_000 });
+      usage.seen('a', '10.0.0.1');
+      await usage.flush();
+      vi.advanceTimersByTime(9 * 60_000);
+      usage.seen('a', '10.0.0.1');
+      await usage.flush();
+      expect(store.batches).toHaveLength(1);
+      vi.advanceTimersByTime(60_000);
+      usage.seen('a', '10.0.0.1');
+      await usage.flush();
+      expect(store.batches).toHaveLength(2);
+      await usage.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
