@@ -31,6 +31,11 @@ export class RecentWrites {
     this.#ips.push(ip);
   }
 
+  /** Array positions in use: live writes, and holes and forgotten writes not yet dropped. */
+  get slots(): number {
+    return this.#ids.length;
+  }
+
   /** Forgets writes, oldest first, up to the first one less than `withinMs` old. */
   forgetOlderThan(nowMs: number, withinMs: number): void {
     const ids = this.#ids;
@@ -42,15 +47,26 @@ export class RecentWrites {
       this.#positions.delete(id);
     }
     this.#head = head;
-    // Once at least half the arrays are forgotten, drop that part and renumber what is left: each
-    // write is renumbered a few times at most before it is forgotten.
-    if (head < 1024 || head * 2 < ids.length) return;
-    this.#ids = ids.slice(head);
-    this.#atMs = this.#atMs.slice(head);
-    this.#ips = this.#ips.slice(head);
+    // Once less than half the positions hold live writes, keep only those and renumber them:
+    // each write is copied a few times at most before it is forgotten. Counting holes, not only
+    // the forgotten head, matters when one early write stays live for the whole window while
+    // other keys are written again every flush (a key seen from a new address each time): the
+    // head cannot pass the live write, and the holes behind it would pile up for the window.
+    if (ids.length < 1024 || this.#positions.size * 2 >= ids.length) return;
+    const keptIds: string[] = [];
+    const keptAtMs: number[] = [];
+    const keptIps: (string | null)[] = [];
+    for (let at = head; at < ids.length; at++) {
+      const id = ids[at];
+      if (id === undefined) continue;
+      this.#positions.set(id, keptIds.length);
+      keptIds.push(id);
+      keptAtMs.push(this.#atMs[at]!);
+      keptIps.push(this.#ips[at]!);
+    }
+    this.#ids = keptIds;
+    this.#atMs = keptAtMs;
+    this.#ips = keptIps;
     this.#head = 0;
-    this.#ids.forEach((id, at) => {
-      if (id !== undefined) this.#positions.set(id, at);
-    });
   }
 }

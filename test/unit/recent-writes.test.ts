@@ -35,4 +35,22 @@ describe('recent writes of the last-use recorder', () => {
     expect(writes.size).toBe(1);
     expect(writes.wroteRecently('new-5', '10.0.0.3', 2100, 1000)).toBe(true);
   });
+
+  it('drops the holes of keys written again while an older write keeps the head in place', () => {
+    const writes = new RecentWrites();
+    writes.record('steady', 0, '10.0.0.1'); // live for the whole window: the head stays here
+    // 2,000 keys written again every flush from a new address, for 100 flushes.
+    for (let flush = 1; flush <= 100; flush++) {
+      for (let i = 0; i < 2000; i++) writes.record(`moving-${i}`, flush, `10.0.${flush % 2}.${i % 250}`);
+      writes.forgetOlderThan(flush, 1000);
+      expect(writes.slots).toBeLessThanOrEqual(2 * writes.size + 2000);
+    }
+    expect(writes.size).toBe(2001);
+    expect(writes.wroteRecently('steady', '10.0.0.1', 100, 1000)).toBe(true);
+    expect(writes.wroteRecently('moving-1999', '10.0.0.249', 100, 1000)).toBe(true);
+    expect(writes.wroteRecently('moving-1999', '10.0.1.249', 100, 1000)).toBe(false);
+    writes.forgetOlderThan(1000, 1000); // 'steady' is forgotten; the rest stay
+    expect(writes.size).toBe(2000);
+    expect(writes.wroteRecently('moving-0', '10.0.0.0', 1000, 1000)).toBe(true);
+  });
 });
