@@ -48,7 +48,7 @@ describe('readiness of a starting replica', () => {
     });
     try {
       await lockTaken;
-      keygate = await startFaultKeygate({ databaseUrl: postgres.url, redisUrl: inject('redisUrl')! });
+      keygate = await startFaultKeygate({ databaseUrl: postgres.url, redisUrl: inject('redisUrl')! }, { awaitKeyCache: false });
       const warming = await keygate.send({ method: 'GET', path: '/readyz' });
       expect({ status: warming.status, body: warming.body }).toEqual({
         status: 503,

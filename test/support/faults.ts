@@ -272,7 +272,14 @@ export interface FaultKeygate {
   close(): Promise<void>;
 }
 
-export async function startFaultKeygate(stores: { databaseUrl: string; redisUrl: string }): Promise<FaultKeygate> {
+/**
+ * Keygate in this process over `stores`. It returns once the key cache's first pass has ended, as
+ * a load balancer following /readyz would send it traffic; `awaitKeyCache: false` returns at once.
+ */
+export async function startFaultKeygate(
+  stores: { databaseUrl: string; redisUrl: string },
+  { awaitKeyCache = true }: { awaitKeyCache?: boolean } = {},
+): Promise<FaultKeygate> {
   const config = loadConfig({
     DATABASE_URL: stores.databaseUrl,
     REDIS_URL: stores.redisUrl,
@@ -293,6 +300,7 @@ export async function startFaultKeygate(stores: { databaseUrl: string; redisUrl:
     },
   });
   const runtime = await openRuntime(config, createLogger('error', destination), { migrate: false, cacheKeys: true });
+  if (awaitKeyCache) await waitFor(async () => !runtime.startupWarmPending(), 30_000, "the key cache's first pass");
   const server = await startServer(runtime, 0, '127.0.0.1');
   const send = (request: HttpRequest, timeoutMs?: number) => sendWithin(server.port, request, timeoutMs);
   return {
