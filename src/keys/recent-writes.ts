@@ -1,4 +1,4 @@
-// What the last-use recorder (usage.ts) wrote per key in the last ten minutes: when and from which
+// What the last-use recorder (usage.ts) sent per key in the last minute: when and from which
 // address. Under a fleet-wide burst this holds every key, so it keeps no object per key: a Map from
 // client id to a position in three parallel arrays (id, time as an unboxed double, address), in
 // write order. Writing a key again appends it and leaves a hole at its old position.

@@ -32,9 +32,9 @@ describe('usage recorder', () => {
     ]);
   });
 
-  it('does not write a key again within rewriteAfterMs from the same address, but does from a new one', async () => {
+  it('does not send a key again within recheckAfterMs from the same address, but does from a new one', async () => {
     const store = writes();
-    const usage = createUsageRecorder(store.keys, log, { intervalMs: 60_000, rewriteAfterMs: 200 });
+    const usage = createUsageRecorder(store.keys, log, { intervalMs: 60_000, recheckAfterMs: 200 });
     usage.seen('a', '10.0.0.1');
     await usage.flush();
     usage.seen('a', '10.0.0.1');
@@ -74,24 +74,43 @@ describe('usage recorder', () => {
     expect(batches).toEqual([['a']]);
   });
 
-  it('by default writes a key again from the same address only after ten minutes', async () => {
+  it('by default sends a key again from the same address after a minute, for the store to rewrite only rows ten minutes old', async () => {
     vi.useFakeTimers();
     try {
-      const store = writes();
-      const usage = createUsageRecorder(store.keys, log, { intervalMs: 3_600_000 });
+      const sent: { keys: string[]; unchangedWithinMs: number | undefined }[] = [];
+      const usage = createUsageRecorder(
+        { recordUsage: async (batch, unchangedWithinMs) => void sent.push({ keys: batch.map((u) => u.clientId), unchangedWithinMs }) },
+        log,
+        { intervalMs: 3_600_000 },
+      );
       usage.seen('a', '10.0.0.1');
       await usage.flush();
-      vi.advanceTimersByTime(9 * 60_000);
+      vi.advanceTimersByTime(59_000);
       usage.seen('a', '10.0.0.1');
       await usage.flush();
-      expect(store.batches).toHaveLength(1);
-      vi.advanceTimersByTime(60_000);
+      expect(sent).toHaveLength(1);
+      vi.advanceTimersByTime(1000);
       usage.seen('a', '10.0.0.1');
       await usage.flush();
-      expect(store.batches).toHaveLength(2);
       await usage.close();
+      expect(sent).toEqual([
+        { keys: ['a'], unchangedWithinMs: 600_000 },
+        { keys: ['a'], unchangedWithinMs: 600_000 },
+      ]);
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('a sighting waiting to be written is replaced by a newer one, even from an address sent a moment ago', async () => {
+    const store = writes();
+    const usage = createUsageRecorder(store.keys, log, { intervalMs: 60_000 });
+    usage.seen('a', '10.0.0.66');
+    await usage.flush();
+    usage.seen('a', '10.0.0.5'); // another address: waits
+    usage.seen('a', '10.0.0.66'); // the newest use, from the address sent before
+    await usage.flush();
+    await usage.close();
+    expect(store.batches).toEqual([[{ clientId: 'a', ip: '10.0.0.66' }], [{ clientId: 'a', ip: '10.0.0.66' }]]);
   });
 });
