@@ -201,8 +201,8 @@ async function measureDefaults(world: World): Promise<void> {
 /**
  * 100,000 keys and 1,000,000 live tokens (by default), then, each round, both Keygate paths on a
  * replica restarted in front of that data, as after a fleet restart: a cold-start storm on each
- * path (flat out from the moment it answers /readyz, while its key cache still warms, every key in
- * turn, reported per 10 s), then both paths warm.
+ * path (flat out from the moment it answers /readyz, which waits for its key cache's first pass,
+ * every key in turn, reported per 10 s), then both paths warm.
  */
 async function measureScale(world: World): Promise<ScaleData> {
   const scale = await growToScale(runtime!, world.redisUrl, world.keygate.baseUrl, world.keys, options);
