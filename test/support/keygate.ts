@@ -12,6 +12,7 @@ import type { Role } from '../../src/identity/roles.ts';
 import type { User } from '../../src/stores/users.ts';
 import { basicAuth, send, type HttpRequest, type HttpResponse } from './http.ts';
 import { waitFor } from './processes.ts';
+import { STARTUP_WAIT_LIMIT_MS } from '../../src/keys/key-cache-warmer.ts';
 
 /** Users made in this process, across servers: two servers of one file share a database, so emails stay unique. */
 let usersMade = 0;
@@ -115,7 +116,7 @@ export async function startKeygate(options: KeygateOptions): Promise<TestKeygate
   const log = options.logDestination ? createLogger('trace', options.logDestination) : createLogger('silent');
   const runtime = await openRuntime(config, log, { migrate: false, cacheKeys: true, deliverEvents: options.deliverEvents ?? false });
   // Like a load balancer that follows /readyz: suites start once the key cache holds every key.
-  await waitFor(async () => !runtime.startupWarmPending(), 30_000, "the key cache's first pass");
+  await waitFor(async () => !runtime.startupWarmPending(), STARTUP_WAIT_LIMIT_MS + 5000, "the key cache's first pass");
   // '::' accepts IPv6 and IPv4 (as ::ffff:a.b.c.d) so both families can be tested.
   const server = await startServer(runtime, 0, '::');
   const request = (r: HttpRequest) => send(server.port, r);
