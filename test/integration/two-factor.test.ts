@@ -336,5 +336,5 @@ describe('two-factor codes are limited like passwords', () => {
     expect(crossings.map((e) => e.reason)).toContain('rate_limited');
     const elsewhere = challengeOf(await signInRequest(keygate, user.email, STRONG_PASSWORD, '127.0.0.42'));
     expect((await secondFactor(keygate, elsewhere, codeOf(secret), '127.0.0.42')).status).toBe(200);
-  });
+  }, 120_000); // waiting out the end of a 15-minute window alone can take a minute
 });
