@@ -187,6 +187,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     : undefined;
   if (keyCache) exposeKeyCacheSize(metrics, () => keyCache.size);
   const warmer = keyCache && createKeyCacheWarmer(keyCache, log);
+  const usage = createUsageRecorder(stores.keys, log);
   const changeFeed =
     keyCache
     && (await listenForKeyChanges(
@@ -195,8 +196,10 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
         onChange: (clientId) => keyCache.invalidate(clientId),
         onLiveChange: (live) => {
           keyCache.setTrusted(live);
+          usage.hearAnnouncements(live);
           if (live) warmer?.warmSoon();
         },
+        onLastUseWritten: (writes) => usage.writtenElsewhere(writes),
       },
       log,
     ));
@@ -204,7 +207,6 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   // database's notification within milliseconds.
   const forgetKeys = (clientId: string) => keyCache?.invalidate(clientId);
   const identityDeps = { ...stores, tokens, onKeysChanged: forgetKeys, transact, roleScopes: config.roleScopes };
-  const usage = createUsageRecorder(stores.keys, log);
   const activityStore = sharedRedis ? createRedisActivityStore(sharedRedis) : createMemoryActivityStore();
   const activity = createActivityRecorder(activityStore, log);
   const keyService = createKeyService({

@@ -6,23 +6,31 @@
 // not one: each write is a new row version and an entry in every index of the table, so with a
 // fleet of busy keys these advisory writes were a steady share of the database and, after a
 // restart, one update per key in the middle of the storm.
-// A replica does not send a key again that it sent less than a minute ago from the same address,
-// so the statement is not asked about every key at every flush. Only a minute: meanwhile another
-// replica may have recorded another address, and until this replica asks again, a use from its
-// own earlier address stays hidden behind that one.
+// A replica does not send a key again that it sent recently from the same address. Meanwhile
+// another replica may record another address, and until this replica learns of it, a use from its
+// own earlier address would stay hidden behind that one. Every changed row is announced on the
+// database's change feed: a replica that hears of another address for a key it remembers forgets
+// the key and, if it saw the key later than the announced write, sends that later sighting. While
+// it hears the announcements, its memory lasts as long as the statement's ten minutes; while the
+// feed is down (or a replica has none), only a minute, after which it asks the database again.
 import type { Logger } from 'pino';
 import type { KeyStore } from '../stores/keys.ts';
 import type { KeyUsage } from '../stores/key-last-use.ts';
+import type { LastUseWrite } from '../stores/key-changes.ts';
 import { RecentWrites } from './recent-writes.ts';
 
 /** How old a key's recorded last use from the same address may grow before it is written again. */
 export const LAST_USE_REWRITE_AFTER_MS = 10 * 60_000;
 
-/** How long a replica takes its own sending of a key from an address as still current. */
+/** How long a replica that hears no announcements takes its own sending of a key as still current. */
 export const LAST_USE_RECHECK_AFTER_MS = 60_000;
 
 export interface UsageRecorder {
   seen(clientId: string, ip: string | null): void;
+  /** Rows some replica just changed (the change feed's announcements). */
+  writtenElsewhere(writes: readonly LastUseWrite[]): void;
+  /** Whether announcements are arriving: while they are, this replica's memory lasts rewriteAfterMs. */
+  hearAnnouncements(live: boolean): void;
   flush(): Promise<void>;
   close(): Promise<void>;
 }
@@ -32,7 +40,7 @@ export interface UsageOptions {
   intervalMs?: number;
   /** A row recorded this recently from the same address is not written again, ms (default 10 min). */
   rewriteAfterMs?: number;
-  /** A key this replica sent this recently from the same address is not sent again, ms (default 1 min). */
+  /** Without announcements, a key this replica sent this recently from the same address is not sent again, ms (default 1 min). */
   recheckAfterMs?: number;
 }
 
@@ -45,12 +53,37 @@ export function createUsageRecorder(keys: Pick<KeyStore, 'recordUsage'>, log: Lo
   let pending = new Map<string, number>();
   let pendingAtMs: number[] = [];
   let pendingIps: (string | null)[] = [];
-  // What this replica last sent per key, oldest first; sendings older than recheckAfterMs are
-  // dropped at each flush, so this holds only the keys sent in the last minute.
+  // What this replica last sent per key, oldest first; sendings older than the memory's span
+  // are dropped at each flush.
   const written = new RecentWrites();
+  let announced = false;
+  const memoryMs = () => (announced ? Math.max(rewriteAfterMs, recheckAfterMs) : recheckAfterMs);
+
+  const wait = (clientId: string, atMs: number, ip: string | null) => {
+    const at = pending.get(clientId);
+    if (at === undefined) {
+      pending.set(clientId, pendingAtMs.length);
+      pendingAtMs.push(atMs);
+      pendingIps.push(ip);
+    } else if (pendingAtMs[at]! < atMs) {
+      pendingAtMs[at] = atMs;
+      pendingIps[at] = ip;
+    }
+  };
+
+  /**
+   * The stored row now names `ip` at `atMs`. If this replica remembers the key from another
+   * address, it forgets it, and a sighting from there later than the row's is sent after all.
+   */
+  const reconcile = (clientId: string, ip: string | null, atMs: number) => {
+    const mine = written.latest(clientId);
+    if (!mine || mine.ip === ip) return;
+    written.forget(clientId);
+    if (mine.seenMs > atMs) wait(clientId, mine.seenMs, mine.ip);
+  };
 
   const flush = async () => {
-    written.forgetOlderThan(Date.now(), recheckAfterMs);
+    written.forgetOlderThan(Date.now(), memoryMs());
     if (pending.size === 0) return;
     const batch: KeyUsage[] = [];
     for (const [clientId, at] of pending) batch.push({ clientId, at: new Date(pendingAtMs[at]!), ip: pendingIps[at] ?? null });
@@ -64,7 +97,13 @@ export function createUsageRecorder(keys: Pick<KeyStore, 'recordUsage'>, log: Lo
       log.warn({ err: error, keys: batch.length }, 'could not record key usage');
       return;
     }
-    for (const usage of batch) written.record(usage.clientId, usage.at.getTime(), usage.ip);
+    for (const usage of batch) {
+      const atMs = usage.at.getTime();
+      // A sighting from the previously sent address, covered while this batch was on its way,
+      // may be newer than the one just written.
+      reconcile(usage.clientId, usage.ip, atMs);
+      written.record(usage.clientId, atMs, usage.ip);
+    }
   };
   const timer = setInterval(() => void flush(), intervalMs);
   timer.unref();
@@ -79,10 +118,19 @@ export function createUsageRecorder(keys: Pick<KeyStore, 'recordUsage'>, log: Lo
         pendingIps[at] = ip;
         return;
       }
-      if (written.wroteRecently(clientId, ip, nowMs, recheckAfterMs)) return;
+      if (written.covers(clientId, ip, nowMs, memoryMs())) return;
       pending.set(clientId, pendingAtMs.length);
       pendingAtMs.push(nowMs);
       pendingIps.push(ip);
+    },
+    writtenElsewhere(writes) {
+      for (const write of writes) reconcile(write.clientId, write.ip, write.atMs);
+    },
+    hearAnnouncements(live) {
+      if (live === announced) return;
+      announced = live;
+      // Announcements may have been missed while none arrived: trust nothing remembered.
+      if (live) written.clear();
     },
     flush,
     async close() {

@@ -1,5 +1,6 @@
 // Listens for the key-change notifications the database sends on commit (see migration
-// 20261123T130000). A dedicated connection; on loss it reconnects, and the consumer is told the
+// 20261123T130000) and, on the same connection, for the last-use rows a write changed
+// (key-last-use.ts). A dedicated connection; on loss it reconnects, and the consumer is told the
 // feed was interrupted, so it can stop trusting what it cached meanwhile. A connection can also
 // die silently (a half-open TCP connection, a frozen peer): a heartbeat query every few seconds
 // that does not answer in time counts as a loss too.
@@ -7,6 +8,16 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 
 export const KEY_CHANGES_CHANNEL = 'keygate_key_changes';
+
+/** Where a last-use write announces the rows it changed (key-last-use.ts), on the same connection. */
+export const LAST_USE_CHANNEL = 'keygate_last_use';
+
+/** One changed last-use row, as announced. */
+export interface LastUseWrite {
+  clientId: string;
+  ip: string | null;
+  atMs: number;
+}
 
 export interface KeyChangeFeed {
   /** True while the listening connection is up: only then may cached key state be trusted. */
@@ -19,6 +30,8 @@ export interface KeyChangeHandlers {
   onChange(clientId: string): void;
   /** The feed went down or came back; while down, changes may be missed. */
   onLiveChange(live: boolean): void;
+  /** Last-use rows some replica (this one included) just changed. */
+  onLastUseWritten?(writes: LastUseWrite[]): void;
 }
 
 export async function listenForKeyChanges(
@@ -44,6 +57,7 @@ export async function listenForKeyChanges(
     const next = new pg.Client({ connectionString: url, connectionTimeoutMillis: heartbeatMs, query_timeout: heartbeatMs });
     next.on('notification', (message) => {
       if (message.channel === KEY_CHANGES_CHANNEL && message.payload) handlers.onChange(message.payload);
+      else if (message.channel === LAST_USE_CHANNEL && message.payload) handlers.onLastUseWritten?.(parseLastUseWrites(message.payload));
     });
     next.on('error', () => {}); // the 'end' handler below deals with the loss
     next.on('end', () => {
@@ -55,6 +69,7 @@ export async function listenForKeyChanges(
     try {
       await next.connect();
       await next.query(`listen ${KEY_CHANGES_CHANNEL}`);
+      if (handlers.onLastUseWritten) await next.query(`listen ${LAST_USE_CHANNEL}`);
     } catch (error) {
       await next.end().catch(() => {});
       throw error;
@@ -119,4 +134,16 @@ export async function listenForKeyChanges(
       await current?.end().catch(() => {});
     },
   };
+}
+
+/** Lines of "client_id ip at_ms" ('-' for no address); a line not of that form is skipped. */
+export function parseLastUseWrites(payload: string): LastUseWrite[] {
+  const writes: LastUseWrite[] = [];
+  for (const line of payload.split('\n')) {
+    const [clientId, ip, at] = line.split(' ');
+    const atMs = Number(at);
+    if (!clientId || !ip || !Number.isFinite(atMs)) continue;
+    writes.push({ clientId, ip: ip === '-' ? null : ip, atMs });
+  }
+  return writes;
 }

@@ -2,6 +2,7 @@
 // (keys/usage.ts) written in one statement per chunk. Every key has its row from its creation on.
 import { sql } from 'kysely';
 import type { Db } from './db.ts';
+import { LAST_USE_CHANNEL } from './key-changes.ts';
 
 export interface KeyUsage {
   clientId: string;
@@ -11,6 +12,15 @@ export interface KeyUsage {
 
 /** Keys per usage UPDATE: bounds how many rows one statement locks. */
 const USAGE_CHUNK = 5000;
+
+/**
+ * Every row a statement changes is announced on LAST_USE_CHANNEL as a line "client_id ip at_ms"
+ * ('-' for no address), lines grouped into payloads of about NOTIFY_PAYLOAD_BYTES: under
+ * Postgres' 8,000-byte limit with a line of any announced id. A key whose id is longer than
+ * MAX_NOTIFIED_ID_LENGTH bytes (only an operator's own SQL makes one) is written but not announced.
+ */
+const NOTIFY_PAYLOAD_BYTES = 7000;
+const MAX_NOTIFIED_ID_LENGTH = 200;
 
 /**
  * One statement for a batch of sightings; an older sighting never overwrites a newer one, and a
@@ -40,8 +50,17 @@ export async function recordKeyUsage(db: Db, sightings: readonly KeyUsage[], unc
         order by u.client_id
         for update of u
       )
-      update api_key_last_use u set last_used_at = changed.at, last_used_ip = changed.ip
-      from changed where u.client_id = changed.client_id
+      , updated as (
+        update api_key_last_use u set last_used_at = changed.at, last_used_ip = changed.ip
+        from changed where u.client_id = changed.client_id
+        returning u.client_id, u.last_used_ip, u.last_used_at
+      ), lines as (
+        select u.client_id || ' ' || coalesce(u.last_used_ip, '-') || ' ' || floor(extract(epoch from u.last_used_at) * 1000)::bigint as line
+        from updated u where octet_length(u.client_id) <= ${sql.lit(MAX_NOTIFIED_ID_LENGTH)}
+      ), numbered as (
+        select line, sum(octet_length(line) + 1) over (order by line rows unbounded preceding) as upto from lines
+      )
+      select pg_notify(${LAST_USE_CHANNEL}, string_agg(line, E'\n')) from numbered group by upto / ${sql.lit(NOTIFY_PAYLOAD_BYTES)}
     `.execute(db);
   }
 }

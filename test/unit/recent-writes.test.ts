@@ -53,4 +53,30 @@ describe('recent writes of the last-use recorder', () => {
     expect(writes.size).toBe(2000);
     expect(writes.wroteRecently('moving-0', '10.0.0.0', 1000, 1000)).toBe(true);
   });
+
+  it('remembers the latest sighting a write covered, through compaction; forgets one key or all', () => {
+    const writes = new RecentWrites();
+    writes.record('a', 1000, '10.0.0.1');
+    expect(writes.latest('a')).toEqual({ ip: '10.0.0.1', seenMs: 1000 });
+    expect(writes.covers('a', '10.0.0.1', 1400, 1000)).toBe(true);
+    expect(writes.covers('a', '10.0.0.2', 1500, 1000)).toBe(false);
+    expect(writes.covers('a', '10.0.0.1', 2000, 1000)).toBe(false);
+    expect(writes.latest('a')).toEqual({ ip: '10.0.0.1', seenMs: 1400 });
+
+    // Many holes ahead of 'a' make the next forgetting pass compact the arrays.
+    for (let i = 0; i < 3000; i++) writes.record(`other-${i}`, 1500, '10.0.0.9');
+    for (let i = 0; i < 3000; i++) writes.forget(`other-${i}`);
+    writes.forgetOlderThan(1600, 1000);
+    expect(writes.slots).toBe(1);
+    expect(writes.latest('a')).toEqual({ ip: '10.0.0.1', seenMs: 1400 });
+
+    writes.record('b', 1700, null);
+    writes.forget('a');
+    expect(writes.latest('a')).toBeUndefined();
+    expect(writes.covers('a', '10.0.0.1', 1700, 1000)).toBe(false);
+    expect(writes.latest('b')).toEqual({ ip: null, seenMs: 1700 });
+    writes.clear();
+    expect(writes.size).toBe(0);
+    expect(writes.latest('b')).toBeUndefined();
+  });
 });
