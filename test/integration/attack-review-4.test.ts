@@ -376,9 +376,9 @@ describe('attack review 4: a failed or stalled key query', () => {
     expect(await tokenOrTimeout(keys[25]!)).toBe(200); // in the cache from now on
     const status = await whileTwoLookupsStall(async () => {
       // The feed's connection drops: until it reconnects, every lookup bypasses the cache.
-      // (Its last statement is the LISTEN or its heartbeat; nothing else here sends a bare `select 1`.)
+      // (Its last statement is a LISTEN or its heartbeat; nothing else here sends a bare `select 1`.)
       const { rows } = await observer.query<{ pid: number }>(
-        "select pid from pg_stat_activity where query in ('listen keygate_key_changes', 'select 1') and pid <> pg_backend_pid()",
+        "select pid from pg_stat_activity where query in ('listen keygate_key_changes', 'listen keygate_last_use', 'select 1') and pid <> pg_backend_pid()",
       );
       expect(rows.length).toBe(1);
       await observer.query('select pg_terminate_backend($1)', [rows[0]!.pid]);

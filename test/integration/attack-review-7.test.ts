@@ -422,11 +422,11 @@ describe('attacker review 7: readiness after the key cache pass, ten-minute last
     const lock = await holdLock('api_keys');
     const admin = connectDatabase(postgres.url, 1);
     try {
-      // End the listening connections (their last statement is LISTEN or the feed's heartbeat).
+      // End the listening connections (their last statement is a LISTEN or the feed's heartbeat).
       const ended = await sql<{ pid: number }>`
         select pid from pg_stat_activity
         where datname = current_database() and pid <> pg_backend_pid() and pid <> ${lock.pid}
-          and query in ('listen keygate_key_changes', 'select 1')
+          and query in ('listen keygate_key_changes', 'listen keygate_last_use', 'select 1')
       `.execute(admin);
       expect(ended.rows.length).toBeGreaterThanOrEqual(1);
       for (const { pid } of ended.rows) await sql`select pg_terminate_backend(${pid}::int)`.execute(admin);
