@@ -10,9 +10,12 @@
 // another replica may record another address, and until this replica learns of it, a use from its
 // own earlier address would stay hidden behind that one. Every changed row is announced on the
 // database's change feed: a replica that hears of another address for a key it remembers forgets
-// the key and, if it saw the key later than the announced write, sends that later sighting. While
-// it hears the announcements, its memory lasts as long as the statement's ten minutes; while the
-// feed is down (or a replica has none), only a minute, after which it asks the database again.
+// the key and, if it saw the key later than the announced write, sends that later sighting. A
+// replica remembers only what is on record: not a sighting the statement left alone behind a use
+// as new or newer from another address, nor one another replica's announcement overtook while
+// the write was on its way. While it hears the announcements, its memory lasts as long as the
+// statement's ten minutes; while the feed is down (or a replica has none), only a minute, after
+// which it asks the database again.
 import type { Logger } from 'pino';
 import type { KeyStore } from '../stores/keys.ts';
 import type { KeyUsage } from '../stores/key-last-use.ts';
@@ -82,6 +85,11 @@ export function createUsageRecorder(keys: Pick<KeyStore, 'recordUsage'>, log: Lo
     if (mine.seenMs > atMs) wait(clientId, mine.seenMs, mine.ip);
   };
 
+  // Announcements heard while a write is on its way, newest per key: a row another replica
+  // changed meanwhile may hold a newer use than the sighting this replica just sent.
+  let writesInFlight = 0;
+  let heardMeanwhile = new Map<string, LastUseWrite>();
+
   const flush = async () => {
     written.forgetOlderThan(Date.now(), memoryMs());
     if (pending.size === 0) return;
@@ -90,15 +98,30 @@ export function createUsageRecorder(keys: Pick<KeyStore, 'recordUsage'>, log: Lo
     pending = new Map();
     pendingAtMs = [];
     pendingIps = [];
+    let superseded: ReadonlySet<string>;
+    writesInFlight += 1;
     try {
-      await keys.recordUsage(batch, rewriteAfterMs);
+      superseded = new Set(await keys.recordUsage(batch, rewriteAfterMs));
     } catch (error) {
       // Last-use data is advisory: a failed write is logged, never fails a token request.
       log.warn({ err: error, keys: batch.length }, 'could not record key usage');
       return;
+    } finally {
+      writesInFlight -= 1;
     }
+    const heard = heardMeanwhile;
+    if (writesInFlight === 0) heardMeanwhile = new Map();
     for (const usage of batch) {
       const atMs = usage.at.getTime();
+      const other = heard.get(usage.clientId);
+      if (superseded.has(usage.clientId) || (other && other.ip !== usage.ip && other.atMs >= atMs)) {
+        // Not on record: the row names a use from another address at least as new. Remembering
+        // this write would cover this address's next sightings behind that one.
+        const mine = written.latest(usage.clientId);
+        written.forget(usage.clientId);
+        if (mine && mine.ip !== usage.ip && mine.seenMs > atMs) wait(usage.clientId, mine.seenMs, mine.ip);
+        continue;
+      }
       // A sighting from the previously sent address, covered while this batch was on its way,
       // may be newer than the one just written.
       reconcile(usage.clientId, usage.ip, atMs);
@@ -124,7 +147,12 @@ export function createUsageRecorder(keys: Pick<KeyStore, 'recordUsage'>, log: Lo
       pendingIps.push(ip);
     },
     writtenElsewhere(writes) {
-      for (const write of writes) reconcile(write.clientId, write.ip, write.atMs);
+      for (const write of writes) {
+        reconcile(write.clientId, write.ip, write.atMs);
+        if (writesInFlight === 0) continue;
+        const known = heardMeanwhile.get(write.clientId);
+        if (!known || known.atMs < write.atMs) heardMeanwhile.set(write.clientId, write);
+      }
     },
     hearAnnouncements(live) {
       if (live === announced) return;

@@ -28,8 +28,12 @@ const MAX_NOTIFIED_ID_LENGTH = 200;
  * is left as it is (another replica wrote it): each such row would cost a new row version and
  * an entry in every index of the table for no news. Every key has its last-use row from its
  * creation on, so this only updates; a sighting of a key deleted since matches no row.
+ *
+ * Returns the keys whose row names another address, left alone because its use is as new or
+ * newer: the caller's sighting is not on record, so the caller must not take it as written.
  */
-export async function recordKeyUsage(db: Db, sightings: readonly KeyUsage[], unchangedWithinMs = 0): Promise<void> {
+export async function recordKeyUsage(db: Db, sightings: readonly KeyUsage[], unchangedWithinMs = 0): Promise<string[]> {
+  const superseded: string[] = [];
   // Three array parameters however many keys: a plan that costs the same every time (a VALUES
   // list of 3 × n parameters took Postgres longer to plan than to run). The rows to change are
   // locked first, in client_id order whatever join the planner picks (FOR UPDATE above a
@@ -39,7 +43,7 @@ export async function recordKeyUsage(db: Db, sightings: readonly KeyUsage[], unc
   const sorted = [...sightings].sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0));
   for (let start = 0; start < sorted.length; start += USAGE_CHUNK) {
     const chunk = sorted.slice(start, start + USAGE_CHUNK);
-    await sql`
+    const { rows } = await sql<{ client_id: string | null }>`
       with changed as materialized (
         select u.client_id, v.at, v.ip
         from api_key_last_use u
@@ -59,8 +63,20 @@ export async function recordKeyUsage(db: Db, sightings: readonly KeyUsage[], unc
         from updated u where octet_length(u.client_id) <= ${sql.lit(MAX_NOTIFIED_ID_LENGTH)}
       ), numbered as (
         select line, sum(octet_length(line) + 1) over (order by line rows unbounded preceding) as upto from lines
+      ), notified as (
+        select count(pg_notify(${LAST_USE_CHANNEL}, payload)) as payloads
+        from (select string_agg(line, E'\n') as payload from numbered group by upto / ${sql.lit(NOTIFY_PAYLOAD_BYTES)}) p
+      ), left_alone as (
+        select v.client_id
+        from unnest(${chunk.map((s) => s.clientId)}::text[], ${chunk.map((s) => s.ip)}::text[]) as v(client_id, ip)
+        join api_key_last_use u on u.client_id = v.client_id
+        where u.last_used_ip is distinct from v.ip and not exists (select 1 from updated w where w.client_id = v.client_id)
       )
-      select pg_notify(${LAST_USE_CHANNEL}, string_agg(line, E'\n')) from numbered group by upto / ${sql.lit(NOTIFY_PAYLOAD_BYTES)}
+      -- The announcements are the outer side: a query reads a plain CTE only as far as it needs
+      -- it, and this one must run even when no row was left alone.
+      select l.client_id from notified n left join left_alone l on true
     `.execute(db);
+    for (const row of rows) if (row.client_id !== null) superseded.push(row.client_id);
   }
+  return superseded;
 }

@@ -330,8 +330,8 @@ export function createKeyStore(db: Db) {
         .executeTakeFirst();
     },
 
-    /** Writes a batch of last-use sightings (key-last-use.ts). */
-    recordUsage(sightings: readonly KeyUsage[], unchangedWithinMs = 0): Promise<void> {
+    /** Writes a batch of last-use sightings; returns the keys whose row names a newer use from another address (key-last-use.ts). */
+    recordUsage(sightings: readonly KeyUsage[], unchangedWithinMs = 0): Promise<string[]> {
       return recordKeyUsage(db, sightings, unchangedWithinMs);
     },
 

@@ -261,9 +261,18 @@ describe('attacker review 7: readiness after the key cache pass, ten-minute last
     const forget = vi.spyOn(RecentWrites.prototype, 'forgetOlderThan');
     try {
       const batches: KeyUsage[][] = [];
-      const usage = createUsageRecorder({ recordUsage: async (batch) => void batches.push([...batch]) }, pino({ level: 'silent' }), {
-        intervalMs: 3_600_000,
-      });
+      const usage = createUsageRecorder(
+        {
+          recordUsage: async (batch) => {
+            batches.push([...batch]);
+            return [];
+          },
+        },
+        pino({ level: 'silent' }),
+        {
+          intervalMs: 3_600_000,
+        },
+      );
       const moving = 3000;
       usage.seen('steady', '10.0.0.1'); // written once, live for the whole window: pins the head
       await usage.flush();

@@ -50,6 +50,26 @@ describe('key store: last use', () => {
     expect(await row(key.key.client_id)).toEqual({ last_used_at: at, last_used_ip: '192.0.2.1' });
   });
 
+  it('reports the sightings left alone behind a use as new or newer from another address, and only those', async () => {
+    const [a, b, c] = [await newKey(), await newKey(), await newKey()];
+    const at = new Date(Date.now() - 10 * MINUTE);
+    expect(
+      await record([
+        { clientId: a.key.client_id, at, ip: '192.0.2.1' },
+        { clientId: b.key.client_id, at, ip: '192.0.2.1' },
+        { clientId: c.key.client_id, at, ip: '192.0.2.1' },
+      ]),
+    ).toEqual([]);
+    const earlier = new Date(at.getTime() - 1000);
+    const left = await record([
+      { clientId: a.key.client_id, at: earlier, ip: '192.0.2.2' }, // older, another address: not on record
+      { clientId: b.key.client_id, at: new Date(at.getTime() + 1000), ip: '192.0.2.1' }, // same address, within the window
+      { clientId: c.key.client_id, at: new Date(at.getTime() + 1000), ip: '192.0.2.2' }, // newer: written
+    ]);
+    expect(left).toEqual([a.key.client_id]);
+    expect(await row(c.key.client_id)).toEqual({ last_used_at: new Date(at.getTime() + 1000), last_used_ip: '192.0.2.2' });
+  });
+
   it('the same address within the window is left alone; after it, or from a new address, it is written', async () => {
     const key = await newKey();
     const id = key.key.client_id;

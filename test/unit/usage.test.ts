@@ -5,12 +5,15 @@ import type { KeyUsage } from '../../src/stores/key-last-use.ts';
 
 const log = pino({ level: 'silent' });
 
+/** A store that put every sighting on record: none was superseded by a newer use from elsewhere. */
+const onRecord = (_written: unknown): string[] => [];
+
 /** Records what the recorder would write to Postgres, batch by batch. */
 function writes() {
   const batches: { clientId: string; ip: string | null }[][] = [];
   return {
     batches,
-    keys: { recordUsage: async (batch: readonly KeyUsage[]) => void batches.push(batch.map(({ clientId, ip }) => ({ clientId, ip }))) },
+    keys: { recordUsage: async (batch: readonly KeyUsage[]) => onRecord(batches.push(batch.map(({ clientId, ip }) => ({ clientId, ip })))) },
   };
 }
 
@@ -60,6 +63,7 @@ describe('usage recorder', () => {
         recordUsage: async (batch) => {
           if (fail) throw new Error('database down');
           batches.push(batch.map((u) => u.clientId));
+          return [];
         },
       },
       log,
@@ -79,7 +83,7 @@ describe('usage recorder', () => {
     try {
       const sent: { keys: string[]; unchangedWithinMs: number | undefined }[] = [];
       const usage = createUsageRecorder(
-        { recordUsage: async (batch, unchangedWithinMs) => void sent.push({ keys: batch.map((u) => u.clientId), unchangedWithinMs }) },
+        { recordUsage: async (batch, unchangedWithinMs) => onRecord(sent.push({ keys: batch.map((u) => u.clientId), unchangedWithinMs })) },
         log,
         { intervalMs: 3_600_000 },
       );
@@ -119,7 +123,7 @@ describe('usage recorder', () => {
     function announcedRecorder() {
       const sent: { clientId: string; ip: string | null; atMs: number }[][] = [];
       const usage = createUsageRecorder(
-        { recordUsage: async (batch) => void sent.push(batch.map((u) => ({ clientId: u.clientId, ip: u.ip, atMs: u.at.getTime() }))) },
+        { recordUsage: async (batch) => onRecord(sent.push(batch.map((u) => ({ clientId: u.clientId, ip: u.ip, atMs: u.at.getTime() })))) },
         log,
         { intervalMs: 3_600_000 },
       );
@@ -224,6 +228,7 @@ describe('usage recorder', () => {
             recordUsage: async (batch) => {
               sent.push(batch.map((u) => ({ clientId: u.clientId, ip: u.ip })));
               during?.();
+              return [];
             },
           },
           log,
@@ -248,6 +253,64 @@ describe('usage recorder', () => {
       } finally {
         vi.useRealTimers();
       }
+    });
+
+    it('a sighting the store reports left alone (a newer use from another address is on record) is not remembered', async () => {
+      const sent: string[][] = [];
+      let leftAlone: string[] = ['a'];
+      const usage = createUsageRecorder(
+        {
+          recordUsage: async (batch) => {
+            sent.push(batch.map((u) => `${u.clientId}@${u.ip}`));
+            const reported = leftAlone;
+            leftAlone = [];
+            return reported;
+          },
+        },
+        log,
+        { intervalMs: 3_600_000 },
+      );
+      usage.hearAnnouncements(true);
+      usage.seen('a', '10.0.0.1');
+      usage.seen('b', '10.0.0.1');
+      await usage.flush();
+      usage.seen('a', '10.0.0.1'); // not on record: sent again
+      usage.seen('b', '10.0.0.1'); // on record: covered
+      await usage.flush();
+      await usage.close();
+      expect(sent).toEqual([['a@10.0.0.1', 'b@10.0.0.1'], ['a@10.0.0.1']]);
+    });
+
+    it('another address announced while a write is on its way, as new or newer, keeps that write from being remembered', async () => {
+      const sent: string[][] = [];
+      let during: (() => void) | undefined;
+      const usage = createUsageRecorder(
+        {
+          recordUsage: async (batch) => {
+            sent.push(batch.map((u) => `${u.clientId}@${u.ip}`));
+            during?.();
+            return [];
+          },
+        },
+        log,
+        { intervalMs: 3_600_000 },
+      );
+      usage.hearAnnouncements(true);
+      usage.seen('a', '10.0.0.1');
+      usage.seen('b', '10.0.0.1');
+      during = () => {
+        during = undefined;
+        usage.writtenElsewhere([
+          { clientId: 'a', ip: '10.0.0.2', atMs: Date.now() + 1 },
+          { clientId: 'b', ip: '10.0.0.2', atMs: 0 }, // older than the write on its way: it stands
+        ]);
+      };
+      await usage.flush();
+      usage.seen('a', '10.0.0.1');
+      usage.seen('b', '10.0.0.1');
+      await usage.flush();
+      await usage.close();
+      expect(sent).toEqual([['a@10.0.0.1', 'b@10.0.0.1'], ['a@10.0.0.1']]);
     });
 
     it('when announcements stop, a minute; when they resume, nothing remembered is trusted', async () => {
