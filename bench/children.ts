@@ -116,13 +116,30 @@ export function memoryOf(pid: number): { rss: number; hwm: number } {
 
 /** user+system CPU ticks of a process (all its threads). */
 export function cpuTicksOf(pid: number): number {
+  const fields = statFields(pid);
+  return fields ? Number(fields[11]) + Number(fields[12]) : 0; // utime, stime (fields 14 and 15); 0 once exited
+}
+
+/**
+ * CPU ticks of a process and everything under it: its own, its children's that it has reaped
+ * (cutime, cstime) and its live children's. Unlike a sum over the children seen at one moment,
+ * the difference of two readings counts a child that started or ended in between, such as a
+ * Postgres backend opened by a server restarted just before the run.
+ */
+export function treeCpuTicksOf(pid: number): number {
+  const fields = statFields(pid);
+  if (!fields) return 0;
+  const ownAndReaped = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  return childPidsOf(pid).reduce((sum, child) => sum + cpuTicksOf(child), ownAndReaped);
+}
+
+/** The fields of /proc/<pid>/stat after the command name (which is in parentheses and may contain spaces). */
+function statFields(pid: number): string[] | undefined {
   try {
-    // Fields after the command name, which is in parentheses and may contain spaces.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return 0; // exited meanwhile
+    return undefined; // exited meanwhile
   }
 }
 

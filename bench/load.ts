@@ -2,7 +2,7 @@
 // servers' core, while this process samples the server's RSS and everyone's CPU time.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { childPidsOf, coreTicks, cpuTicksOf, exited, memoryOf, startChild, stopChild, TICKS_PER_SECOND } from './children.ts';
+import { coreTicks, cpuTicksOf, exited, memoryOf, startChild, stopChild, TICKS_PER_SECOND, treeCpuTicksOf } from './children.ts';
 
 export interface LoadSpec {
   url: string;
@@ -48,7 +48,7 @@ export interface LoadResult {
   buckets?: LoadBucket[] | undefined;
 }
 
-/** Processes whose CPU use is reported: name → main PID (with `tree`, its children are added). */
+/** Processes whose CPU use is reported: name → main PID (with `tree`, its children's, live or ended, are added). */
 export interface Watched {
   name: string;
   pid: number;
@@ -91,7 +91,7 @@ export async function runScenario(options: {
     }
   };
   const sampler = setInterval(sample, 200);
-  let cpuStart: Map<string, Map<number, number>> | undefined;
+  let cpuStart: Map<string, number> | undefined;
   let coresStart: ReturnType<typeof coreTicks> | undefined;
   let measureStart = 0;
   let result: LoadResult | undefined;
@@ -145,22 +145,12 @@ export async function runScenario(options: {
   return { ...result, serverRssPeak: rssPeak, cpuPercent, cores, foreignPercent };
 }
 
-/** name → pid → CPU ticks. */
-function cpuTicks(watched: Watched[]): Map<string, Map<number, number>> {
-  const ticks = new Map<string, Map<number, number>>();
-  for (const w of watched) {
-    const pids = w.tree ? [w.pid, ...childPidsOf(w.pid)] : [w.pid];
-    ticks.set(w.name, new Map(pids.map((pid) => [pid, cpuTicksOf(pid)])));
-  }
-  return ticks;
+/** name → CPU ticks (of the whole tree for a watched tree). */
+function cpuTicks(watched: Watched[]): Map<string, number> {
+  return new Map(watched.map((w) => [w.name, w.tree ? treeCpuTicksOf(w.pid) : cpuTicksOf(w.pid)]));
 }
 
-/** Ticks used between two snapshots by the processes present in both (a backend may come or go). */
-function ticksUsed(start: Map<number, number> | undefined, end: Map<number, number>): number {
-  let used = 0;
-  for (const [pid, ticks] of end) {
-    const before = start?.get(pid);
-    if (before !== undefined) used += Math.max(0, ticks - before);
-  }
-  return used;
+/** Ticks used between two readings; none when the process was gone at the end. */
+function ticksUsed(start: number | undefined, end: number): number {
+  return start === undefined ? 0 : Math.max(0, end - start);
 }
