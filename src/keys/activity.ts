@@ -73,7 +73,7 @@ export function createActivityRecorder(store: Pick<KeyActivityStore, 'add'>, log
     if (!byKey) pending.set(outcome, (byKey = new Map()));
     byKey.set(clientId, (byKey.get(clientId) ?? 0) + 1);
   };
-  const flush = async () => {
+  const writeWaiting = async () => {
     if (pending.size === 0 && earlier.length === 0) return;
     const batch = earlier.concat(increments(pending, pendingHour));
     pending = new Map();
@@ -84,6 +84,11 @@ export function createActivityRecorder(store: Pick<KeyActivityStore, 'add'>, log
       log.warn({ err: error, counts: batch.length }, 'could not record key activity');
     }
   };
+  // One flush at a time, each after the one before: a flush of many keys is several store calls,
+  // and close() must not return while one is still on its way, since whoever closes the recorder
+  // closes the store's connection next.
+  let writing = Promise.resolve();
+  const flush = () => (writing = writing.then(writeWaiting));
   const timer = setInterval(() => void flush(), options.intervalMs ?? ACTIVITY_FLUSH_INTERVAL_MS);
   timer.unref();
   return {

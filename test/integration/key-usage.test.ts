@@ -6,6 +6,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateClientId, generateClientSecret } from '../../src/crypto/credentials.ts';
 import type { CreatedKey } from '../../src/keys/types.ts';
 import { ALL_KEYGATE_SCOPES, adminClient, clientFor, errorBody, type AdminClient } from '../support/admin.ts';
+import { createActivityRecorder } from '../../src/keys/activity.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createRedisActivityStore } from '../../src/stores/key-activity-redis.ts';
 import { basicAuth } from '../support/http.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
@@ -154,6 +157,29 @@ describe('per-key usage', () => {
       }
     } finally {
       redis.disconnect();
+    }
+  });
+
+  it('shutting down while a flush of many keys is on its way writes all of it before the connection closes', async () => {
+    // As the runtime shuts down: close the recorder, then the connection its store rides on. The
+    // flush already on its way is three script calls, sent one after another.
+    const connection = new Redis(inject('redisUrl'));
+    const recorder = createActivityRecorder(createRedisActivityStore(connection), createLogger('silent'), { intervalMs: 3_600_000 });
+    const clientIds = Array.from({ length: 5000 }, () => generateClientId());
+    const firstHour = Math.floor(Date.now() / 3_600_000);
+    for (const clientId of clientIds) recorder.count(clientId, 'issued');
+    const onItsWay = recorder.flush();
+    recorder.count(clientIds[0]!, 'issued');
+    await recorder.close();
+    await connection.quit();
+    await onItsWay;
+    const reader = new Redis(inject('redisUrl'));
+    try {
+      const read = await createRedisActivityStore(reader).read(clientIds, 'hour', firstHour, Math.floor(Date.now() / 3_600_000));
+      const issued = read.map((hours) => hours.reduce((sum, counts) => sum + (counts.issued ?? 0), 0));
+      expect(issued).toEqual(clientIds.map((_, k) => (k === 0 ? 2 : 1)));
+    } finally {
+      reader.disconnect();
     }
   });
 
