@@ -244,33 +244,40 @@ describe('attacker review 8: a replica over a Postgres of its own (feed faults, 
 
   it('held: a write missed while the feed was down does not hide the attacker: the memory is cleared when the feed comes back', async () => {
     const key = await replica.createKey(tenantId);
-    await tokenFrom(key, ATTACKER);
-    await replica.runtime.usage.flush();
-    expect((await lastUse(key)).ip).toBe(ATTACKER);
-
-    const { live, heard, restore } = tap();
-    try {
-      // Only the feed's connection: its last query is its LISTEN or its heartbeat.
-      const { rows } = await sql<{ pid: number }>`
-        select pg_terminate_backend(pid) as pid from pg_stat_activity
-        where pid <> pg_backend_pid() and query in ('select 1', ${`listen ${LAST_USE_CHANNEL}`})`.execute(db);
-      expect(rows.length).toBeGreaterThanOrEqual(1);
-      await waitFor(async () => live.includes(false), 5000, 'the feed down');
-      // Another replica writes the owner's newer use now: the announcement is lost to this one.
-      await recordKeyUsage(db, [{ clientId: key.key.client_id, at: new Date(), ip: OWNER }], TEN_MINUTES);
-      expect((await lastUse(key)).ip).toBe(OWNER);
-      await waitFor(async () => live.at(-1) === true, 10_000, 'the feed back');
-      expect(heard.filter((w) => w.clientId === key.key.client_id)).toEqual([]);
-
-      const before = Date.now();
+    // The feed reconnects half a second after it drops; on a busy machine the owner's write can
+    // come later than that and be heard after all. Then the attack did not happen as intended:
+    // put the attacker back on record and drop the feed again, until the owner's write is missed.
+    // (The replica's own announcement of the attacker's write may still arrive late: harmless.)
+    let missed = false;
+    for (let attempt = 1; attempt <= 5 && !missed; attempt++) {
       await tokenFrom(key, ATTACKER);
       await replica.runtime.usage.flush();
-      const recorded = await lastUse(key);
-      expect(recorded.ip).toBe(ATTACKER);
-      expect(recorded.atMs!).toBeGreaterThanOrEqual(before);
-    } finally {
-      restore();
+      expect((await lastUse(key)).ip).toBe(ATTACKER);
+      const { live, heard, restore } = tap();
+      try {
+        // Only the feed's connection: its last query is its LISTEN or its heartbeat.
+        const { rows } = await sql<{ pid: number }>`
+          select pg_terminate_backend(pid) as pid from pg_stat_activity
+          where pid <> pg_backend_pid() and query in ('select 1', ${`listen ${LAST_USE_CHANNEL}`})`.execute(db);
+        expect(rows.length).toBeGreaterThanOrEqual(1);
+        await waitFor(async () => live.includes(false), 5000, 'the feed down');
+        // Another replica writes the owner's newer use now: the announcement is lost to this one.
+        await recordKeyUsage(db, [{ clientId: key.key.client_id, at: new Date(), ip: OWNER }], TEN_MINUTES);
+        expect((await lastUse(key)).ip).toBe(OWNER);
+        await waitFor(async () => live.at(-1) === true, 10_000, 'the feed back');
+        missed = !heard.some((w) => w.clientId === key.key.client_id && w.ip === OWNER);
+      } finally {
+        restore();
+      }
     }
+    expect(missed).toBe(true);
+
+    const before = Date.now();
+    await tokenFrom(key, ATTACKER);
+    await replica.runtime.usage.flush();
+    const recorded = await lastUse(key);
+    expect(recorded.ip).toBe(ATTACKER);
+    expect(recorded.atMs!).toBeGreaterThanOrEqual(before);
   });
 
   it('held: forged and malformed announcements (spaces, "-", huge and negative times, floods) never crash the replica nor write an address or time it did not see', async () => {
