@@ -144,7 +144,7 @@ function statFields(pid: number): string[] | undefined {
 }
 
 /** PIDs whose parent is `pid` (Postgres backends under the postmaster). Read-only. */
-export function childPidsOf(pid: number): number[] {
+function childPidsOf(pid: number): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
