@@ -4,6 +4,7 @@
 // a failed write is logged and dropped, never fails a token request. Only known keys are counted:
 // a request naming no key has nobody to count it against.
 import type { Logger } from 'pino';
+import { oneAtATime } from '../shared/one-at-a-time.ts';
 import type { DenialReason } from '../shared/denial-reasons.ts';
 import { HOUR_MS, type ActivityIncrement, type ActivityOutcome, type KeyActivityStore } from '../stores/key-activity.ts';
 
@@ -84,11 +85,7 @@ export function createActivityRecorder(store: Pick<KeyActivityStore, 'add'>, log
       log.warn({ err: error, counts: batch.length }, 'could not record key activity');
     }
   };
-  // One flush at a time, each after the one before: a flush of many keys is several store calls,
-  // and close() must not return while one is still on its way, since whoever closes the recorder
-  // closes the store's connection next.
-  let writing = Promise.resolve();
-  const flush = () => (writing = writing.then(writeWaiting));
+  const flush = oneAtATime(writeWaiting);
   const timer = setInterval(() => void flush(), options.intervalMs ?? ACTIVITY_FLUSH_INTERVAL_MS);
   timer.unref();
   return {

@@ -20,6 +20,7 @@ import type { Logger } from 'pino';
 import type { KeyStore } from '../stores/keys.ts';
 import type { KeyUsage } from '../stores/key-last-use.ts';
 import type { LastUseWrite } from '../stores/key-changes.ts';
+import { oneAtATime } from '../shared/one-at-a-time.ts';
 import { RecentWrites } from './recent-writes.ts';
 
 /** How old a key's recorded last use from the same address may grow before it is written again. */
@@ -87,10 +88,10 @@ export function createUsageRecorder(keys: Pick<KeyStore, 'recordUsage'>, log: Lo
 
   // Announcements heard while a write is on its way, newest per key: a row another replica
   // changed meanwhile may hold a newer use than the sighting this replica just sent.
-  let writesInFlight = 0;
+  let writeOnItsWay = false;
   let heardMeanwhile = new Map<string, LastUseWrite>();
 
-  const flush = async () => {
+  const writeWaiting = async () => {
     written.forgetOlderThan(Date.now(), memoryMs());
     if (pending.size === 0) return;
     const batch: KeyUsage[] = [];
@@ -99,7 +100,7 @@ export function createUsageRecorder(keys: Pick<KeyStore, 'recordUsage'>, log: Lo
     pendingAtMs = [];
     pendingIps = [];
     let superseded: ReadonlySet<string>;
-    writesInFlight += 1;
+    writeOnItsWay = true;
     try {
       superseded = new Set(await keys.recordUsage(batch, rewriteAfterMs));
     } catch (error) {
@@ -107,10 +108,10 @@ export function createUsageRecorder(keys: Pick<KeyStore, 'recordUsage'>, log: Lo
       log.warn({ err: error, keys: batch.length }, 'could not record key usage');
       return;
     } finally {
-      writesInFlight -= 1;
+      writeOnItsWay = false;
     }
     const heard = heardMeanwhile;
-    if (writesInFlight === 0) heardMeanwhile = new Map();
+    heardMeanwhile = new Map();
     for (const usage of batch) {
       const atMs = usage.at.getTime();
       const other = heard.get(usage.clientId);
@@ -128,6 +129,9 @@ export function createUsageRecorder(keys: Pick<KeyStore, 'recordUsage'>, log: Lo
       written.record(usage.clientId, atMs, usage.ip);
     }
   };
+  // One write at a time: close() waits for the one on its way (its chunks are several
+  // statements, and the database closes next), and the memory of what was written stays in order.
+  const flush = oneAtATime(writeWaiting);
   const timer = setInterval(() => void flush(), intervalMs);
   timer.unref();
   return {
@@ -149,7 +153,7 @@ export function createUsageRecorder(keys: Pick<KeyStore, 'recordUsage'>, log: Lo
     writtenElsewhere(writes) {
       for (const write of writes) {
         reconcile(write.clientId, write.ip, write.atMs);
-        if (writesInFlight === 0) continue;
+        if (!writeOnItsWay) continue;
         const known = heardMeanwhile.get(write.clientId);
         if (!known || known.atMs < write.atMs) heardMeanwhile.set(write.clientId, write);
       }

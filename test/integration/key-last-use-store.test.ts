@@ -1,10 +1,15 @@
 // The key store's last-use writes against real Postgres: every key has its last-use row from
 // creation, a usage batch writes only news (never an older sighting over a newer one, never the
 // same address again within the window), two batches at once do not deadlock and the newest
-// sighting wins, and a key's row goes with the key.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// sighting wins, a key's row goes with the key, and a recorder closed mid-flush writes all of it.
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { CreatedKey } from '../../src/keys/types.ts';
+import { createUsageRecorder } from '../../src/keys/usage.ts';
+import { createLogger } from '../../src/logger.ts';
+import { connectDatabase } from '../../src/stores/db.ts';
 import type { KeyUsage } from '../../src/stores/key-last-use.ts';
+import { createKeyStore } from '../../src/stores/keys.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 const MINUTE = 60_000;
@@ -142,5 +147,36 @@ describe('key store: last use', () => {
     expect(updated?.after).toMatchObject({ name: 'renamed', last_used_at: at, last_used_ip: '192.0.2.3' });
     const rotated = await keygate.runtime.keys.rotateSecret(key.key.client_id, 'not-a-real-hash', null);
     expect(rotated).toMatchObject({ secret_generation: 2, last_used_at: at, last_used_ip: '192.0.2.3' });
+  });
+
+  it('shutting down while a flush of more than one statement is on its way writes all of it before the database closes', async () => {
+    // As the runtime shuts down: close the recorder, then the database it writes to. The flush
+    // already on its way is two statements (5,000 keys each), sent one after another.
+    const template = await newKey();
+    const prefix = `${template.key.client_id}-shutdown-`;
+    const ids = Array.from({ length: 5001 }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
+    await sql`
+      insert into api_keys
+      select (jsonb_populate_record(null::api_keys, to_jsonb(k) || jsonb_build_object('client_id', ${prefix} || lpad(g::text, 4, '0')))).*
+      from api_keys k, generate_series(0, ${ids.length - 1}) g where k.client_id = ${template.key.client_id}`.execute(keygate.runtime.db);
+    const db = connectDatabase(inject('databaseUrl')!, 2);
+    const recorder = createUsageRecorder(createKeyStore(db), createLogger('silent'), { intervalMs: 3_600_000 });
+    try {
+      for (const clientId of ids) recorder.seen(clientId, '192.0.2.7');
+      const onItsWay = recorder.flush();
+      recorder.seen(ids[0]!, '192.0.2.8');
+      await recorder.close();
+      await db.destroy();
+      await onItsWay;
+      const rows = await keygate.runtime.db
+        .selectFrom('api_key_last_use')
+        .select(['client_id', 'last_used_ip'])
+        .where('client_id', 'like', `${prefix}%`)
+        .orderBy('client_id')
+        .execute();
+      expect(rows.map((stored) => [stored.client_id, stored.last_used_ip])).toEqual(ids.map((clientId, i) => [clientId, i === 0 ? '192.0.2.8' : '192.0.2.7']));
+    } finally {
+      await keygate.runtime.db.deleteFrom('api_keys').where('client_id', 'like', `${prefix}%`).execute();
+    }
   });
 });
