@@ -51,9 +51,9 @@ export async function startServer(runtime: Runtime, port = runtime.config.port, 
 
 /**
  * `create` makes the server with the response class it is given: one that says `Connection: close`
- * once this listener drains.
+ * once this listener drains. Exported for the test of how V8 lays out its requests and responses.
  */
-async function listen(
+export async function listen(
   create: (ServerResponse: typeof http.ServerResponse) => http.Server,
   port: number,
   host: string,
@@ -61,7 +61,19 @@ async function listen(
   let draining = false;
   const server = create(drainAwareResponse(() => draining));
   server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
-  server.prependListener('request', countRequest);
+  // The first request this listener reads and its response, kept while it runs. V8 gives the
+  // objects a constructor makes room for as many properties as the largest shape its first few
+  // reached, counting only shapes some live object still has when it decides; a full collection
+  // forgets the others. A replica whose first requests were a few readiness probes, with
+  // collections between them (warming a large key cache), could decide with none alive: every
+  // later request and response then had no room at all and fell into V8's slow dictionary
+  // representation as Node added its properties, for the life of the process. A request and a
+  // response kept alive keep their full shapes known.
+  const firstExchange: object[] = [];
+  server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    countRequest(req);
+    if (firstExchange.length === 0) firstExchange.push(req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
