@@ -4,6 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
+import { shapeKeeper } from './http/shape-keeper.ts';
 import type { Runtime } from './runtime.ts';
 
 /** How long a keep-alive socket that is idle when draining starts may still deliver a request. */
@@ -61,18 +62,10 @@ export async function listen(
   let draining = false;
   const server = create(drainAwareResponse(() => draining));
   server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
-  // The first request this listener reads and its response, kept while it runs. V8 gives the
-  // objects a constructor makes room for as many properties as the largest shape its first few
-  // reached, counting only shapes some live object still has when it decides; a full collection
-  // forgets the others. A replica whose first requests were a few readiness probes, with
-  // collections between them (warming a large key cache), could decide with none alive: every
-  // later request and response then had no room at all and fell into V8's slow dictionary
-  // representation as Node added its properties, for the life of the process. A request and a
-  // response kept alive keep their full shapes known.
-  const firstExchange: object[] = [];
+  const keepShapes = shapeKeeper();
   server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     countRequest(req);
-    if (firstExchange.length === 0) firstExchange.push(req, res);
+    keepShapes(req, res);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
