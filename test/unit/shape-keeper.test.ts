@@ -63,14 +63,15 @@ describe('the exchange a listener keeps', () => {
   it("holds none of the first client's secret, body or cookie once it is over, and the connection serves on", async () => {
     const secret = `kgs_${'S'.repeat(40)}`;
     const cookie = `kg_session=${'C'.repeat(40)}`;
-    const seen: { req: IncomingMessage; res: ServerResponse; body: WeakRef<Buffer>; headers: WeakRef<object> }[] = [];
+    // Weak references only: what stays alive is what the listener itself keeps.
+    const seen: { req: WeakRef<IncomingMessage>; res: WeakRef<ServerResponse>; body: WeakRef<Buffer>; headers: WeakRef<object> }[] = [];
     const listener = await listen(
       (ServerResponse) =>
         http.createServer({ ServerResponse }, (req, res) => {
           void (async () => {
             // What the token route does: the body through readRawBody, the headers parsed.
             const body = await readRawBody(req);
-            seen.push({ req, res, body: new WeakRef(body), headers: new WeakRef(req.headers) });
+            seen.push({ req: new WeakRef(req), res: new WeakRef(res), body: new WeakRef(body), headers: new WeakRef(req.headers) });
             res.setHeader('Set-Cookie', cookie);
             res.end(`${req.headers.authorization === undefined ? 'none' : 'basic'} ${body.length}`);
           })();
@@ -96,21 +97,22 @@ describe('the exchange a listener keeps', () => {
     await answers(1);
     await new Promise((resolve) => setTimeout(resolve, 20)); // both ends of the first exchange close
 
+    // The listener still keeps the request and the answer (their shapes), but nothing they carried.
     const first = seen[0]!;
-    expect(await alive([first.body, first.headers])).toEqual([false, false]);
-    expect(first.req.rawHeaders).toEqual([]);
-    expect(first.req.headers).toEqual({});
-    expect(first.req.url).toBe('/');
-    expect(first.req.listenerCount('data') + first.req.listenerCount('error') + first.req.listenerCount('close')).toBe(0);
-    expect(first.res.getHeaderNames()).toEqual([]);
-    expect((first.res as ServerResponse & { _header: unknown })._header).toBeNull();
-    expect(JSON.stringify(first.req.rawTrailers) + JSON.stringify(first.req.trailers)).not.toContain('S'.repeat(40));
+    expect(await alive([first.req, first.res, first.body, first.headers])).toEqual([true, true, false, false]);
+    const [req, res] = [first.req.deref()!, first.res.deref()!];
+    expect(req.rawHeaders).toEqual([]);
+    expect(req.headers).toEqual({});
+    expect(req.url).toBe('/');
+    expect(req.listenerCount('data') + req.listenerCount('end') + req.listenerCount('error') + req.listenerCount('close')).toBe(0);
+    expect(res.getHeaderNames()).toEqual([]);
+    expect((res as ServerResponse & { _header: unknown })._header).toBeNull();
+    expect(JSON.stringify(req.rawTrailers) + JSON.stringify(req.trailers)).not.toContain('S'.repeat(40));
 
     socket.write(post('second'));
     await answers(2);
     expect(received).toContain(`${cookie}\r\n`);
     expect(received.split(`basic ${form.length}`)).toHaveLength(3);
-    expect(seen[1]!.req.headers.authorization).toBe(`Basic ${Buffer.from('kg_id:second').toString('base64')}`);
     socket.destroy();
   });
 });
