@@ -111,7 +111,8 @@ function countRequest(req: http.IncomingMessage): void {
 }
 
 function isLastRead(req: http.IncomingMessage): boolean {
-  return (req as PlacedRequest)[placeRead] === (req.socket as CountingSocket)[requestsRead];
+  // A kept request's socket is dropped once its exchange is over (http/shape-keeper.ts).
+  return (req as PlacedRequest)[placeRead] === (req.socket as CountingSocket | null)?.[requestsRead];
 }
 
 /**
