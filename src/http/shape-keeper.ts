@@ -27,14 +27,13 @@ export const KEPT_UNTIL_REQUESTS = 1000;
 export const FORGET_AFTER_CLOSE_MS = 1000;
 
 /** A 'request' listener's part: call it with every request and its response. */
-export function shapeKeeper(options: { forgetAfterMs?: number } = {}): (req: IncomingMessage, res: ServerResponse) => void {
-  const forgetAfterMs = options.forgetAfterMs ?? FORGET_AFTER_CLOSE_MS;
+export function shapeKeeper(): (req: IncomingMessage, res: ServerResponse) => void {
   const kept: object[] = [];
   let read = 0;
   const keepIfFirstAnswered = (req: IncomingMessage, res: ServerResponse) => {
     if (kept.length > 0 || read > KEPT_UNTIL_REQUESTS) return;
     kept.push(req, res);
-    afterBothClose(req, res, () => setTimeout(() => forgetContents(req, res), forgetAfterMs).unref());
+    afterBothClose(req, res, () => setTimeout(() => forgetContents(req, res), FORGET_AFTER_CLOSE_MS).unref());
   };
   return (req, res) => {
     if (read > KEPT_UNTIL_REQUESTS) return;
