@@ -56,6 +56,7 @@ function afterBothClose(req: IncomingMessage, res: ServerResponse, then: () => v
 }
 
 const nothing = () => {};
+const PARSED_URL_CACHES = ['_parsedUrl', '_parsedOriginalUrl'] as const;
 
 /** Drops what a finished exchange carried or reaches, keeping every property it has. */
 function forgetContents(req: IncomingMessage, res: ServerResponse): void {
@@ -67,6 +68,8 @@ function forgetContents(req: IncomingMessage, res: ServerResponse): void {
   req.trailers = {};
   req.rawTrailers = [];
   req.url = '/';
+  // The parsed URL that Koa's request (through `parseurl`) caches on the request it has seen.
+  for (const cached of PARSED_URL_CACHES) if (Object.hasOwn(req, cached)) (req as unknown as Record<string, unknown>)[cached] = null;
   // The socket outlives the exchange on a keep-alive connection and points at its current one.
   const request = req as unknown as { socket: unknown; client: unknown };
   request.socket = null;

@@ -5,6 +5,7 @@
 // neither kept nor emptied. (That holding one prevents the slow layout is
 // test/unit/server-object-shapes.test.ts.)
 import http, { IncomingMessage, ServerResponse } from 'node:http';
+import Koa from 'koa';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
@@ -30,6 +31,33 @@ async function alive(refs: WeakRef<object>[]): Promise<boolean[]> {
 function exchange(): [IncomingMessage, ServerResponse] {
   const req = new IncomingMessage(new net.Socket());
   return [req, new ServerResponse(req)];
+}
+
+/**
+ * Every string, and every byte array as text, reachable from `roots` through own properties
+ * (symbols too; not prototypes, which every request shares, and not closures, which no walk sees).
+ */
+function reachableText(roots: object[]): string[] {
+  const seen = new Set<object>(roots);
+  const pending = [...roots];
+  const text: string[] = [];
+  while (pending.length > 0) {
+    const current = pending.pop()!;
+    if (ArrayBuffer.isView(current)) {
+      text.push(Buffer.from(current.buffer, current.byteOffset, current.byteLength).toString('latin1'));
+      continue;
+    }
+    for (const key of Reflect.ownKeys(current)) {
+      const value = Object.getOwnPropertyDescriptor(current, key)?.value as unknown;
+      if (typeof value === 'string') text.push(value);
+      else if (typeof value === 'object' && value !== null && !seen.has(value)) {
+        seen.add(value);
+        pending.push(value);
+      }
+    }
+    if (seen.size > 100_000) throw new Error('the kept pair reaches far more than an exchange');
+  }
+  return text;
 }
 
 /** What the listener does once an answer is written in full. */
@@ -89,7 +117,7 @@ describe('the exchange a listener keeps', () => {
   const cookie = `kg_session=${'C'.repeat(40)}`;
   const form = `grant_type=client_credentials&client_secret=${secret}`;
   const post = (auth: string) =>
-    `POST /oauth/token HTTP/1.1\r\nHost: t\r\nAuthorization: Basic ${Buffer.from(`kg_id:${auth}`).toString('base64')}\r\n`
+    `POST /oauth/token?client_secret=${auth} HTTP/1.1\r\nHost: t\r\nAuthorization: Basic ${Buffer.from(`kg_id:${auth}`).toString('base64')}\r\n`
     + `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${form.length}\r\n\r\n${form}`;
 
   interface Seen {
@@ -102,36 +130,34 @@ describe('the exchange a listener keeps', () => {
   }
 
   /**
-   * A listener made by Keygate's listen() whose handler does what the token route does (the body
-   * through readRawBody, the headers parsed) and answers with a cookie, after `wait` if given.
-   * Only weak references leave the handler: what stays alive is what the listener keeps.
+   * A listener made by Keygate's listen() whose handler does what Keygate's routes do (Koa's path
+   * and query, the body through readRawBody, the headers parsed) and answers with a cookie, after
+   * `wait` if given. Only weak references leave the handler: what stays alive is what the listener
+   * keeps.
    */
   async function listener(wait?: (index: number) => Promise<void>) {
     const seen: Seen[] = [];
-    const running = await listen(
-      (ServerResponse) =>
-        http.createServer({ ServerResponse }, (req, res) => {
-          void (async () => {
-            const index = seen.length;
-            const entry: Seen = {
-              req: new WeakRef(req),
-              res: new WeakRef(res),
-              body: new WeakRef(Buffer.alloc(0)),
-              headers: new WeakRef(req.headers),
-              authorization: undefined,
-            };
-            seen.push(entry);
-            const body = await readRawBody(req);
-            entry.body = new WeakRef(body);
-            await wait?.(index);
-            entry.authorization = req.headers.authorization;
-            res.setHeader('Set-Cookie', cookie);
-            res.end(`${entry.authorization === undefined ? 'none' : 'basic'} ${body.length}`);
-          })();
-        }),
-      0,
-      '127.0.0.1',
-    );
+    const app = new Koa();
+    app.use(async (ctx) => {
+      const { req, res } = ctx;
+      const index = seen.length;
+      const entry: Seen = {
+        req: new WeakRef(req),
+        res: new WeakRef(res),
+        body: new WeakRef(Buffer.alloc(0)),
+        headers: new WeakRef(req.headers),
+        authorization: undefined,
+      };
+      seen.push(entry);
+      if (ctx.path !== '/oauth/token' || typeof ctx.query.client_secret !== 'string') throw new Error('the test sends its secret in the query');
+      const body = await readRawBody(req);
+      entry.body = new WeakRef(body);
+      await wait?.(index);
+      entry.authorization = ctx.get('authorization') || undefined;
+      ctx.set('Set-Cookie', cookie);
+      ctx.body = `${entry.authorization === undefined ? 'none' : 'basic'} ${body.length}`;
+    });
+    const running = await listen((ServerResponse) => http.createServer({ ServerResponse }, app.callback()), 0, '127.0.0.1');
     close = running.close;
     return { seen, port: (running.server.address() as AddressInfo).port };
   }
@@ -168,6 +194,9 @@ describe('the exchange a listener keeps', () => {
     expect(req.listenerCount('data') + req.listenerCount('end') + req.listenerCount('error') + req.listenerCount('close')).toBe(0);
     expect(res.getHeaderNames()).toEqual([]);
     expect((res as ServerResponse & { _header: unknown })._header).toBeNull();
+    // Nothing reachable from the pair holds the secret or the cookie, wherever Node or Koa put it.
+    const text = reachableText([req, res]);
+    expect(text.filter((t) => t.includes('S'.repeat(40)) || t.includes('C'.repeat(40)))).toEqual([]);
 
     client.socket.write(post('second'));
     await client.answers(2);
