@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FORGET_AFTER_CLOSE_MS, KEPT_UNTIL_REQUESTS, shapeKeeper } from '../../src/http/shape-keeper.ts';
 import { readRawBody } from '../../src/http/body.ts';
 import { listen } from '../../src/server.ts';
+import { waitFor } from '../support/processes.ts';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -170,9 +171,7 @@ describe('the exchange a listener keeps', () => {
     return {
       socket,
       received: () => received,
-      async answers(count: number) {
-        while ((received.match(/HTTP\/1\.1 200/g) ?? []).length < count) await sleep(5);
-      },
+      answers: (count: number) => waitFor(async () => (received.match(/HTTP\/1\.1 200/g) ?? []).length >= count, 5000, `${count} answers`),
     };
   }
 
@@ -212,7 +211,7 @@ describe('the exchange a listener keeps', () => {
     const { seen, port } = await listener((index) => (index === 0 ? firstWaits : Promise.resolve()));
     const abandoning = connection(port);
     abandoning.socket.write(post(secret));
-    while (seen[0]?.body.deref()?.length !== form.length) await sleep(5);
+    await waitFor(async () => seen[0]?.body.deref()?.length === form.length, 5000, 'the first body read');
     abandoning.socket.destroy();
     await sleep(FORGET_AFTER_CLOSE_MS + 200);
     // The handler, still at work, reads the request as it came.
