@@ -61,6 +61,7 @@ import { createScheduledEvents } from './events/scheduled.ts';
 import { createWebhookDelivery } from './events/webhook-delivery.ts';
 import { startEventWorkers } from './events/workers.ts';
 import { createEventRetention } from './events/retention.ts';
+import { closeInOrder } from './shared/close-in-order.ts';
 
 export interface Runtime {
   config: Config;
@@ -329,22 +330,23 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     startupWarmPending: () => warmer?.startupWarmPending() ?? false,
     forgetKeys,
     ...stores,
-    async close() {
-      if (workers) await workers.stop();
-      await auditStream.close();
-      await eventsDb?.destroy();
-      await denialSummaries.close();
-      await warmer?.stop();
-      await changeFeed?.close();
-      await usage.close();
-      await activity.close();
-      await activityStore.close();
-      await sessionStore.close();
-      await counters.close();
-      await replay.close();
-      await tokens.close();
-      await db.destroy();
-      await embedded?.stop();
-    },
+    close: () =>
+      closeInOrder([
+        () => workers && workers.stop(),
+        () => auditStream.close(),
+        () => eventsDb?.destroy(),
+        () => denialSummaries.close(),
+        () => warmer?.stop(),
+        () => changeFeed?.close(),
+        () => usage.close(),
+        () => activity.close(),
+        () => activityStore.close(),
+        () => sessionStore.close(),
+        () => counters.close(),
+        () => replay.close(),
+        () => tokens.close(),
+        () => db.destroy(),
+        () => embedded?.stop(),
+      ]),
   };
 }
