@@ -10,14 +10,14 @@ import type { Runtime } from '../src/runtime.ts';
 import { BARE_CLIENT } from './baselines.ts';
 import { affinityOf, canPin, freePort, memoryOf, pinSelf, stopAllChildren, stopChild } from './children.ts';
 import { connectInspector, type Inspector } from './inspector.ts';
-import { openSeedRuntime, startKeygate } from './keygate.ts';
+import { openSeedRuntime, startKeygate, type Stores } from './keygate.ts';
 import type { Watched } from './load.ts';
 import { readOptions } from './options.ts';
 import { enableStatementStats, topStatements } from './pg-stats.ts';
-import { growToScale, type ScaleData } from './scale.ts';
+import { growToScale, REFERENCE, type ScaleData } from './scale.ts';
 import * as scenarios from './scenarios.ts';
 import { createKeys, issueTokens, shuffle, type Credential } from './seed.ts';
-import { startPostgres, startRedis, type Service } from './services.ts';
+import { startPostgres, startRedis, type PostgresService, type Service } from './services.ts';
 import { createSession } from './session.ts';
 import { summarise } from './summary.ts';
 
@@ -33,7 +33,9 @@ const LIVE_TOKENS_PER_KEY = 10;
 
 const tempDir = mkdtempSync(path.join(os.tmpdir(), 'keygate-bench-'));
 let runtime: Runtime | undefined;
-let postgres: Service | undefined;
+/** Scale mode: the seeding runtime over the scaled copy of the data. */
+let scaleRuntime: Runtime | undefined;
+let postgres: PostgresService | undefined;
 let redis: Service | undefined;
 let cleaning: Promise<void> | undefined;
 /** Servers and load generators first (Keygate drains against live stores), then the stores. */
@@ -41,6 +43,7 @@ const cleanup = () =>
   (cleaning ??= (async () => {
     await stopAllChildren(new Set(redis ? [redis.pid] : []));
     await runtime?.close().catch(() => {});
+    await scaleRuntime?.close().catch(() => {});
     await redis?.stop().catch(() => {});
     await postgres?.stop().catch(() => {});
     rmSync(tempDir, { recursive: true, force: true });
@@ -51,7 +54,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void cleanup().finally(() => process.exit(130));
   });
 }
-const runs = (7 + (options.latencyRate > 0 ? 2 : 0)) * options.rounds + (options.scale ? 2 * options.rounds : 0);
+const runs = (7 + (options.latencyRate > 0 ? 2 : 0)) * options.rounds + (options.scale ? 4 * options.rounds : 0);
 const coldStorms = options.scale ? 2 * options.rounds * (options.coldSeconds + 120) : 0;
 const limitSeconds = runs * (1 + options.noiseRetries) * (options.warmupSeconds + options.durationSeconds + 30) + coldStorms + (options.scale ? 1800 : 600);
 const deadline = setTimeout(() => {
@@ -75,6 +78,10 @@ async function main(): Promise<number> {
   const serverPeakRssSinceStart = memoryOf(keygate.child.pid).hwm;
   world.inspector?.close();
   await stopChild(keygate.child);
+  if (scale) {
+    world.reference.inspector.close();
+    await stopChild(world.reference.keygate.child);
+  }
   return summarise({
     options,
     results: session.results,
@@ -109,6 +116,15 @@ async function setUp() {
   const keys = await createKeys(runtime, tenant.id, KEYS, ['devices:read', 'devices:write']);
   const [introspector] = await createKeys(runtime, tenant.id, 1, ['token:introspect']);
   console.log(`seeded ${KEYS} keys + 1 resource-server key through the key service in ${secondsSince(step)} s`);
+  // Scale mode grows a copy of this database to 100,000 keys, with its own Redis database, so
+  // that this 1,000-key server keeps running beside the scaled one: each scale run is paired with
+  // a run of this one right after it (measureScale), not with a run from many minutes before.
+  let scaleStores: Stores | undefined;
+  if (options.scale) {
+    await runtime.close(); // a database being copied may have no session
+    scaleStores = { databaseUrl: await postgres.copyDatabase('keygate_bench', 'keygate_scale'), redisUrl: `${redis.url}/1` };
+    runtime = await openSeedRuntime(stores);
+  }
 
   const { keygate, inspector } = await startInspectedKeygate(stores);
   await waitForKeyCache(keygate.baseUrl, KEYS + 1, 60_000);
@@ -133,7 +149,20 @@ async function setUp() {
     keygate,
     inspector,
   });
-  return { session, keygate, inspector, keys, introspector: introspector!, liveTokens, affinities, redisUrl: redis.url, stores, heap };
+  return {
+    session,
+    keygate,
+    inspector,
+    /** The 1,000-key server, kept running through scale mode for the paired runs. */
+    reference: { keygate, inspector },
+    keys,
+    introspector: introspector!,
+    liveTokens,
+    affinities,
+    stores,
+    scaleStores,
+    heap,
+  };
 }
 
 /** The V8 heap in use after a full collection, right after start-up once the key cache held every key. */
@@ -202,10 +231,16 @@ async function measureDefaults(world: World): Promise<void> {
  * 100,000 keys and 1,000,000 live tokens (by default), then, each round, both Keygate paths on a
  * replica restarted in front of that data, as after a fleet restart: a cold-start storm on each
  * path (flat out from the moment it answers /readyz, which waits for its key cache's first pass,
- * every key in turn, reported per 10 s), then both paths warm.
+ * every key in turn, reported per 10 s), then both paths warm. Each warm run is followed by the
+ * same path on the 1,000-key server, which kept running beside it (setUp): the two sides of
+ * every "100,000 within 10 % of 1,000" ratio run minutes apart at most, so the hour-to-hour
+ * drift of this machine's speed falls on both.
  */
 async function measureScale(world: World): Promise<ScaleData> {
-  const scale = await growToScale(runtime!, world.redisUrl, world.keygate.baseUrl, world.keys, options);
+  const scaleStores = world.scaleStores!;
+  scaleRuntime = await openSeedRuntime(scaleStores);
+  await restart(world, scaleStores);
+  const scale = await growToScale(scaleRuntime, scaleStores.redisUrl, world.keygate.baseUrl, world.keys, options);
   const n = (x: number) => x.toLocaleString('en');
   console.log(
     `scale: ${n(scale.keys.length)} keys (bulk insert ${scale.seconds.insertKeys.toFixed(1)} s), `
@@ -223,34 +258,56 @@ async function measureScale(world: World): Promise<ScaleData> {
     name: scenario.name.replace('-scale', '-cold-scale'),
     what: `${scenario.what}; the first ${options.coldSeconds} s of a replica restarted cold`,
   });
+  const besideScale = (scenario: scenarios.Scenario): scenarios.Scenario => ({
+    ...scenario,
+    what: `${scenario.what}; the 1,000-key server, right after the same path at scale`,
+  });
+  const liveReference = introspectLive(world, REFERENCE.introspection, world.liveTokens, `${n(world.liveTokens.length)} live tokens of ${n(KEYS)} keys`);
+  /** One run on the 1,000-key server; measuring goes back to the scaled one after it. */
+  const onReference = async (scenario: (url: string) => scenarios.Scenario) => {
+    const scaled = { keygate: world.keygate, inspector: world.inspector };
+    world.session.useKeygate(world.reference.keygate, world.reference.inspector);
+    try {
+      await world.session.keygate((url) => besideScale(scenario(url)));
+    } finally {
+      world.session.useKeygate(scaled.keygate, scaled.inspector);
+    }
+  };
   for (let round = 1; round <= options.rounds; round++) {
     if (options.rounds > 1) console.log(`scale round ${round} of ${options.rounds}`);
-    await restart(world);
+    await restart(world, scaleStores);
     await world.session.keygate((url) => cold(liveScale(url)), storm);
-    await restart(world);
+    await restart(world, scaleStores);
     await world.session.keygate((url) => cold(issue('token-scale', scale.keys)(url)), storm);
     const entries = await waitForKeyCache(world.keygate.baseUrl, scale.keys.length, 180_000);
     await world.session.keygate(liveScale);
+    await onReference(liveReference);
     await world.session.keygate(issue('token-scale', scale.keys));
     // Only after the warm runs: the inspector's collection is V8's low-memory one, which also
     // shrinks the young generation and can age compiled code out, so a run right after it measures
     // a replica warming up again, which no replica in service goes through.
     const afterStorm = await world.inspector!.heapUsedAfterGc();
     world.heap.scale = { keys: entries, usedAfterGc: world.heap.scale?.usedAfterGc ?? 0, usedAfterGcAfterStorm: afterStorm };
+    await onReference(issue(REFERENCE.token, world.keys));
   }
   // The heap of a replica that has only warmed its key cache, for bytes per cached key.
-  await restart(world);
+  await restart(world, scaleStores);
   const entries = await waitForKeyCache(world.keygate.baseUrl, scale.keys.length, 180_000);
   world.heap.scale = { ...world.heap.scale!, keys: entries, usedAfterGc: await world.inspector!.heapUsedAfterGc() };
   return scale;
 }
 
-/** Stops Keygate and starts it again in front of the same stores; measures it from then on. */
-async function restart(world: World): Promise<void> {
-  world.inspector?.close();
-  await stopChild(world.keygate.child);
+/**
+ * Stops the scaled Keygate (never the 1,000-key reference) and starts it again in front of
+ * `stores`; measures it from then on.
+ */
+async function restart(world: World, stores: Stores): Promise<void> {
+  if (world.keygate !== world.reference.keygate) {
+    world.inspector?.close();
+    await stopChild(world.keygate.child);
+  }
   const step = performance.now();
-  const started = await startInspectedKeygate(world.stores);
+  const started = await startInspectedKeygate(stores);
   world.keygate = started.keygate;
   world.inspector = started.inspector;
   world.session.useKeygate(world.keygate, world.inspector);

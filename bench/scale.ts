@@ -7,6 +7,9 @@ import { REDIS_LAYOUT } from '../src/stores/tokens-redis.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { insertKeys, shuffle, writeTokens, type Credential } from './seed.ts';
 
+/** The runs of the 1,000-key server paired with each round's warm runs at scale (run.ts, measureScale). */
+export const REFERENCE = { introspection: 'introspect-live-1k', token: 'token-1k' } as const;
+
 export interface ScaleData {
   keys: Credential[];
   /** A shuffled sample of the live tokens, for the load generator. */

