@@ -91,8 +91,8 @@ export function createKeyChanges(deps: ChangeDeps) {
   }
 
   /**
-   * Rotating hands the caller the key's secret: refused when the key acts for a person the caller
-   * may not act as, or when that secret could reach the caller's creators.
+   * Rotating, or setting the key's credential, hands the caller the key: refused when the key
+   * acts for a person the caller may not act as, or when the key could reach the caller's creators.
    */
   async function assertMayTakeOver(target: KeyView, actor: Actor): Promise<void> {
     const person = target.kind === 'user' && target.user_id ? await deps.users.findById(target.user_id) : undefined;
@@ -115,6 +115,9 @@ export function createKeyChanges(deps: ChangeDeps) {
     async update(clientId: string, change: KeyChange, actor: Actor): Promise<KeyView> {
       const parsed = parseInput(KeyChangeSchema, change);
       const current = await deps.requireManageableKey(clientId, actor);
+      // A credential the caller chooses (a public key, a certificate, another method) hands the
+      // caller the key as surely as a rotation does, so it needs the same right.
+      if (credentialColumns(parsed)) await assertMayTakeOver(current, actor);
       const patch = await patchFor(parsed, current);
       // The key as it would be must still be one this caller could have created.
       failOnFieldErrors(refusalsToGrant(actor.authority, patch.scopes ?? current.scopes, patch.networks ?? current.networks));
