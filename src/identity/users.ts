@@ -10,7 +10,7 @@ import { auditedChange, type Actor, type Transact, type TxStores } from '../keys
 import type { KeyStore } from '../stores/keys.ts';
 import type { TokenStore } from '../stores/tokens.ts';
 import type { User, UserStore } from '../stores/users.ts';
-import { refusalToManageRole, refusalToReachNetworks } from '../keys/authority.ts';
+import { keygateScopesOfRole, refusalToManageKey, refusalToManageRole, refusalToReachNetworks } from '../keys/authority.ts';
 import { endLiveTokens } from '../keys/end-tokens.ts';
 import { fieldChanges } from '../keys/field-changes.ts';
 import { mayCreateKeys, userKeyScopes, type Role, type RoleScopes } from './roles.ts';
@@ -132,6 +132,35 @@ export function createUserService(deps: UserServiceDeps) {
   }
 
   /**
+   * Stopping or restarting the keys a person created (and the keys those created, down the chain)
+   * takes the right to manage every one of them, as stopping a key's descendants does: acting on
+   * the person must not reach a key the caller could not stop or restart itself.
+   */
+  async function requireManageableCreatedKeys(userId: string, actor: Actor): Promise<void> {
+    if (!actor.authority) return;
+    for (const key of await deps.keys.descendants({ userId })) {
+      const refusal = refusalToManageKey(actor.authority, key);
+      if (refusal) throw new KeygateError('forbidden', `this person created ${key.client_id}, and ${refusal}`);
+    }
+  }
+
+  /**
+   * A person signs in from anywhere, so a caller bound to networks may not hand one more power
+   * (a role with Keygate scopes the old one lacks) or let one with a password sign in again: the
+   * person would carry that power out of the caller's networks, as a set-up link would.
+   */
+  function assertUnboundFor(actor: Actor, what: string): void {
+    if (actor.authority !== undefined && actor.authority.networks.length > 0) {
+      throw new KeygateError('forbidden', `a caller bound to networks may not ${what}: the person signs in from anywhere`);
+    }
+  }
+
+  const addsKeygateScopes = (from: Role, to: Role): boolean => {
+    const before = new Set(keygateScopesOfRole(deps.roleScopes, from));
+    return keygateScopesOfRole(deps.roleScopes, to).some((scope) => !before.has(scope));
+  };
+
+  /**
    * Ends the tokens of the user's own keys and, when asked, of every key the user created, down
    * the chain; returns how many tokens were dropped and the created keys so stopped.
    */
@@ -237,6 +266,9 @@ export function createUserService(deps: UserServiceDeps) {
     async update(id: string, patch: { name?: string | null; role?: Role }, actor: Actor): Promise<UserView> {
       const before = await requireManageableUser(id, actor);
       if (patch.role) assertMayManageRole(actor, patch.role);
+      if (patch.role && addsKeygateScopes(before.role, patch.role)) assertUnboundFor(actor, 'give a person more power');
+      // Losing or regaining the right to create keys stops or restarts every key the person created.
+      if (patch.role && mayCreateKeys(before.role) !== mayCreateKeys(patch.role)) await requireManageableCreatedKeys(id, actor);
       return change(actor, 'user.update', async (tx) => {
         const after = stillThere(await tx.users.update(id, patch));
         const changes = fieldChanges(before, after, ['name', 'role']);
@@ -259,6 +291,8 @@ export function createUserService(deps: UserServiceDeps) {
     },
     async setStatus(id: string, status: 'active' | 'disabled', actor: Actor): Promise<UserView> {
       const user = await requireManageableUser(id, actor);
+      if (status === 'active' && user.status !== 'active' && user.password_hash) assertUnboundFor(actor, 'let a person sign in again');
+      await requireManageableCreatedKeys(id, actor);
       return change(actor, status === 'disabled' ? 'user.disable' : 'user.enable', async (tx) => {
         await tx.users.setStatus(id, status);
         const after = stillThere(await tx.users.findById(id));
@@ -281,6 +315,7 @@ export function createUserService(deps: UserServiceDeps) {
     /** Deletes the user and their user keys (dropping those keys' tokens first). */
     async delete(id: string, actor: Actor): Promise<void> {
       const user = await requireManageableUser(id, actor);
+      await requireManageableCreatedKeys(id, actor);
       await change(actor, 'user.delete', async (tx) => {
         // The user's row first, then their keys: the order every other user change takes its
         // locks in, so two changes to one user wait for each other instead of deadlocking.
