@@ -207,6 +207,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   // Changes made in this process reach this process's cache at once; other replicas hear the
   // database's notification within milliseconds.
   const forgetKeys = (clientId: string) => keyCache?.invalidate(clientId);
+  const findKey = createOwnerChain(keyCache ? (clientId) => keyCache.get(clientId) : loadKey);
   const identityDeps = { ...stores, tokens, onKeysChanged: forgetKeys, transact, roleScopes: config.roleScopes };
   const activityStore = sharedRedis ? createRedisActivityStore(sharedRedis) : createMemoryActivityStore();
   const activity = createActivityRecorder(activityStore, log);
@@ -313,7 +314,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     userSessions: createUserSessions({ ...identityDeps, sessions, userService }),
     accountService: createAccountService({ ...identityDeps, sessions }),
     twoFactorService: twoFactor,
-    setupLinkService: createSetupLinks({ ...identityDeps, issuer: config.issuer }),
+    setupLinkService: createSetupLinks({ ...identityDeps, issuer: config.issuer, findKey }),
     scopeCatalogueService: createScopeCatalogueService({ ...stores, transact }),
     log,
     db,
@@ -326,7 +327,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     metrics,
     counters,
     replay,
-    findKey: createOwnerChain(keyCache ? (clientId) => keyCache.get(clientId) : loadKey),
+    findKey,
     startupWarmPending: () => warmer?.startupWarmPending() ?? false,
     forgetKeys,
     ...stores,

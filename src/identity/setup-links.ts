@@ -3,13 +3,15 @@
 // the old one. The link carries the token in its fragment (`#token=`), which browsers never send
 // to a server, so it reaches no server log and no Referer. A link remembers who issued it and
 // works only while they still could issue it: a person still active with a role that may manage
-// the user's, or a key still active and unexpired.
+// the user's, or a key that still works (active, unexpired, its creators, user and tenants still
+// standing), still holds the right to manage people of that role, and is bound to no network.
 import { randomBytes } from 'node:crypto';
 import { hashToken } from '../crypto/token-hash.ts';
 import { KeygateError, failOnFieldErrors } from '../shared/errors.ts';
 import { auditedChange, type Actor, type Transact } from '../keys/audited-change.ts';
-import { refusalToManageRole } from '../keys/authority.ts';
-import type { KeyStore } from '../stores/keys.ts';
+import { holdsScope, refusalToManageRole, USERS_WRITE_SCOPE } from '../keys/authority.ts';
+import { checkKeyState } from '../keys/key-state.ts';
+import type { KeyLookup } from '../keys/model.ts';
 import type { SetupLinkStore, StoredSetupLink } from '../stores/setup-links.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import type { User, UserStore } from '../stores/users.ts';
@@ -32,7 +34,8 @@ interface SetupLinkDeps {
   users: UserStore;
   tenants: TenantStore;
   setupLinks: SetupLinkStore;
-  keys: Pick<KeyStore, 'find'>;
+  /** A key as the token policy sees it: its whole creator chain resolved (keys/owner-chain.ts). */
+  findKey: KeyLookup;
   roleScopes: RoleScopes;
   onKeysChanged?: (clientId: string) => void;
 }
@@ -49,8 +52,13 @@ export function createSetupLinks(deps: SetupLinkDeps) {
       if (refusalToManageRole({ scopes: held, networks: [], creatorChain: [] }, deps.roleScopes, user.role)) return false;
     }
     if (link.issuedByKeyId !== null) {
-      const key = await deps.keys.find(link.issuedByKeyId);
-      if (!key || key.status !== 'active' || (key.expires_at !== null && key.expires_at.getTime() <= Date.now())) return false;
+      // The key as it is now, not as it was when it issued the link: narrowed, bound to a network
+      // or stopped anywhere up its chain since, it could not issue this link any more.
+      const key = await deps.findKey(link.issuedByKeyId);
+      if (!key || checkKeyState(key, new Date()) !== 'ok' || key.networks.length > 0) return false;
+      const held = new Set(key.effectiveScopes);
+      if (!holdsScope(held, USERS_WRITE_SCOPE)) return false;
+      if (refusalToManageRole({ scopes: held, networks: [], creatorChain: [] }, deps.roleScopes, user.role)) return false;
     }
     return true;
   }

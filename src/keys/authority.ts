@@ -9,7 +9,7 @@ import type { FieldError } from '../shared/errors.ts';
 import { isNetworkWithin, parseNetworkList, type Network } from '../shared/network.ts';
 import { isKeygateScope, KEYGATE_SCOPES } from './model.ts';
 
-const USERS_WRITE_SCOPE = 'admin:users:write';
+export const USERS_WRITE_SCOPE = 'admin:users:write';
 
 /** What an acting principal holds right now. The operator's CLI has none: it is not limited. */
 export interface Authority {

@@ -11,7 +11,7 @@
 //                       a key without a secret instead proved itself with its own credential
 //   5  status           the key is active                                  \
 //   6  expiry           the key has not expired                             |
-//   7  owner            every creator up its chain may still create keys   | policy/key-state.ts
+//   7  owner            every creator up its chain may still create keys   | keys/key-state.ts
 //   8  user             a user key's user is active                         |
 //   9  tenant           every tenant up its path is active                 /
 //  10  network          the caller is inside the key's networks
@@ -36,7 +36,7 @@ import type { KeyLookup, KeySnapshot } from '../keys/model.ts';
 import type { DenialReason } from '../shared/denial-reasons.ts';
 import { isWellFormedClientId } from '../crypto/credentials.ts';
 import type { PepperRing } from '../crypto/secret-hash.ts';
-import { checkKeyState } from './policy/key-state.ts';
+import { checkKeyState } from '../keys/key-state.ts';
 import { checkNetwork, type IpAddress } from '../shared/network.ts';
 import { grantScopes } from './policy/scopes.ts';
 import { checkSecret, checkSecretFormat, matchedGeneration } from './policy/secret.ts';

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import type { KeySnapshot } from '../../src/keys/model.ts';
 import { createPepperRing, hashSecret } from '../../src/crypto/secret-hash.ts';
 import { generateClientSecret } from '../../src/crypto/credentials.ts';
-import { checkKeyState } from '../../src/oauth/policy/key-state.ts';
+import { checkKeyState } from '../../src/keys/key-state.ts';
 import { checkSecret, checkSecretFormat } from '../../src/oauth/policy/secret.ts';
 
 const NOW = new Date('2025-06-01T12:00:00.000Z');

@@ -2,7 +2,7 @@
 // admin API, not only at issue, so key changes end live tokens at once.
 import type { KeySnapshot } from '../../keys/model.ts';
 import type { TokenRecord } from '../../stores/tokens.ts';
-import { checkKeyState, type KeyStateOutcome } from './key-state.ts';
+import { checkKeyState, type KeyStateOutcome } from '../../keys/key-state.ts';
 import { isInGrace } from './secret.ts';
 
 export type TokenStateOutcome = 'ok' | 'token_expired' | 'token_ended' | 'secret_rotated' | Exclude<KeyStateOutcome, 'ok'>;

@@ -1,7 +1,8 @@
-// Token policy steps 5–9 (pipeline.ts): the key itself may issue tokens right now. The same check runs
-// again at introspection time, so a disabled key's live tokens are inactive at once.
-import type { KeySnapshot } from '../../keys/model.ts';
-import type { DenialReason } from '../../shared/denial-reasons.ts';
+// Token policy steps 5–9 (oauth/pipeline.ts): the key itself may issue tokens right now. The same
+// check runs again at introspection time, so a disabled key's live tokens are inactive at once, and
+// wherever a key's past act is honoured later (a set-up link it issued, identity/setup-links.ts).
+import type { KeySnapshot } from './model.ts';
+import type { DenialReason } from '../shared/denial-reasons.ts';
 
 export type KeyStateOutcome = 'ok' | Extract<DenialReason, 'key_disabled' | 'key_expired' | 'owner_not_authorized' | 'user_disabled' | 'tenant_disabled'>;
 
