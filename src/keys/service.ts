@@ -220,7 +220,7 @@ export function createKeyService(deps: KeyServiceDeps) {
       const shownTenants = actor.onlyUserId && filter.userId && filter.userId !== actor.onlyUserId ? [] : tenantIds;
       const sortName = page.sort ?? DEFAULT_KEY_SORT;
       const sort = { field: sortName.replace(/^-/, '') as KeySortField, descending: sortName.startsWith('-') };
-      const rows = await deps.keys.list({ ...filter, tenantIds: shownTenants, userId }, now, {
+      const rows = await deps.keys.list({ ...filter, tenantIds: shownTenants, userId, labelsOnlyFor: actor.onlyUserId }, now, {
         sort,
         after: page.cursor ? decodeCursor(page.cursor, sortName) : undefined,
         limit: limit + 1,

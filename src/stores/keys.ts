@@ -26,6 +26,11 @@ export interface KeyListFilter {
   notExpired?: boolean;
   /** Name contains it (any case), or client_id starts with it. */
   q?: string;
+  /**
+   * The caller sees only this user's keys (a user key, a member's session): a creator is then
+   * named only when it is that user or one of that user's keys, as in the audit log's labels.
+   */
+  labelsOnlyFor?: string;
 }
 
 export type KeySortField = 'name' | 'created_at' | 'expires_at' | 'last_used_at';
@@ -238,17 +243,21 @@ export function createKeyStore(db: Db) {
       if (page.limit) query = query.limit(page.limit);
       const pageColumn = sortExpression(sort.field, 'k');
       const [pageByValue, pageByClientId] = orderFor(sort, 'k');
-      // A creator outside the caller's tenants stays unnamed: a parent's people and keys are not the child's to learn.
+      // A creator outside the caller's tenants stays unnamed: a parent's people and keys are not
+      // the child's to learn. Nor, to a caller who sees only one user's keys, is anyone else.
+      const { labelsOnlyFor } = filter;
       return db
         .selectFrom(query.as('k'))
         .leftJoin('users as ku', 'ku.id', 'k.user_id')
         .leftJoin('users as cu', (join) => {
-          const on = join.onRef('cu.id', '=', 'k.created_by_user_id');
-          return filter.tenantIds ? on.on('cu.tenant_id', 'in', filter.tenantIds) : on;
+          let on = join.onRef('cu.id', '=', 'k.created_by_user_id');
+          if (filter.tenantIds) on = on.on('cu.tenant_id', 'in', filter.tenantIds);
+          return labelsOnlyFor === undefined ? on : on.on('cu.id', '=', labelsOnlyFor);
         })
         .leftJoin('api_keys as ck', (join) => {
-          const on = join.onRef('ck.client_id', '=', 'k.created_by_key_id');
-          return filter.tenantIds ? on.on('ck.tenant_id', 'in', filter.tenantIds) : on;
+          let on = join.onRef('ck.client_id', '=', 'k.created_by_key_id');
+          if (filter.tenantIds) on = on.on('ck.tenant_id', 'in', filter.tenantIds);
+          return labelsOnlyFor === undefined ? on : on.on('ck.user_id', '=', labelsOnlyFor);
         })
         .selectAll('k')
         .select(['ku.email as user_email', 'cu.email as creator_user_email', 'ck.name as creator_key_name'])
