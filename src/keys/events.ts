@@ -1,6 +1,7 @@
 // The events Keygate tells subscribers about, and which admin change raises which. Each type names
-// the scope a subscriber must hold to receive it: a webhook never carries more than its creator
-// could read through the admin API.
+// the scope a caller must hold to subscribe an endpoint to it: an endpoint is made or changed only
+// by a caller who could read the same facts through the admin API. Once made, it is the tenant's
+// configuration, like its policy, and outlives its maker (docs/decisions.md).
 export const EVENT_TYPES = [
   'key.created',
   'key.updated',
