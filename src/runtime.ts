@@ -303,6 +303,7 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     tenants: stores.tenants,
     settings: config.sessions,
     twoFactorEnabled: twoFactor.isEnabled,
+    endPendingSignIns: (userId) => stores.twoFactor.deleteChallengesOf(userId),
   });
   return {
     config,

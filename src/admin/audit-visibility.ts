@@ -5,6 +5,7 @@ import type { AuditFilter, LabelScope } from '../stores/audit.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import { KeygateError } from '../shared/errors.ts';
 import type { AdminCaller } from './auth.ts';
+import { reachableTenantIds } from './reach.ts';
 
 export interface AuditFilterQuery {
   target_key_id?: string;
@@ -27,7 +28,7 @@ export interface VisibleAudit {
 
 export async function visibleAudit(caller: AdminCaller, query: AuditFilterQuery, tenants: TenantStore): Promise<VisibleAudit> {
   const ownOnly = caller.onlyUserId !== undefined;
-  const readable = ownOnly ? [caller.tenantId] : await tenants.subtreeIds(caller.tenantId);
+  const readable = ownOnly ? [caller.tenantId] : await reachableTenantIds(caller, tenants);
   // A tenant filter outside what the caller reads matches nothing: never a way out of the subtree.
   const tenantIds = query.tenant_id === undefined ? readable : readable.filter((id) => id === query.tenant_id);
   return {

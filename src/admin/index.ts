@@ -23,6 +23,7 @@ import { buildOpenApiDocument } from './openapi.ts';
 import type { SetupLinks } from '../identity/setup-links.ts';
 import type { UserSessions } from '../identity/user-sessions.ts';
 import { createAdminRouter, type AdminRoute } from './router.ts';
+import { setApiHeaders } from '../http/api-headers.ts';
 
 export const ADMIN_PREFIX = '/admin/v1';
 
@@ -46,7 +47,14 @@ export interface AdminDeps {
 }
 
 export function adminRoutes(deps: AdminDeps): AdminRoute[] {
-  return [...keyRoutes(deps), ...tenantRoutes(deps), ...userRoutes(deps), ...auditRoutes(deps), ...scopeRoutes(deps), ...webhookRoutes(deps)];
+  return [
+    ...keyRoutes(deps),
+    ...tenantRoutes(deps),
+    ...userRoutes({ ...deps, sessionIdOf: deps.sessionAuth?.sessionIdOf }),
+    ...auditRoutes(deps),
+    ...scopeRoutes(deps),
+    ...webhookRoutes(deps),
+  ];
 }
 
 export function createAdminApi(deps: AdminDeps) {
@@ -57,7 +65,7 @@ export function createAdminApi(deps: AdminDeps) {
   return Object.assign(
     async function adminApi(ctx: Context): Promise<void> {
       const path = ctx.path.slice(ADMIN_PREFIX.length);
-      ctx.set('Cache-Control', 'no-store');
+      setApiHeaders(ctx);
       if (path === '/openapi.json' && ctx.method === 'GET') {
         ctx.body = document;
         return;

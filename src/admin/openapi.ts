@@ -72,13 +72,18 @@ export function buildOpenApiDocument(routes: readonly AdminRoute[], issuer: stri
       title: 'Keygate admin API',
       version: '1',
       description:
-        "Manage API keys and read the audit log. Authenticate with a bearer token from this server's /oauth/token whose scopes include the admin:* scope each operation names, or, from the console's own pages, with the keygate_session cookie (the signed-in user's role decides; every change also sends X-CSRF-Token).",
+        "Manage API keys and read the audit log. Authenticate with a bearer token from this server's /oauth/token whose scopes include the admin:* scope each operation names, or, from the console's own pages, with the keygate_session cookie (__Host-keygate_session over https; the signed-in user's role decides; every change also sends X-CSRF-Token).",
     },
     servers: [{ url: `${issuer}/admin/v1` }],
     components: {
       schemas,
       securitySchemes: {
-        consoleSession: { type: 'apiKey', in: 'cookie', name: 'keygate_session', description: 'a console sign-in; changes also need the X-CSRF-Token header' },
+        consoleSession: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'keygate_session',
+          description: 'a console sign-in (named __Host-keygate_session when the issuer is https); changes also need the X-CSRF-Token header',
+        },
         bearer: {
           type: 'oauth2',
           flows: {

@@ -34,7 +34,7 @@ export function createSessionAuthenticator(deps: { sessions: Sessions; issuer: s
    * `two_factor_enrolment_required` unless the route says it serves enrolment.
    */
   async function signedIn(ctx: Context, options: { enrolment?: boolean } = {}): Promise<{ id: string; signedIn: SignedIn } | undefined> {
-    const id = readCookie(ctx, SESSION_COOKIE);
+    const id = readCookie(ctx, SESSION_COOKIE, secure);
     if (id === undefined) return undefined;
     assertSameOrigin(ctx);
     const found = await deps.sessions.resume(id);
@@ -81,16 +81,18 @@ export function createSessionAuthenticator(deps: { sessions: Sessions; issuer: s
     return found && callerOf(found.signedIn, deps.roleScopes);
   }
 
-  const sessionIdOf = (ctx: Context) => readCookie(ctx, SESSION_COOKIE);
+  const sessionIdOf = (ctx: Context) => readCookie(ctx, SESSION_COOKIE, secure);
+  /** Cookies other than the session's (the sign-in challenge), named as setOwnCookie names them. */
+  const readOwnCookie = (ctx: Context, name: string) => readCookie(ctx, name, secure);
 
-  return { signedIn, adminCaller, assertSameOrigin, sessionIdOf, setSessionCookie, clearSessionCookie, setOwnCookie };
+  return { signedIn, adminCaller, assertSameOrigin, sessionIdOf, setSessionCookie, clearSessionCookie, setOwnCookie, readOwnCookie };
 }
 
 /**
  * The person as an admin caller: their role's power (identity/session-power.ts), no key, over the
  * account they work in (their own tenant, or the one below it they switched into).
  */
-export function callerOf({ user, accountPath }: SignedIn, roleScopes: RoleScopes): AdminCaller {
+export function callerOf({ user, accountPath, twoFactorMissing }: SignedIn, roleScopes: RoleScopes): AdminCaller {
   const power = sessionPowerOf(roleScopes, user.role);
   const account = accountPath.at(-1)!;
   return {
@@ -103,6 +105,7 @@ export function callerOf({ user, accountPath }: SignedIn, roleScopes: RoleScopes
     tenantId: account.id,
     scopes: power.routeScopes,
     authority: { scopes: power.heldScopes, networks: [], creatorChain: [] },
+    ...(twoFactorMissing ? { twoFactorMissing } : {}),
   };
 }
 

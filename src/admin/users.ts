@@ -1,7 +1,6 @@
 // /admin/v1/users — people and their roles; their set-up links, their console sessions, and what
 // a change to them would do to keys.
 import type { Context } from 'koa';
-import { readCookie } from '../http/cookies.ts';
 import type { SetupLinks } from '../identity/setup-links.ts';
 import type { UserSessions } from '../identity/user-sessions.ts';
 import type { UserService } from '../identity/users.ts';
@@ -22,18 +21,23 @@ import {
   UserImpactSchema,
   UserListSchema,
 } from './schemas.ts';
-import { SESSION_COOKIE } from './session-auth.ts';
 
 const SCOPE = 'admin:users:write';
 const notFound = { description: 'no such user in the caller’s tenants', schema: ErrorSchema };
 
 const forbidden = { description: 'the user’s role (or a key of theirs) is stronger than the caller', schema: ErrorSchema };
 
-/** The session cookie of a console caller (to mark or keep its own session), never a bearer caller's. */
-const ownSessionOf = (ctx: Context, caller: AdminCaller) => (caller.via === 'console' ? readCookie(ctx, SESSION_COOKIE) : undefined);
-
-export function userRoutes(deps: { userService: UserService; tenants: TenantStore; setupLinkService: SetupLinks; userSessions: UserSessions }): AdminRoute[] {
+export function userRoutes(deps: {
+  userService: UserService;
+  tenants: TenantStore;
+  setupLinkService: SetupLinks;
+  userSessions: UserSessions;
+  /** The console's session cookie on a request (admin/session-auth.ts), when the console is served. */
+  sessionIdOf?: (ctx: Context) => string | undefined;
+}): AdminRoute[] {
   const { userService, tenants, setupLinkService, userSessions } = deps;
+  /** The session cookie of a console caller (to mark or keep its own session), never a bearer caller's. */
+  const ownSessionOf = (ctx: Context, caller: AdminCaller) => (caller.via === 'console' ? deps.sessionIdOf?.(ctx) : undefined);
   return [
     route({
       method: 'POST',

@@ -1,12 +1,12 @@
 // A signed-in person's own account: their name and their password. Changing the password needs
-// the current one, ends every other session of theirs and keeps the one it was made from (a
-// session is tied to the password it was opened with: see sessions.ts). The password is never
+// the current one, ends every other session of theirs and keeps the one it was made from, under a
+// new id (a session is tied to the password it was opened with: see sessions.ts). The password is never
 // logged or audited; the audit record says only that it changed.
 import { KeygateError, failOnFieldErrors } from '../shared/errors.ts';
 import { auditedChange, type Actor, type Transact } from '../keys/audited-change.ts';
 import type { User, UserStore } from '../stores/users.ts';
 import { hashPassword, passwordRefusals, verifyPassword } from './passwords.ts';
-import type { Sessions } from './sessions.ts';
+import type { OpenedSession, Sessions } from './sessions.ts';
 
 interface AccountDeps {
   transact: Transact;
@@ -33,8 +33,16 @@ export function createAccountService(deps: AccountDeps) {
       });
     },
 
-    /** Returns how many other sessions ended. `sessionId` is the cookie of the session making the change. */
-    async changePassword(userId: string, input: { current: string; next: string }, sessionId: string, actor: Actor): Promise<number> {
+    /**
+     * `sessionId` is the cookie of the session making the change. Returns how many other sessions
+     * ended, and that session under its new id (undefined if it ended meanwhile).
+     */
+    async changePassword(
+      userId: string,
+      input: { current: string; next: string },
+      sessionId: string,
+      actor: Actor,
+    ): Promise<{ otherSessionsEnded: number; session: OpenedSession | undefined }> {
       const user = await requireSelf(userId);
       if (!user.password_hash || !(await verifyPassword(user.password_hash, input.current))) {
         failOnFieldErrors([{ field: 'current_password', message: 'is not your current password' }]);
@@ -43,12 +51,12 @@ export function createAccountService(deps: AccountDeps) {
       if (input.next === input.current) failOnFieldErrors([{ field: 'new_password', message: 'must differ from the current password' }]);
       const passwordHash = await hashPassword(input.next);
       // This session first, so it is already tied to the new password when the row changes.
-      await deps.sessions.restamp(sessionId, passwordHash);
+      const session = await deps.sessions.reissue(sessionId, passwordHash);
       await auditedChange(deps, actor, async (tx, record) => {
         await tx.users.setPasswordHash(user.id, passwordHash);
         await record({ action: 'user.change_password', tenantId: user.tenant_id, details: { user_id: user.id } });
       });
-      return deps.sessions.endFor(user.id, { keepId: sessionId });
+      return { otherSessionsEnded: await deps.sessions.endFor(user.id, { keepId: session?.id }), session };
     },
   };
 }

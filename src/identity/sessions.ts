@@ -9,7 +9,7 @@ import type { Tenant, TenantStore } from '../stores/tenants.ts';
 import type { User, UserStore } from '../stores/users.ts';
 import { KeygateError } from '../shared/errors.ts';
 import { maySwitchAccounts, reachAccount } from './active-account.ts';
-import { twoFactorRequiredFor } from './tenant-policy.ts';
+import { mayBeHeldToTwoFactor, twoFactorRequiredFor } from './tenant-policy.ts';
 
 export interface SessionSettings {
   idleSeconds: number;
@@ -66,6 +66,11 @@ export interface SignedIn extends SessionTimes {
    * have none yet: the session may only enrol, sign out and say who it is (admin/session-auth.ts).
    */
   enrolmentOnly: boolean;
+  /**
+   * An admin or manager without two-factor: whatever their own account asks, a tenant below that
+   * requires it of their role is out of their reach (admin/reach.ts).
+   */
+  twoFactorMissing: boolean;
 }
 
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
@@ -79,6 +84,8 @@ export function createSessions(deps: {
   settings: SessionSettings;
   /** Whether the user has two-factor on; read only for those it is required of. */
   twoFactorEnabled?: (userId: string) => Promise<boolean>;
+  /** Ends the user's sign-ins that wait for their second factor: they are sessions about to be. */
+  endPendingSignIns?: (userId: string) => Promise<void>;
   now?: () => number;
 }) {
   const now = deps.now ?? Date.now;
@@ -138,9 +145,18 @@ export function createSessions(deps: {
       // Read on every request, like the role: turning the requirement on limits live sessions too.
       // The path runs down to the account the person works in: a child's requirement binds
       // whoever works there, its own people and a parent's admin alike.
-      const enrolmentOnly =
-        twoFactorRequiredFor([...path, ...accountPath.slice(1)], user.role) && !(await (deps.twoFactorEnabled?.(user.id) ?? Promise.resolve(true)));
-      return { user, tenant, csrfToken: record.csrfToken, accountPath, signedInAt: new Date(record.createdAt), enrolmentOnly, ...asDates(times) };
+      const twoFactorMissing = mayBeHeldToTwoFactor(user.role) && !(await (deps.twoFactorEnabled?.(user.id) ?? Promise.resolve(true)));
+      const enrolmentOnly = twoFactorMissing && twoFactorRequiredFor([...path, ...accountPath.slice(1)], user.role);
+      return {
+        user,
+        tenant,
+        csrfToken: record.csrfToken,
+        accountPath,
+        signedInAt: new Date(record.createdAt),
+        enrolmentOnly,
+        twoFactorMissing,
+        ...asDates(times),
+      };
     },
 
     /**
@@ -204,6 +220,7 @@ export function createSessions(deps: {
      * cookie value) names. Returns how many ended.
      */
     async endFor(userId: string, which: { handle: string } | { keepId?: string }): Promise<number> {
+      if (!('handle' in which)) await deps.endPendingSignIns?.(userId);
       const keepHash = 'keepId' in which && which.keepId !== undefined ? hashToken(which.keepId) : undefined;
       const ending = (await deps.store.listForUser(userId)).filter(({ idHash }) =>
         'handle' in which ? sessionHandleOf(idHash) === which.handle : idHash !== keepHash,
@@ -212,14 +229,23 @@ export function createSessions(deps: {
       return ending.length;
     },
 
-    /** Ties the session `id` to a new password, so it outlives the change that ends every other one. */
-    async restamp(id: string, passwordHash: string): Promise<void> {
-      if (!SESSION_ID.test(id)) return;
+    /**
+     * The session `id` goes on under a new id and CSRF token, tied to a new password, so it
+     * outlives the change that ends every other one, and a copy of its old cookie is worth
+     * nothing. Everything else (when it began, the account it works in) stays. Undefined when
+     * the session has ended meanwhile.
+     */
+    async reissue(id: string, passwordHash: string): Promise<OpenedSession | undefined> {
+      if (!SESSION_ID.test(id)) return undefined;
       const idHash = hashToken(id);
       const record = await deps.store.find(idHash);
-      if (!record) return;
-      const stamped = { ...record, passwordStamp: stampOf(passwordHash) };
-      await deps.store.refresh(idHash, stamped, timesOf(stamped).idleExpiresAt);
+      if (!record) return undefined;
+      const next = randomToken();
+      const moved: SessionRecord = { ...record, csrfToken: randomToken(), lastSeenAt: now(), passwordStamp: stampOf(passwordHash) };
+      const times = timesOf(moved);
+      await deps.store.save(hashToken(next), moved, times.idleExpiresAt);
+      await deps.store.destroy(idHash);
+      return { id: next, csrfToken: moved.csrfToken, ...asDates(times) };
     },
   };
 }

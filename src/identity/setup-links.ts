@@ -93,6 +93,8 @@ export function createSetupLinks(deps: SetupLinkDeps) {
         const taken = await tx.setupLinks.take(hashToken(token));
         if (!taken || taken.userId !== user.id) throw invalidLink();
         await tx.users.setPasswordHash(user.id, passwordHash);
+        // A sign-in that passed the old password and waits for its code ends with it.
+        await tx.twoFactor.deleteChallengesOf(user.id);
         await record({ action: 'user.set_password', tenantId: user.tenant_id, details: { user_id: user.id } });
         return user;
       });

@@ -49,7 +49,12 @@ export function loosenings(bound: KeyExpiryPolicy, requested: Partial<KeyExpiryP
   return errors;
 }
 
+/** The roles a tenant's two-factor requirement applies to. */
+export function mayBeHeldToTwoFactor(role: string): boolean {
+  return role === 'admin' || role === 'manager';
+}
+
 /** Whether a person of `role` in the tenant at the end of `path` must sign in with two-factor. */
 export function twoFactorRequiredFor(path: readonly KeyExpiryPolicy[], role: string): boolean {
-  return (role === 'admin' || role === 'manager') && effectivePolicy(path).require_two_factor;
+  return mayBeHeldToTwoFactor(role) && effectivePolicy(path).require_two_factor;
 }

@@ -120,6 +120,10 @@ export function createTwoFactorStore(db: Db) {
       if (row && row.failures >= maxFailures) await db.deleteFrom('sign_in_challenges').where('id_hash', '=', idHash).execute();
       return row?.failures ?? maxFailures;
     },
+    /** Every sign-in of the user that waits for its second factor ends (their sessions ended, their password set). */
+    async deleteChallengesOf(userId: string): Promise<void> {
+      await db.deleteFrom('sign_in_challenges').where('user_id', '=', userId).execute();
+    },
     /** Deletes the challenge and says whether this call did (a challenge is taken once). */
     async takeChallenge(idHash: string): Promise<{ userId: string; expiresAt: Date } | undefined> {
       const row = await db.deleteFrom('sign_in_challenges').where('id_hash', '=', idHash).returning(['user_id', 'expires_at']).executeTakeFirst();

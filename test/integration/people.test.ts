@@ -6,7 +6,17 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hashToken } from '../../src/crypto/token-hash.ts';
-import { STRONG_PASSWORD, sessionFrom, setPassword, setupTokenFor, signIn, signedInUser, tokenOf, type ConsoleSession } from '../support/console.ts';
+import {
+  STRONG_PASSWORD,
+  sessionCookieOf,
+  sessionFrom,
+  setPassword,
+  setupTokenFor,
+  signIn,
+  signedInUser,
+  tokenOf,
+  type ConsoleSession,
+} from '../support/console.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
 const NEW_PASSWORD = 'quartz-meadow-lantern-42';
@@ -158,7 +168,7 @@ describe('people: users, sessions, my account, key limit', () => {
     expect(ended).toContainEqual({ actor_user_id: admin.user.id, details: { via: 'console', user_id: user.id, sessions_ended: 1 } });
   });
 
-  it('change password: needs the current one, ends the other sessions and keeps this one', async () => {
+  it('change password: needs the current one, ends the other sessions and keeps this one under a new cookie', async () => {
     const { user, session } = await signedInUser(keygate, tenantId, 'member');
     const other = await signIn(keygate, user.email, STRONG_PASSWORD);
     const wrong = await account(session, '/password', 'POST', { current_password: 'not-the-password-1', new_password: NEW_PASSWORD });
@@ -167,10 +177,14 @@ describe('people: users, sessions, my account, key limit', () => {
     const weak = await account(session, '/password', 'POST', { current_password: STRONG_PASSWORD, new_password: 'short' });
     expect(weak.body.error.details).toEqual([{ field: 'new_password', message: 'must be at least 12 characters' }]);
     const changed = await account(session, '/password', 'POST', { current_password: STRONG_PASSWORD, new_password: NEW_PASSWORD });
-    expect(changed.body).toEqual({ other_sessions_ended: 1 });
+    expect(changed.body).toEqual({ other_sessions_ended: 1, csrf_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(changed.body.csrf_token).not.toBe(session.csrf);
+    const continued = sessionFrom(keygate, sessionCookieOf(changed)!, changed.body.csrf_token);
     expect((await whoAmI(other)).status).toBe(401);
-    expect((await whoAmI(session)).status).toBe(200);
-    expect((await account(session, '/sessions', 'GET')).body.data).toHaveLength(1);
+    // The old cookie of this very session is worth nothing now: a copy of it would be too.
+    expect((await whoAmI(session)).status).toBe(401);
+    expect((await whoAmI(continued)).status).toBe(200);
+    expect((await account(continued, '/sessions', 'GET')).body.data).toHaveLength(1);
     await expect(signIn(keygate, user.email, STRONG_PASSWORD)).rejects.toThrow(/sign-in refused/);
     expect((await whoAmI(await signIn(keygate, user.email, NEW_PASSWORD))).status).toBe(200);
     const audit = await keygate.runtime.db.selectFrom('audit_events').select('details').where('action', '=', 'user.change_password').execute();

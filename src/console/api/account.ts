@@ -17,7 +17,8 @@ import type { TenantStore } from '../../stores/tenants.ts';
 import type { User } from '../../stores/users.ts';
 import type { RouteTable } from '../../http/routes.ts';
 import { currentRequestScope } from '../../http/request-scope.ts';
-import type { AbuseLimits } from '../../oauth/abuse-limits.ts';
+import { failureSource, type AbuseLimits } from '../../oauth/abuse-limits.ts';
+import type { SignInsInFlight } from './sign-ins-in-flight.ts';
 import { CONSOLE_API_PREFIX } from './headers.ts';
 import { signInSubject } from './session.ts';
 
@@ -44,6 +45,8 @@ export interface AccountRouteDeps {
   roleScopes: RoleScopes;
   /** The sign-in failure limits: a wrong current password counts like a wrong sign-in. */
   limits: AbuseLimits;
+  /** Password checks in flight, shared with sign-in (sign-ins-in-flight.ts). */
+  passwordChecks: SignInsInFlight;
 }
 
 const userView = (user: User) => ({ id: user.id, email: user.email, name: user.name, role: user.role, tenant_id: user.tenant_id });
@@ -80,14 +83,26 @@ export function accountRoutes(deps: AccountRouteDeps): RouteTable {
           ctx.set('Retry-After', String(limit.retryAfterSeconds));
           throw new KeygateError('rate_limited', 'too many wrong passwords: try again later');
         }
+        // One check at a time, as for sign-in: a parallel burst would otherwise all be judged
+        // before the first wrong guess was counted.
+        const release = deps.passwordChecks.claim(subject, failureSource(sourceIp));
+        if (!release) {
+          ctx.set('Retry-After', '1');
+          throw new KeygateError('rate_limited', 'another check of this password is under way: try again in a moment');
+        }
         try {
-          const ended = await deps.accountService.changePassword(user.id, { current: body.current_password, next: body.new_password }, sessionId, actor);
-          ctx.body = { other_sessions_ended: ended };
+          const changed = await deps.accountService.changePassword(user.id, { current: body.current_password, next: body.new_password }, sessionId, actor);
+          // This browser's session goes on under a new cookie and CSRF token; the old ones are worthless.
+          if (changed.session) deps.sessionAuth.setSessionCookie(ctx, changed.session.id);
+          else deps.sessionAuth.clearSessionCookie(ctx);
+          ctx.body = { other_sessions_ended: changed.otherSessionsEnded, csrf_token: changed.session?.csrfToken ?? null };
         } catch (error) {
           if (error instanceof KeygateError && error.details?.some((d) => d.field === 'current_password')) {
             await deps.limits.recordFailure(subject, sourceIp, CHANGE_PASSWORD_ACTION);
           }
           throw error;
+        } finally {
+          release();
         }
       },
     },

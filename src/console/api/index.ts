@@ -13,7 +13,8 @@ import type { AuditStore } from '../../stores/audit.ts';
 import type { WindowCounters } from '../../stores/counters.ts';
 import type { TenantStore } from '../../stores/tenants.ts';
 import type { UserStore } from '../../stores/users.ts';
-import { CONSOLE_API_PREFIX, setConsoleApiHeaders } from './headers.ts';
+import { CONSOLE_API_PREFIX } from './headers.ts';
+import { setApiHeaders } from '../../http/api-headers.ts';
 import { SIGN_IN_ACTION, sessionRoutes } from './session.ts';
 import { setupRoutes } from './setup.ts';
 import { accountRoutes } from './account.ts';
@@ -26,6 +27,7 @@ import { createSignInChallenges } from '../../identity/sign-in-challenges.ts';
 import type { TwoFactor } from '../../identity/two-factor.ts';
 import type { TwoFactorStore } from '../../stores/two-factor.ts';
 import { createSecondFactorGuard } from './second-factor-guard.ts';
+import { createSignInsInFlight } from './sign-ins-in-flight.ts';
 import { twoFactorRoutes } from './two-factor.ts';
 
 export interface ConsoleApiDeps {
@@ -81,7 +83,9 @@ export function createConsoleApi(deps: ConsoleApiDeps): { routes: RouteTable; he
   });
   const guardCode = createSecondFactorGuard({ limits: codeLimits, audit: deps.audit, log: deps.log });
   const challenges = createSignInChallenges({ store: deps.twoFactorStore });
-  const session = sessionRoutes({ ...deps, limits, checkSignIn: createSignInCheck(deps), challenges, guardCode });
+  // One guard for every check of a password, so a burst cannot spread over sign-in and My account.
+  const passwordChecks = createSignInsInFlight();
+  const session = sessionRoutes({ ...deps, limits, checkSignIn: createSignInCheck(deps), challenges, guardCode, passwordChecks });
   const twoFactor = Object.entries(twoFactorRoutes({ ...deps, guardCode })).map(([path, methods]) => [`${CONSOLE_API_PREFIX}${path}`, methods]);
   return {
     routes: {
@@ -89,11 +93,11 @@ export function createConsoleApi(deps: ConsoleApiDeps): { routes: RouteTable; he
       [`${CONSOLE_API_PREFIX}session/two-factor`]: session.secondFactor,
       ...Object.fromEntries(twoFactor),
       [`${CONSOLE_API_PREFIX}setup`]: setupRoutes(deps),
-      ...accountRoutes({ ...deps, limits }),
+      ...accountRoutes({ ...deps, limits, passwordChecks }),
       [`${CONSOLE_API_PREFIX}session/account`]: activeAccountRoutes(deps),
     },
     headers: async function addConsoleApiHeaders(ctx, next) {
-      if (ctx.path.startsWith(CONSOLE_API_PREFIX)) setConsoleApiHeaders(ctx);
+      if (ctx.path.startsWith(CONSOLE_API_PREFIX)) setApiHeaders(ctx);
       await next();
     },
   };

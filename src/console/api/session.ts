@@ -10,7 +10,6 @@ import { z } from 'zod';
 import { hashToken } from '../../crypto/token-hash.ts';
 import type { SessionAuthenticator } from '../../admin/session-auth.ts';
 import { readJsonObject } from '../../http/body.ts';
-import { readCookie } from '../../http/cookies.ts';
 import type { SignInCheckFn } from '../../identity/sign-in.ts';
 import type { Sessions, SignedIn } from '../../identity/sessions.ts';
 import { PASSWORD_MAX_LENGTH } from '../../identity/passwords.ts';
@@ -22,7 +21,7 @@ import type { User, UserStore } from '../../stores/users.ts';
 import type { SignInChallenges } from '../../identity/sign-in-challenges.ts';
 import type { TwoFactor } from '../../identity/two-factor.ts';
 import { requestPlace, type SecondFactorGuard } from './second-factor-guard.ts';
-import { createSignInsInFlight } from './sign-ins-in-flight.ts';
+import type { SignInsInFlight } from './sign-ins-in-flight.ts';
 
 export const SIGN_IN_ACTION = 'session.create';
 export const SIGN_OUT_ACTION = 'session.delete';
@@ -52,6 +51,8 @@ export interface SessionRouteDeps {
   twoFactor: TwoFactor;
   challenges: SignInChallenges;
   guardCode: SecondFactorGuard;
+  /** Password checks in flight, shared with the password change on My account (account.ts). */
+  passwordChecks: SignInsInFlight;
 }
 
 /** The session as the console shows it (the same answer after sign-in and on GET). */
@@ -74,7 +75,7 @@ export function accountView(accountPath: SignedIn['accountPath']) {
 }
 
 export function sessionRoutes(deps: SessionRouteDeps) {
-  const inFlight = createSignInsInFlight();
+  const inFlight = deps.passwordChecks;
   const where = requestPlace;
 
   /** A failed sign-in, logged and audited under the account the email names (if any), never the email. */
@@ -133,7 +134,7 @@ export function sessionRoutes(deps: SessionRouteDeps) {
   async function secondFactor(ctx: Context): Promise<void> {
     deps.sessionAuth.assertSameOrigin(ctx);
     const { code } = parseInput(SecondFactorBody, await readJsonObject(ctx));
-    const challengeId = readCookie(ctx, CHALLENGE_COOKIE);
+    const challengeId = deps.sessionAuth.readOwnCookie(ctx, CHALLENGE_COOKIE);
     const challenge = challengeId === undefined ? undefined : await deps.challenges.find(challengeId);
     const user = challenge && (await deps.users.findById(challenge.userId));
     if (!challengeId || !user || user.status !== 'active') throw new KeygateError('unauthorized', NO_CHALLENGE);

@@ -7,7 +7,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import type { SessionAuthenticator } from '../../admin/session-auth.ts';
 import { readJsonObject } from '../../http/body.ts';
-import type { SignedIn } from '../../identity/sessions.ts';
+import type { Sessions, SignedIn } from '../../identity/sessions.ts';
 import { twoFactorRequiredFor } from '../../identity/tenant-policy.ts';
 import { RECENT_SIGN_IN_SECONDS, type TwoFactor } from '../../identity/two-factor.ts';
 import type { Actor } from '../../keys/audited-change.ts';
@@ -31,6 +31,7 @@ export interface TwoFactorRouteDeps {
   twoFactor: TwoFactor;
   tenants: TenantStore;
   guardCode: SecondFactorGuard;
+  sessions: Pick<Sessions, 'endFor'>;
 }
 
 export function twoFactorRoutes(deps: TwoFactorRouteDeps) {
@@ -81,7 +82,10 @@ export function twoFactorRoutes(deps: TwoFactorRouteDeps) {
         const { code } = parseInput(CodeBody, await readJsonObject(ctx));
         const codes = await deps.guardCode(ctx, found.user, ENROL_ACTION, () => deps.twoFactor.confirmEnrolment(found.user, code, actorOf(found)));
         if (!codes) throw wrongCode();
-        ctx.body = { recovery_codes: codes };
+        // Sessions opened with the password alone (a thief's among them) end: from now on a
+        // session takes both factors. This one has just shown the second.
+        const otherSessionsEnded = await deps.sessions.endFor(found.user.id, { keepId: deps.sessionAuth.sessionIdOf(ctx) });
+        ctx.body = { recovery_codes: codes, other_sessions_ended: otherSessionsEnded };
       },
     },
     'two-factor/recovery-codes': {
