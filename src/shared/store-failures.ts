@@ -24,8 +24,9 @@ export function isConnectionFailure(error: unknown): boolean {
   // Wrapped on its way through another layer (e.g. oidc-provider's temporarily_unavailable).
   if (error.cause !== undefined && error.cause !== error && isConnectionFailure(error.cause)) return true;
   if (REDIS_UNAVAILABLE_NAMES.has(error.name) || REDIS_UNAVAILABLE_REPLY.test(error.message)) return true;
-  const code = (error as { code?: string }).code;
-  if (code && (NODE_CONNECTION_CODES.has(code) || PG_CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
+  // Not every `code` is a string: a DOMException's is a number (a malformed DPoP proof's cause).
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (NODE_CONNECTION_CODES.has(code) || PG_CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
   return (
     /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed|Stream isn't writeable|Command timed out|None of startup nodes is available|All sentinels are unreachable|Failed to refresh slots cache/i.test(
       error.message,
