@@ -19,9 +19,18 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * A request's head and body must arrive within seconds: no request Keygate takes is larger than
+ * 16 KiB, and a client that sends a head or a body slowly, or stops halfway, would otherwise hold
+ * its connection and its memory for Node's default five minutes. Node answers 408 and closes;
+ * it looks for late requests every REQUEST_DEADLINES.connectionsCheckingInterval. An answer that
+ * takes long to send (an audit export) is not limited: these bound receiving only.
+ */
+const REQUEST_DEADLINES = { headersTimeout: 10_000, requestTimeout: 10_000, connectionsCheckingInterval: 2_000 };
+
 export async function startServer(runtime: Runtime, port = runtime.config.port, host = runtime.config.host): Promise<RunningServer> {
   const { handleRequest } = createApp(runtime);
-  const plain = await listen((ServerResponse) => http.createServer({ ServerResponse }, handleRequest), port, host);
+  const plain = await listen((ServerResponse) => http.createServer({ ServerResponse, ...REQUEST_DEADLINES }, handleRequest), port, host);
   const { tls } = runtime.config;
   // The same app behind Keygate's own TLS: every client is asked for a certificate, none is
   // refused for lacking one or for its issuer (a self-signed one is a credential too); the token
@@ -30,7 +39,14 @@ export async function startServer(runtime: Runtime, port = runtime.config.port, 
     ? await listen(
         (ServerResponse) =>
           https.createServer(
-            { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), requestCert: true, rejectUnauthorized: false, ServerResponse },
+            {
+              cert: readFileSync(tls.certFile),
+              key: readFileSync(tls.keyFile),
+              requestCert: true,
+              rejectUnauthorized: false,
+              ServerResponse,
+              ...REQUEST_DEADLINES,
+            },
             handleRequest,
           ),
         tls.port,
