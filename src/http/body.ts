@@ -35,12 +35,15 @@ export function readRawBody(req: IncomingMessage, limit = BODY_LIMIT_BYTES): Pro
       settled = true;
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
     });
-    req.once('error', fail);
-    // Before 'end' this means the caller went away mid-body. It also fires after every answered
-    // request, so the Error (and its stack trace) is built only when it can still matter.
-    req.once('close', () => {
-      if (!settled) fail(new Error('the request closed before its body was complete'));
-    });
+    // The client went away mid-body (Node's 'aborted' error carries ECONNRESET, which would read
+    // as a store outage): a client's doing, a 400 nobody reads, never a 5xx or a false alarm.
+    // 'close' also fires after every answered request, so the error is built only when it can
+    // still matter.
+    const cutOff = () => {
+      if (!settled) fail(new KeygateError('invalid_request', 'the request closed before its body was complete'));
+    };
+    req.once('error', cutOff);
+    req.once('close', cutOff);
   });
 }
 
@@ -100,6 +103,22 @@ function nestsDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
+/**
+ * Parameters a form body may carry. No request Keygate takes needs more than a dozen. Past a
+ * thousand, Node's and oidc-provider's parsers silently drop the rest, so a repeated or a later
+ * parameter would be unseen by one reader and seen by another: bodies with more are refused.
+ */
+export const MAX_FORM_PARAMETERS = 64;
+
+/** Whether a form body has more parameters than MAX_FORM_PARAMETERS. */
+export function hasTooManyParameters(text: string): boolean {
+  let pairs = 1;
+  for (let at = text.indexOf('&'); at !== -1; at = text.indexOf('&', at + 1)) if (++pairs > MAX_FORM_PARAMETERS) return true;
+  return false;
+}
+
+export const TOO_MANY_PARAMETERS = `a form may carry at most ${MAX_FORM_PARAMETERS} parameters`;
+
 /** application/x-www-form-urlencoded → single-valued params; a repeated parameter is an error (RFC 6749 §3.1). */
 export type FormParse = { ok: true; params: Record<string, string> } | { ok: false; message: string };
 
@@ -108,9 +127,10 @@ export async function readForm(req: IncomingMessage): Promise<FormParse> {
     return { ok: false, message: 'only application/x-www-form-urlencoded bodies are supported' };
   }
   const text = decodeUtf8(await readRawBody(req));
+  if (hasTooManyParameters(text)) return { ok: false, message: TOO_MANY_PARAMETERS };
   // querystring gives an object without a prototype, holding a string per name or an array for a
   // repeated one: it is the answer itself once no name repeats.
-  const params = parseQuery(text);
+  const params = parseQuery(text, '&', '=', { maxKeys: 0 });
   for (const name in params) {
     if (typeof params[name] !== 'string') return { ok: false, message: `'${name}' parameter must not be provided multiple times` };
   }

@@ -40,9 +40,12 @@ export function presentedCredentials(ctx: Exchange, params: Record<string, strin
   return { ok: true, clientId, clientSecret };
 }
 
-/** The client_id a request names, for audit records only (it is public, never a secret). */
+/**
+ * The client_id a request names, for the failure limits and audit records (it is public, never a
+ * secret). An empty one is no client_id at all (RFC 6749 §3.1), as oidc-provider reads it.
+ */
 export function presentedClientId(authorization: string | undefined, bodyClientId: unknown): string | undefined {
-  if (typeof bodyClientId === 'string') return bodyClientId;
+  if (typeof bodyClientId === 'string' && bodyClientId !== '') return bodyClientId;
   return decodeBasic(authorization ?? '').clientId;
 }
 

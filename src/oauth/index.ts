@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { PepperRing } from '../crypto/secret-hash.ts';
 import { currentRequestScope, memoizeInRequest } from '../http/request-scope.ts';
 import { plainExchange } from '../http/exchange.ts';
-import { readRawBody } from '../http/body.ts';
+import { hasTooManyParameters, readRawBody, TOO_MANY_PARAMETERS } from '../http/body.ts';
 import { withBufferedBody } from '../http/buffered-request.ts';
 import { KeygateError } from '../shared/errors.ts';
 import { statusOf } from '../http/errors.ts';
@@ -73,7 +73,8 @@ function formClientId(req: IncomingMessage, body: Buffer): string | undefined {
   const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') return undefined;
   const form = new URLSearchParams(body.toString('utf8'));
-  return form.get('client_id') ?? assertionSubject(form.get('client_assertion'));
+  // An empty value is an absent parameter (RFC 6749 §3.1), as the library reads it.
+  return form.get('client_id') || assertionSubject(form.get('client_assertion'));
 }
 
 function assertionSubject(assertion: string | null): string | undefined {
@@ -85,6 +86,21 @@ function assertionSubject(assertion: string | null): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What the library would refuse only after looking the client up, refused before, the same for
+ * every client id, so the answer never tells whether an id exists: a browser's cross-origin call
+ * (Origin; Keygate allows no origin for any client), a client attestation (not offered), and a
+ * form the library would read only in part (hasTooManyParameters).
+ */
+function refusalBeforeLookup(req: IncomingMessage, body: Buffer): string | undefined {
+  if (req.headers.origin !== undefined) return 'cross-origin requests are not accepted';
+  if (req.headers['oauth-client-attestation'] !== undefined || req.headers['oauth-client-attestation-pop'] !== undefined) {
+    return 'client attestation is not supported';
+  }
+  if (hasTooManyParameters(body.toString('latin1'))) return TOO_MANY_PARAMETERS;
+  return undefined;
 }
 
 /**
@@ -190,6 +206,11 @@ export function createOAuth(deps: OAuthDeps) {
         if (!(error instanceof KeygateError)) throw error;
         // As /oauth/introspect answers it: an OAuth error body (`error`, `error_description`), the status says what was wrong.
         sendOAuthError(reply, statusOf(error), 'invalid_request', error.message);
+        return reply.respond();
+      }
+      const refusal = refusalBeforeLookup(req, body);
+      if (refusal) {
+        sendOAuthError(reply, 400, 'invalid_request', refusal);
         return reply.respond();
       }
       // Step 1 of the token policy for the client id presented (Basic or form), known or unknown
