@@ -82,7 +82,7 @@ export function createSessions(deps: {
   users: UserStore;
   tenants: TenantStore;
   settings: SessionSettings;
-  /** Whether the user has two-factor on; read only for those it is required of. */
+  /** Whether the user has two-factor on; read for admins and managers only (the roles a tenant may hold to it). */
   twoFactorEnabled?: (userId: string) => Promise<boolean>;
   /** Ends the user's sign-ins that wait for their second factor: they are sessions about to be. */
   endPendingSignIns?: (userId: string) => Promise<void>;
