@@ -2,7 +2,6 @@ import { currentRequestScope } from '../http/request-scope.ts';
 import type { Actor } from '../keys/audited-change.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import type { AdminCaller } from './auth.ts';
-import { reachableTenantIds } from './reach.ts';
 
 /**
  * The service-layer actor for an admin caller: its own tenant and every tenant below it; a user
@@ -16,7 +15,7 @@ export async function actorFor(caller: AdminCaller, tenants: TenantStore): Promi
     keyId: caller.keyId,
     userId: caller.userId,
     via: caller.via,
-    tenantIds: own !== undefined ? [caller.tenantId] : await reachableTenantIds(caller, tenants),
+    tenantIds: own !== undefined ? [caller.tenantId] : await tenants.subtreeIds(caller.tenantId),
     ...(own !== undefined ? { onlyUserId: own } : {}),
     ...(caller.actingInTenantId !== undefined ? { actingInTenantId: caller.actingInTenantId } : {}),
     authority: caller.authority,

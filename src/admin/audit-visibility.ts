@@ -5,7 +5,6 @@ import type { AuditFilter, LabelScope } from '../stores/audit.ts';
 import type { TenantStore } from '../stores/tenants.ts';
 import { KeygateError } from '../shared/errors.ts';
 import type { AdminCaller } from './auth.ts';
-import { reachableTenantIds } from './reach.ts';
 
 export interface AuditFilterQuery {
   target_key_id?: string;
@@ -28,7 +27,7 @@ export interface VisibleAudit {
 
 export async function visibleAudit(caller: AdminCaller, query: AuditFilterQuery, tenants: TenantStore): Promise<VisibleAudit> {
   const ownOnly = caller.onlyUserId !== undefined;
-  const readable = ownOnly ? [caller.tenantId] : await reachableTenantIds(caller, tenants);
+  const readable = ownOnly ? [caller.tenantId] : await tenants.subtreeIds(caller.tenantId);
   // A tenant filter outside what the caller reads matches nothing: never a way out of the subtree.
   const tenantIds = query.tenant_id === undefined ? readable : readable.filter((id) => id === query.tenant_id);
   return {

@@ -30,8 +30,6 @@ export interface AdminCaller {
   scopes: ReadonlySet<string>;
   /** What the caller may grant and whom it may manage (keys/authority.ts). */
   authority: Authority;
-  /** A person held to two-factor by some tenants who has not set it up: those are out of reach (reach.ts). */
-  twoFactorMissing?: boolean;
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/-]{16,512}=*)$/;

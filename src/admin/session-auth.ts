@@ -29,7 +29,7 @@ export function createSessionAuthenticator(deps: { sessions: Sessions; issuer: s
 
   /**
    * The person behind the request's session cookie (undefined when it carries none). A cookie
-   * whose session has ended is 401 and is cleared; a change without the CSRF token, or a request
+   * whose session has ended is 401; a change without the CSRF token, or a request
    * from another origin, is 403. A session that must enrol in two-factor first is 403
    * `two_factor_enrolment_required` unless the route says it serves enrolment.
    */
@@ -38,17 +38,17 @@ export function createSessionAuthenticator(deps: { sessions: Sessions; issuer: s
     if (id === undefined) return undefined;
     assertSameOrigin(ctx);
     const found = await deps.sessions.resume(id);
-    if (!found) {
-      clearSessionCookie(ctx);
-      throw new KeygateError('unauthorized', 'not signed in, or the session has ended: sign in again');
-    }
+    // The cookie is left as it is: it may be an old value sent just before a password change
+    // gave this browser's session a new one, and clearing the name would clear the new value.
+    // A dead value does no harm, and the next sign-in replaces it.
+    if (!found) throw new KeygateError('unauthorized', 'not signed in, or the session has ended: sign in again');
     if (!READS.has(ctx.method) && !sameText(ctx.get(CSRF_HEADER), found.csrfToken)) {
       throw new KeygateError('forbidden', `a change made with a session needs its ${CSRF_HEADER} header`);
     }
     if (found.enrolmentOnly && !options.enrolment) {
       throw new KeygateError(
         'two_factor_enrolment_required',
-        'your tenant requires two-factor sign-in for your role: set it up first (/console/account/two-factor)',
+        'your tenant, or one you work on, requires two-factor sign-in for your role: set it up first (/console/account/two-factor)',
       );
     }
     return { id, signedIn: found };
@@ -92,7 +92,7 @@ export function createSessionAuthenticator(deps: { sessions: Sessions; issuer: s
  * The person as an admin caller: their role's power (identity/session-power.ts), no key, over the
  * account they work in (their own tenant, or the one below it they switched into).
  */
-export function callerOf({ user, accountPath, twoFactorMissing }: SignedIn, roleScopes: RoleScopes): AdminCaller {
+export function callerOf({ user, accountPath }: SignedIn, roleScopes: RoleScopes): AdminCaller {
   const power = sessionPowerOf(roleScopes, user.role);
   const account = accountPath.at(-1)!;
   return {
@@ -105,7 +105,6 @@ export function callerOf({ user, accountPath, twoFactorMissing }: SignedIn, role
     tenantId: account.id,
     scopes: power.routeScopes,
     authority: { scopes: power.heldScopes, networks: [], creatorChain: [] },
-    ...(twoFactorMissing ? { twoFactorMissing } : {}),
   };
 }
 

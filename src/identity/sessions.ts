@@ -66,11 +66,6 @@ export interface SignedIn extends SessionTimes {
    * have none yet: the session may only enrol, sign out and say who it is (admin/session-auth.ts).
    */
   enrolmentOnly: boolean;
-  /**
-   * An admin or manager without two-factor: whatever their own account asks, a tenant below that
-   * requires it of their role is out of their reach (admin/reach.ts).
-   */
-  twoFactorMissing: boolean;
 }
 
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
@@ -82,7 +77,7 @@ export function createSessions(deps: {
   users: UserStore;
   tenants: TenantStore;
   settings: SessionSettings;
-  /** Whether the user has two-factor on; read for admins and managers only (the roles a tenant may hold to it). */
+  /** Whether the user has two-factor on; read only for those it is required of. */
   twoFactorEnabled?: (userId: string) => Promise<boolean>;
   /** Ends the user's sign-ins that wait for their second factor: they are sessions about to be. */
   endPendingSignIns?: (userId: string) => Promise<void>;
@@ -143,20 +138,14 @@ export function createSessions(deps: {
       // Ended while we read it (sign-out, a new sign-in): it stays ended, and this request is not signed in.
       if (!(await deps.store.refresh(idHash, slid, times.idleExpiresAt))) return undefined;
       // Read on every request, like the role: turning the requirement on limits live sessions too.
-      // The path runs down to the account the person works in: a child's requirement binds
-      // whoever works there, its own people and a parent's admin alike.
-      const twoFactorMissing = mayBeHeldToTwoFactor(user.role) && !(await (deps.twoFactorEnabled?.(user.id) ?? Promise.resolve(true)));
-      const enrolmentOnly = twoFactorMissing && twoFactorRequiredFor([...path, ...accountPath.slice(1)], user.role);
-      return {
-        user,
-        tenant,
-        csrfToken: record.csrfToken,
-        accountPath,
-        signedInAt: new Date(record.createdAt),
-        enrolmentOnly,
-        twoFactorMissing,
-        ...asDates(times),
-      };
+      // It binds whoever can act on a tenant that requires it: its own people, a parent's admin
+      // switched into it, and an admin or manager of any tenant above it, whose account reaches it
+      // (by naming it, or through a key or webhook made at home).
+      const enrolmentOnly =
+        mayBeHeldToTwoFactor(user.role)
+        && (twoFactorRequiredFor([...path, ...accountPath.slice(1)], user.role) || (await deps.tenants.subtreeRequiresTwoFactor(accountPath.at(-1)!.id)))
+        && !(await (deps.twoFactorEnabled?.(user.id) ?? Promise.resolve(true)));
+      return { user, tenant, csrfToken: record.csrfToken, accountPath, signedInAt: new Date(record.createdAt), enrolmentOnly, ...asDates(times) };
     },
 
     /**
@@ -230,10 +219,11 @@ export function createSessions(deps: {
     },
 
     /**
-     * The session `id` goes on under a new id and CSRF token, tied to a new password, so it
-     * outlives the change that ends every other one, and a copy of its old cookie is worth
-     * nothing. Everything else (when it began, the account it works in) stays. Undefined when
-     * the session has ended meanwhile.
+     * The session `id` goes on under a new id, tied to a new password, so it outlives the change
+     * that ends every other one, and a copy of its old cookie is worth nothing. Everything else
+     * stays: when it began, the account it works in, and its CSRF token (the browser's other tabs
+     * hold it, and get the new cookie from the shared jar). Undefined when the session has ended
+     * meanwhile, even between this read and the write of the new one: then no new one is left.
      */
     async reissue(id: string, passwordHash: string): Promise<OpenedSession | undefined> {
       if (!SESSION_ID.test(id)) return undefined;
@@ -241,10 +231,13 @@ export function createSessions(deps: {
       const record = await deps.store.find(idHash);
       if (!record) return undefined;
       const next = randomToken();
-      const moved: SessionRecord = { ...record, csrfToken: randomToken(), lastSeenAt: now(), passwordStamp: stampOf(passwordHash) };
+      const moved: SessionRecord = { ...record, lastSeenAt: now(), passwordStamp: stampOf(passwordHash) };
       const times = timesOf(moved);
       await deps.store.save(hashToken(next), moved, times.idleExpiresAt);
-      await deps.store.destroy(idHash);
+      if (!(await deps.store.destroy(idHash))) {
+        await deps.store.destroy(hashToken(next));
+        return undefined;
+      }
       return { id: next, csrfToken: moved.csrfToken, ...asDates(times) };
     },
   };

@@ -29,6 +29,17 @@ export function createTenantStore(db: Db) {
     async allIds(): Promise<string[]> {
       return (await db.selectFrom('tenants').select('id').execute()).map((row) => row.id);
     },
+    /** Whether the tenant or any tenant below it requires two-factor of its admins and managers. */
+    async subtreeRequiresTwoFactor(id: string): Promise<boolean> {
+      const row = await db
+        .selectFrom('tenants')
+        .select('id')
+        .where('require_two_factor', '=', true)
+        .where((eb) => eb.or([eb('id', '=', id), eb('ancestors', '@>', sql<string[]>`array[${id}]::uuid[]`)]))
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
     /** The tenant and every tenant below it, at any depth: what a tenant's admins may act on. */
     async subtreeIds(id: string): Promise<string[]> {
       const rows = await db

@@ -95,10 +95,11 @@ describe('attack review 2', () => {
     // The child's own admins must enrol first.
     const childAdmin = await signedInUser(keygate, child, 'admin');
     expect((await childAdmin.session.get('/keys')).body.error?.code).toBe('two_factor_enrolment_required');
-    // The parent's admin, with no second factor at all, switches in and works there.
+    // The parent's admin, with no second factor at all, neither switches in nor works there: the
+    // child's requirement binds whoever can act on it (attack review 10).
     const switched = await parentAdmin.session.send({ method: 'PUT', path: '/console/api/session/account', json: { tenant_id: child } });
-    expect(switched.status).toBe(200);
-    const created = await parentAdmin.session.post('/keys', { name: 'in the strict child', scopes: ['admin:users:write'] });
+    expect(switched.body.error?.code).toBe('two_factor_enrolment_required');
+    const created = await parentAdmin.session.post('/keys', { name: 'in the strict child', scopes: ['admin:users:write'], tenant_id: child });
     expect(created.status).toBe(403);
   });
 

@@ -9,7 +9,6 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { actorFor } from '../../../admin/actor.ts';
 import { requireScope, type AdminCaller } from '../../../admin/auth.ts';
-import { reachableTenantIds } from '../../../admin/reach.ts';
 import { readJsonObject } from '../../../http/body.ts';
 import { isUuid } from '../../../identity/ids.ts';
 import type { Role, RoleScopes } from '../../../identity/roles.ts';
@@ -107,7 +106,7 @@ export function createTenantTokenRoute(deps: TenantTokenDeps) {
     ];
 
     const child = body.childTenantId;
-    const reachable = isUuid(child) && child !== caller.tenantId && (await reachableTenantIds(caller, deps.tenants)).includes(child);
+    const reachable = isUuid(child) && child !== caller.tenantId && (await deps.tenants.subtreeIds(caller.tenantId)).includes(child);
     if (!reachable) throw new KeygateError('not_found', 'no such child tenant');
 
     const actor = { ...(await actorFor(caller, deps.tenants)), via: 'checkpoint-compat' };
