@@ -1,7 +1,7 @@
 // My account: my name, a new password (given the current one; my other sessions end), my console
 // sessions (sign out one, or every other), and my user keys with New user key where my role
 // allows it.
-import { api, ApiError, describeError, get, post, setCsrfToken } from '../api.ts';
+import { api, ApiError, describeError, get, post } from '../api.ts';
 import { openNewKeyDialog } from '../components/new-key-dialog.ts';
 import { keysTable, sessionsTable } from '../components/people-tables.ts';
 import { field, h, setFieldError, toast, uid } from '../dom.ts';
@@ -136,12 +136,10 @@ function passwordForm(onChanged: () => void): HTMLFormElement {
     if (next.value !== repeat.value) return setFieldError(repeat, 'The two new passwords differ');
     submit.disabled = true;
     try {
-      const { other_sessions_ended, csrf_token } = await post<{ other_sessions_ended: number; csrf_token: string | null }>('/console/api/account/password', {
+      const { other_sessions_ended } = await post<{ other_sessions_ended: number }>('/console/api/account/password', {
         current_password: current.value,
         new_password: next.value,
       });
-      // The session goes on under a new cookie (set by this answer) and a new CSRF token.
-      setCsrfToken(csrf_token);
       form.reset();
       toast(other_sessions_ended === 0 ? 'Password changed' : `Password changed; ${other_sessions_ended} other session(s) signed out`);
       onChanged();

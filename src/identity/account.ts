@@ -35,14 +35,15 @@ export function createAccountService(deps: AccountDeps) {
 
     /**
      * `sessionId` is the cookie of the session making the change. Returns how many other sessions
-     * ended, and that session under its new id (undefined if it ended meanwhile).
+     * ended, and that session under its new id. A session ended meanwhile (sign-out, an admin
+     * ending them all) changes nothing: 401.
      */
     async changePassword(
       userId: string,
       input: { current: string; next: string },
       sessionId: string,
       actor: Actor,
-    ): Promise<{ otherSessionsEnded: number; session: OpenedSession | undefined }> {
+    ): Promise<{ otherSessionsEnded: number; session: OpenedSession }> {
       const user = await requireSelf(userId);
       if (!user.password_hash || !(await verifyPassword(user.password_hash, input.current))) {
         failOnFieldErrors([{ field: 'current_password', message: 'is not your current password' }]);
@@ -52,11 +53,12 @@ export function createAccountService(deps: AccountDeps) {
       const passwordHash = await hashPassword(input.next);
       // This session first, so it is already tied to the new password when the row changes.
       const session = await deps.sessions.reissue(sessionId, passwordHash);
+      if (!session) throw new KeygateError('unauthorized', 'not signed in, or the session has ended: sign in again');
       await auditedChange(deps, actor, async (tx, record) => {
         await tx.users.setPasswordHash(user.id, passwordHash);
         await record({ action: 'user.change_password', tenantId: user.tenant_id, details: { user_id: user.id } });
       });
-      return { otherSessionsEnded: await deps.sessions.endFor(user.id, { keepId: session?.id }), session };
+      return { otherSessionsEnded: await deps.sessions.endFor(user.id, { keepId: session.id }), session };
     },
   };
 }

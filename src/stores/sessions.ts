@@ -38,7 +38,8 @@ export interface SessionStore {
    */
   refresh(idHash: string, record: SessionRecord, expiresAt: number): Promise<boolean>;
   find(idHash: string): Promise<SessionRecord | undefined>;
-  destroy(idHash: string): Promise<void>;
+  /** Ends the session; says whether this call ended it (false: it was gone already). */
+  destroy(idHash: string): Promise<boolean>;
   /**
    * The user's live sessions, through a per-user index that save and refresh keep and that sheds
    * expired and ended entries as it goes, so it never grows past the user's live sessions.

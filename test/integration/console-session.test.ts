@@ -122,10 +122,10 @@ describe('console sign-in and sessions', () => {
     expect((await showSession(session)).status).toBe(200);
   });
 
-  it('a cookie that names no session is 401 and is cleared', async () => {
+  it('a cookie that names no session is 401, and the cookie is left alone (it may be a value a password change replaced a moment ago)', async () => {
     const forged = await keygate.send({ method: 'GET', path: '/admin/v1/keys', headers: { cookie: `keygate_session=${'A'.repeat(43)}` } });
     expect(forged.status).toBe(401);
-    expect(sessionCookieOf(forged)).toBe('');
+    expect(sessionCookieOf(forged)).toBeUndefined();
     const console = await keygate.send({ method: 'GET', path: '/console/api/session' });
     expect(console.status).toBe(401);
   });

@@ -92,10 +92,9 @@ export function accountRoutes(deps: AccountRouteDeps): RouteTable {
         }
         try {
           const changed = await deps.accountService.changePassword(user.id, { current: body.current_password, next: body.new_password }, sessionId, actor);
-          // This browser's session goes on under a new cookie and CSRF token; the old ones are worthless.
-          if (changed.session) deps.sessionAuth.setSessionCookie(ctx, changed.session.id);
-          else deps.sessionAuth.clearSessionCookie(ctx);
-          ctx.body = { other_sessions_ended: changed.otherSessionsEnded, csrf_token: changed.session?.csrfToken ?? null };
+          // This browser's session goes on under a new cookie; the old value is worthless.
+          deps.sessionAuth.setSessionCookie(ctx, changed.session.id);
+          ctx.body = { other_sessions_ended: changed.otherSessionsEnded };
         } catch (error) {
           if (error instanceof KeygateError && error.details?.some((d) => d.field === 'current_password')) {
             await deps.limits.recordFailure(subject, sourceIp, CHANGE_PASSWORD_ACTION);
