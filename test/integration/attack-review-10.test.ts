@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { hashToken } from '../../src/crypto/token-hash.ts';
 import { adminClient, ALL_KEYGATE_SCOPES, ALL_ADMIN_SCOPES } from '../support/admin.ts';
 import { sessionCookieOf, sessionFrom, signedInUser, signInRequest, STRONG_PASSWORD } from '../support/console.ts';
+import type { HttpResponse } from '../support/http.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 import { FAST_EVENTS, startHttpReceiver, type HttpReceiver } from '../support/receivers.ts';
 
@@ -178,7 +179,7 @@ describe('attack review 10: reissue racing an end of every session', () => {
       }
       return value;
     };
-    let changed;
+    let changed: HttpResponse;
     try {
       changed = await victim.session.send({
         path: '/console/api/account/password',
