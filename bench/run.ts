@@ -55,7 +55,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 const runs = (7 + (options.latencyRate > 0 ? 2 : 0)) * options.rounds + (options.scale ? 4 * options.rounds : 0);
-const coldStorms = options.scale ? 2 * options.rounds * (options.coldSeconds + 120) : 0;
+const coldStorms = options.scale ? 3 * options.rounds * (options.coldSeconds + 120) : 0;
 const limitSeconds = runs * (1 + options.noiseRetries) * (options.warmupSeconds + options.durationSeconds + 30) + coldStorms + (options.scale ? 1800 : 600);
 const deadline = setTimeout(() => {
   console.error(`bench: time limit of ${limitSeconds} s reached; stopping`);
@@ -231,10 +231,11 @@ async function measureDefaults(world: World): Promise<void> {
  * 100,000 keys and 1,000,000 live tokens (by default), then, each round, both Keygate paths on a
  * replica restarted in front of that data, as after a fleet restart: a cold-start storm on each
  * path (flat out from the moment it answers /readyz, which waits for its key cache's first pass,
- * every key in turn, reported per 10 s), then both paths warm. Each warm run is followed by the
- * same path on the 1,000-key server, which kept running beside it (setUp): the two sides of
- * every "100,000 within 10 % of 1,000" ratio run minutes apart at most, so the hour-to-hour
- * drift of this machine's speed falls on both.
+ * every key in turn, reported per 10 s), then both paths warm. Then the 1,000-key server goes
+ * through the same: restarted, a token storm, both paths warm. The two sides of every "100,000
+ * within 10 % of 1,000" ratio run minutes apart at most, so the hour-to-hour drift of this
+ * machine's speed falls on both, on servers of the same age: a server that sat idle for minutes,
+ * or served for many, collects its heap differently from one just warmed.
  */
 async function measureScale(world: World): Promise<ScaleData> {
   const scaleStores = world.scaleStores!;
@@ -260,15 +261,21 @@ async function measureScale(world: World): Promise<ScaleData> {
   });
   const besideScale = (scenario: scenarios.Scenario): scenarios.Scenario => ({
     ...scenario,
-    what: `${scenario.what}; the 1,000-key server, right after the same path at scale`,
+    what: `${scenario.what}; the 1,000-key server restarted after the scale runs, as the scaled one was`,
   });
   const liveReference = introspectLive(world, REFERENCE.introspection, world.liveTokens, `${n(world.liveTokens.length)} live tokens of ${n(KEYS)} keys`);
-  /** One run on the 1,000-key server; measuring goes back to the scaled one after it. */
-  const onReference = async (scenario: (url: string) => scenarios.Scenario) => {
+  /** The 1,000-key server restarted, a token storm, then one run of each path; measuring goes back to the scaled one after. */
+  const referenceRound = async () => {
     const scaled = { keygate: world.keygate, inspector: world.inspector };
+    world.reference.inspector.close();
+    await stopChild(world.reference.keygate.child);
+    world.reference = await startInspectedKeygate(world.stores);
     world.session.useKeygate(world.reference.keygate, world.reference.inspector);
     try {
-      await world.session.keygate((url) => besideScale(scenario(url)));
+      await waitForKeyCache(world.reference.keygate.baseUrl, KEYS + 1, 60_000);
+      await world.session.keygate((url) => besideScale(cold(issue(REFERENCE.storm, world.keys)(url))), storm);
+      await world.session.keygate((url) => besideScale(liveReference(url)));
+      await world.session.keygate((url) => besideScale(issue(REFERENCE.token, world.keys)(url)));
     } finally {
       world.session.useKeygate(scaled.keygate, scaled.inspector);
     }
@@ -281,14 +288,13 @@ async function measureScale(world: World): Promise<ScaleData> {
     await world.session.keygate((url) => cold(issue('token-scale', scale.keys)(url)), storm);
     const entries = await waitForKeyCache(world.keygate.baseUrl, scale.keys.length, 180_000);
     await world.session.keygate(liveScale);
-    await onReference(liveReference);
     await world.session.keygate(issue('token-scale', scale.keys));
     // Only after the warm runs: the inspector's collection is V8's low-memory one, which also
     // shrinks the young generation and can age compiled code out, so a run right after it measures
     // a replica warming up again, which no replica in service goes through.
     const afterStorm = await world.inspector!.heapUsedAfterGc();
     world.heap.scale = { keys: entries, usedAfterGc: world.heap.scale?.usedAfterGc ?? 0, usedAfterGcAfterStorm: afterStorm };
-    await onReference(issue(REFERENCE.token, world.keys));
+    await referenceRound();
   }
   // The heap of a replica that has only warmed its key cache, for bytes per cached key.
   await restart(world, scaleStores);

@@ -7,8 +7,8 @@ import { REDIS_LAYOUT } from '../src/stores/tokens-redis.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { insertKeys, shuffle, writeTokens, type Credential } from './seed.ts';
 
-/** The runs of the 1,000-key server paired with each round's warm runs at scale (run.ts, measureScale). */
-export const REFERENCE = { introspection: 'introspect-live-1k', token: 'token-1k' } as const;
+/** The runs of the 1,000-key server paired with each round's runs at scale (run.ts, measureScale). */
+export const REFERENCE = { storm: 'token-1k-after-restart', introspection: 'introspect-live-1k', token: 'token-1k' } as const;
 
 export interface ScaleData {
   keys: Credential[];
