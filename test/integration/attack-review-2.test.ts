@@ -1,24 +1,14 @@
 // Attacker's review 2 of the new console features, over real HTTP. Each test asserts the SECURE
 // behaviour: a failing test here is a hole (see the report for the request sequence and the code).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { base32Decode, totpCode } from '../../src/crypto/totp.ts';
 import { adminClient, ALL_KEYGATE_SCOPES, type AdminClient } from '../support/admin.ts';
-import { STRONG_PASSWORD, sessionCookieOf, sessionFrom, setPassword, signedInUser, signInRequest, tokenOf, type ConsoleSession } from '../support/console.ts';
+import { STRONG_PASSWORD, sessionCookieOf, sessionFrom, setPassword, signedInUser, signInRequest, tokenOf } from '../support/console.ts';
+import { enrol } from '../support/two-factor.ts';
 import { basicAuth } from '../support/http.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 import { awayFromWindowEdge } from '../support/windows.ts';
 
 const ATTACKER_PASSWORD = 'copper-lantern-orchard-93';
-const codeOf = (secret: string, offsetSteps = 0) => totpCode(base32Decode(secret)!, Date.now() + offsetSteps * 30_000);
-
-async function enrol(session: ConsoleSession): Promise<{ secret: string; recoveryCodes: string[] }> {
-  const started = await session.send({ path: '/console/api/two-factor/enrolment', json: {} });
-  expect(started.status).toBe(201);
-  const secret: string = started.body.enrolment.secret;
-  const confirmed = await session.send({ path: '/console/api/two-factor/enrolment/confirm', json: { code: codeOf(secret, -1) } });
-  expect(confirmed.status).toBe(200);
-  return { secret, recoveryCodes: confirmed.body.recovery_codes };
-}
 
 describe('attack review 2', () => {
   let keygate: TestKeygate;

@@ -1,34 +1,13 @@
 // Attacker's review 9 of the console (sessions, CSRF, headers, two-factor, switching). Each test
 // asserts the SECURE behaviour: a failing test here is a hole.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { base32Decode, totpCode } from '../../src/crypto/totp.ts';
 import { ALL_KEYGATE_SCOPES } from '../support/admin.ts';
-import {
-  STRONG_PASSWORD,
-  sessionCookieOf,
-  sessionFrom,
-  setPassword,
-  setupTokenFor,
-  signIn,
-  signedInUser,
-  signInRequest,
-  tokenOf,
-  type ConsoleSession,
-} from '../support/console.ts';
+import { STRONG_PASSWORD, sessionCookieOf, sessionFrom, setPassword, setupTokenFor, signIn, signedInUser, signInRequest, tokenOf } from '../support/console.ts';
+import { codeOf, enrol } from '../support/two-factor.ts';
 import { ISSUER, startKeygate, type TestKeygate } from '../support/keygate.ts';
 import { awayFromWindowEdge } from '../support/windows.ts';
 
 const ATTACKER_PASSWORD = 'copper-lantern-orchard-93';
-const codeOf = (secret: string, offsetSteps = 0) => totpCode(base32Decode(secret)!, Date.now() + offsetSteps * 30_000);
-
-async function enrol(session: ConsoleSession): Promise<{ secret: string; recoveryCodes: string[] }> {
-  const started = await session.send({ path: '/console/api/two-factor/enrolment', json: {} });
-  expect(started.status).toBe(201);
-  const secret: string = started.body.enrolment.secret;
-  const confirmed = await session.send({ path: '/console/api/two-factor/enrolment/confirm', json: { code: codeOf(secret, -1) } });
-  expect(confirmed.status).toBe(200);
-  return { secret, recoveryCodes: confirmed.body.recovery_codes };
-}
 
 describe('attack review 9: console', () => {
   let keygate: TestKeygate;

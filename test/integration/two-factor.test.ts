@@ -6,7 +6,6 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hashToken } from '../../src/crypto/token-hash.ts';
-import { base32Decode, totpCode } from '../../src/crypto/totp.ts';
 import { ISSUER, startKeygate, type TestKeygate } from '../support/keygate.ts';
 import type { HttpResponse } from '../support/http.ts';
 import {
@@ -20,14 +19,12 @@ import {
   signInRequest,
   type ConsoleSession,
 } from '../support/console.ts';
+import { codeOf, enrol as enrolPerson } from '../support/two-factor.ts';
 import { awayFromWindowEdge } from '../support/windows.ts';
 
 const CHALLENGE_COOKIE = 'keygate_sign_in_challenge';
 /** Every secret, recovery code and challenge the suite saw: none may reach the log. */
 const seen: string[] = [];
-
-/** A code of `secret` for `offsetSteps` 30-second steps from now (the test's own clock). */
-const codeOf = (secret: string, offsetSteps = 0) => totpCode(base32Decode(secret)!, Date.now() + offsetSteps * 30_000);
 
 function challengeOf(response: HttpResponse): string | undefined {
   const cookie = (response.headers['set-cookie'] ?? []).find((c) => c.startsWith(`${CHALLENGE_COOKIE}=`));
@@ -36,15 +33,11 @@ function challengeOf(response: HttpResponse): string | undefined {
   return challenge;
 }
 
-/** Turns two-factor on for the signed-in person with a code of the previous step; returns the secret and recovery codes. */
+/** Enrols the signed-in person (test/support/two-factor.ts), and notes what was shown: none of it may reach the log. */
 async function enrol(session: ConsoleSession): Promise<{ secret: string; recoveryCodes: string[] }> {
-  const started = await session.send({ path: '/console/api/two-factor/enrolment', json: {} });
-  expect(started.status).toBe(201);
-  const secret: string = started.body.enrolment.secret;
-  const confirmed = await session.send({ path: '/console/api/two-factor/enrolment/confirm', json: { code: codeOf(secret, -1) } });
-  expect(confirmed.status).toBe(200);
-  seen.push(secret, ...confirmed.body.recovery_codes);
-  return { secret, recoveryCodes: confirmed.body.recovery_codes };
+  const enrolled = await enrolPerson(session);
+  seen.push(enrolled.secret, ...enrolled.recoveryCodes);
+  return enrolled;
 }
 
 function secondFactor(keygate: TestKeygate, challenge: string | undefined, code: string, from?: string): Promise<HttpResponse> {
