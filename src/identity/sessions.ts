@@ -69,6 +69,10 @@ export interface SignedIn extends SessionTimes {
 }
 
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+/** How long the old id of a session a password change moved stays, pointing at the new one. */
+const MOVED_SESSION_KEPT_MS = 60_000;
+/** Moves followed when ending a session: each password change moves it once. */
+const MAX_MOVES_FOLLOWED = 8;
 const randomToken = () => randomBytes(32).toString('base64url');
 const stampOf = (passwordHash: string) => hashToken(passwordHash);
 
@@ -88,6 +92,11 @@ export function createSessions(deps: {
   const timesOf = (record: SessionRecord) => {
     const expiresAt = record.createdAt + maxSeconds * 1000;
     return { idleExpiresAt: Math.min(record.lastSeenAt + idleSeconds * 1000, expiresAt), expiresAt };
+  };
+  /** Ends a session, and the one a password change moved it to, if it moved after whoever ends it read it. */
+  const endSession = async (idHash: string): Promise<void> => {
+    let next: string | undefined = idHash;
+    for (let hops = 0; next !== undefined && hops < MAX_MOVES_FOLLOWED; hops++) next = (await deps.store.destroy(next))?.movedTo;
   };
   const asDates = (times: { idleExpiresAt: number; expiresAt: number }): SessionTimes => ({
     idleExpiresAt: new Date(times.idleExpiresAt),
@@ -118,7 +127,9 @@ export function createSessions(deps: {
       if (!SESSION_ID.test(id)) return undefined;
       const idHash = hashToken(id);
       const record = await deps.store.find(idHash);
-      if (!record) return undefined;
+      // What a password change left behind signs nobody in, and stays until it expires: an end
+      // that read this id before the change follows it to the session it moved to.
+      if (!record || record.movedTo !== undefined) return undefined;
       const at = now();
       const ended = async () => {
         await deps.store.destroy(idHash);
@@ -165,7 +176,7 @@ export function createSessions(deps: {
       }
       const idHash = hashToken(id);
       const record = await deps.store.find(idHash);
-      const moved = record && { ...record, activeTenantId: accountPath.length > 1 ? accountPath.at(-1)!.id : null };
+      const moved = record && record.movedTo === undefined && { ...record, activeTenantId: accountPath.length > 1 ? accountPath.at(-1)!.id : null };
       if (!moved || !(await deps.store.refresh(idHash, moved, timesOf(moved).idleExpiresAt))) {
         throw new KeygateError('unauthorized', 'not signed in, or the session has ended: sign in again');
       }
@@ -173,7 +184,7 @@ export function createSessions(deps: {
     },
 
     async end(id: string): Promise<void> {
-      if (SESSION_ID.test(id)) await deps.store.destroy(hashToken(id));
+      if (SESSION_ID.test(id)) await endSession(hashToken(id));
     },
 
     /** The user's live sessions, most recently used first; `currentId` (a cookie value) is marked. */
@@ -182,7 +193,7 @@ export function createSessions(deps: {
       const currentHash = currentId === undefined ? undefined : hashToken(currentId);
       const user = await deps.users.findById(userId);
       const stamp = user?.password_hash ? stampOf(user.password_hash) : undefined;
-      const found = await deps.store.listForUser(userId);
+      const found = (await deps.store.listForUser(userId)).filter(({ record }) => record.movedTo === undefined);
       // Sessions a new password has ended are gone for good: remove them rather than list them.
       const stale = found.filter(({ record }) => stamp === undefined || !sameText(stamp, record.passwordStamp));
       for (const { idHash } of stale) await deps.store.destroy(idHash);
@@ -211,10 +222,10 @@ export function createSessions(deps: {
     async endFor(userId: string, which: { handle: string } | { keepId?: string }): Promise<number> {
       if (!('handle' in which)) await deps.endPendingSignIns?.(userId);
       const keepHash = 'keepId' in which && which.keepId !== undefined ? hashToken(which.keepId) : undefined;
-      const ending = (await deps.store.listForUser(userId)).filter(({ idHash }) =>
-        'handle' in which ? sessionHandleOf(idHash) === which.handle : idHash !== keepHash,
+      const ending = (await deps.store.listForUser(userId)).filter(
+        ({ idHash, record }) => record.movedTo === undefined && ('handle' in which ? sessionHandleOf(idHash) === which.handle : idHash !== keepHash),
       );
-      for (const { idHash } of ending) await deps.store.destroy(idHash);
+      for (const { idHash } of ending) await endSession(idHash);
       return ending.length;
     },
 
@@ -222,20 +233,23 @@ export function createSessions(deps: {
      * The session `id` goes on under a new id, tied to a new password, so it outlives the change
      * that ends every other one, and a copy of its old cookie is worth nothing. Everything else
      * stays: when it began, the account it works in, and its CSRF token (the browser's other tabs
-     * hold it, and get the new cookie from the shared jar). Undefined when the session has ended
-     * meanwhile, even between this read and the write of the new one: then no new one is left.
+     * hold it, and get the new cookie from the shared jar). The old id is left pointing at the new
+     * one for a minute (`movedTo`): an end that read the old id before the move (sign-out, an
+     * admin ending every session) ends the new one too. Undefined when the session has ended
+     * meanwhile: then no new one is left.
      */
     async reissue(id: string, passwordHash: string): Promise<OpenedSession | undefined> {
       if (!SESSION_ID.test(id)) return undefined;
       const idHash = hashToken(id);
       const record = await deps.store.find(idHash);
-      if (!record) return undefined;
+      if (!record || record.movedTo !== undefined) return undefined;
       const next = randomToken();
+      const nextHash = hashToken(next);
       const moved: SessionRecord = { ...record, lastSeenAt: now(), passwordStamp: stampOf(passwordHash) };
       const times = timesOf(moved);
-      await deps.store.save(hashToken(next), moved, times.idleExpiresAt);
-      if (!(await deps.store.destroy(idHash))) {
-        await deps.store.destroy(hashToken(next));
+      await deps.store.save(nextHash, moved, times.idleExpiresAt);
+      if (!(await deps.store.refresh(idHash, { ...record, movedTo: nextHash }, now() + MOVED_SESSION_KEPT_MS))) {
+        await endSession(nextHash);
         return undefined;
       }
       return { id: next, csrfToken: moved.csrfToken, ...asDates(times) };

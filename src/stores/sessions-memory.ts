@@ -49,7 +49,7 @@ export function createMemorySessionStore(now: () => number = Date.now): SessionS
       const record = sessions.get(idHash);
       sessions.delete(idHash);
       if (record) prune(record.userId);
-      return record !== undefined;
+      return record && { ...record };
     },
     async listForUser(userId) {
       const found: IndexedSession[] = [];

@@ -45,7 +45,7 @@ export function createRedisSessionStore(redis: RedisClient): SessionStore {
       const text = await redis.getdel(sessionKey(idHash));
       const record = text === null ? undefined : decodeSession(text);
       if (record) await redis.zrem(indexKey(record.userId), idHash);
-      return record !== undefined;
+      return record;
     },
     async listForUser(userId) {
       const key = indexKey(userId);

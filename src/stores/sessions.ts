@@ -20,6 +20,11 @@ export interface SessionRecord {
    * absent or null = their own tenant. Checked again on every request (identity/sessions.ts).
    */
   activeTenantId?: string | null;
+  /**
+   * Set on what is left of a session a password change moved to a new id: the hash of that id.
+   * Such a record signs nobody in; ending it ends the session it moved to (identity/sessions.ts).
+   */
+  movedTo?: string;
 }
 
 /** A live session found through its user's index: the id hash stays inside the domain. */
@@ -38,8 +43,8 @@ export interface SessionStore {
    */
   refresh(idHash: string, record: SessionRecord, expiresAt: number): Promise<boolean>;
   find(idHash: string): Promise<SessionRecord | undefined>;
-  /** Ends the session; says whether this call ended it (false: it was gone already). */
-  destroy(idHash: string): Promise<boolean>;
+  /** Ends the session; returns the record this call removed (undefined: it was gone already). */
+  destroy(idHash: string): Promise<SessionRecord | undefined>;
   /**
    * The user's live sessions, through a per-user index that save and refresh keep and that sheds
    * expired and ended entries as it goes, so it never grows past the user's live sessions.
@@ -64,7 +69,8 @@ export function decodeSession(text: string): SessionRecord | undefined {
       && typeof value.passwordStamp === 'string'
       && (value.ip === undefined || value.ip === null || typeof value.ip === 'string')
       && (value.userAgent === undefined || value.userAgent === null || typeof value.userAgent === 'string')
-      && (value.activeTenantId === undefined || value.activeTenantId === null || typeof value.activeTenantId === 'string');
+      && (value.activeTenantId === undefined || value.activeTenantId === null || typeof value.activeTenantId === 'string')
+      && (value.movedTo === undefined || typeof value.movedTo === 'string');
     return ok ? (value as SessionRecord) : undefined;
   } catch {
     return undefined;
