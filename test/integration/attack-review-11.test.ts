@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { hashToken } from '../../src/crypto/token-hash.ts';
 import { adminClient, ALL_KEYGATE_SCOPES } from '../support/admin.ts';
-import { sessionCookieOf, sessionFrom, signedInUser, signInRequest, STRONG_PASSWORD } from '../support/console.ts';
+import { sessionCookieOf, sessionFrom, signedInUser, STRONG_PASSWORD } from '../support/console.ts';
 import type { HttpResponse } from '../support/http.ts';
 import { startKeygate, type TestKeygate } from '../support/keygate.ts';
 
