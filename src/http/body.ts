@@ -110,8 +110,8 @@ function nestsDeeperThan(value: unknown, max: number): boolean {
  */
 export const MAX_FORM_PARAMETERS = 64;
 
-/** Whether a form body has more parameters than MAX_FORM_PARAMETERS. */
-export function hasTooManyParameters(text: string): boolean {
+/** Whether a form body (its text, or its bytes as received) has more parameters than MAX_FORM_PARAMETERS. */
+export function hasTooManyParameters(text: string | Buffer): boolean {
   let pairs = 1;
   for (let at = text.indexOf('&'); at !== -1; at = text.indexOf('&', at + 1)) if (++pairs > MAX_FORM_PARAMETERS) return true;
   return false;

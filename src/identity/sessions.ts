@@ -9,7 +9,7 @@ import type { Tenant, TenantStore } from '../stores/tenants.ts';
 import type { User, UserStore } from '../stores/users.ts';
 import { KeygateError } from '../shared/errors.ts';
 import { maySwitchAccounts, reachAccount } from './active-account.ts';
-import { mayBeHeldToTwoFactor, twoFactorRequiredFor } from './tenant-policy.ts';
+import { twoFactorRequiredOf } from './tenant-policy.ts';
 
 export interface SessionSettings {
   idleSeconds: number;
@@ -149,12 +149,11 @@ export function createSessions(deps: {
       // Ended while we read it (sign-out, a new sign-in): it stays ended, and this request is not signed in.
       if (!(await deps.store.refresh(idHash, slid, times.idleExpiresAt))) return undefined;
       // Read on every request, like the role: turning the requirement on limits live sessions too.
-      // It binds whoever can act on a tenant that requires it: its own people, a parent's admin
-      // switched into it, and an admin or manager of any tenant above it, whose account reaches it
-      // (by naming it, or through a key or webhook made at home).
+      // The path runs down to the account the person works in; a tenant below it that requires
+      // two-factor binds them too, since their account reaches it (by naming it, or through a key
+      // or webhook made there).
       const enrolmentOnly =
-        mayBeHeldToTwoFactor(user.role)
-        && (twoFactorRequiredFor([...path, ...accountPath.slice(1)], user.role) || (await deps.tenants.subtreeRequiresTwoFactor(accountPath.at(-1)!.id)))
+        (await twoFactorRequiredOf(deps.tenants, [...path, ...accountPath.slice(1)], user.role))
         && !(await (deps.twoFactorEnabled?.(user.id) ?? Promise.resolve(true)));
       return { user, tenant, csrfToken: record.csrfToken, accountPath, signedInAt: new Date(record.createdAt), enrolmentOnly, ...asDates(times) };
     },

@@ -1,6 +1,7 @@
 // Key-expiry policy down the tenant tree: a tenant's policy binds its whole subtree, and a child
 // may only be stricter. The policy that applies to a key is the strictest along its tenant's path.
 import type { FieldError } from '../shared/errors.ts';
+import type { TenantStore } from '../stores/tenants.ts';
 
 export interface KeyExpiryPolicy {
   allow_never_expiring_keys: boolean;
@@ -50,11 +51,25 @@ export function loosenings(bound: KeyExpiryPolicy, requested: Partial<KeyExpiryP
 }
 
 /** The roles a tenant's two-factor requirement applies to. */
-export function mayBeHeldToTwoFactor(role: string): boolean {
+function mayBeHeldToTwoFactor(role: string): boolean {
   return role === 'admin' || role === 'manager';
 }
 
 /** Whether a person of `role` in the tenant at the end of `path` must sign in with two-factor. */
-export function twoFactorRequiredFor(path: readonly KeyExpiryPolicy[], role: string): boolean {
+function twoFactorRequiredFor(path: readonly KeyExpiryPolicy[], role: string): boolean {
   return mayBeHeldToTwoFactor(role) && effectivePolicy(path).require_two_factor;
+}
+
+/**
+ * Whether a person of `role` working in the tenant at the end of `path` must have two-factor: the
+ * path requires it, or a tenant below does. The requirement binds whoever can act on a tenant that
+ * requires it: its own people, and the admins and managers of every tenant above it.
+ */
+export async function twoFactorRequiredOf(
+  tenants: Pick<TenantStore, 'subtreeRequiresTwoFactor'>,
+  path: readonly (KeyExpiryPolicy & { id: string })[],
+  role: string,
+): Promise<boolean> {
+  if (!mayBeHeldToTwoFactor(role)) return false;
+  return twoFactorRequiredFor(path, role) || tenants.subtreeRequiresTwoFactor(path.at(-1)!.id);
 }

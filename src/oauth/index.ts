@@ -99,7 +99,7 @@ function refusalBeforeLookup(req: IncomingMessage, body: Buffer): string | undef
   if (req.headers['oauth-client-attestation'] !== undefined || req.headers['oauth-client-attestation-pop'] !== undefined) {
     return 'client attestation is not supported';
   }
-  if (hasTooManyParameters(body.toString('latin1'))) return TOO_MANY_PARAMETERS;
+  if (hasTooManyParameters(body)) return TOO_MANY_PARAMETERS;
   return undefined;
 }
 

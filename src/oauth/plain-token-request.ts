@@ -20,8 +20,11 @@ import { isConnectionFailure } from '../shared/store-failures.ts';
 /** The form parameters a plain request may carry; any other one goes to the library. */
 const PLAIN_PARAMETERS = new Set(['grant_type', 'scope', 'client_id', 'client_secret']);
 
-/** Headers that ask for something more than a plain request: a DPoP proof, a client attestation, CORS. */
-const NOT_PLAIN_HEADERS = ['dpop', 'oauth-client-attestation', 'oauth-client-attestation-pop', 'origin'] as const;
+/**
+ * A header that asks for something more than a plain request: a DPoP proof. (An Origin or client
+ * attestation never gets this far: index.ts refuses both before any lookup.)
+ */
+const NOT_PLAIN_HEADERS = ['dpop'] as const;
 
 /** The form of a plain client_credentials request, or undefined when the library must see it. */
 export function plainTokenForm(req: IncomingMessage, body: Buffer, certificatePresented: boolean): Record<string, string> | undefined {

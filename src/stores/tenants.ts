@@ -1,10 +1,14 @@
-import { sql, type Selectable } from 'kysely';
-import type { Db, TenantsTable } from './db.ts';
+import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
+import type { Database, Db, TenantsTable } from './db.ts';
 
 export type Tenant = Selectable<TenantsTable>;
 export type TenantSettings = Partial<
   Pick<Tenant, 'name' | 'allow_never_expiring_keys' | 'max_key_lifetime_days' | 'expiry_reminder_days' | 'require_two_factor'>
 >;
+
+/** The tenant `id` and every tenant below it, at any depth. */
+const inSubtreeOf = (id: string) => (eb: ExpressionBuilder<Database, 'tenants'>) =>
+  eb.or([eb('id', '=', id), eb('ancestors', '@>', sql<string[]>`array[${id}]::uuid[]`)]);
 
 export function createTenantStore(db: Db) {
   return {
@@ -31,22 +35,12 @@ export function createTenantStore(db: Db) {
     },
     /** Whether the tenant or any tenant below it requires two-factor of its admins and managers. */
     async subtreeRequiresTwoFactor(id: string): Promise<boolean> {
-      const row = await db
-        .selectFrom('tenants')
-        .select('id')
-        .where('require_two_factor', '=', true)
-        .where((eb) => eb.or([eb('id', '=', id), eb('ancestors', '@>', sql<string[]>`array[${id}]::uuid[]`)]))
-        .limit(1)
-        .executeTakeFirst();
+      const row = await db.selectFrom('tenants').select('id').where('require_two_factor', '=', true).where(inSubtreeOf(id)).limit(1).executeTakeFirst();
       return row !== undefined;
     },
     /** The tenant and every tenant below it, at any depth: what a tenant's admins may act on. */
     async subtreeIds(id: string): Promise<string[]> {
-      const rows = await db
-        .selectFrom('tenants')
-        .select('id')
-        .where((eb) => eb.or([eb('id', '=', id), eb('ancestors', '@>', sql<string[]>`array[${id}]::uuid[]`)]))
-        .execute();
+      const rows = await db.selectFrom('tenants').select('id').where(inSubtreeOf(id)).execute();
       return rows.map((row) => row.id);
     },
     /** The tenant and every tenant above it, root first (empty when it does not exist). */

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { SessionAuthenticator } from '../../admin/session-auth.ts';
 import { readJsonObject } from '../../http/body.ts';
 import type { Sessions, SignedIn } from '../../identity/sessions.ts';
-import { mayBeHeldToTwoFactor, twoFactorRequiredFor } from '../../identity/tenant-policy.ts';
+import { twoFactorRequiredOf } from '../../identity/tenant-policy.ts';
 import { RECENT_SIGN_IN_SECONDS, type TwoFactor } from '../../identity/two-factor.ts';
 import type { Actor } from '../../keys/audited-change.ts';
 import { KeygateError } from '../../shared/errors.ts';
@@ -63,9 +63,7 @@ export function twoFactorRoutes(deps: TwoFactorRouteDeps) {
         const found = await signedIn(ctx);
         const status = await deps.twoFactor.status(found.user.id);
         const { user } = found;
-        const required =
-          twoFactorRequiredFor(await deps.tenants.pathTo(user.tenant_id), user.role)
-          || (mayBeHeldToTwoFactor(user.role) && (await deps.tenants.subtreeRequiresTwoFactor(user.tenant_id)));
+        const required = await twoFactorRequiredOf(deps.tenants, await deps.tenants.pathTo(user.tenant_id), user.role);
         ctx.body = { two_factor: { ...status, required } };
       },
     },
