@@ -13,6 +13,7 @@ import { connectInspector, type Inspector } from './inspector.ts';
 import { openSeedRuntime, startKeygate, type Stores } from './keygate.ts';
 import type { Watched } from './load.ts';
 import { readOptions } from './options.ts';
+import { sizeTablesForTheRun, tableSlotsOf, type TableSlots } from './redis-tables.ts';
 import { enableStatementStats, topStatements } from './pg-stats.ts';
 import { growToScale, REFERENCE, type ScaleData } from './scale.ts';
 import * as scenarios from './scenarios.ts';
@@ -74,6 +75,7 @@ async function main(): Promise<number> {
   await measureDefaults(world);
   const scale = options.scale ? await measureScale(world) : undefined;
   const { keygate } = world; // with --scale, the server restarted in front of the scaled data
+  const redisTables = await Promise.all(world.redisTables.map(async (t) => ({ ...t, atEnd: await tableSlotsOf(t.url) })));
 
   const serverPeakRssSinceStart = memoryOf(keygate.child.pid).hwm;
   world.inspector?.close();
@@ -93,6 +95,7 @@ async function main(): Promise<number> {
     affinities: pinning ? world.affinities : undefined,
     nproc,
     serverPeakRssSinceStart,
+    redisTables: redisTables.map(({ url, ...t }) => ({ database: new URL(url).pathname.slice(1) || '0', ...t })),
     serverWarnings: keygate.warnings,
     wallSeconds: Math.round(secondsSince(wallStart)),
     resultsDir: RESULTS_DIR,
@@ -132,6 +135,7 @@ async function setUp() {
   step = performance.now();
   const liveTokens = shuffle(await issueTokens(keygate.baseUrl, keys, LIVE_TOKENS_PER_KEY));
   console.log(`issued ${liveTokens.length} live tokens through POST /oauth/token in ${secondsSince(step)} s`);
+  const redisTables = [await sizeRedisTables(stores.redisUrl)];
   const affinities = {
     keygate: affinityOf(keygate.child.pid),
     redis: affinityOf(redis.pid),
@@ -162,7 +166,16 @@ async function setUp() {
     stores,
     scaleStores,
     heap,
+    redisTables,
   };
+}
+
+/** Redis' tables grown once, before any run, so that no run measures them growing (redis-tables.ts). */
+async function sizeRedisTables(url: string): Promise<{ url: string; sized: TableSlots }> {
+  const step = performance.now();
+  const sized = await sizeTablesForTheRun(url);
+  console.log(`sized Redis tables at ${url} to ${sized.keys.toLocaleString('en')} slots in ${secondsSince(step)} s`);
+  return { url, sized };
 }
 
 /** The V8 heap in use after a full collection, right after start-up once the key cache held every key. */
@@ -247,6 +260,8 @@ async function measureScale(world: World): Promise<ScaleData> {
     `scale: ${n(scale.keys.length)} keys (bulk insert ${scale.seconds.insertKeys.toFixed(1)} s), `
       + `${n(scale.redis.tokensWritten)} live tokens (Redis pipeline ${scale.seconds.writeTokens.toFixed(1)} s)`,
   );
+  // After the bytes per token were measured: the sized tables' slots are not the tokens' cost.
+  world.redisTables.push(await sizeRedisTables(scaleStores.redisUrl));
   const storm = { warmupSeconds: 0, durationSeconds: options.coldSeconds, bucketSeconds: 10, noiseRetries: 0 };
   const liveScale = introspectLive(
     world,

@@ -100,9 +100,14 @@ export async function startRedis(core: number | undefined): Promise<Service> {
   const binary = which('redis-server');
   if (!binary) throw new Error('redis-server is not installed (apt-get install -y redis-server)');
   const port = await freePort();
-  const child = startChild('redis', binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
-    core,
-  });
+  const child = startChild(
+    'redis',
+    binary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--enable-debug-command', 'local'],
+    {
+      core,
+    },
+  );
   await waitFor('redis-server', () => redisPing(port), 15_000, child);
   return { url: `redis://127.0.0.1:${port}`, pid: child.pid, stop: () => stopChild(child) };
 }

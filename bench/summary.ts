@@ -19,6 +19,7 @@ import {
 } from './report.ts';
 import type { HeapFacts } from './run.ts';
 import { REFERENCE, type ScaleData } from './scale.ts';
+import type { TableSlots } from './redis-tables.ts';
 import type { Measured } from './session.ts';
 
 export interface RunFacts {
@@ -34,6 +35,8 @@ export interface RunFacts {
   affinities: Record<string, string> | undefined;
   nproc: number;
   serverPeakRssSinceStart: number;
+  /** Each Redis database's table slots once sized before measuring, and at the end (redis-tables.ts). */
+  redisTables: { database: string; sized: TableSlots; atEnd: TableSlots }[];
   serverWarnings: string[];
   wallSeconds: number;
   resultsDir: string;
@@ -117,6 +120,7 @@ export function summarise(run: RunFacts): number {
       + `postgres ${a.postgres}, orchestrator ${a.orchestrator}, load generator ${Object.values(rows)[0]?.affinity ?? '–'}`
     : `NOT pinned: ${run.nproc < 2 ? `only ${run.nproc} CPU(s)` : 'taskset (util-linux) is not installed'}; every process shares every core`;
   console.log(`\npinning: ${pinned}`);
+  printRedisTables(run.redisTables);
   if (run.serverWarnings.length > 0) {
     console.log(`server logged ${run.serverWarnings.length} line(s) at warn or above; first: ${run.serverWarnings[0]!.slice(0, 300)}`);
   }
@@ -137,6 +141,7 @@ export function summarise(run: RunFacts): number {
     heap: { ...run.heap, bytesPerKey: bytesPerKey(run.heap) },
     scale: run.scale && { ...run.scale, keys: run.scale.keys.length, tokens: run.scale.tokens.length, checks: scaleChecks },
     serverPeakRssSinceStart: run.serverPeakRssSinceStart,
+    redisTables: run.redisTables,
     serverWarnings: run.serverWarnings.slice(0, 20),
     postgresStatements: run.statements,
     failures,
@@ -144,6 +149,17 @@ export function summarise(run: RunFacts): number {
   console.log(`\nwrote ${path.relative(process.cwd(), file)}; wall time ${run.wallSeconds} s`);
   if (failures.length > 0) console.error(`bench: FAILED — more than 1% errors: ${failures.join('; ')}`);
   return failures.length > 0 ? 1 : 0;
+}
+
+/** Whether any run could have met Redis doubling a table: only if a table grew after it was sized. */
+function printRedisTables(tables: RunFacts['redisTables']): void {
+  const grew = tables.filter((t) => t.atEnd.keys > t.sized.keys || t.atEnd.expires > t.sized.expires);
+  const slots = tables.map((t) => `database ${t.database}: ${t.sized.keys.toLocaleString('en')} → ${t.atEnd.keys.toLocaleString('en')}`).join(', ');
+  console.log(
+    grew.length === 0
+      ? `Redis key tables sized before the first run held their size to the end (slots, ${slots}): no run met a doubling`
+      : `WARNING: Redis tables grew during the runs (slots, ${slots}): some run measured Redis doubling a table`,
+  );
 }
 
 /** Per round: 100,000 keys against 1,000, warm and cold, on both paths (cold: the whole storm). */
