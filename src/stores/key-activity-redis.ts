@@ -3,10 +3,12 @@
 // count, expiring 30 days after its day ends. A key used all day long costs one small hash a day
 // (a listpack while it has at most 128 fields), not 24; a day's totals are the sum of its fields.
 // One key's hashes share a slot (hash tag), so on a Cluster each key's writes or reads are one
-// pipeline. On one node a flush is one script call per few thousand increments, not two commands
-// per hash: with many keys each used a few times per flush, per-command work in this process
-// would grow with the number of distinct keys rather than with requests. It rides on a connection
+// pipeline. On one node a flush is one script call per few thousand increments, each a line of
+// one string argument, not two commands per hash: with many keys each used a few times per
+// flush, per-command and per-argument work in this process would grow with the number of
+// distinct keys rather than with requests. It rides on a connection
 // it does not own (the abuse counters'): whoever made the connection closes it.
+import { isWellFormedClientId } from '../crypto/credentials.ts';
 import type { RedisClient } from './redis-connection.ts';
 import { StoreUnavailableError } from '../shared/store-failures.ts';
 import {
@@ -21,6 +23,7 @@ import {
   type KeyActivityStore,
 } from './key-activity.ts';
 
+/** The day hash of a key; COUNT_SCRIPT builds the same name. */
 export const activityKey = (clientId: string, day: number) => `kg:u:{${clientId}}:${day}`;
 
 /** One letter per outcome, in the hash's field names. */
@@ -64,19 +67,22 @@ function queueIncrements(pipeline: Pipeline, increments: readonly ActivityIncrem
 
 // KEYS: the day hashes. ARGV, per hash in order: its expiry (unix seconds), how many fields
 // follow, then field and increment pairs.
+// The script names each day hash itself, from the client ids in its arguments, as activityKey
+// does: Redis allows that on one node and under Sentinel, the only setups that take this path. A
+// hash's expiry is set when one of its fields is created (the count then equals the increment),
+// which every new hash is; a hash that already has the field already has its expiry.
 const COUNT_SCRIPT = `
-local a = 1
-for i = 1, #KEYS do
-  local expireAt = ARGV[a]
-  local fields = tonumber(ARGV[a + 1])
-  a = a + 2
-  for _ = 1, fields do
-    redis.call('hincrby', KEYS[i], ARGV[a], ARGV[a + 1])
-    a = a + 2
+local counted = 0
+for g = 1, #ARGV, 3 do
+  local suffix = '}:' .. ARGV[g]
+  local expireAt = ARGV[g + 1]
+  for clientId, field, count in string.gmatch(ARGV[g + 2], '(%S+) (%S+) (%d+)') do
+    local key = 'kg:u:{' .. clientId .. suffix
+    if redis.call('hincrby', key, field, count) == tonumber(count) then redis.call('expireat', key, expireAt) end
+    counted = counted + 1
   end
-  redis.call('expireat', KEYS[i], expireAt)
 end
-return #KEYS`;
+return counted`;
 /**
  * Increments per script call. A call blocks Redis while it runs, so a big flush is several calls;
  * and each call's arguments are built just before it is sent, so a flush of 100,000 keys holds
@@ -92,25 +98,26 @@ function countingClient(redis: RedisClient): CountingClient {
 }
 
 /**
- * The increments of one flush as script calls, each its share of the increments grouped into day
- * hashes. A key whose outcomes fall into two calls has its hash counted into twice, which adds up
- * the same.
+ * The increments of one flush as script calls. Each call takes, per UTC day its increments fall
+ * in, the day, its hashes' expiry and one string of `<client id> <field> <count>` lines: three
+ * arguments, not several per key, so what this process builds and sends per key is one line.
+ * Client ids are `kg_` and base62 (credentials.ts), so a space ends one; an id that is not is no
+ * key's, and is not counted.
  */
 async function countInScripts(redis: CountingClient, increments: readonly ActivityIncrement[]): Promise<void> {
   for (let start = 0; start < increments.length; start += INCREMENTS_PER_CALL) {
-    const byHash = new Map<string, { expireAt: number; fields: (string | number)[] }>();
+    const lines = new Map<number, string>();
     for (let i = start; i < Math.min(increments.length, start + INCREMENTS_PER_CALL); i += 1) {
       const { clientId, hour, outcome, count } = increments[i]!;
+      if (!isWellFormedClientId(clientId)) continue;
       const day = dayOfHour(hour);
-      const key = activityKey(clientId, day);
-      let hash = byHash.get(key);
-      if (!hash) byHash.set(key, (hash = { expireAt: Math.ceil(bucketExpiresAtMs('day', day) / 1000), fields: [] }));
-      hash.fields.push(`${hour - day * HOURS_PER_DAY}${CODES[outcome]}`, count);
+      lines.set(day, `${lines.get(day) ?? ''}${clientId} ${hour - day * HOURS_PER_DAY}${CODES[outcome]} ${count}\n`);
     }
-    const args: (string | number)[] = [...byHash.keys()];
-    for (const { expireAt, fields } of byHash.values()) args.push(expireAt, fields.length / 2, ...fields);
+    if (lines.size === 0) continue;
+    const args: (string | number)[] = [];
+    for (const [day, text] of lines) args.push(day, Math.ceil(bucketExpiresAtMs('day', day) / 1000), text);
     try {
-      await redis.keygateCountActivity(byHash.size, ...args);
+      await redis.keygateCountActivity(0, ...args);
     } catch (error) {
       throw new StoreUnavailableError('redis', 'count_activity', { cause: error });
     }
