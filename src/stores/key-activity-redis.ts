@@ -6,8 +6,8 @@
 // pipeline. On one node a flush is one script call per few thousand increments, each a line of
 // one string argument, not two commands per hash: with many keys each used a few times per
 // flush, per-command and per-argument work in this process would grow with the number of
-// distinct keys rather than with requests. It rides on a connection
-// it does not own (the abuse counters'): whoever made the connection closes it.
+// distinct keys rather than with requests. It rides on a connection it does not own (the abuse
+// counters'): whoever made the connection closes it.
 import { isWellFormedClientId } from '../crypto/credentials.ts';
 import type { RedisClient } from './redis-connection.ts';
 import { StoreUnavailableError } from '../shared/store-failures.ts';
@@ -65,12 +65,11 @@ function queueIncrements(pipeline: Pipeline, increments: readonly ActivityIncrem
   for (const [key, atMs] of expiries) pipeline.expireat(key, Math.ceil(atMs / 1000));
 }
 
-// KEYS: the day hashes. ARGV, per hash in order: its expiry (unix seconds), how many fields
-// follow, then field and increment pairs.
-// The script names each day hash itself, from the client ids in its arguments, as activityKey
-// does: Redis allows that on one node and under Sentinel, the only setups that take this path. A
-// hash's expiry is set when one of its fields is created (the count then equals the increment),
-// which every new hash is; a hash that already has the field already has its expiry.
+// No KEYS. ARGV, per UTC day: the day, its hashes' expiry (unix seconds), and the lines
+// `<client id> <field> <increment>`. The script names each day hash itself, from the client ids,
+// as activityKey does: Redis allows that on one node and under Sentinel, the only setups that
+// take this path. A hash's expiry is set when one of its fields is created (the count then equals
+// the increment), which every new hash is; a hash that already has the field has its expiry.
 const COUNT_SCRIPT = `
 local counted = 0
 for g = 1, #ARGV, 3 do
