@@ -163,6 +163,9 @@ describe('per-key usage', () => {
   it('counts a flush that spans midnight into each day’s hash, each expiring 30 days after its own day', async () => {
     const clientId = generateClientId();
     const lastHourOfDay = Math.floor(Date.now() / 86_400_000) * 24 - 1; // 23:00 yesterday (UTC)
+    const yesterday = (lastHourOfDay + 1) / 24 - 1;
+    const hashOf = (day: number) => `kg:u:{${clientId}}:${day}`;
+    const expiryOf = (day: number) => ((day + 1) * 86_400_000 + 30 * 86_400_000) / 1000;
     await keygate.runtime.activityStore.add([
       { clientId, hour: lastHourOfDay, outcome: 'issued', count: 3 },
       { clientId, hour: lastHourOfDay + 1, outcome: 'issued', count: 2 },
@@ -170,17 +173,22 @@ describe('per-key usage', () => {
       { clientId: 'kg_ x 1\nkg_y', hour: lastHourOfDay + 1, outcome: 'issued', count: 5 },
       { clientId, hour: lastHourOfDay + 1, outcome: 'denied_network', count: 1 },
     ]);
-    // A later flush adds a field to a hash that already has its expiry.
-    await keygate.runtime.activityStore.add([{ clientId, hour: lastHourOfDay + 1, outcome: 'issued', count: 4 }]);
     const redis = new Redis(inject('redisUrl'));
     try {
-      const yesterday = (lastHourOfDay + 1) / 24 - 1;
-      expect(await redis.hgetall(`kg:u:{${clientId}}:${yesterday}`)).toEqual({ '23i': '3' });
-      expect(await redis.hgetall(`kg:u:{${clientId}}:${yesterday + 1}`)).toEqual({ '0i': '6', '0n': '1' });
-      const expiresAt = async (day: number) => (await redis.pexpiretime(`kg:u:{${clientId}}:${day}`)) / 1000;
-      expect(await expiresAt(yesterday)).toBe(((yesterday + 1) * 86_400_000 + 30 * 86_400_000) / 1000);
-      expect(await expiresAt(yesterday + 1)).toBe(((yesterday + 2) * 86_400_000 + 30 * 86_400_000) / 1000);
+      const expiresAt = async (day: number) => (await redis.pexpiretime(hashOf(day))) / 1000;
+      expect(await expiresAt(yesterday)).toBe(expiryOf(yesterday));
+      expect(await expiresAt(yesterday + 1)).toBe(expiryOf(yesterday + 1));
+      // A hash that has lost its expiry gets it back when it gains a field, as a new hash does.
+      await redis.persist(hashOf(yesterday + 1));
+      await keygate.runtime.activityStore.add([
+        { clientId, hour: lastHourOfDay + 1, outcome: 'issued', count: 4 },
+        { clientId, hour: lastHourOfDay + 1, outcome: 'denied_scope', count: 1 },
+      ]);
+      expect(await redis.hgetall(hashOf(yesterday))).toEqual({ '23i': '3' });
+      expect(await redis.hgetall(hashOf(yesterday + 1))).toEqual({ '0i': '6', '0n': '1', '0c': '1' });
+      expect(await expiresAt(yesterday + 1)).toBe(expiryOf(yesterday + 1));
       expect(await redis.keys('kg:u:{kg_ *')).toEqual([]);
+      expect(await redis.keys('kg:u:{kg_}*')).toEqual([]);
       expect(await redis.keys('kg:u:{kg_y}*')).toEqual([]);
     } finally {
       redis.disconnect();
