@@ -55,11 +55,6 @@ function mayBeHeldToTwoFactor(role: string): boolean {
   return role === 'admin' || role === 'manager';
 }
 
-/** Whether a person of `role` in the tenant at the end of `path` must sign in with two-factor. */
-function twoFactorRequiredFor(path: readonly KeyExpiryPolicy[], role: string): boolean {
-  return mayBeHeldToTwoFactor(role) && effectivePolicy(path).require_two_factor;
-}
-
 /**
  * Whether a person of `role` working in the tenant at the end of `path` must have two-factor: the
  * path requires it, or a tenant below does. The requirement binds whoever can act on a tenant that
@@ -71,5 +66,5 @@ export async function twoFactorRequiredOf(
   role: string,
 ): Promise<boolean> {
   if (!mayBeHeldToTwoFactor(role)) return false;
-  return twoFactorRequiredFor(path, role) || tenants.subtreeRequiresTwoFactor(path.at(-1)!.id);
+  return effectivePolicy(path).require_two_factor || tenants.subtreeRequiresTwoFactor(path.at(-1)!.id);
 }

@@ -42,6 +42,11 @@ const CODES: Readonly<Record<ActivityOutcome, string>> = {
 const OUTCOME_OF = new Map(ACTIVITY_OUTCOMES.map((outcome) => [CODES[outcome], outcome]));
 const HOURS_PER_DAY = DAY_MS / HOUR_MS;
 
+/** A count's field in its day hash: the hour of the day, then the outcome's letter. */
+const fieldOf = (hour: number, day: number, outcome: ActivityOutcome) => `${hour - day * HOURS_PER_DAY}${CODES[outcome]}`;
+/** When a day's hash expires, unix seconds. */
+const dayExpiresAt = (day: number) => Math.ceil(bucketExpiresAtMs('day', day) / 1000);
+
 type Pipeline = ReturnType<RedisClient['pipeline']>;
 
 function groupByKey<T extends { clientId: string }>(items: readonly T[]): Map<string, T[]> {
@@ -59,10 +64,10 @@ function queueIncrements(pipeline: Pipeline, increments: readonly ActivityIncrem
   for (const { clientId, hour, outcome, count } of increments) {
     const day = dayOfHour(hour);
     const key = activityKey(clientId, day);
-    pipeline.hincrby(key, `${hour - day * HOURS_PER_DAY}${CODES[outcome]}`, count);
-    expiries.set(key, bucketExpiresAtMs('day', day));
+    pipeline.hincrby(key, fieldOf(hour, day, outcome), count);
+    expiries.set(key, dayExpiresAt(day));
   }
-  for (const [key, atMs] of expiries) pipeline.expireat(key, Math.ceil(atMs / 1000));
+  for (const [key, at] of expiries) pipeline.expireat(key, at);
 }
 
 // No KEYS. ARGV, per UTC day: the day, its hashes' expiry (unix seconds), and the lines
@@ -110,11 +115,11 @@ async function countInScripts(redis: CountingClient, increments: readonly Activi
       const { clientId, hour, outcome, count } = increments[i]!;
       if (!isWellFormedClientId(clientId)) continue;
       const day = dayOfHour(hour);
-      lines.set(day, `${lines.get(day) ?? ''}${clientId} ${hour - day * HOURS_PER_DAY}${CODES[outcome]} ${count}\n`);
+      lines.set(day, `${lines.get(day) ?? ''}${clientId} ${fieldOf(hour, day, outcome)} ${count}\n`);
     }
     if (lines.size === 0) continue;
     const args: (string | number)[] = [];
-    for (const [day, text] of lines) args.push(day, Math.ceil(bucketExpiresAtMs('day', day) / 1000), text);
+    for (const [day, text] of lines) args.push(day, dayExpiresAt(day), text);
     try {
       await redis.keygateCountActivity(0, ...args);
     } catch (error) {
