@@ -146,7 +146,7 @@ export function createOAuth(deps: OAuthDeps) {
       return !!caller && !!owner && effectiveScopes(caller).includes(RESOURCE_SERVER_SCOPE) && mayActOnTokensOf(caller, owner);
     },
   });
-  // One counter series per token route, resolved once (shared/metric-series.ts).
+  // One counter series per token route, resolved once (src/shared/metric-series.ts).
   const issuedOn = new Map<string, CounterSeries>();
   const mintToken = createTokenMinter(deps.tokens, (key) => {
     const scope = currentRequestScope();

@@ -34,7 +34,7 @@ export interface IntrospectionDeps extends AuthenticateDeps {
 const INACTIVE = Object.freeze({ active: false });
 
 export function createIntrospectionRoute(deps: IntrospectionDeps) {
-  // One counter series per answer, resolved once (shared/metric-series.ts).
+  // One counter series per answer, resolved once (src/shared/metric-series.ts).
   const answered = {
     active: counterSeries(deps.metrics.introspections, { result: 'active' }),
     inactive: counterSeries(deps.metrics.introspections, { result: 'inactive' }),

@@ -48,7 +48,7 @@ interface VerificationRequest {
 }
 
 export function createKeyVerificationRoute(deps: KeyVerificationDeps) {
-  // The hot answer counts in a series of its own (shared/metric-series.ts).
+  // The hot answer counts in a series of its own (src/shared/metric-series.ts).
   const verifiedValid = counterSeries(deps.metrics.keyVerifications, { result: 'valid' });
   return async function verifyKey(ctx: Exchange): Promise<void> {
     ctx.set('Cache-Control', 'no-store');
