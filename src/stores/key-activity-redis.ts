@@ -3,7 +3,7 @@
 // count, expiring 30 days after its day ends. A key used all day long costs one small hash a day
 // (a listpack while it has at most 128 fields), not 24; a day's totals are the sum of its fields.
 // One key's hashes share a slot (hash tag), so on a Cluster each key's writes or reads are one
-// pipeline. On one node a flush is one script call per few thousand increments, each a line of
+// pipeline. On one node a flush is one script call per couple of hundred increments, each a line of
 // one string argument, not two commands per hash: with many keys each used a few times per
 // flush, per-command and per-argument work in this process would grow with the number of
 // distinct keys rather than with requests. It rides on a connection it does not own (the abuse
@@ -88,11 +88,13 @@ for g = 1, #ARGV, 3 do
 end
 return counted`;
 /**
- * Increments per script call. A call blocks Redis while it runs, so a big flush is several calls;
- * and each call's arguments are built just before it is sent, so a flush of 100,000 keys holds
- * one call's worth at a time, not a copy of the whole flush.
+ * Increments per script call. A call holds Redis while it runs, and every token and introspection
+ * waits behind it: so a call is kept small enough not to show in their latency tail
+ * (docs/performance.md), and a big flush is many calls, sent one after another. Each call's
+ * arguments are built just before it is sent, so a flush of 100,000 keys holds one call's worth at
+ * a time, not a copy of the whole flush.
  */
-const INCREMENTS_PER_CALL = 2000;
+const INCREMENTS_PER_CALL = 200;
 
 type CountingClient = RedisClient & { keygateCountActivity(keyCount: number, ...args: (string | number)[]): Promise<number> };
 

@@ -197,7 +197,7 @@ describe('per-key usage', () => {
 
   it('shutting down while a flush of many keys is on its way writes all of it before the connection closes', async () => {
     // As the runtime shuts down: close the recorder, then the connection its store rides on. The
-    // flush already on its way is three script calls, sent one after another.
+    // flush already on its way is many script calls, sent one after another.
     const connection = new Redis(inject('redisUrl'));
     const recorder = createActivityRecorder(createRedisActivityStore(connection), createLogger('silent'), { intervalMs: 3_600_000 });
     const clientIds = Array.from({ length: 5000 }, () => generateClientId());
