@@ -49,10 +49,12 @@ export function startChild(
     core: number | undefined;
     env?: NodeJS.ProcessEnv;
     onStdoutLine?: (line: string) => void;
+    /** Gives the child a stdin pipe (child.process.stdin) instead of none. */
+    stdin?: boolean;
   },
 ): Child {
   const [file, argv] = options.core !== undefined && TASKSET ? [TASKSET, ['-c', String(options.core), command, ...args]] : [command, args];
-  const child = spawn(file, argv, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(file, argv, { env: options.env ?? process.env, stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   let tail = '';
   let partial = '';
   const keep = (chunk: Buffer) => {

@@ -3,9 +3,11 @@
 // - allocation and GC per measured run (startAllocationCount / stopAllocationCount): V8's own
 //   GCProfiler inside the server records the heap in use before and after each collection, so the
 //   bytes allocated during the run are what the collections freed plus what the heap grew by;
-// - bytes per cached key (heapUsedAfterGc): the live heap after a full collection.
+// - bytes per cached key (heapUsedAfterGc): the live heap after a full collection;
+// - in paced runs, how long its event loop was held (startLoopGaps / stopLoopGaps).
 // With BENCH_CPU_PROF=1 it also takes a V8 CPU profile of exactly each measured run.
 import { writeFileSync } from 'node:fs';
+import { START_IN_SERVER, STOP_IN_SERVER, type LoopGaps } from './loop-gaps.ts';
 
 export interface Profiler {
   start(): Promise<void>;
@@ -37,6 +39,9 @@ export interface Inspector {
   allocationSampler: { start(): Promise<void>; stop(): Promise<AllocationSites> } | undefined;
   startAllocationCount(): Promise<void>;
   stopAllocationCount(): Promise<AllocationCount | undefined>;
+  /** Paced runs: gaps between the ticks of a 1 ms timer in the server's event loop (loop-gaps.ts). */
+  startLoopGaps(): Promise<void>;
+  stopLoopGaps(): Promise<LoopGaps | undefined>;
   /** V8 heap in use after a full collection, bytes. */
   heapUsedAfterGc(): Promise<number>;
   /** A full heap snapshot (.heapsnapshot JSON; the snapshot collects garbage first). */
@@ -165,6 +170,11 @@ export async function connectInspector(inspectorPort: number, options: { cpuProf
     async stopAllocationCount() {
       const value = await evaluate(STOP_COUNT);
       return typeof value === 'string' && value !== 'null' ? (JSON.parse(value) as AllocationCount) : undefined;
+    },
+    startLoopGaps: async () => void (await evaluate(START_IN_SERVER)),
+    async stopLoopGaps() {
+      const value = await evaluate(STOP_IN_SERVER);
+      return typeof value === 'string' && value !== 'null' ? (JSON.parse(value) as LoopGaps) : undefined;
     },
     async heapUsedAfterGc() {
       await send('HeapProfiler.collectGarbage');

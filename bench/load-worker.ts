@@ -1,11 +1,17 @@
 // The load generator, run as its own process on the load core: `node bench/load-worker.ts spec.json`.
 // A warm-up (autocannon, flat out), then the measured run: autocannon flat out, or paced.ts at
-// `rate`. Prints JSON lines: {"phase":"measure"}, then {"result":…}. Latencies are kept per
-// response (autocannon's own histogram has 1 ms resolution).
+// `rate` (after a lead-in at that rate, unmeasured, that opens the pool's connections). Prints
+// JSON lines: {"phase":"measure"}, then waits for a line on stdin (the orchestrator starts its
+// counters in the server first, so that work does not fall inside the run), then {"result":…}.
+// Latencies are kept per response (autocannon's own histogram has 1 ms resolution).
 import { readFileSync } from 'node:fs';
 import autocannon, { type Request } from 'autocannon';
 import type { LoadBucket, LoadSpec, LoadResult } from './load.ts';
-import { paced, type PacedRequest, type PacedResult } from './paced.ts';
+import { watchLoopGaps } from './loop-gaps.ts';
+import { pacedClient, type PacedRequest, type PacedResult } from './paced.ts';
+
+/** Seconds at the paced rate before a paced run is measured. */
+const PACED_LEAD_IN_SECONDS = 1;
 
 const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LoadSpec;
 
@@ -101,15 +107,28 @@ function summarise(result: PacedResult, loadCpuPercent: number): LoadResult {
   };
 }
 
+/** Tells the orchestrator the measured run is next, and waits for its go-ahead on stdin. */
+async function measureWhenTold(): Promise<void> {
+  process.stdout.write(`${JSON.stringify({ phase: 'measure' })}\n`);
+  await new Promise((resolve) => process.stdin.once('data', resolve).once('end', resolve));
+  process.stdin.destroy();
+}
+
 // The warm-up always runs flat out, so caches are as warm for a fixed-rate run as for the others.
 if (spec.warmupSeconds > 0) await flatOut(spec.warmupSeconds);
-process.stdout.write(`${JSON.stringify({ phase: 'measure' })}\n`);
+const client = spec.rate ? pacedClient(spec.url, spec.connections) : undefined;
+const nextRequest = requestSource();
+if (client) await client.run({ rate: spec.rate!, seconds: PACED_LEAD_IN_SECONDS, next: nextRequest });
+await measureWhenTold();
 const cpuBefore = process.cpuUsage();
 const started = performance.now();
 const windows: Window[] | undefined = spec.bucketSeconds && !spec.rate ? [] : undefined;
-const result = spec.rate
-  ? await paced(spec.url, { rate: spec.rate, seconds: spec.durationSeconds, connections: spec.connections, next: requestSource() })
+const stopWatchingLoop = client ? watchLoopGaps() : undefined;
+const result = client
+  ? await client.run({ rate: spec.rate!, seconds: spec.durationSeconds, next: nextRequest })
   : await flatOut(spec.durationSeconds, [], windows);
+client?.close();
+const loopGaps = stopWatchingLoop?.();
 const cpu = process.cpuUsage(cpuBefore);
 const loadCpuPercent = Math.round(((cpu.user + cpu.system) / 1000 / (performance.now() - started)) * 100);
-process.stdout.write(`${JSON.stringify({ result: summarise(result, loadCpuPercent) })}\n`);
+process.stdout.write(`${JSON.stringify({ result: { ...summarise(result, loadCpuPercent), loopGaps } })}\n`);

@@ -2,6 +2,7 @@
 // servers' core, while this process samples the server's RSS and everyone's CPU time.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { LoopGaps } from './loop-gaps.ts';
 import { coreTicks, cpuTicksOf, exited, memoryOf, startChild, stopChild, TICKS_PER_SECOND, treeCpuTicksOf } from './children.ts';
 
 export interface LoadSpec {
@@ -46,6 +47,8 @@ export interface LoadResult {
   statusCodes: Record<string, number>;
   latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
   buckets?: LoadBucket[] | undefined;
+  /** Paced runs: how long the load generator's own event loop was held (a request due then went out late). */
+  loopGaps?: LoopGaps | undefined;
 }
 
 /** Processes whose CPU use is reported: name → main PID (with `tree`, its children's, live or ended, are added). */
@@ -76,7 +79,7 @@ export async function runScenario(options: {
   serverCore: number | undefined;
   serverPid: number;
   watched: Watched[];
-  /** Called as the measured run (after warm-up) begins. */
+  /** Called once warm-up is over; the measured run starts when it has finished. */
   onMeasureStart?: () => Promise<void>;
 }): Promise<ScenarioResult> {
   const { spec } = options;
@@ -98,6 +101,7 @@ export async function runScenario(options: {
   let measureHook: Promise<void> | undefined;
   const worker = startChild(`load:${options.name}`, process.execPath, [WORKER, specFile], {
     core: options.loadCore,
+    stdin: true,
     onStdoutLine(line) {
       let message: { phase?: string; result?: LoadResult };
       try {
@@ -106,10 +110,14 @@ export async function runScenario(options: {
         return; // not one of the worker's JSON lines
       }
       if (message.phase === 'measure') {
-        cpuStart = cpuTicks(options.watched);
-        coresStart = coreTicks();
-        measureHook = options.onMeasureStart?.();
-        measureStart = performance.now();
+        // The server's counters start before the worker does: their set-up is not measured.
+        measureHook = (async () => {
+          await options.onMeasureStart?.();
+          cpuStart = cpuTicks(options.watched);
+          coresStart = coreTicks();
+          measureStart = performance.now();
+          worker.process.stdin!.end('go\n');
+        })();
       }
       if (message.result) result = message.result;
     },

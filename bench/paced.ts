@@ -1,7 +1,9 @@
 // Fixed-rate load for the latency runs. autocannon's rate limit lets each connection send its
 // share of a second back to back, so a "500 req/s" run is a burst every second; here requests are
 // started at even intervals over a keep-alive pool, and each latency is taken from the moment the
-// request was due (so a slow server cannot hide queueing: no coordinated omission).
+// request was due (so a slow server cannot hide queueing: no coordinated omission). The pool
+// outlives a run: a lead-in at the same rate opens the connections a client at that rate holds,
+// so the measured run does not start with connection set-ups a steady client does not make.
 import http from 'node:http';
 
 export interface PacedRequest {
@@ -20,17 +22,19 @@ export interface PacedResult {
   latencies: number[];
 }
 
-export async function paced(
-  url: string,
-  options: {
-    rate: number;
-    seconds: number;
-    connections: number;
-    next: () => PacedRequest;
-  },
-): Promise<PacedResult> {
+export interface PacedClient {
+  run(options: { rate: number; seconds: number; next: () => PacedRequest }): Promise<PacedResult>;
+  close(): void;
+}
+
+/** A keep-alive pool of at most `connections` to `url`, for one paced run after another. */
+export function pacedClient(url: string, connections: number): PacedClient {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  return { run: (options) => paced(url, agent, options), close: () => agent.destroy() };
+}
+
+async function paced(url: string, agent: http.Agent, options: { rate: number; seconds: number; next: () => PacedRequest }): Promise<PacedResult> {
   const { hostname, port } = new URL(url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
   const result: PacedResult = { durationSeconds: options.seconds, statusCodes: {}, errors: 0, timeouts: 0, latencies: [] };
   const total = Math.round(options.rate * options.seconds);
   const intervalMs = 1000 / options.rate;
@@ -69,6 +73,5 @@ export async function paced(
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + i * intervalMs - performance.now())));
   }
   await Promise.all(inFlight);
-  agent.destroy();
   return result;
 }

@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort, pinSelf, startChild, stopChild, waitFor, which } from './children.ts';
+import { REDIS_LATENCY_THRESHOLD_MS } from './redis-latency.ts';
 import { importEmbeddedPostgres } from '../src/embedded/import-embedded-postgres.ts';
 
 export interface Service {
@@ -103,7 +104,22 @@ export async function startRedis(core: number | undefined): Promise<Service> {
   const child = startChild(
     'redis',
     binary,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--enable-debug-command', 'local'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'yes',
+      '--enable-debug-command',
+      'local',
+      '--latency-monitor-threshold',
+      String(REDIS_LATENCY_THRESHOLD_MS),
+    ],
     {
       core,
     },

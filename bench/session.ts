@@ -5,6 +5,8 @@ import path from 'node:path';
 import { startBaseline, type BaselineName } from './baselines.ts';
 import { stopChild } from './children.ts';
 import type { AllocationCount, AllocationSites, Inspector } from './inspector.ts';
+import { LOOP_TICK_MS, type LoopGaps } from './loop-gaps.ts';
+import { readRedisLatency, REDIS_LATENCY_THRESHOLD_MS, resetRedisLatency, type RedisStalls } from './redis-latency.ts';
 import type { KeygateServer, Stores } from './keygate.ts';
 import { runScenario, type ScenarioResult, type Watched } from './load.ts';
 import { difference, scrape, type ServerMetrics } from './metrics.ts';
@@ -22,6 +24,10 @@ export type Measured = ScenarioResult & {
   allocation?: (AllocationCount & { bytesPerRequest: number }) | undefined;
   /** With BENCH_HEAP_PROF=1: the sampled allocation sites of the measured run. */
   allocationSites?: AllocationSites | undefined;
+  /** Paced Keygate runs: how long the server's event loop was held (the load generator's is `loopGaps`). */
+  serverLoopGaps?: LoopGaps | undefined;
+  /** Paced Keygate runs: Redis' events that took REDIS_LATENCY_THRESHOLD_MS or more (redis-latency.ts). */
+  redisStalls?: RedisStalls | undefined;
 };
 
 /** A Keygate run that differs from the defaults: paced, or the cold-start storm (no warm-up, windows, never repeated). */
@@ -63,6 +69,7 @@ export function createSession(setup: SessionSetup) {
 
   async function attempt(scenario: Scenario, target: Target): Promise<Omit<Measured, 'what' | 'attempts'>> {
     const before = target.metricsUrl ? await scrape(target.metricsUrl) : undefined;
+    const watchLoop = target.shape?.rate !== undefined && target.inspector !== undefined;
     const result = await runScenario({
       name: scenario.name,
       spec: {
@@ -82,12 +89,18 @@ export function createSession(setup: SessionSetup) {
         target.inspector
         && (async () => {
           await target.inspector!.startAllocationCount();
+          if (watchLoop) {
+            await target.inspector!.startLoopGaps();
+            await resetRedisLatency(setup.stores.redisUrl);
+          }
           await target.inspector!.profiler?.start();
           await target.inspector!.allocationSampler?.start();
         }),
     });
     const allocationSites = await target.inspector?.allocationSampler?.stop();
     const counted = await target.inspector?.stopAllocationCount();
+    const serverLoopGaps = watchLoop ? await target.inspector!.stopLoopGaps() : undefined;
+    const redisStalls = watchLoop ? await readRedisLatency(setup.stores.redisUrl) : undefined;
     const allocation = counted && { ...counted, bytesPerRequest: counted.allocatedBytes / Math.max(1, result.requests) };
     let profile: ProfileSummary | undefined;
     if (target.inspector?.profiler) {
@@ -96,7 +109,7 @@ export function createSession(setup: SessionSetup) {
       profile = summariseProfile(file);
     }
     const serverMetrics = target.metricsUrl && before ? difference(before, await scrape(target.metricsUrl)) : undefined;
-    return { ...result, serverMetrics, profile, allocation, allocationSites };
+    return { ...result, serverMetrics, profile, allocation, allocationSites, serverLoopGaps, redisStalls };
   }
 
   async function measure(scenario: Scenario, target: Target): Promise<Measured> {
@@ -130,6 +143,7 @@ export function createSession(setup: SessionSetup) {
           + `${a.gcTotalMs.toFixed(0)} ms in all, longest ${a.gcMaxMs.toFixed(1)} ms`,
       );
     }
+    if (measured.serverLoopGaps || measured.loopGaps) console.log(`    ${describeStalls(measured)}`);
     for (const site of measured.allocationSites?.top.slice(0, 12) ?? []) {
       console.log(`      ${site.percent.toFixed(1).padStart(5)}%  ${site.site}`);
     }
@@ -177,4 +191,17 @@ function describe(m: ServerMetrics): string {
     .map(([op, s]) => `${op} ${s.meanMs} ms ×${s.calls}`)
     .join(', ');
   return `server's /metrics: key cache ${cache || 'n/a'}; store calls (mean, event-loop wait included) ${stores || 'n/a'}`;
+}
+
+/** Who was held, and how long: the server's and the load generator's event loops, and Redis. */
+export function describeStalls(m: Pick<Measured, 'serverLoopGaps' | 'loopGaps' | 'redisStalls'>): string {
+  const gaps = (g: LoopGaps | undefined) => (g ? `p99 ${g.p99Ms.toFixed(1)}, p99.9 ${g.p999Ms.toFixed(1)}, longest ${g.maxMs.toFixed(1)} ms` : 'n/a');
+  const events = Object.entries(m.redisStalls?.events ?? {})
+    .map(([event, ms]) => `${event} ${ms} ms`)
+    .join(', ');
+  const slowest = (m.redisStalls?.slowest ?? []).map((c) => `${c.command} ${c.ms.toFixed(1)} ms`).join(', ');
+  return (
+    `event-loop gaps (${LOOP_TICK_MS} ms timer): server ${gaps(m.serverLoopGaps)}; load generator ${gaps(m.loopGaps)}; `
+    + `Redis events ≥ ${REDIS_LATENCY_THRESHOLD_MS} ms: ${m.redisStalls ? events || 'none' : 'n/a'}${slowest ? ` (slowest: ${slowest})` : ''}`
+  );
 }

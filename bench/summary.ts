@@ -20,7 +20,7 @@ import {
 import type { HeapFacts } from './run.ts';
 import { REFERENCE, type ScaleData } from './scale.ts';
 import type { TableSlots } from './redis-tables.ts';
-import type { Measured } from './session.ts';
+import { describeStalls, type Measured } from './session.ts';
 
 export interface RunFacts {
   options: BenchOptions;
@@ -83,6 +83,7 @@ export function summarise(run: RunFacts): number {
       + `p99 of the flat-out rows is queueing (the ceiling's own: ${rows.ceiling?.latencyMs.p99.toFixed(1) ?? '–'} ms); the paced rows are the latency target.`,
   );
   printAllocation(rows);
+  printStalls(all, pacedRuns);
 
   const scaleChecks = run.scale
     ? [
@@ -236,6 +237,19 @@ function printAllocation(rows: Record<string, Measured>): void {
       `  ${name.padEnd(28)} ${Math.round(a.bytesPerRequest).toLocaleString('en').padStart(7)} B/req  `
         + `GC ${a.gcTotalMs.toFixed(0)} ms in all, longest ${a.gcMaxMs.toFixed(1)} ms (${kinds || 'none'})`,
     );
+  }
+}
+
+/** Every round of each paced run: the tail next to who was held (session.ts describeStalls), and for how long. */
+function printStalls(all: Record<string, Measured[]>, pacedRuns: string[]): void {
+  if (pacedRuns.length === 0) return;
+  console.log("\nPaced runs, every round: p99, the longest collection, the event loops' gaps and Redis' stalls");
+  for (const name of pacedRuns) {
+    for (const [i, x] of all[name]!.entries()) {
+      console.log(
+        `  ${name.padEnd(22)} round ${i + 1}: p99 ${x.latencyMs.p99.toFixed(1)} ms, longest collection ${x.allocation?.gcMaxMs.toFixed(1) ?? '–'} ms; ${describeStalls(x)}`,
+      );
+    }
   }
 }
 
