@@ -119,6 +119,8 @@ export async function startRedis(core: number | undefined): Promise<Service> {
       'local',
       '--latency-monitor-threshold',
       String(REDIS_LATENCY_THRESHOLD_MS),
+      '--slowlog-log-slower-than',
+      String(REDIS_LATENCY_THRESHOLD_MS * 1000),
     ],
     {
       core,
