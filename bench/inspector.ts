@@ -76,6 +76,11 @@ const STOP_COUNT = `(() => {
   return JSON.stringify({ allocatedBytes: freed + grown, collections, gcTotalMs: total / 1000, gcMaxMs: max / 1000 });
 })()`;
 
+/** What a counter evaluated in the server returned: its JSON, or 'null' when none was running. */
+function jsonOrNothing<T>(value: unknown): T | undefined {
+  return typeof value === 'string' && value !== 'null' ? (JSON.parse(value) as T) : undefined;
+}
+
 interface SamplingNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
   selfSize: number;
@@ -167,15 +172,9 @@ export async function connectInspector(inspectorPort: number, options: { cpuProf
     profiler,
     allocationSampler,
     startAllocationCount: async () => void (await evaluate(START_COUNT)),
-    async stopAllocationCount() {
-      const value = await evaluate(STOP_COUNT);
-      return typeof value === 'string' && value !== 'null' ? (JSON.parse(value) as AllocationCount) : undefined;
-    },
+    stopAllocationCount: async () => jsonOrNothing<AllocationCount>(await evaluate(STOP_COUNT)),
     startLoopGaps: async () => void (await evaluate(START_IN_SERVER)),
-    async stopLoopGaps() {
-      const value = await evaluate(STOP_IN_SERVER);
-      return typeof value === 'string' && value !== 'null' ? (JSON.parse(value) as LoopGaps) : undefined;
-    },
+    stopLoopGaps: async () => jsonOrNothing<LoopGaps>(await evaluate(STOP_IN_SERVER)),
     async heapUsedAfterGc() {
       await send('HeapProfiler.collectGarbage');
       await send('HeapProfiler.collectGarbage');

@@ -69,7 +69,7 @@ export function createSession(setup: SessionSetup) {
 
   async function attempt(scenario: Scenario, target: Target): Promise<Omit<Measured, 'what' | 'attempts'>> {
     const before = target.metricsUrl ? await scrape(target.metricsUrl) : undefined;
-    const watchLoop = target.shape?.rate !== undefined && target.inspector !== undefined;
+    const watchStalls = target.shape?.rate !== undefined && target.inspector !== undefined;
     const result = await runScenario({
       name: scenario.name,
       spec: {
@@ -89,7 +89,7 @@ export function createSession(setup: SessionSetup) {
         target.inspector
         && (async () => {
           await target.inspector!.startAllocationCount();
-          if (watchLoop) {
+          if (watchStalls) {
             await target.inspector!.startLoopGaps();
             await resetRedisLatency(setup.stores.redisUrl);
           }
@@ -99,8 +99,8 @@ export function createSession(setup: SessionSetup) {
     });
     const allocationSites = await target.inspector?.allocationSampler?.stop();
     const counted = await target.inspector?.stopAllocationCount();
-    const serverLoopGaps = watchLoop ? await target.inspector!.stopLoopGaps() : undefined;
-    const redisStalls = watchLoop ? await readRedisLatency(setup.stores.redisUrl) : undefined;
+    const serverLoopGaps = watchStalls ? await target.inspector!.stopLoopGaps() : undefined;
+    const redisStalls = watchStalls ? await readRedisLatency(setup.stores.redisUrl) : undefined;
     const allocation = counted && { ...counted, bytesPerRequest: counted.allocatedBytes / Math.max(1, result.requests) };
     let profile: ProfileSummary | undefined;
     if (target.inspector?.profiler) {
