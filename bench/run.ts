@@ -19,6 +19,7 @@ import { growToScale, REFERENCE, type ScaleData } from './scale.ts';
 import * as scenarios from './scenarios.ts';
 import { createKeys, issueTokens, shuffle, type Credential } from './seed.ts';
 import { startPostgres, startRedis, type PostgresService, type Service } from './services.ts';
+import { settleAfterStorm, type Settled } from './settle.ts';
 import { createSession } from './session.ts';
 import { summarise } from './summary.ts';
 
@@ -244,8 +245,9 @@ async function measureDefaults(world: World): Promise<void> {
  * 100,000 keys and 1,000,000 live tokens (by default), then, each round, both Keygate paths on a
  * replica restarted in front of that data, as after a fleet restart: a cold-start storm on each
  * path (flat out from the moment it answers /readyz, which waits for its key cache's first pass,
- * every key in turn, reported per 10 s), then both paths warm. Then the 1,000-key server goes
- * through the same: restarted, a token storm, both paths warm. The two sides of every "100,000
+ * every key in turn, reported per 10 s), then both paths warm, once the token storm's writes have
+ * landed and been vacuumed (settle.ts). Then the 1,000-key server goes through the same:
+ * restarted, a token storm, its writes settled, both paths warm. The two sides of every "100,000
  * within 10 % of 1,000" ratio run minutes apart at most, so the hour-to-hour drift of this
  * machine's speed falls on both, on servers of the same age: a server that sat idle for minutes,
  * or served for many, collects its heap differently from one just warmed.
@@ -280,7 +282,7 @@ async function measureScale(world: World): Promise<ScaleData> {
   });
   const liveReference = introspectLive(world, REFERENCE.introspection, world.liveTokens, `${n(world.liveTokens.length)} live tokens of ${n(KEYS)} keys`);
   /** The 1,000-key server restarted, a token storm, then one run of each path; measuring goes back to the scaled one after. */
-  const referenceRound = async () => {
+  const referenceRound = async (round: number) => {
     const scaled = { keygate: world.keygate, inspector: world.inspector };
     world.reference.inspector.close();
     await stopChild(world.reference.keygate.child);
@@ -289,6 +291,7 @@ async function measureScale(world: World): Promise<ScaleData> {
     try {
       await waitForKeyCache(world.reference.keygate.baseUrl, KEYS + 1, 60_000);
       await world.session.keygate((url) => besideScale(cold(issue(REFERENCE.storm, world.keys)(url))), storm);
+      scale.settles.push({ round, keys: KEYS, ...reportSettled(await settleAfterStorm(runtime!)) });
       await world.session.keygate((url) => besideScale(liveReference(url)));
       await world.session.keygate((url) => besideScale(issue(REFERENCE.token, world.keys)(url)));
     } finally {
@@ -301,6 +304,7 @@ async function measureScale(world: World): Promise<ScaleData> {
     await world.session.keygate((url) => cold(liveScale(url)), storm);
     await restart(world, scaleStores);
     await world.session.keygate((url) => cold(issue('token-scale', scale.keys)(url)), storm);
+    scale.settles.push({ round, keys: scale.keys.length, ...reportSettled(await settleAfterStorm(scaleRuntime)) });
     const entries = await waitForKeyCache(world.keygate.baseUrl, scale.keys.length, 180_000);
     await world.session.keygate(liveScale);
     await world.session.keygate(issue('token-scale', scale.keys));
@@ -309,7 +313,7 @@ async function measureScale(world: World): Promise<ScaleData> {
     // a replica warming up again, which no replica in service goes through.
     const afterStorm = await world.inspector!.heapUsedAfterGc();
     world.heap.scale = { keys: entries, usedAfterGc: world.heap.scale?.usedAfterGc ?? 0, usedAfterGcAfterStorm: afterStorm };
-    await referenceRound();
+    await referenceRound(round);
   }
   // The heap of a replica that has only warmed its key cache, for bytes per cached key.
   await restart(world, scaleStores);
@@ -333,6 +337,14 @@ async function restart(world: World, stores: Stores): Promise<void> {
   world.inspector = started.inspector;
   world.session.useKeygate(world.keygate, world.inspector);
   console.log(`restarted Keygate cold: ready ${secondsSince(step)} s after start`);
+}
+
+function reportSettled(settled: Settled): Settled {
+  console.log(
+    `after the storm: its writes landed ${settled.landedSeconds} s after it ended${settled.timedOut ? ' (not yet: gave up waiting)' : ''}, `
+      + `vacuum of api_key_last_use ${settled.vacuumSeconds} s`,
+  );
+  return settled;
 }
 
 /** Polls /metrics until keygate_key_cache_entries reaches `keys`; returns the last value. */

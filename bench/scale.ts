@@ -6,6 +6,7 @@ import { hashToken } from '../src/crypto/token-hash.ts';
 import { REDIS_LAYOUT } from '../src/stores/tokens-redis.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { insertKeys, shuffle, writeTokens, type Credential } from './seed.ts';
+import type { Settled } from './settle.ts';
 
 /** The runs of the 1,000-key server paired with each round's runs at scale (run.ts, measureScale). */
 export const REFERENCE = { storm: 'token-1k-after-restart', introspection: 'introspect-live-1k', token: 'token-1k' } as const;
@@ -25,6 +26,8 @@ export interface ScaleData {
     indexEncoding: string;
   };
   seconds: { insertKeys: number; writeTokens: number };
+  /** After each round's token storms, on both sides: how long their writes took to land and be vacuumed (settle.ts). */
+  settles: (Settled & { round: number; keys: number })[];
 }
 
 export async function growToScale(
@@ -84,6 +87,7 @@ export async function growToScale(
       indexEncoding,
     },
     seconds: { insertKeys: insertSeconds, writeTokens: writeSeconds },
+    settles: [],
   };
 }
 
