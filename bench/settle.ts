@@ -2,10 +2,10 @@
 // storm's, not the warm runs'. A token storm rewrites the last-use row of every key last used more
 // than ten minutes before (in round 1 of a scale run, all 100,000: the bulk keys start with a last
 // use an hour old). Those writes go out every few seconds, and on a core shared with a server
-// running flat out they land behind the storm; the dead row versions they leave wake autovacuum up
-// to a minute later. Both used to fall into the warm runs, and at 100,000 keys only, so the warm
-// ratio measured the storm's tail. The bench now waits for the writes to land, vacuums what they
-// left, and reports how long each took (the storm's cost, in the result file).
+// running flat out the last of them can land after the storm; the dead row versions they leave
+// wake autovacuum up to a minute later. Both used to fall into the warm runs, and at 100,000 keys
+// only, so the warm ratio measured the storm's tail. The bench now waits for the writes to land,
+// vacuums what they left, and reports how long each took (the storm's cost, in the result file).
 import { sql } from 'kysely';
 import type { Runtime } from '../src/runtime.ts';
 
