@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Runtime } from '../src/runtime.ts';
 import { BARE_CLIENT } from './baselines.ts';
+import { secondsSince } from './clock.ts';
 import { affinityOf, canPin, freePort, memoryOf, pinSelf, stopAllChildren, stopChild } from './children.ts';
 import { connectInspector, type Inspector } from './inspector.ts';
 import { openSeedRuntime, startKeygate, type Stores } from './keygate.ts';
@@ -357,10 +358,6 @@ async function waitForKeyCache(baseUrl: string, keys: number, timeoutMs: number)
     if (performance.now() - started > timeoutMs) throw new Error(`key cache holds ${entries} of ${keys} keys after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-}
-
-function secondsSince(start: number): number {
-  return Math.round((performance.now() - start) / 100) / 10;
 }
 
 main()

@@ -7,7 +7,9 @@
 // only, so the warm ratio measured the storm's tail. The bench now waits for the writes to land,
 // vacuums what they left, and reports how long each took (the storm's cost, in the result file).
 import { sql } from 'kysely';
+import { LAST_USE_FLUSH_INTERVAL_MS } from '../src/keys/usage.ts';
 import type { Runtime } from '../src/runtime.ts';
+import { secondsSince } from './clock.ts';
 
 export interface Settled {
   /** Seconds from the storm's end until no statement of the database's ran for POLLS_IDLE polls. */
@@ -17,8 +19,8 @@ export interface Settled {
   timedOut: boolean;
 }
 
-/** The usage recorder's flush interval (keys/usage.ts, its default): sightings pending at the storm's end go out within it. */
-const LAST_FLUSH_MS = 5000 + 500;
+/** Sightings pending at the storm's end go out within one flush interval of the usage recorder. */
+const LAST_FLUSH_MS = LAST_USE_FLUSH_INTERVAL_MS + 500;
 const POLL_MS = 250;
 const POLLS_IDLE = 4;
 const LANDING_LIMIT_MS = 180_000;
@@ -50,8 +52,4 @@ async function busyBackends(runtime: Runtime): Promise<number> {
     where datname = current_database() and pid <> pg_backend_pid() and state = 'active'
       and backend_type in ('client backend', 'autovacuum worker')`.execute(runtime.db);
   return rows[0]!.busy;
-}
-
-function secondsSince(start: number): number {
-  return Math.round((performance.now() - start) / 100) / 10;
 }

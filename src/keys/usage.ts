@@ -26,6 +26,9 @@ import { RecentWrites } from './recent-writes.ts';
 /** How old a key's recorded last use from the same address may grow before it is written again. */
 export const LAST_USE_REWRITE_AFTER_MS = 10 * 60_000;
 
+/** How often a replica writes the sightings it holds, by default. */
+export const LAST_USE_FLUSH_INTERVAL_MS = 5000;
+
 /** How long a replica that hears no announcements takes its own sending of a key as still current. */
 export const LAST_USE_RECHECK_AFTER_MS = 60_000;
 
@@ -49,7 +52,7 @@ export interface UsageOptions {
 }
 
 export function createUsageRecorder(keys: Pick<KeyStore, 'recordUsage'>, log: Logger, options: UsageOptions = {}): UsageRecorder {
-  const intervalMs = options.intervalMs ?? 5000;
+  const intervalMs = options.intervalMs ?? LAST_USE_FLUSH_INTERVAL_MS;
   const rewriteAfterMs = options.rewriteAfterMs ?? LAST_USE_REWRITE_AFTER_MS;
   const recheckAfterMs = options.recheckAfterMs ?? LAST_USE_RECHECK_AFTER_MS;
   // The newest sighting per key since the last flush: a Map from client id to a position in
