@@ -207,7 +207,12 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
   // Changes made in this process reach this process's cache at once; other replicas hear the
   // database's notification within milliseconds.
   const forgetKeys = (clientId: string) => keyCache?.invalidate(clientId);
-  const findKey = createOwnerChain(keyCache ? (clientId) => keyCache.get(clientId) : loadKey);
+  const findKey = keyCache
+    ? createOwnerChain(
+        (clientId) => keyCache.get(clientId),
+        () => keyCache.passesEnded,
+      )
+    : createOwnerChain(loadKey);
   const identityDeps = { ...stores, tokens, onKeysChanged: forgetKeys, transact, roleScopes: config.roleScopes };
   const activityStore = sharedRedis ? createRedisActivityStore(sharedRedis) : createMemoryActivityStore();
   const activity = createActivityRecorder(activityStore, log);

@@ -5,8 +5,10 @@
 // invalidation: snapshots hold timestamps that policy compares with "now".
 // warm() loads every key ahead of need (at start, and again before entries expire), so a fleet
 // of 100,000 keys is served from memory too, and a restart storm does not become one
-// Postgres query per client.
+// Postgres query per client. A key that has not changed keeps the snapshot object it had
+// (same-snapshot.ts).
 import type { KeySnapshot } from './model.ts';
+import { sameSnapshot } from './same-snapshot.ts';
 
 /** Keys one replica holds at most (beyond that, keys load on demand). */
 export const KEY_CACHE_MAX_ENTRIES = 250_000;
@@ -33,6 +35,32 @@ export function createKeyCache(options: KeyCacheOptions) {
   let trusted = false;
   // Bumped by every invalidation: a load that started before one must not be cached after it.
   let epoch = 0;
+  let passesEnded = 0;
+
+  /** One warm pass: every page of keys into the cache; returns how many snapshots were cached. */
+  async function warmPages(loadPage: NonNullable<KeyCacheOptions['loadPage']>, pageSize: number): Promise<number> {
+    let after: string | undefined;
+    let cached = 0;
+    while (trusted) {
+      const startedAt = epoch;
+      const page = await loadPage(after, pageSize);
+      if (trusted && startedAt === epoch) {
+        const expiresAt = Date.now() + ttlMs;
+        for (const fresh of page) {
+          const held = entries.get(fresh.clientId);
+          // A held key is re-inserted last (the newest is evicted last); a new one needs room.
+          if (held) entries.delete(fresh.clientId);
+          else if (entries.size >= maxEntries) return cached;
+          const snapshot = held?.snapshot && sameSnapshot(held.snapshot, fresh) ? held.snapshot : fresh;
+          entries.set(fresh.clientId, { snapshot, expiresAt });
+          cached += 1;
+        }
+      }
+      if (page.length < pageSize) break;
+      after = page.at(-1)!.clientId;
+    }
+    return cached;
+  }
 
   return {
     async get(clientId: string): Promise<KeySnapshot | undefined> {
@@ -62,24 +90,20 @@ export function createKeyCache(options: KeyCacheOptions) {
      */
     async warm(pageSize = 2000): Promise<number> {
       if (!options.loadPage) return 0;
-      let after: string | undefined;
-      let cached = 0;
-      while (trusted) {
-        const startedAt = epoch;
-        const page = await options.loadPage(after, pageSize);
-        if (trusted && startedAt === epoch) {
-          const expiresAt = Date.now() + ttlMs;
-          for (const snapshot of page) {
-            // A held key is re-inserted last (the newest is evicted last); a new one needs room.
-            if (!entries.delete(snapshot.clientId) && entries.size >= maxEntries) return cached;
-            entries.set(snapshot.clientId, { snapshot, expiresAt });
-            cached += 1;
-          }
-        }
-        if (page.length < pageSize) break;
-        after = page.at(-1)!.clientId;
+      try {
+        return await warmPages(options.loadPage, pageSize);
+      } finally {
+        passesEnded += 1;
       }
-      return cached;
+    },
+
+    /**
+     * How many warm passes have ended. What is worked out from several snapshots together (a
+     * key's creator chain) is worked out again after each: a pass keeps an unchanged key's
+     * snapshot, so only a new count says that the keys around it were read again.
+     */
+    get passesEnded(): number {
+      return passesEnded;
     },
 
     /** A client_id, or '*' for everything. */
