@@ -123,6 +123,32 @@ export function cpuTicksOf(pid: number): number {
 }
 
 /**
+ * user+system CPU ticks of each of a process's threads, summed by thread name (Node's main thread
+ * is `MainThread`, V8's helpers for collections and compilation `V8Worker`). A thread that ended
+ * takes its ticks with it.
+ */
+export function threadTicksOf(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  let threads: string[];
+  try {
+    threads = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName; // exited
+  }
+  for (const tid of threads) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byName.set(name, (byName.get(name) ?? 0) + Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return byName;
+}
+
+/**
  * CPU ticks of a process and everything under it: its own, its children's that it has reaped
  * (cutime, cstime) and its live children's. Unlike a sum over the children seen at one moment,
  * the difference of two readings counts a child that started or ended in between, such as a

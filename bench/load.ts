@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LoopGaps } from './loop-gaps.ts';
-import { coreTicks, cpuTicksOf, exited, memoryOf, startChild, stopChild, TICKS_PER_SECOND, treeCpuTicksOf } from './children.ts';
+import { coreTicks, cpuTicksOf, exited, memoryOf, startChild, stopChild, threadTicksOf, TICKS_PER_SECOND, treeCpuTicksOf } from './children.ts';
 
 export interface LoadSpec {
   url: string;
@@ -67,6 +67,12 @@ export interface ScenarioResult extends LoadResult {
   cores: Record<string, { busyPercent: number; stealPercent: number }>;
   /** Servers' core: busy % not used by the watched processes, i.e. taken by others. Undefined when not pinned. */
   foreignPercent: number | undefined;
+  /**
+   * The server's CPU in the measured run by thread name, in % of one core: the main thread's share
+   * against V8's helper threads' (concurrent marking and sweeping, compilation), which share the
+   * pinned core with it.
+   */
+  serverThreads: Record<string, number>;
 }
 
 const WORKER = path.join(import.meta.dirname, 'load-worker.ts');
@@ -96,6 +102,7 @@ export async function runScenario(options: {
   const sampler = setInterval(sample, 200);
   let cpuStart: Map<string, number> | undefined;
   let coresStart: ReturnType<typeof coreTicks> | undefined;
+  let threadsStart: Map<string, number> | undefined;
   let measureStart = 0;
   let result: LoadResult | undefined;
   let measureHook: Promise<void> | undefined;
@@ -115,6 +122,7 @@ export async function runScenario(options: {
           await options.onMeasureStart?.();
           cpuStart = cpuTicks(options.watched);
           coresStart = coreTicks();
+          threadsStart = threadTicksOf(options.serverPid);
           measureStart = performance.now();
           worker.process.stdin!.end('go\n');
         })();
@@ -131,6 +139,7 @@ export async function runScenario(options: {
   sample();
   const cpuEnd = cpuTicks(options.watched);
   const coresEnd = coreTicks();
+  const threadsEnd = threadTicksOf(options.serverPid);
   const elapsed = (performance.now() - measureStart) / 1000;
   if (code !== 0 || !result || !cpuStart || !coresStart) {
     throw new Error(`load generator for ${options.name} failed (exit ${code})\n${worker.tail()}`);
@@ -148,9 +157,14 @@ export async function runScenario(options: {
       stealPercent: Math.round(((end.steal - start.steal) / total) * 100),
     };
   }
+  const serverThreads: Record<string, number> = {};
+  for (const [name, ticks] of threadsEnd) {
+    // A thread started during the run counts from zero.
+    serverThreads[name] = Math.round(((ticks - (threadsStart?.get(name) ?? 0)) / TICKS_PER_SECOND / elapsed) * 100);
+  }
   const serverCoreBusy = options.serverCore === undefined ? undefined : cores[`cpu${options.serverCore}`]?.busyPercent;
   const foreignPercent = serverCoreBusy === undefined ? undefined : Math.max(0, serverCoreBusy - Object.values(cpuPercent).reduce((a, b) => a + b, 0));
-  return { ...result, serverRssPeak: rssPeak, cpuPercent, cores, foreignPercent };
+  return { ...result, serverRssPeak: rssPeak, cpuPercent, cores, foreignPercent, serverThreads };
 }
 
 /** name → CPU ticks (of the whole tree for a watched tree). */

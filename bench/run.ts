@@ -10,6 +10,7 @@ import type { Runtime } from '../src/runtime.ts';
 import { BARE_CLIENT } from './baselines.ts';
 import { secondsSince } from './clock.ts';
 import { affinityOf, canPin, freePort, memoryOf, pinSelf, stopAllChildren, stopChild } from './children.ts';
+import { startHostProbe } from './host-probe.ts';
 import { connectInspector, type Inspector } from './inspector.ts';
 import { openSeedRuntime, startKeygate, type Stores } from './keygate.ts';
 import type { Watched } from './load.ts';
@@ -109,9 +110,12 @@ async function setUp() {
   postgres = await startPostgres(tempDir, SERVER_CORE, LOAD_CORE);
   redis = await startRedis(SERVER_CORE);
   const stores = { databaseUrl: postgres.url, redisUrl: redis.url };
+  const hostProbe = await startHostProbe(SERVER_CORE);
   const watched: Watched[] = [
     { name: 'redis', pid: redis.pid },
     { name: 'postgres', pid: postgres.pid, tree: true },
+    // Its own CPU, so that it never reads as another tenant's (it is in no CPU per request).
+    { name: 'probe', pid: hostProbe.child.pid },
   ];
 
   runtime = await openSeedRuntime(stores);
@@ -154,6 +158,7 @@ async function setUp() {
     watched,
     keygate,
     inspector,
+    hostProbe,
   });
   return {
     session,

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { startBaseline, type BaselineName } from './baselines.ts';
 import { stopChild } from './children.ts';
+import type { HostProbe, HostSpeed } from './host-probe.ts';
 import type { AllocationCount, AllocationSites, Inspector } from './inspector.ts';
 import { LOOP_TICK_MS, type LoopGaps } from './loop-gaps.ts';
 import { readRedisLatency, REDIS_LATENCY_THRESHOLD_MS, resetRedisLatency, type RedisStalls } from './redis-latency.ts';
@@ -28,6 +29,8 @@ export type Measured = ScenarioResult & {
   serverLoopGaps?: LoopGaps | undefined;
   /** Paced Keygate runs: Redis' events that took REDIS_LATENCY_THRESHOLD_MS or more (redis-latency.ts). */
   redisStalls?: RedisStalls | undefined;
+  /** The host probe's readings on the servers' core during the measured run (host-probe.ts). */
+  hostSpeed?: HostSpeed | undefined;
 };
 
 /** A Keygate run that differs from the defaults: paced, or the cold-start storm (no warm-up, windows, never repeated). */
@@ -52,6 +55,7 @@ export interface SessionSetup {
   keygate: KeygateServer;
   /** The Keygate server's inspector (allocation counts; CPU profiles with BENCH_CPU_PROF). */
   inspector: Inspector | undefined;
+  hostProbe: HostProbe;
 }
 
 interface Target {
@@ -69,6 +73,7 @@ export function createSession(setup: SessionSetup) {
 
   async function attempt(scenario: Scenario, target: Target): Promise<Omit<Measured, 'what' | 'attempts'>> {
     const before = target.metricsUrl ? await scrape(target.metricsUrl) : undefined;
+    let measuredFromMs = Date.now();
     const watchStalls = target.shape?.rate !== undefined && target.inspector !== undefined;
     const result = await runScenario({
       name: scenario.name,
@@ -85,18 +90,20 @@ export function createSession(setup: SessionSetup) {
       serverCore: setup.serverCore,
       serverPid: target.pid,
       watched: [{ name: 'server', pid: target.pid }, ...setup.watched],
-      onMeasureStart:
-        target.inspector
-        && (async () => {
-          await target.inspector!.startAllocationCount();
+      onMeasureStart: async () => {
+        if (target.inspector) {
+          await target.inspector.startAllocationCount();
           if (watchStalls) {
-            await target.inspector!.startLoopGaps();
+            await target.inspector.startLoopGaps();
             await resetRedisLatency(setup.stores.redisUrl);
           }
-          await target.inspector!.profiler?.start();
-          await target.inspector!.allocationSampler?.start();
-        }),
+          await target.inspector.profiler?.start();
+          await target.inspector.allocationSampler?.start();
+        }
+        measuredFromMs = Date.now();
+      },
     });
+    const hostSpeed = setup.hostProbe.between(measuredFromMs, Date.now());
     const allocationSites = await target.inspector?.allocationSampler?.stop();
     const counted = await target.inspector?.stopAllocationCount();
     const serverLoopGaps = watchStalls ? await target.inspector!.stopLoopGaps() : undefined;
@@ -109,7 +116,7 @@ export function createSession(setup: SessionSetup) {
       profile = summariseProfile(file);
     }
     const serverMetrics = target.metricsUrl && before ? difference(before, await scrape(target.metricsUrl)) : undefined;
-    return { ...result, serverMetrics, profile, allocation, allocationSites, serverLoopGaps, redisStalls };
+    return { ...result, serverMetrics, profile, allocation, allocationSites, serverLoopGaps, redisStalls, hostSpeed };
   }
 
   async function measure(scenario: Scenario, target: Target): Promise<Measured> {
@@ -133,6 +140,7 @@ export function createSession(setup: SessionSetup) {
         + (measured.foreignPercent === undefined ? '' : `, others ${measured.foreignPercent}%`),
     );
     if (measured.serverMetrics) console.log(`    ${describe(measured.serverMetrics)}`);
+    console.log(`    server's threads: ${describeThreads(measured.serverThreads)}; ${describeHostSpeed(measured.hostSpeed)}`);
     const a = measured.allocation;
     if (a) {
       const kinds = Object.entries(a.collections)
@@ -191,6 +199,20 @@ function describe(m: ServerMetrics): string {
     .map(([op, s]) => `${op} ${s.meanMs} ms ×${s.calls}`)
     .join(', ');
   return `server's /metrics: key cache ${cache || 'n/a'}; store calls (mean, event-loop wait included) ${stores || 'n/a'}`;
+}
+
+/** The server's CPU by thread, busiest first (threads that used none left out). */
+function describeThreads(threads: Record<string, number>): string {
+  const busy = Object.entries(threads)
+    .filter(([, percent]) => percent > 0)
+    .sort((a, b) => b[1] - a[1]);
+  return busy.map(([name, percent]) => `${name} ${percent}%`).join(', ') || 'n/a';
+}
+
+/** The host probe's medians for one run (host-probe.ts). */
+export function describeHostSpeed(speed: HostSpeed | undefined): string {
+  if (!speed) return 'host probe: no reading';
+  return `host probe: ${speed.memoryNsPerRead.toFixed(0)} ns per memory read, ${speed.computeNsPerStep.toFixed(2)} ns per step (${speed.samples} readings)`;
 }
 
 /** Who was held, and how long: the server's and the load generator's event loops, and Redis. */

@@ -103,6 +103,7 @@ export function summarise(run: RunFacts): number {
       scaleChecks,
     );
   }
+  printHostUnderRatios(all);
   const keyBytes = bytesPerKey(run.heap);
   if (keyBytes) {
     console.log(
@@ -238,6 +239,43 @@ function printAllocation(rows: Record<string, Measured>): void {
         + `GC ${a.gcTotalMs.toFixed(0)} ms in all, longest ${a.gcMaxMs.toFixed(1)} ms (${kinds || 'none'})`,
     );
   }
+}
+
+/** The two runs of each ratio the targets divide: the run, the run it is divided by. */
+const RATIO_PAIRS: [string, string, string][] = [
+  ['introspection / ceiling', 'introspect-live', 'ceiling'],
+  ['token / bare oidc-provider', 'token', 'bare-oidc'],
+  ['introspection, 100k / 1k, warm', 'introspect-live-scale', REFERENCE.introspection],
+  ['introspection, 100k / 1k, cold', 'introspect-live-cold-scale', REFERENCE.introspection],
+  ['token, 100k / 1k, warm', 'token-scale', REFERENCE.token],
+  ['token, 100k / 1k, cold', 'token-cold-scale', REFERENCE.token],
+];
+
+/**
+ * Every round of each ratio next to the host probe's readings of its two runs, divided the same
+ * way (host-probe.ts): a probe ratio above 1 means the host was slower under the first run than
+ * under the second, by a yardstick Keygate does not touch.
+ */
+function printHostUnderRatios(all: Record<string, Measured[]>): void {
+  const lines: string[] = [];
+  for (const [label, top, bottom] of RATIO_PAIRS) {
+    const tops = all[top];
+    const bottoms = all[bottom];
+    if (!tops?.length || !bottoms?.length) continue;
+    const rounds = tops.map((x, i) => {
+      const y = bottoms[i] ?? bottoms.at(-1)!;
+      const ratio = (x.requestsPerSecond / y.requestsPerSecond).toFixed(2);
+      const a = x.hostSpeed;
+      const b = y.hostSpeed;
+      const probe =
+        a && b ? `memory ${(a.memoryNsPerRead / b.memoryNsPerRead).toFixed(2)}, compute ${(a.computeNsPerStep / b.computeNsPerStep).toFixed(2)}` : 'no reading';
+      return `${ratio} × (probe ${probe})`;
+    });
+    lines.push(`  ${label.padEnd(34)} ${rounds.join('; ')}`);
+  }
+  if (lines.length === 0) return;
+  console.log("\nEach ratio's rounds, with the host probe's reading under its two runs divided the same way (above 1: that run's host was slower)");
+  for (const line of lines) console.log(line);
 }
 
 /** Every round of each paced run: the tail next to who was held (session.ts describeStalls), and for how long. */
