@@ -139,7 +139,7 @@ export function threadTicksOf(pid: number): Map<string, number> {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const fields = fieldsAfterName(stat);
       byName.set(name, (byName.get(name) ?? 0) + Number(fields[11]) + Number(fields[12]));
     } catch {
       // ended meanwhile
@@ -164,11 +164,15 @@ export function treeCpuTicksOf(pid: number): number {
 /** The fields of /proc/<pid>/stat after the command name (which is in parentheses and may contain spaces). */
 function statFields(pid: number): string[] | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fieldsAfterName(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined; // exited meanwhile
   }
+}
+
+/** A /proc stat line's fields after the command name (in parentheses, and it may contain spaces). */
+function fieldsAfterName(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /** PIDs whose parent is `pid` (Postgres backends under the postmaster). Read-only. */

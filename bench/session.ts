@@ -210,7 +210,7 @@ function describeThreads(threads: Record<string, number>): string {
 }
 
 /** The host probe's medians for one run (host-probe.ts). */
-export function describeHostSpeed(speed: HostSpeed | undefined): string {
+function describeHostSpeed(speed: HostSpeed | undefined): string {
   if (!speed) return 'host probe: no reading';
   return `host probe: ${speed.memoryNsPerRead.toFixed(0)} ns per memory read, ${speed.computeNsPerStep.toFixed(2)} ns per step (${speed.samples} readings)`;
 }

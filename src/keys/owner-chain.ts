@@ -39,9 +39,10 @@ export function createOwnerChain(lookup: KeyLookup, rereads: () => number = () =
 
   /** `lookup`, with each key's `creator` reflecting its whole creator chain. */
   return async function findWithOwnerChain(clientId: string): Promise<KeySnapshot | undefined> {
-    if (rereads() !== memoFromReread) {
+    const reread = rereads();
+    if (reread !== memoFromReread) {
       memo = new WeakMap();
-      memoFromReread = rereads();
+      memoFromReread = reread;
     }
     const resolved = memo;
     const key = await lookup(clientId);
