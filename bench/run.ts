@@ -58,7 +58,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void cleanup().finally(() => process.exit(130));
   });
 }
-const runs = (7 + (options.latencyRate > 0 ? 2 : 0)) * options.rounds + (options.scale ? 4 * options.rounds : 0);
+const runs = (7 + (options.latencyRate > 0 ? 2 : 0)) * options.rounds + (options.scale ? 6 * options.rounds : 0);
 const coldStorms = options.scale ? 3 * options.rounds * (options.coldSeconds + 120) : 0;
 const limitSeconds = runs * (1 + options.noiseRetries) * (options.warmupSeconds + options.durationSeconds + 30) + coldStorms + (options.scale ? 1800 : 600);
 const deadline = setTimeout(() => {
@@ -251,12 +251,18 @@ async function measureDefaults(world: World): Promise<void> {
  * 100,000 keys and 1,000,000 live tokens (by default), then, each round, both Keygate paths on a
  * replica restarted in front of that data, as after a fleet restart: a cold-start storm on each
  * path (flat out from the moment it answers /readyz, which waits for its key cache's first pass,
- * every key in turn, reported per 10 s), then both paths warm, once the token storm's writes have
- * landed and been vacuumed (settle.ts). Then the 1,000-key server goes through the same:
- * restarted, a token storm, its writes settled, both paths warm. The two sides of every "100,000
- * within 10 % of 1,000" ratio run minutes apart at most, so the hour-to-hour drift of this
- * machine's speed falls on both, on servers of the same age: a server that sat idle for minutes,
- * or served for many, collects its heap differently from one just warmed.
+ * every key in turn, reported per 10 s), then both paths warm. The 1,000-key server goes through
+ * the same at the start of the round (restarted, a token storm), so that both are servers of the
+ * same age: one that sat idle for minutes, or served for many, collects its heap differently from
+ * one just warmed.
+ *
+ * Each "100,000 within 10 % of 1,000" ratio divides two runs that follow each other: this
+ * machine's speed drifts by 15 % and more over minutes, but little from one run to the next. A
+ * cold storm is followed by the 1,000-key server's warm run of the same path; the warm runs go
+ * scaled, 1,000, 1,000, scaled (introspection, then issuance), so a steady drift falls on both
+ * sides of the pair of pairs. Before any run of the 1,000-key server, the scaled one has nothing
+ * left to do: the storm's writes have landed and been vacuumed (settle.ts), its key cache holds
+ * every key. Otherwise the reference run would pay for the scaled server's work.
  */
 async function measureScale(world: World): Promise<ScaleData> {
   const scaleStores = world.scaleStores!;
@@ -282,44 +288,62 @@ async function measureScale(world: World): Promise<ScaleData> {
     name: scenario.name.replace('-scale', '-cold-scale'),
     what: `${scenario.what}; the first ${options.coldSeconds} s of a replica restarted cold`,
   });
-  const besideScale = (scenario: scenarios.Scenario): scenarios.Scenario => ({
-    ...scenario,
-    what: `${scenario.what}; the 1,000-key server restarted after the scale runs, as the scaled one was`,
-  });
-  const liveReference = introspectLive(world, REFERENCE.introspection, world.liveTokens, `${n(world.liveTokens.length)} live tokens of ${n(KEYS)} keys`);
-  /** The 1,000-key server restarted, a token storm, then one run of each path; measuring goes back to the scaled one after. */
-  const referenceRound = async (round: number) => {
+  const reference =
+    (when: string) =>
+    (scenario: scenarios.Scenario): scenarios.Scenario => ({
+      ...scenario,
+      what: `${scenario.what}; the 1,000-key server kept beside the scaled one, ${when}`,
+    });
+  const liveReference = (name: string) => introspectLive(world, name, world.liveTokens, `${n(world.liveTokens.length)} live tokens of ${n(KEYS)} keys`);
+  /** Runs `measure` against the 1,000-key server; measuring goes back to the scaled one after. */
+  const onReference = async (measure: () => Promise<unknown>) => {
     const scaled = { keygate: world.keygate, inspector: world.inspector };
-    world.reference.inspector.close();
-    await stopChild(world.reference.keygate.child);
-    world.reference = await startInspectedKeygate(world.stores);
     world.session.useKeygate(world.reference.keygate, world.reference.inspector);
     try {
-      await waitForKeyCache(world.reference.keygate.baseUrl, KEYS + 1, 60_000);
-      await world.session.keygate((url) => besideScale(cold(issue(REFERENCE.storm, world.keys)(url))), storm);
-      scale.settles.push({ round, keys: KEYS, ...reportSettled(await settleAfterStorm(runtime!)) });
-      await world.session.keygate((url) => besideScale(liveReference(url)));
-      await world.session.keygate((url) => besideScale(issue(REFERENCE.token, world.keys)(url)));
+      await measure();
     } finally {
       world.session.useKeygate(scaled.keygate, scaled.inspector);
     }
   };
+  /** The 1,000-key server restarted, then its token storm, its writes settled. */
+  const restartReference = async (round: number) => {
+    world.reference.inspector.close();
+    await stopChild(world.reference.keygate.child);
+    world.reference = await startInspectedKeygate(world.stores);
+    await waitForKeyCache(world.reference.keygate.baseUrl, KEYS + 1, 60_000);
+    const aged = reference('restarted at the start of the round, as the scaled one is before each storm');
+    await onReference(() => world.session.keygate((url) => aged(cold(issue(REFERENCE.storm, world.keys)(url))), storm));
+    scale.settles.push({ round, keys: KEYS, storm: REFERENCE.storm, ...reportSettled(await settleAfterStorm(runtime!)) });
+  };
+  /** The scaled server's storm, over: its writes landed and vacuumed, every key in its cache. */
+  const settleScaled = async (round: number, after: string) => {
+    scale.settles.push({ round, keys: scale.keys.length, storm: after, ...reportSettled(await settleAfterStorm(scaleRuntime!)) });
+    return waitForKeyCache(world.keygate.baseUrl, scale.keys.length, 180_000);
+  };
+  const afterStorm = reference('right after the scaled cold storm it is paired with');
+  const warm = reference('next to the scaled warm run it is paired with');
   for (let round = 1; round <= options.rounds; round++) {
     if (options.rounds > 1) console.log(`scale round ${round} of ${options.rounds}`);
+    await restartReference(round);
     await restart(world, scaleStores);
     await world.session.keygate((url) => cold(liveScale(url)), storm);
+    await settleScaled(round, 'introspect-live-cold-scale');
+    await onReference(() => world.session.keygate((url) => afterStorm(liveReference(REFERENCE.introspectionBesideCold)(url))));
     await restart(world, scaleStores);
     await world.session.keygate((url) => cold(issue('token-scale', scale.keys)(url)), storm);
-    scale.settles.push({ round, keys: scale.keys.length, ...reportSettled(await settleAfterStorm(scaleRuntime)) });
-    const entries = await waitForKeyCache(world.keygate.baseUrl, scale.keys.length, 180_000);
+    const entries = await settleScaled(round, 'token-cold-scale');
+    await onReference(() => world.session.keygate((url) => afterStorm(issue(REFERENCE.tokenBesideCold, world.keys)(url))));
     await world.session.keygate(liveScale);
+    await onReference(async () => {
+      await world.session.keygate((url) => warm(liveReference(REFERENCE.introspection)(url)));
+      await world.session.keygate((url) => warm(issue(REFERENCE.token, world.keys)(url)));
+    });
     await world.session.keygate(issue('token-scale', scale.keys));
     // Only after the warm runs: the inspector's collection is V8's low-memory one, which also
     // shrinks the young generation and can age compiled code out, so a run right after it measures
     // a replica warming up again, which no replica in service goes through.
-    const afterStorm = await world.inspector!.heapUsedAfterGc();
-    world.heap.scale = { keys: entries, usedAfterGc: world.heap.scale?.usedAfterGc ?? 0, usedAfterGcAfterStorm: afterStorm };
-    await referenceRound(round);
+    const usedAfterStorm = await world.inspector!.heapUsedAfterGc();
+    world.heap.scale = { keys: entries, usedAfterGc: world.heap.scale?.usedAfterGc ?? 0, usedAfterGcAfterStorm: usedAfterStorm };
   }
   // The heap of a replica that has only warmed its key cache, for bytes per cached key.
   await restart(world, scaleStores);

@@ -8,8 +8,18 @@ import type { Runtime } from '../src/runtime.ts';
 import { insertKeys, shuffle, writeTokens, type Credential } from './seed.ts';
 import type { Settled } from './settle.ts';
 
-/** The runs of the 1,000-key server paired with each round's runs at scale (run.ts, measureScale). */
-export const REFERENCE = { storm: 'token-1k-after-restart', introspection: 'introspect-live-1k', token: 'token-1k' } as const;
+/**
+ * The runs of the 1,000-key server paired with each round's runs at scale (run.ts, measureScale):
+ * its storm (which only ages it as the scaled one is aged), the warm runs each cold storm is held
+ * to (run right after that storm), and the warm runs paired with the scaled warm runs.
+ */
+export const REFERENCE = {
+  storm: 'token-1k-after-restart',
+  introspectionBesideCold: 'introspect-live-1k-beside-cold',
+  tokenBesideCold: 'token-1k-beside-cold',
+  introspection: 'introspect-live-1k',
+  token: 'token-1k',
+} as const;
 
 export interface ScaleData {
   keys: Credential[];
@@ -26,8 +36,8 @@ export interface ScaleData {
     indexEncoding: string;
   };
   seconds: { insertKeys: number; writeTokens: number };
-  /** After each round's token storms, on both sides: how long their writes took to land and be vacuumed (settle.ts). */
-  settles: (Settled & { round: number; keys: number })[];
+  /** After each storm, on both sides: how long its writes took to land and be vacuumed (settle.ts). */
+  settles: (Settled & { round: number; keys: number; storm: string })[];
 }
 
 export async function growToScale(
