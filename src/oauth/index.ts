@@ -65,16 +65,20 @@ export interface OAuthDeps {
   noteDenial?: NoteDenial;
 }
 
+/** The body's parameters when it is a form, whatever its content type's parameters; read once a request. */
+function formParameters(req: IncomingMessage, body: Buffer): URLSearchParams | undefined {
+  const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') return undefined;
+  return new URLSearchParams(body.toString('utf8'));
+}
+
 /**
  * The client a form body names: its `client_id`, or else the `sub` of its client assertion (read,
  * not verified: only to count failures against the pair the request claims to be).
  */
-function formClientId(req: IncomingMessage, body: Buffer): string | undefined {
-  const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/x-www-form-urlencoded') return undefined;
-  const form = new URLSearchParams(body.toString('utf8'));
+function formClientId(form: URLSearchParams | undefined): string | undefined {
   // An empty value is an absent parameter (RFC 6749 §3.1), as the library reads it.
-  return form.get('client_id') || assertionSubject(form.get('client_assertion'));
+  return form && (form.get('client_id') || assertionSubject(form.get('client_assertion')));
 }
 
 function assertionSubject(assertion: string | null): string | undefined {
@@ -216,13 +220,14 @@ export function createOAuth(deps: OAuthDeps) {
       // Step 1 of the token policy for the client id presented (Basic or form), known or unknown
       // alike, before the library looks anything up: a locked (client id, source) pair gets the
       // same 429 whether or not the id exists.
-      const pair = limits.checkAuthentication(presentedClientId(req.headers.authorization, formClientId(req, body)), currentRequestScope()?.sourceIp);
+      const parameters = formParameters(req, body);
+      const pair = limits.checkAuthentication(presentedClientId(req.headers.authorization, formClientId(parameters)), currentRequestScope()?.sourceIp);
       if (!pair.ok) {
         sendRateLimited(reply, pair.retryAfterSeconds);
         return reply.respond();
       }
       if (currentRequestScope()?.path === PROVIDER_ROUTES.token) {
-        const form = plainTokenForm(req, body, deps.clientCertificates?.presented(req) !== undefined);
+        const form = plainTokenForm(req, parameters, deps.clientCertificates?.presented(req) !== undefined);
         const answer = form && (await answerPlainTokenRequest(plainTokenDeps, reply, form));
         if (answer?.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(answer.retryAfterSeconds));
         if (answer) return respondAsTokenEndpoint(res, answer.status, answer.json);

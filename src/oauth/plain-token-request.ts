@@ -26,15 +26,22 @@ const PLAIN_PARAMETERS = new Set(['grant_type', 'scope', 'client_id', 'client_se
  */
 const NOT_PLAIN_HEADERS = ['dpop'] as const;
 
-/** The form of a plain client_credentials request, or undefined when the library must see it. */
-export function plainTokenForm(req: IncomingMessage, body: Buffer, certificatePresented: boolean): Record<string, string> | undefined {
-  if (certificatePresented) return undefined;
+/**
+ * The form of a plain client_credentials request, or undefined when the library must see it.
+ * `parameters` is the body read as a form (index.ts), undefined when it is not one.
+ */
+export function plainTokenForm(
+  req: IncomingMessage,
+  parameters: URLSearchParams | undefined,
+  certificatePresented: boolean,
+): Record<string, string> | undefined {
+  if (certificatePresented || parameters === undefined) return undefined;
   const { headers } = req;
   for (const name of NOT_PLAIN_HEADERS) if (headers[name] !== undefined) return undefined;
   const type = headers['content-type'];
   if (type === undefined || !/^application\/x-www-form-urlencoded\s*(?:;\s*charset=utf-8\s*)?$/i.test(type)) return undefined;
   const params: Record<string, string> = {};
-  for (const [name, value] of new URLSearchParams(body.toString('utf8'))) {
+  for (const [name, value] of parameters) {
     // Unknown, repeated or empty parameters: the library has its own rules for each.
     if (!PLAIN_PARAMETERS.has(name) || Object.hasOwn(params, name) || value === '') return undefined;
     params[name] = value;
